@@ -1,0 +1,302 @@
+package arm
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/miconform/miconform/env/emulator/directory"
+)
+
+const (
+	typeVM  = "Microsoft.Compute/virtualMachines"
+	typeUAI = "Microsoft.ManagedIdentity/userAssignedIdentities"
+	// assignAction is what the caller needs on a user-assigned identity to
+	// attach it to a resource (granted by Managed Identity Operator).
+	assignAction = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+)
+
+// identityRequest is the identity block of a PUT or PATCH body. A null
+// entry in userAssignedIdentities removes that identity on PATCH.
+type identityRequest struct {
+	Type         *string                     `json:"type"`
+	UserAssigned map[string]*json.RawMessage `json:"userAssignedIdentities"`
+}
+
+// parseIdentityType normalizes the identity type ARM accepts in any case and
+// spacing ("SystemAssigned,UserAssigned").
+func parseIdentityType(t string) (system, user bool, e *Error) {
+	norm := strings.ToLower(strings.ReplaceAll(t, " ", ""))
+	switch norm {
+	case "systemassigned":
+		return true, false, nil
+	case "userassigned":
+		return false, true, nil
+	case "systemassigned,userassigned":
+		return true, true, nil
+	case "none":
+		return false, false, nil
+	}
+	return false, false, errorf(400, "InvalidIdentityType", "The identity type '%s' is invalid. Allowed values are 'SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned' and 'None'.", t)
+}
+
+func identityType(system, user bool) string {
+	switch {
+	case system && user:
+		return "SystemAssigned, UserAssigned"
+	case system:
+		return "SystemAssigned"
+	case user:
+		return "UserAssigned"
+	}
+	return "None"
+}
+
+// applyIdentity turns the requested identity block into the resource's new
+// identity: enabling a system-assigned identity creates its service principal
+// in the tenant, disabling deletes it, and every user-assigned identity
+// attached must exist and the caller must hold its assign action.
+func (s *Server) applyIdentity(c *caller, res *Resource, req *identityRequest, patch bool) *Error {
+	if req == nil {
+		return nil
+	}
+	old := res.Identity
+	oldSystem := old.HasSystem()
+	oldUsers := map[string]UserAssignedRef{}
+	if old != nil {
+		for k, v := range old.UserAssigned {
+			oldUsers[k] = v
+		}
+	}
+	system, user := oldSystem, len(oldUsers) > 0
+	if req.Type != nil {
+		var e *Error
+		if system, user, e = parseIdentityType(*req.Type); e != nil {
+			return e
+		}
+	}
+	users := map[string]UserAssignedRef{}
+	if patch && user {
+		users = oldUsers
+	}
+	var linked []string
+	for id, v := range req.UserAssigned {
+		if v == nil || string(*v) == "null" {
+			deleteFold(users, id)
+			continue
+		}
+		uai, found := s.store.get(id)
+		if !found || !strings.EqualFold(uai.Type, typeUAI) {
+			return errorf(400, "FailedIdentityOperation", "Identity operation for resource '%s' failed with error 'The user-assigned identity '%s' was not found.'.", res.ID, id)
+		}
+		if _, had := lookupFold(oldUsers, id); !had {
+			linked = append(linked, uai.ID)
+		}
+		deleteFold(users, id)
+		users[uai.ID] = UserAssignedRef{PrincipalID: prop(uai, "principalId"), ClientID: prop(uai, "clientId")}
+	}
+	if user && len(users) == 0 {
+		return errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property should not be empty when the identity type is '%s'.", res.ID, identityType(system, user))
+	}
+	if !user && len(req.UserAssigned) > 0 {
+		return errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property is only allowed when the identity type includes 'UserAssigned'.", res.ID)
+	}
+	if !user {
+		users = nil
+	}
+	// Linked access check: attaching an identity needs its assign action.
+	sort.Strings(linked)
+	var denied []string
+	for _, id := range linked {
+		if !s.RBAC.Allowed(c.ObjectID, assignAction, id, false) {
+			denied = append(denied, id)
+		}
+	}
+	if len(denied) > 0 {
+		return errorf(403, "LinkedAuthorizationFailed", "The client '%s' with object id '%s' has permission to perform action '%s/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+			c.clientName(), c.ObjectID, res.Type, res.ID, assignAction, strings.Join(denied, ","))
+	}
+
+	next := &Identity{Type: identityType(system, user), UserAssigned: users}
+	switch {
+	case system && oldSystem:
+		next.PrincipalID, next.TenantID = old.PrincipalID, old.TenantID
+	case system:
+		p := directory.Principal{ObjectID: directory.NewGUID(), ClientID: directory.NewGUID(), DisplayName: res.Name, Kind: directory.SystemAssigned, ResourceID: res.ID}
+		s.Dir.Add(p)
+		next.PrincipalID, next.TenantID = p.ObjectID, s.TenantID
+	case oldSystem:
+		s.Dir.Remove(old.PrincipalID)
+		s.Issuer.Forget(old.PrincipalID)
+	}
+	if !system && !user {
+		next = &Identity{Type: "None"}
+	}
+	res.Identity = next
+	return nil
+}
+
+// forgetIdentities removes the service principals a deleted resource owned.
+func (s *Server) forgetIdentities(res Resource) {
+	if res.Identity.HasSystem() {
+		s.Dir.Remove(res.Identity.PrincipalID)
+		s.Issuer.Forget(res.Identity.PrincipalID)
+	}
+	if strings.EqualFold(res.Type, typeUAI) {
+		oid := prop(res, "principalId")
+		s.Dir.Remove(oid)
+		s.Issuer.Forget(oid)
+	}
+}
+
+func prop(r Resource, name string) string {
+	v, _ := r.Properties[name].(string)
+	return v
+}
+
+func lookupFold[V any](m map[string]V, key string) (V, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func deleteFold[V any](m map[string]V, key string) {
+	for k := range m {
+		if strings.EqualFold(k, key) {
+			delete(m, k)
+		}
+	}
+}
+
+// trackedBody renders a tracked resource as its RP's GET answers.
+func (s *Server) trackedBody(res Resource) map[string]any {
+	b := map[string]any{"id": res.ID, "name": res.Name, "type": res.Type, "location": res.Location, "tags": res.Tags}
+	if res.Tags == nil {
+		b["tags"] = map[string]string{}
+	}
+	if res.Identity != nil {
+		b["identity"] = res.Identity
+	}
+	b["properties"] = res.Properties
+	return b
+}
+
+func (s *Server) resourceID(r *request, provider, typ, name string) string {
+	g, _ := s.store.group(r.v("resourceGroupName"))
+	return s.groupID(g.Name) + "/providers/" + provider + "/" + typ + "/" + name
+}
+
+// requireGroup checks the subscription and resource group of a resource path.
+func (s *Server) requireGroup(r *request) (ResourceGroup, *Error) {
+	if e := s.checkSubscription(r); e != nil {
+		return ResourceGroup{}, e
+	}
+	g, found := s.store.group(r.v("resourceGroupName"))
+	if !found {
+		return ResourceGroup{}, errResourceGroupNotFound(r.v("resourceGroupName"))
+	}
+	return g, nil
+}
+
+// uaiNameRE is the naming rule for user-assigned identities: 3-128
+// characters, starting with a letter or digit, then letters, digits, hyphens
+// and underscores.
+// https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftmanagedidentity
+var uaiNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$`)
+
+type trackedRequest struct {
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Identity   *identityRequest  `json:"identity"`
+	Properties map[string]any    `json:"properties"`
+}
+
+// GetUserAssignedIdentity is User Assigned Identities - Get.
+func (s *Server) GetUserAssignedIdentity(r *request) response {
+	if _, e := s.requireGroup(r); e != nil {
+		return fail(e)
+	}
+	res, found := s.store.get(s.resourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", r.v("resourceName")))
+	if !found {
+		return fail(errResourceNotFound(typeUAI, r.v("resourceName"), r.v("resourceGroupName")))
+	}
+	return ok(s.trackedBody(res))
+}
+
+// CreateOrUpdateUserAssignedIdentity is User Assigned Identities - Create Or
+// Update. Creating one creates its service principal (principalId, clientId).
+func (s *Server) CreateOrUpdateUserAssignedIdentity(r *request) response {
+	g, e := s.requireGroup(r)
+	if e != nil {
+		return fail(e)
+	}
+	name := r.v("resourceName")
+	if !uaiNameRE.MatchString(name) {
+		return fail(errorf(400, "InvalidResourceName", "Resource name %s is invalid. The name can be between 3 and 128 characters long, must start with a letter or number and may contain only letters, numbers, hyphens and underscores.", name))
+	}
+	var body trackedRequest
+	if e := r.decode(&body); e != nil {
+		return fail(e)
+	}
+	if body.Location == "" {
+		return fail(errorf(400, "LocationRequired", "The location property is required for this definition."))
+	}
+	id := s.resourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", name)
+	if existing, found := s.store.get(id); found {
+		existing.Tags = body.Tags
+		s.store.put(existing)
+		return ok(s.trackedBody(existing))
+	}
+	p := directory.Principal{ObjectID: directory.NewGUID(), ClientID: directory.NewGUID(), DisplayName: name, Kind: directory.UserAssigned, ResourceID: id}
+	res := Resource{
+		ID: id, Name: name, Type: typeUAI, ResourceGroup: g.Name, Location: normalizeLocation(body.Location), Tags: body.Tags, Created: time.Now().UTC(),
+		Properties: map[string]any{"tenantId": s.TenantID, "principalId": p.ObjectID, "clientId": p.ClientID},
+	}
+	s.Dir.Add(p)
+	s.store.put(res)
+	return created(s.trackedBody(res))
+}
+
+// DeleteUserAssignedIdentity is User Assigned Identities - Delete: 200, or
+// 204 when there was nothing to delete.
+func (s *Server) DeleteUserAssignedIdentity(r *request) response {
+	if _, e := s.requireGroup(r); e != nil {
+		return fail(e)
+	}
+	res, found := s.store.delete(s.resourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", r.v("resourceName")))
+	if !found {
+		return response{status: 204}
+	}
+	s.forgetIdentities(res)
+	return response{status: 200}
+}
+
+// ListUserAssignedIdentitiesByResourceGroup is User Assigned Identities - List By Resource Group.
+func (s *Server) ListUserAssignedIdentitiesByResourceGroup(r *request) response {
+	return s.listTyped(r, typeUAI)
+}
+
+// listTyped lists the resources of one type in the request's group that the
+// caller may read.
+func (s *Server) listTyped(r *request, typ string) response {
+	g, e := s.requireGroup(r)
+	if e != nil {
+		return fail(e)
+	}
+	if e := s.authorize(r.caller, typ+"/read", s.groupID(g.Name)); e != nil {
+		return fail(e)
+	}
+	value := []any{}
+	for _, res := range s.store.list(func(x *Resource) bool {
+		return strings.EqualFold(x.ResourceGroup, g.Name) && strings.EqualFold(x.Type, typ)
+	}) {
+		value = append(value, s.trackedBody(res))
+	}
+	return ok(map[string]any{"value": value})
+}

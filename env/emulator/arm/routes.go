@@ -1,0 +1,38 @@
+package arm
+
+// registerRoutes lists every operation this Resource Manager serves, with the
+// RBAC action ARM requires for it (Microsoft.Authorization/provider operations).
+func (s *Server) registerRoutes() {
+	const (
+		sub = "/subscriptions/{subscriptionId}"
+		rg  = sub + "/resourceGroups/{resourceGroupName}"
+		vm  = rg + "/providers/Microsoft.Compute/virtualMachines/{vmName}"
+		uai = rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}"
+	)
+	// Microsoft.Resources: https://learn.microsoft.com/rest/api/resources/
+	s.handle("GET", "/subscriptions", "", "2014-04-01", s.ListSubscriptions)
+	s.handle("GET", sub, "", "2014-04-01", s.GetSubscription)
+	s.handle("GET", "/tenants", "", "2014-04-01", s.ListTenants)
+	s.handle("GET", sub+"/resourcegroups", "", "2014-04-01", s.ListResourceGroups)
+	s.handle("GET", rg, "Microsoft.Resources/subscriptions/resourceGroups/read", "2014-04-01", s.GetResourceGroup)
+	s.handle("HEAD", rg, "Microsoft.Resources/subscriptions/resourceGroups/read", "2014-04-01", s.CheckResourceGroupExistence)
+	s.handle("PUT", rg, "Microsoft.Resources/subscriptions/resourceGroups/write", "2014-04-01", s.CreateOrUpdateResourceGroup)
+	s.handle("PATCH", rg, "Microsoft.Resources/subscriptions/resourceGroups/write", "2014-04-01", s.UpdateResourceGroup)
+	s.handle("DELETE", rg, "Microsoft.Resources/subscriptions/resourceGroups/delete", "2014-04-01", s.DeleteResourceGroup)
+	s.handle("GET", sub+"/operationresults/{operationId}", "", "2014-04-01", s.GetOperationResult)
+	s.handle("GET", sub+"/resources", "", "2014-04-01", s.ListResources)
+	s.handle("GET", rg+"/resources", "", "2014-04-01", s.ListResourcesByResourceGroup)
+
+	// Microsoft.Compute virtual machines: https://learn.microsoft.com/rest/api/compute/virtual-machines
+	s.handle("GET", vm, "Microsoft.Compute/virtualMachines/read", "2015-06-15", s.GetVirtualMachine)
+	s.handle("PUT", vm, "Microsoft.Compute/virtualMachines/write", "2015-06-15", s.CreateOrUpdateVirtualMachine)
+	s.handle("PATCH", vm, "Microsoft.Compute/virtualMachines/write", "2015-06-15", s.UpdateVirtualMachine)
+	s.handle("DELETE", vm, "Microsoft.Compute/virtualMachines/delete", "2015-06-15", s.DeleteVirtualMachine)
+	s.handle("GET", rg+"/providers/Microsoft.Compute/virtualMachines", "", "2015-06-15", s.ListVirtualMachines)
+
+	// Microsoft.ManagedIdentity: https://learn.microsoft.com/rest/api/managedidentity/user-assigned-identities
+	s.handle("GET", uai, "Microsoft.ManagedIdentity/userAssignedIdentities/read", "2015-08-31", s.GetUserAssignedIdentity)
+	s.handle("PUT", uai, "Microsoft.ManagedIdentity/userAssignedIdentities/write", "2015-08-31", s.CreateOrUpdateUserAssignedIdentity)
+	s.handle("DELETE", uai, "Microsoft.ManagedIdentity/userAssignedIdentities/delete", "2015-08-31", s.DeleteUserAssignedIdentity)
+	s.handle("GET", rg+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", "", "2015-08-31", s.ListUserAssignedIdentitiesByResourceGroup)
+}

@@ -1,0 +1,361 @@
+// Package emulator runs the emulated Azure in one process: an HTTPS listener
+// that serves every Azure host name of one cloud (routed by Host header to
+// Resource Manager, the Entra login host, and later the data planes) and a
+// plain-HTTP listener for IMDS. A request's path through the code is:
+// listener -> Emulator.ServeHTTP (host router) -> service package -> handler
+// named after the Azure operation -> store.
+package emulator
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/emulator/arm"
+	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/imds"
+	"github.com/miconform/miconform/env/emulator/pki"
+	"github.com/miconform/miconform/env/emulator/rbac"
+)
+
+// Config says what to emulate and where to listen.
+type Config struct {
+	// Cloud is the cloud to emulate (default AzureCloud).
+	Cloud cloud.Profile
+	// StateDir keeps the CA, the token signing key and the tenant's ids
+	// across restarts; empty keeps everything in memory.
+	StateDir string
+	// HTTPSAddr and IMDSAddr are listen addresses (default 127.0.0.1:0,
+	// a free loopback port).
+	HTTPSAddr string
+	IMDSAddr  string
+	// Seed is "tutorials" (the world the tutorials assume) or "none".
+	Seed string
+	// IMDSThrottle enables IMDS's 20 requests/s and 5 concurrent limits.
+	IMDSThrottle bool
+}
+
+// Emulator is one emulated Azure cloud with one tenant and one subscription.
+type Emulator struct {
+	Cloud    cloud.Profile
+	CA       *pki.CA
+	Dir      *directory.Directory
+	Issuer   *entra.Issuer
+	RBAC     *rbac.Store
+	ARM      *arm.Server
+	IMDS     *imds.Server
+	Operator directory.Principal
+	// World names what the seed created (empty with Seed "none" until
+	// SetVM is called).
+	World World
+
+	cfg      Config
+	ids      identityFile
+	leaf     tls.Certificate
+	hosts    []hostRoute
+	caFile   string
+	mu       sync.Mutex
+	servers  []*http.Server
+	httpsLn  net.Listener
+	imdsLn   net.Listener
+	vmMu     sync.RWMutex
+	vmID     string
+	closed   bool
+	tempDirs []string
+}
+
+// World is the seeded world the tutorials assume.
+type World struct {
+	ResourceGroup          string
+	Location               string
+	VMName                 string
+	VMResourceID           string
+	UserIdentityName       string
+	UserIdentityResourceID string
+	UserIdentityClientID   string
+}
+
+type hostRoute struct {
+	// suffix matches "*.suffix" hosts; exact matches one host.
+	exact, suffix string
+	h             http.Handler
+}
+
+// identityFile is the tenant's ids, kept in the state dir.
+type identityFile struct {
+	TenantID       string `json:"tenantId"`
+	SubscriptionID string `json:"subscriptionId"`
+	OperatorID     string `json:"operatorClientId"`
+	OperatorOID    string `json:"operatorObjectId"`
+	OperatorSecret string `json:"operatorClientSecret"`
+}
+
+// New builds an emulator; Start opens its listeners.
+func New(cfg Config) (*Emulator, error) {
+	if cfg.Cloud.Name == "" {
+		cfg.Cloud = cloud.MustLookup("AzureCloud")
+	}
+	if cfg.HTTPSAddr == "" {
+		cfg.HTTPSAddr = "127.0.0.1:0"
+	}
+	if cfg.IMDSAddr == "" {
+		cfg.IMDSAddr = "127.0.0.1:0"
+	}
+	if cfg.Seed == "" {
+		cfg.Seed = "tutorials"
+	}
+	if cfg.Seed != "tutorials" && cfg.Seed != "none" {
+		return nil, fmt.Errorf("emulator: unknown seed %q (want tutorials or none)", cfg.Seed)
+	}
+	e := &Emulator{Cloud: cfg.Cloud, cfg: cfg}
+	var err error
+	if e.CA, err = pki.LoadOrCreateCA(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("emulator: CA: %w", err)
+	}
+	var names []string
+	for _, n := range cloud.Names() {
+		names = append(names, cloud.MustLookup(n).HostPatterns()...)
+	}
+	if e.leaf, err = e.CA.Leaf(names); err != nil {
+		return nil, fmt.Errorf("emulator: TLS certificate: %w", err)
+	}
+	key, err := entra.LoadOrCreateSigningKey(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: signing key: %w", err)
+	}
+	if e.ids, err = loadOrCreateIDs(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("emulator: tenant ids: %w", err)
+	}
+	e.Dir = directory.New(e.ids.TenantID)
+	e.Issuer = entra.NewIssuer(cfg.Cloud, e.Dir, key)
+	e.RBAC = rbac.NewStore()
+	e.ARM = arm.New(cfg.Cloud, e.ids.SubscriptionID, e.Dir, e.Issuer, e.RBAC)
+	e.IMDS = imds.New(cfg.Cloud, e.Issuer, e.currentVM, cfg.IMDSThrottle)
+	e.Operator = directory.Principal{
+		ObjectID: e.ids.OperatorOID, ClientID: e.ids.OperatorID, DisplayName: "miconform-operator",
+		Kind: directory.Application, Secret: e.ids.OperatorSecret,
+	}
+	e.Dir.Add(e.Operator)
+	// The operator plays the person in the portal: Owner of the subscription.
+	if err := e.RBAC.Create(rbac.Assignment{
+		Name: directory.NewGUID(), Scope: "/subscriptions/" + e.ids.SubscriptionID,
+		RoleDefinitionID: rbac.RoleDefinitionID(e.ids.SubscriptionID, ownerRoleID),
+		PrincipalID:      e.Operator.ObjectID, PrincipalType: "ServicePrincipal",
+		CreatedOn: time.Now().UTC(), UpdatedOn: time.Now().UTC(),
+	}); err != nil {
+		return nil, err
+	}
+	e.Handle(cfg.Cloud.ARMHost, e.ARM)
+	e.Handle(cfg.Cloud.LoginHost, e.Issuer)
+	if cfg.Seed == "tutorials" {
+		if err := e.seedTutorials(); err != nil {
+			return nil, fmt.Errorf("emulator: seed: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// ownerRoleID is the Owner built-in role.
+const ownerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+// Handle routes a host name (or "*.suffix" wildcard) of the HTTPS listener
+// to a service. Later services (blob, vault) register here.
+func (e *Emulator) Handle(host string, h http.Handler) {
+	host = strings.ToLower(host)
+	if s, ok := strings.CutPrefix(host, "*."); ok {
+		e.hosts = append(e.hosts, hostRoute{suffix: "." + s, h: h})
+		return
+	}
+	e.hosts = append(e.hosts, hostRoute{exact: host, h: h})
+}
+
+// ServeHTTP is the HTTPS listener's host router.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	for _, hr := range e.hosts {
+		if (hr.exact != "" && host == hr.exact) || (hr.suffix != "" && strings.HasSuffix(host, hr.suffix) && len(host) > len(hr.suffix)) {
+			hr.h.ServeHTTP(w, r)
+			return
+		}
+	}
+	http.Error(w, fmt.Sprintf("miconform emulator: no %s service answers for host %q", e.Cloud.Name, host), http.StatusMisdirectedRequest)
+}
+
+// Start opens the listeners and serves until Close.
+func (e *Emulator) Start() error {
+	httpsLn, err := net.Listen("tcp", e.cfg.HTTPSAddr)
+	if err != nil {
+		return fmt.Errorf("emulator: HTTPS listener: %w", err)
+	}
+	imdsLn, err := net.Listen("tcp", e.cfg.IMDSAddr)
+	if err != nil {
+		httpsLn.Close()
+		return fmt.Errorf("emulator: IMDS listener: %w", err)
+	}
+	e.httpsLn, e.imdsLn = httpsLn, imdsLn
+	tlsLn := tls.NewListener(httpsLn, &tls.Config{Certificates: []tls.Certificate{e.leaf}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	e.serve(tlsLn, e)
+	e.serve(imdsLn, e.IMDS)
+	return nil
+}
+
+func (e *Emulator) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: nil}
+	e.mu.Lock()
+	e.servers = append(e.servers, srv)
+	e.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// Close stops the listeners, letting requests in flight finish for a moment.
+func (e *Emulator) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	servers := e.servers
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, d := range e.tempDirs {
+		os.RemoveAll(d)
+	}
+	return errors.Join(errs...)
+}
+
+// HTTPSAddr is the host:port serving every Azure host name.
+func (e *Emulator) HTTPSAddr() string { return e.httpsLn.Addr().String() }
+
+// IMDSAddr is the host:port serving IMDS.
+func (e *Emulator) IMDSAddr() string { return e.imdsLn.Addr().String() }
+
+// TenantID is the emulated tenant.
+func (e *Emulator) TenantID() string { return e.ids.TenantID }
+
+// SubscriptionID is the emulated subscription.
+func (e *Emulator) SubscriptionID() string { return e.ids.SubscriptionID }
+
+// SetVM makes IMDS answer for the VM with that resource id.
+func (e *Emulator) SetVM(resourceID string) {
+	e.vmMu.Lock()
+	e.vmID = resourceID
+	e.vmMu.Unlock()
+}
+
+// currentVM is IMDS's view of the VM it runs on, read live from Resource
+// Manager so identity changes take effect at once.
+func (e *Emulator) currentVM() (imds.VM, bool) {
+	e.vmMu.RLock()
+	id := e.vmID
+	e.vmMu.RUnlock()
+	if id == "" {
+		return imds.VM{}, false
+	}
+	res, ok := e.ARM.VirtualMachine(id)
+	if !ok {
+		return imds.VM{}, false
+	}
+	vm := imds.VM{
+		SubscriptionID: e.ids.SubscriptionID, ResourceGroup: res.ResourceGroup, Name: res.Name, Location: res.Location,
+		ResourceID: res.ID, Tags: res.Tags, VMSize: "Standard_B2s",
+	}
+	vm.VMID, _ = res.Properties["vmId"].(string)
+	if hw, ok := res.Properties["hardwareProfile"].(map[string]any); ok {
+		if size, ok := hw["vmSize"].(string); ok {
+			vm.VMSize = size
+		}
+	}
+	if res.Identity.HasSystem() {
+		if p, ok := e.Dir.ByObjectID(res.Identity.PrincipalID); ok {
+			vm.System = &p
+		}
+	}
+	if res.Identity != nil {
+		for id := range res.Identity.UserAssigned {
+			if p, ok := e.Dir.ByResourceID(id); ok {
+				vm.User = append(vm.User, p)
+			}
+		}
+	}
+	return vm, true
+}
+
+// CAFile writes the CA certificate to a file (in the state dir when there is
+// one) and returns its absolute path, for clients told to trust it.
+func (e *Emulator) CAFile() (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.caFile != "" {
+		return e.caFile, nil
+	}
+	dir := e.cfg.StateDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "miconform-ca-")
+		if err != nil {
+			return "", err
+		}
+		e.tempDirs = append(e.tempDirs, d)
+		dir = d
+	}
+	p, err := filepath.Abs(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		return "", err
+	}
+	if err := pki.WriteFileAtomic(p, e.CA.PEM, 0o644); err != nil {
+		return "", err
+	}
+	e.caFile = p
+	return p, nil
+}
+
+func loadOrCreateIDs(dir string) (identityFile, error) {
+	var ids identityFile
+	path := filepath.Join(dir, "tenant.json")
+	if dir != "" {
+		if b, err := os.ReadFile(path); err == nil {
+			if err := json.Unmarshal(b, &ids); err != nil {
+				return ids, fmt.Errorf("%s: %w", path, err)
+			}
+			return ids, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return ids, err
+		}
+	}
+	ids = identityFile{
+		TenantID: directory.NewGUID(), SubscriptionID: directory.NewGUID(),
+		OperatorID: directory.NewGUID(), OperatorOID: directory.NewGUID(),
+		OperatorSecret: newSecret(),
+	}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return ids, err
+		}
+		b, _ := json.MarshalIndent(ids, "", "  ")
+		if err := pki.WriteFileAtomic(path, b, 0o600); err != nil {
+			return ids, err
+		}
+	}
+	return ids, nil
+}

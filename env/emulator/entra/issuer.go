@@ -1,0 +1,182 @@
+// Package entra is the emulator's Microsoft Entra ID: it signs v1 access
+// tokens for managed identities and the operator application, verifies them
+// for the other services, and serves the login host (OpenID configuration,
+// signing keys, the client-credentials grant).
+package entra
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/emulator/directory"
+)
+
+// DefaultLifetime is the lifetime of managed identity tokens: Entra issues
+// them for 24 hours (https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/managed-identities-faq).
+const DefaultLifetime = 24 * time.Hour
+
+// AppTokenLifetime is the lifetime of client-credentials tokens (60 to 90
+// minutes in Entra; the emulator uses the lower bound).
+const AppTokenLifetime = time.Hour
+
+// refreshWindow: a cached token is handed out again only while it has more
+// than this left, as IMDS does.
+const refreshWindow = 5 * time.Minute
+
+// Token is an issued access token.
+type Token struct {
+	Raw       string
+	Resource  string
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ExpiresOn time.Time
+}
+
+// Issuer signs and verifies the tenant's access tokens.
+type Issuer struct {
+	Cloud    cloud.Profile
+	Dir      *directory.Directory
+	key      *SigningKey
+	now      func() time.Time
+	mu       sync.Mutex
+	cache    map[cacheKey]Token
+	lifetime time.Duration
+}
+
+type cacheKey struct{ oid, azrid, resource string }
+
+// NewIssuer makes an issuer for the directory's tenant in the given cloud.
+func NewIssuer(c cloud.Profile, dir *directory.Directory, key *SigningKey) *Issuer {
+	return &Issuer{Cloud: c, Dir: dir, key: key, now: time.Now, cache: map[cacheKey]Token{}, lifetime: DefaultLifetime}
+}
+
+// SetClock replaces the issuer's clock (tests, clock-skew faults).
+func (i *Issuer) SetClock(now func() time.Time) { i.now = now }
+
+// Now is the issuer's current time.
+func (i *Issuer) Now() time.Time { return i.now() }
+
+// IssuerURL is the iss claim of this tenant's v1 tokens.
+func (i *Issuer) IssuerURL() string { return i.Cloud.Issuer(i.Dir.TenantID) }
+
+// ManagedIdentityToken returns a token for a managed identity, reusing a
+// cached one for the same identity and resource until it nears expiry, as IMDS
+// does. vmResourceID is the resource the request came from (xms_az_rid for
+// user-assigned identities).
+func (i *Issuer) ManagedIdentityToken(p directory.Principal, resource, vmResourceID string) (Token, error) {
+	k := cacheKey{strings.ToLower(p.ObjectID), strings.ToLower(vmResourceID), resource}
+	now := i.now()
+	i.mu.Lock()
+	if t, ok := i.cache[k]; ok && t.ExpiresOn.Sub(now) > refreshWindow && !t.IssuedAt.After(now) {
+		i.mu.Unlock()
+		return t, nil
+	}
+	i.mu.Unlock()
+	c := i.claims(p, resource, now, i.lifetime)
+	c.XMSMIRID = p.ResourceID
+	if p.Kind == directory.UserAssigned {
+		c.XMSAZRID = vmResourceID
+	}
+	t, err := i.sign(c, resource)
+	if err != nil {
+		return Token{}, err
+	}
+	i.mu.Lock()
+	i.cache[k] = t
+	i.mu.Unlock()
+	return t, nil
+}
+
+// AppToken issues a client-credentials token for an application.
+func (i *Issuer) AppToken(p directory.Principal, resource string) (Token, error) {
+	c := i.claims(p, resource, i.now(), AppTokenLifetime)
+	c.AppIDACR = "1" // client secret; "2" is a certificate, which managed identities use
+	return i.sign(c, resource)
+}
+
+// Forget drops cached tokens of a principal, so a disabled and re-enabled
+// identity never gets a token of its former self.
+func (i *Issuer) Forget(objectID string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for k := range i.cache {
+		if strings.EqualFold(k.oid, objectID) {
+			delete(i.cache, k)
+		}
+	}
+}
+
+func (i *Issuer) claims(p directory.Principal, resource string, now time.Time, life time.Duration) *Claims {
+	iss := i.IssuerURL()
+	return &Claims{
+		Aud:      resource,
+		Iss:      iss,
+		Iat:      now.Unix(),
+		Nbf:      now.Unix(),
+		Exp:      now.Add(life).Unix(),
+		AIO:      b64.EncodeToString([]byte(directory.NewGUID()))[:24],
+		AppID:    p.ClientID,
+		AppIDACR: "2",
+		IDP:      iss,
+		IDTyp:    "app",
+		OID:      p.ObjectID,
+		RH:       "0.A" + b64.EncodeToString([]byte(p.ObjectID))[:20] + ".",
+		Sub:      p.ObjectID,
+		TID:      i.Dir.TenantID,
+		UTI:      b64.EncodeToString([]byte(directory.NewGUID()))[:22],
+		Ver:      "1.0",
+	}
+}
+
+func (i *Issuer) sign(c *Claims, resource string) (Token, error) {
+	raw, err := sign(i.key.Private, header{Typ: "JWT", Alg: "RS256", X5T: i.key.KID, Kid: i.key.KID}, c)
+	if err != nil {
+		return Token{}, err
+	}
+	return Token{Raw: raw, Resource: resource, IssuedAt: time.Unix(c.Iat, 0), NotBefore: time.Unix(c.Nbf, 0), ExpiresOn: time.Unix(c.Exp, 0)}, nil
+}
+
+// clockSkew is the leeway Azure services allow on exp and nbf.
+const clockSkew = 5 * time.Minute
+
+// Verify checks a token's algorithm, key and signature and its validity
+// window. It does not check audience, issuer or tenant: those are each
+// service's rules and errors.
+func (i *Issuer) Verify(raw string) (*Claims, error) {
+	h, c, sig, signing, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if h.Alg != "RS256" {
+		return c, fmt.Errorf("%w: alg %q", ErrAlgorithm, h.Alg)
+	}
+	if h.Kid != i.key.KID {
+		return c, ErrUnknownKey
+	}
+	sum := sha256.Sum256([]byte(signing))
+	if err := rsa.VerifyPKCS1v15(&i.key.Private.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
+		return c, ErrSignature
+	}
+	now := i.now()
+	if now.After(c.ExpiresAt().Add(clockSkew)) {
+		return c, ErrExpired
+	}
+	if now.Add(clockSkew).Before(c.NotBefore()) {
+		return c, ErrNotYetValid
+	}
+	return c, nil
+}
+
+// thumbprint is the base64url SHA-1 thumbprint Entra uses as both x5t and kid.
+func thumbprint(cert *x509.Certificate) string {
+	sum := sha1Sum(cert.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

@@ -1,0 +1,268 @@
+package entra
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/miconform/miconform/env/emulator/directory"
+)
+
+// Known resources. Entra answers AADSTS500011 for a resource no service
+// principal in the tenant is registered for; the emulator knows the Azure
+// services of its cloud.
+func (i *Issuer) knownResources() []string {
+	c := i.Cloud
+	r := append([]string{}, c.ARMAudiences()...)
+	return append(r, c.StorageResource, c.VaultResource, c.SQLResource,
+		"https://graph.microsoft.com", "https://graph.windows.net", "https://"+c.LoginHost)
+}
+
+// KnownResource reports whether the tenant can issue tokens for resource, an
+// App ID URI compared without its trailing slash and case-insensitively, or a
+// storage account URL of the cloud (which Storage also accepts as audience).
+func (i *Issuer) KnownResource(resource string) bool {
+	r := strings.TrimSuffix(strings.ToLower(resource), "/")
+	if r == "" {
+		return false
+	}
+	for _, k := range i.knownResources() {
+		if r == strings.TrimSuffix(strings.ToLower(k), "/") {
+			return true
+		}
+	}
+	host, ok := strings.CutPrefix(r, "https://")
+	if ok {
+		if acct, ok := strings.CutSuffix(host, ".blob."+i.Cloud.StorageSuffix); ok && acct != "" && !strings.ContainsAny(acct, "./") {
+			return true
+		}
+	}
+	return false
+}
+
+// AADSTSError is an Entra error response body.
+// https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+type AADSTSError struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorCodes       []int  `json:"error_codes"`
+	Timestamp        string `json:"timestamp"`
+	TraceID          string `json:"trace_id"`
+	CorrelationID    string `json:"correlation_id"`
+	ErrorURI         string `json:"error_uri"`
+}
+
+// NewAADSTSError builds an error body in Entra's format: the description
+// carries the AADSTS code and ends with trace, correlation and timestamp lines.
+func (i *Issuer) NewAADSTSError(errCode string, code int, msg string) AADSTSError {
+	now := i.now().UTC()
+	trace, corr := directory.NewGUID(), directory.NewGUID()
+	return AADSTSError{
+		Error: errCode,
+		ErrorDescription: fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s",
+			code, msg, trace, corr, now.Format("2006-01-02 15:04:05Z")),
+		ErrorCodes:    []int{code},
+		Timestamp:     now.Format("2006-01-02 15:04:05Z"),
+		TraceID:       trace,
+		CorrelationID: corr,
+		ErrorURI:      fmt.Sprintf("https://%s/error?code=%d", i.Cloud.LoginHost, code),
+	}
+}
+
+// UnknownResourceError is AADSTS500011, what Entra (and IMDS relaying it)
+// answers for a resource the tenant does not know.
+func (i *Issuer) UnknownResourceError(resource string) AADSTSError {
+	return i.NewAADSTSError("invalid_resource", 500011, fmt.Sprintf(
+		"The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
+		resource, i.Dir.TenantID))
+}
+
+// ServeHTTP serves the login host.
+func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) < 2 {
+		i.writeErr(w, http.StatusNotFound, i.NewAADSTSError("invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a GET request."))
+		return
+	}
+	tenant, rest := parts[0], strings.Join(parts[1:], "/")
+	switch {
+	case rest == "discovery/instance" && r.Method == http.MethodGet:
+		i.instanceDiscovery(w, r)
+	case rest == ".well-known/openid-configuration" && r.Method == http.MethodGet:
+		i.openIDConfig(w, tenant, false)
+	case rest == "v2.0/.well-known/openid-configuration" && r.Method == http.MethodGet:
+		i.openIDConfig(w, tenant, true)
+	case (rest == "discovery/keys" || rest == "discovery/v2.0/keys") && r.Method == http.MethodGet:
+		i.keys(w, rest == "discovery/v2.0/keys", tenant)
+	case rest == "oauth2/token" || rest == "oauth2/v2.0/token":
+		if r.Method != http.MethodPost {
+			i.writeErr(w, http.StatusMethodNotAllowed, i.NewAADSTSError("invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a "+r.Method+" request."))
+			return
+		}
+		i.token(w, r, tenant, rest == "oauth2/v2.0/token")
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (i *Issuer) tenantOK(tenant string) bool {
+	switch strings.ToLower(tenant) {
+	case "common", "organizations":
+		return true
+	}
+	return strings.EqualFold(tenant, i.Dir.TenantID)
+}
+
+// openIDConfig serves the discovery document. Shapes as published by
+// https://login.microsoftonline.com/{tenant}/.well-known/openid-configuration
+// and .../v2.0/.well-known/openid-configuration.
+func (i *Issuer) openIDConfig(w http.ResponseWriter, tenant string, v2 bool) {
+	if !i.tenantOK(tenant) {
+		i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_tenant", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant)))
+		return
+	}
+	base := "https://" + i.Cloud.LoginHost + "/" + tenant
+	tid := i.Dir.TenantID
+	doc := map[string]any{
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "token id_token", "token"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "ver"},
+		"request_uri_parameter_supported":       false,
+		"tenant_region_scope":                   "NA",
+		"cloud_instance_name":                   strings.TrimPrefix(i.Cloud.LoginHost, "login."),
+		"cloud_graph_host_name":                 "graph.windows.net",
+		"msgraph_host":                          "graph.microsoft.com",
+	}
+	if v2 {
+		doc["issuer"] = "https://" + i.Cloud.LoginHost + "/" + tid + "/v2.0"
+		doc["authorization_endpoint"] = base + "/oauth2/v2.0/authorize"
+		doc["token_endpoint"] = base + "/oauth2/v2.0/token"
+		doc["device_authorization_endpoint"] = base + "/oauth2/v2.0/devicecode"
+		doc["end_session_endpoint"] = base + "/oauth2/v2.0/logout"
+		doc["jwks_uri"] = base + "/discovery/v2.0/keys"
+	} else {
+		doc["issuer"] = i.IssuerURL()
+		doc["authorization_endpoint"] = base + "/oauth2/authorize"
+		doc["token_endpoint"] = base + "/oauth2/token"
+		doc["device_authorization_endpoint"] = base + "/oauth2/devicecode"
+		doc["end_session_endpoint"] = base + "/oauth2/logout"
+		doc["jwks_uri"] = "https://" + i.Cloud.LoginHost + "/common/discovery/keys"
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+func (i *Issuer) keys(w http.ResponseWriter, v2 bool, tenant string) {
+	iss := i.IssuerURL()
+	if v2 {
+		iss = "https://" + i.Cloud.LoginHost + "/" + i.Dir.TenantID + "/v2.0"
+	}
+	_ = tenant
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []JWK{i.key.JWK(iss)}})
+}
+
+// instanceDiscovery answers MSAL's authority validation call.
+// Shape of https://login.microsoftonline.com/common/discovery/instance?api-version=1.1
+func (i *Issuer) instanceDiscovery(w http.ResponseWriter, r *http.Request) {
+	host := i.Cloud.LoginHost
+	tenant := "common"
+	if ae := r.URL.Query().Get("authorization_endpoint"); ae != "" {
+		if p := strings.Split(strings.TrimPrefix(strings.TrimPrefix(ae, "https://"), host+"/"), "/"); len(p) > 0 && p[0] != "" {
+			tenant = p[0]
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"tenant_discovery_endpoint": "https://" + host + "/" + tenant + "/v2.0/.well-known/openid-configuration",
+		"api-version":               "1.1",
+		"metadata": []map[string]any{{
+			"preferred_network": host,
+			"preferred_cache":   host,
+			"aliases":           []string{host},
+		}},
+	})
+}
+
+// token serves the client-credentials grant for applications with a secret.
+// v1 answers string numbers and resource; v2 answers numbers and takes scope.
+func (i *Issuer) token(w http.ResponseWriter, r *http.Request, tenant string, v2 bool) {
+	if !strings.EqualFold(tenant, i.Dir.TenantID) {
+		i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_request", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant)))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."))
+		return
+	}
+	f := r.PostForm
+	if gt := f.Get("grant_type"); gt != "client_credentials" {
+		if gt == "" {
+			i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."))
+		} else {
+			i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+gt+"'."))
+		}
+		return
+	}
+	clientID, secret := f.Get("client_id"), f.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		clientID, secret = u, p
+	}
+	if clientID == "" {
+		i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."))
+		return
+	}
+	app, ok := i.Dir.ByClientID(clientID)
+	if !ok || app.Kind != directory.Application {
+		i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, i.Dir.TenantID)))
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(secret), []byte(app.Secret)) != 1 {
+		i.writeErr(w, http.StatusUnauthorized, i.NewAADSTSError("invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+clientID+"'."))
+		return
+	}
+	resource := f.Get("resource")
+	if v2 {
+		scope := f.Get("scope")
+		if !strings.HasSuffix(scope, "/.default") || strings.Contains(scope, " ") {
+			i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_scope", 1002012, "The provided value for scope "+scope+" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."))
+			return
+		}
+		resource = strings.TrimSuffix(scope, "/.default")
+	}
+	if !i.KnownResource(resource) {
+		i.writeErr(w, http.StatusBadRequest, i.UnknownResourceError(resource))
+		return
+	}
+	t, err := i.AppToken(app, resource)
+	if err != nil {
+		i.writeErr(w, http.StatusInternalServerError, i.NewAADSTSError("server_error", 90033, "A transient error has occurred. Please try again."))
+		return
+	}
+	expiresIn := int64(t.ExpiresOn.Sub(i.now()).Seconds())
+	if v2 {
+		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": expiresIn, "ext_expires_in": expiresIn, "access_token": t.Raw})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type": "Bearer", "expires_in": strconv.FormatInt(expiresIn, 10), "ext_expires_in": strconv.FormatInt(expiresIn, 10),
+		"expires_on": strconv.FormatInt(t.ExpiresOn.Unix(), 10), "not_before": strconv.FormatInt(t.NotBefore.Unix(), 10),
+		"resource": resource, "access_token": t.Raw,
+	})
+}
+
+func (i *Issuer) writeErr(w http.ResponseWriter, status int, e AADSTSError) {
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store, no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,29 @@
+package emulator
+
+// KV is one KEY=VALUE line of the emulate output.
+type KV struct{ Key, Value string }
+
+// Env returns the KEY=VALUE lines `emulate` prints so other tools can source
+// them. The names are a stable interface; add, never rename.
+func (e *Emulator) Env() ([]KV, error) {
+	ca, err := e.CAFile()
+	if err != nil {
+		return nil, err
+	}
+	imdsURL := "http://" + e.IMDSAddr()
+	return []KV{
+		{"AZURE_TENANT_ID", e.ids.TenantID},
+		{"AZURE_SUBSCRIPTION_ID", e.ids.SubscriptionID},
+		{"MICONFORM_CLOUD", e.Cloud.Name},
+		{"MICONFORM_IMDS_URL", imdsURL},
+		{"MICONFORM_HTTPS_ADDR", e.HTTPSAddr()},
+		{"MICONFORM_CA_FILE", ca},
+		{"MICONFORM_OPERATOR_CLIENT_ID", e.Operator.ClientID},
+		{"MICONFORM_OPERATOR_CLIENT_SECRET", e.Operator.Secret},
+		{"MICONFORM_RESOURCE_GROUP", e.World.ResourceGroup},
+		{"MICONFORM_VM_NAME", e.World.VMName},
+		{"MICONFORM_USER_IDENTITY_CLIENT_ID", e.World.UserIdentityClientID},
+		// Several official SDKs take this as the IMDS endpoint override.
+		{"AZURE_POD_IDENTITY_AUTHORITY_HOST", imdsURL},
+	}, nil
+}

@@ -1,0 +1,366 @@
+// Package imds is the emulator's Azure Instance Metadata Service: the
+// managed identity token endpoint and the instance metadata a VM reads at
+// http://169.254.169.254.
+//
+// Contracts: https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service
+// and https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token
+// (REST spec: specification/imds/data-plane/InstanceMetadataService/stable/2023-07-01/imds.json).
+package imds
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/entra"
+)
+
+// VM is what IMDS knows about the VM it serves.
+type VM struct {
+	SubscriptionID string
+	ResourceGroup  string
+	Name           string
+	Location       string
+	VMID           string
+	ResourceID     string
+	VMSize         string
+	Tags           map[string]string
+	// System is the system-assigned identity, nil when disabled.
+	System *directory.Principal
+	// User are the attached user-assigned identities.
+	User []directory.Principal
+}
+
+// VMSource reports the current state of the VM IMDS runs on; ok is false
+// when the VM does not exist (then no identity is available).
+type VMSource func() (vm VM, ok bool)
+
+// Server serves IMDS.
+type Server struct {
+	Cloud  cloud.Profile
+	Issuer *entra.Issuer
+	VM     VMSource
+	// Throttle turns on the managed identity category's limits: 20
+	// requests per second and 5 concurrent requests per VM.
+	Throttle bool
+
+	limiter *limiter
+}
+
+// New makes an IMDS for the VM that source describes.
+func New(c cloud.Profile, iss *entra.Issuer, source VMSource, throttle bool) *Server {
+	return &Server{Cloud: c, Issuer: iss, VM: source, Throttle: throttle, limiter: newLimiter(20, 5)}
+}
+
+// identityAPIVersions and instanceAPIVersions are the api-versions IMDS
+// accepts; the identity category exists from 2018-02-01 on.
+var instanceAPIVersions = []string{
+	"2025-04-07", "2024-07-17", "2024-03-15", "2023-11-15", "2023-07-01", "2021-12-13", "2021-11-15", "2021-11-01",
+	"2021-10-01", "2021-08-01", "2021-05-01", "2021-03-01", "2021-02-01", "2021-01-01", "2020-12-01", "2020-10-01",
+	"2020-09-01", "2020-07-15", "2020-06-01", "2019-11-01", "2019-08-15", "2019-08-01", "2019-06-04", "2019-06-01",
+	"2019-04-30", "2019-03-11", "2019-02-01", "2018-10-01", "2018-04-02", "2018-02-01", "2017-12-01", "2017-10-01",
+	"2017-08-01", "2017-04-02", "2017-03-01",
+}
+
+func supported(v, since string) bool {
+	if v < since {
+		return false
+	}
+	for _, s := range instanceAPIVersions {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP applies the rules every IMDS request must meet (GET, the
+// Metadata header, no X-Forwarded-For), then routes by category.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	identity := strings.HasPrefix(r.URL.Path, "/metadata/identity/")
+	if r.Method != http.MethodGet {
+		writeJSON(w, http.StatusMethodNotAllowed, identityError("method_not_allowed", "The HTTP method "+r.Method+" is not supported on this endpoint."), identity)
+		return
+	}
+	if r.Header.Get("Metadata") != "true" {
+		if identity {
+			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required metadata header not specified"), true)
+		} else {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request: . Required metadata header not specified"}, false)
+		}
+		return
+	}
+	// IMDS refuses proxied requests; the exact text is not published.
+	if len(r.Header.Values("X-Forwarded-For")) > 0 {
+		if identity {
+			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Request contains the X-Forwarded-For header, which is not allowed"), true)
+		} else {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request. X-Forwarded-For header is not allowed"}, false)
+		}
+		return
+	}
+	for k, v := range r.URL.Query() {
+		if len(v) > 1 {
+			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Duplicate query parameter '"+k+"' in the request"), identity)
+			return
+		}
+	}
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/metadata/identity/oauth2/token":
+		if s.Throttle {
+			release, ok := s.limiter.acquire(time.Now())
+			if !ok {
+				w.Header().Set("Retry-After", "1")
+				writeJSON(w, http.StatusTooManyRequests, identityError("too_many_requests", "IMDS Throttle limit reached. Retry with Exponential Backoff."), true)
+				return
+			}
+			defer release()
+		}
+		s.Token(w, r)
+	case "/metadata/identity/info":
+		s.IdentityInfo(w, r)
+	case "/metadata/instance":
+		s.Instance(w, r, false)
+	case "/metadata/instance/compute":
+		s.Instance(w, r, true)
+	case "/metadata/versions":
+		writeJSON(w, http.StatusOK, map[string]any{"apiVersions": reversed(instanceAPIVersions)}, false)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not found"}, identity)
+	}
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	ClientID     string `json:"client_id"`
+	ExpiresIn    string `json:"expires_in"`
+	ExpiresOn    string `json:"expires_on"`
+	ExtExpiresIn string `json:"ext_expires_in"`
+	NotBefore    string `json:"not_before"`
+	Resource     string `json:"resource"`
+	TokenType    string `json:"token_type"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Token is Get Managed Identity Token: GET /metadata/identity/oauth2/token.
+func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	v := q.Get("api-version")
+	if v == "" {
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'api-version' is missing"), true)
+		return
+	}
+	if !supported(v, "2018-02-01") {
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Invalid api-version '"+v+"' specified in the request"), true)
+		return
+	}
+	resource := q.Get("resource")
+	if resource == "" {
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'resource' is missing"), true)
+		return
+	}
+	vm, ok := s.VM()
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Identity not found"), true)
+		return
+	}
+	p, errBody := selectIdentity(vm, q.Get("client_id"), q.Get("object_id"), q.Get("msi_res_id"))
+	if errBody != nil {
+		writeJSON(w, http.StatusBadRequest, errBody, true)
+		return
+	}
+	if !s.Issuer.KnownResource(resource) {
+		writeJSON(w, http.StatusBadRequest, s.Issuer.UnknownResourceError(resource), true)
+		return
+	}
+	t, err := s.Issuer.ManagedIdentityToken(p, resource, vm.ResourceID)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, identityError("unknown", "Failed to retrieve token from the Active directory."), true)
+		return
+	}
+	now := s.Issuer.Now()
+	expiresIn := strconv.FormatInt(int64(t.ExpiresOn.Sub(now)/time.Second), 10)
+	writeJSON(w, http.StatusOK, tokenResponse{
+		AccessToken:  t.Raw,
+		ClientID:     p.ClientID,
+		ExpiresIn:    expiresIn,
+		ExpiresOn:    strconv.FormatInt(t.ExpiresOn.Unix(), 10),
+		ExtExpiresIn: expiresIn,
+		NotBefore:    strconv.FormatInt(t.NotBefore.Unix(), 10),
+		Resource:     resource,
+		TokenType:    "Bearer",
+		RefreshToken: "",
+	}, true)
+}
+
+// selectIdentity picks the identity a token request is for: the one named by
+// client_id, object_id or msi_res_id (at most one of them), else the
+// system-assigned identity, else the only user-assigned one.
+func selectIdentity(vm VM, clientID, objectID, resID string) (directory.Principal, map[string]string) {
+	n := 0
+	for _, v := range []string{clientID, objectID, resID} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return directory.Principal{}, identityError("invalid_request", "Only one of client_id, object_id or msi_res_id may be specified in the request")
+	}
+	all := append([]directory.Principal{}, vm.User...)
+	if vm.System != nil {
+		all = append(all, *vm.System)
+	}
+	if n == 1 {
+		for _, p := range all {
+			if (clientID != "" && strings.EqualFold(p.ClientID, clientID)) ||
+				(objectID != "" && strings.EqualFold(p.ObjectID, objectID)) ||
+				(resID != "" && strings.EqualFold(p.ResourceID, resID)) {
+				return p, nil
+			}
+		}
+		return directory.Principal{}, identityError("invalid_request", "Identity not found")
+	}
+	switch {
+	case vm.System != nil:
+		return *vm.System, nil
+	case len(vm.User) == 1:
+		return vm.User[0], nil
+	case len(vm.User) > 1:
+		return directory.Principal{}, identityError("invalid_request", "Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request")
+	}
+	return directory.Principal{}, identityError("invalid_request", "Identity not found")
+}
+
+// IdentityInfo is GET /metadata/identity/info: the VM identity's tenant.
+func (s *Server) IdentityInfo(w http.ResponseWriter, r *http.Request) {
+	if !supported(r.URL.Query().Get("api-version"), "2018-02-01") {
+		writeJSON(w, http.StatusBadRequest, badVersion(), false)
+		return
+	}
+	vm, ok := s.VM()
+	if !ok || (vm.System == nil && len(vm.User) == 0) {
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Identity not found"), true)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"tenantId": s.Issuer.Dir.TenantID}, true)
+}
+
+// Instance is GET /metadata/instance[/compute]: all primitives are strings.
+func (s *Server) Instance(w http.ResponseWriter, r *http.Request, computeOnly bool) {
+	if !supported(r.URL.Query().Get("api-version"), "2017-04-02") {
+		writeJSON(w, http.StatusBadRequest, badVersion(), false)
+		return
+	}
+	vm, ok := s.VM()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not found"}, false)
+		return
+	}
+	var tags []string
+	tagsList := []map[string]string{}
+	for k, v := range vm.Tags {
+		tags = append(tags, k+":"+v)
+		tagsList = append(tagsList, map[string]string{"name": k, "value": v})
+	}
+	compute := map[string]any{
+		"azEnvironment":              s.Cloud.IMDSEnvironment,
+		"location":                   vm.Location,
+		"name":                       vm.Name,
+		"osType":                     "Linux",
+		"provider":                   "Microsoft.Compute",
+		"resourceGroupName":          vm.ResourceGroup,
+		"resourceId":                 vm.ResourceID,
+		"subscriptionId":             vm.SubscriptionID,
+		"tags":                       strings.Join(tags, ";"),
+		"tagsList":                   tagsList,
+		"vmId":                       vm.VMID,
+		"vmSize":                     vm.VMSize,
+		"zone":                       "",
+		"isHostCompatibilityLayerVm": "false",
+		"osProfile":                  map[string]string{"adminUsername": "azureuser", "computerName": vm.Name, "disablePasswordAuthentication": "true"},
+	}
+	if computeOnly {
+		writeJSON(w, http.StatusOK, compute, false)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"compute": compute,
+		"network": map[string]any{"interface": []any{map[string]any{
+			"ipv4":       map[string]any{"ipAddress": []any{map[string]string{"privateIpAddress": "10.0.0.4", "publicIpAddress": ""}}, "subnet": []any{map[string]string{"address": "10.0.0.0", "prefix": "24"}}},
+			"ipv6":       map[string]any{"ipAddress": []any{}},
+			"macAddress": "000D3A000001",
+		}}},
+	}, false)
+}
+
+func badVersion() map[string]any {
+	return map[string]any{
+		"error":           "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds",
+		"newest-versions": instanceAPIVersions[:3],
+	}
+}
+
+func identityError(code, desc string) map[string]string {
+	return map[string]string{"error": code, "error_description": desc}
+}
+
+func reversed(in []string) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[len(in)-1-i] = v
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any, identity bool) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Server", "IMDS/150.870.65.1854")
+	if identity {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// limiter enforces a requests-per-second budget (a token bucket refilled
+// continuously) and a cap on requests in flight.
+type limiter struct {
+	mu       sync.Mutex
+	rate     float64
+	tokens   float64
+	last     time.Time
+	inflight int
+	maxConc  int
+}
+
+func newLimiter(perSecond, concurrent int) *limiter {
+	return &limiter{rate: float64(perSecond), tokens: float64(perSecond), maxConc: concurrent}
+}
+
+func (l *limiter) acquire(now time.Time) (release func(), ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() {
+		l.tokens += now.Sub(l.last).Seconds() * l.rate
+		if l.tokens > l.rate {
+			l.tokens = l.rate
+		}
+	}
+	l.last = now
+	if l.tokens < 1 || l.inflight >= l.maxConc {
+		return nil, false
+	}
+	l.tokens--
+	l.inflight++
+	return func() {
+		l.mu.Lock()
+		l.inflight--
+		l.mu.Unlock()
+	}, true
+}

@@ -1,0 +1,251 @@
+package rbac
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Assignment is a Microsoft.Authorization/roleAssignments resource.
+type Assignment struct {
+	// Name is the assignment's GUID (last segment of its id).
+	Name  string
+	Scope string
+	// RoleDefinitionID is the full id of the role definition
+	// (/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}).
+	RoleDefinitionID string
+	PrincipalID      string
+	PrincipalType    string
+	Description      string
+	CreatedOn        time.Time
+	UpdatedOn        time.Time
+	CreatedBy        string
+	UpdatedBy        string
+}
+
+// ID is the assignment's resource id.
+func (a Assignment) ID() string {
+	return strings.TrimSuffix(a.Scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name
+}
+
+// RoleGUID is the role definition GUID the assignment names.
+func (a Assignment) RoleGUID() string {
+	i := strings.LastIndex(a.RoleDefinitionID, "/")
+	return a.RoleDefinitionID[i+1:]
+}
+
+// Store holds the role assignments of the emulated tenant. It is safe for
+// concurrent use.
+type Store struct {
+	mu     sync.RWMutex
+	byName map[string]Assignment // lower-case name -> assignment
+	roles  map[string]RoleDefinition
+}
+
+// NewStore makes a store that knows the built-in roles.
+func NewStore() *Store {
+	s := &Store{byName: map[string]Assignment{}, roles: map[string]RoleDefinition{}}
+	for _, r := range BuiltinRoles {
+		s.roles[strings.ToLower(r.ID)] = r
+	}
+	return s
+}
+
+// Role finds a role definition by GUID.
+func (s *Store) Role(guid string) (RoleDefinition, bool) {
+	r, ok := s.roles[strings.ToLower(guid)]
+	return r, ok
+}
+
+// RoleByName finds a built-in role by its display name, case-insensitively.
+func (s *Store) RoleByName(name string) (RoleDefinition, bool) {
+	for _, r := range s.roles {
+		if strings.EqualFold(r.RoleName, name) {
+			return r, true
+		}
+	}
+	return RoleDefinition{}, false
+}
+
+// Roles lists the role definitions ordered by name.
+func (s *Store) Roles() []RoleDefinition {
+	out := make([]RoleDefinition, 0, len(s.roles))
+	for _, r := range s.roles {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RoleName < out[j].RoleName })
+	return out
+}
+
+// ErrExists is returned by Create when the same principal already has the same
+// role at the same scope (ARM's RoleAssignmentExists), with the existing id.
+type ErrExists struct{ ExistingName string }
+
+func (e ErrExists) Error() string { return "The role assignment already exists." }
+
+// Create adds an assignment. Azure refuses a second assignment of the same role
+// to the same principal at the same scope, whatever its name.
+func (s *Store) Create(a Assignment) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.byName {
+		if strings.EqualFold(x.PrincipalID, a.PrincipalID) && strings.EqualFold(x.RoleGUID(), a.RoleGUID()) &&
+			normScope(x.Scope) == normScope(a.Scope) && !strings.EqualFold(x.Name, a.Name) {
+			return ErrExists{ExistingName: x.Name}
+		}
+	}
+	s.byName[strings.ToLower(a.Name)] = a
+	return nil
+}
+
+// Get returns the assignment with that name at that scope.
+func (s *Store) Get(scope, name string) (Assignment, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.byName[strings.ToLower(name)]
+	if !ok || normScope(a.Scope) != normScope(scope) {
+		return Assignment{}, false
+	}
+	return a, true
+}
+
+// Delete removes the assignment and returns it.
+func (s *Store) Delete(scope, name string) (Assignment, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byName[strings.ToLower(name)]
+	if !ok || normScope(a.Scope) != normScope(scope) {
+		return Assignment{}, false
+	}
+	delete(s.byName, strings.ToLower(name))
+	return a, true
+}
+
+// DeleteUnder removes every assignment at scope or below (a deleted resource
+// group takes its assignments with it) and every assignment of a principal
+// when principalID is set.
+func (s *Store) DeleteUnder(scope string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, a := range s.byName {
+		if Contains(scope, a.Scope) {
+			delete(s.byName, k)
+		}
+	}
+}
+
+// List returns assignments that apply at scope: those at scope, above it and,
+// when below is true, those beneath it too (ARM's list at scope without and
+// with atScope()). Ordered by id.
+func (s *Store) List(scope string, below bool) []Assignment {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Assignment
+	for _, a := range s.byName {
+		if Contains(a.Scope, scope) || (below && Contains(scope, a.Scope)) {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })
+	return out
+}
+
+// Allowed reports whether principal may perform action at scope: some role
+// assigned to it at the scope or an ancestor lists the action (or a wildcard
+// of it) in its actions (dataActions when data is true) and not in its
+// notActions. https://learn.microsoft.com/azure/role-based-access-control/role-definitions#notactions
+func (s *Store) Allowed(principalID, action, scope string, data bool) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, a := range s.byName {
+		if !strings.EqualFold(a.PrincipalID, principalID) || !Contains(a.Scope, scope) {
+			continue
+		}
+		role, ok := s.roles[strings.ToLower(a.RoleGUID())]
+		if ok && role.Grants(action, data) {
+			return true
+		}
+	}
+	return false
+}
+
+// HasAnyAt reports whether the principal has some assignment at scope, above
+// it or below it: what decides whether a subscription is visible to it.
+func (s *Store) HasAnyAt(principalID, scope string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, a := range s.byName {
+		if strings.EqualFold(a.PrincipalID, principalID) && (Contains(a.Scope, scope) || Contains(scope, a.Scope)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Grants reports whether the role grants the action.
+func (r RoleDefinition) Grants(action string, data bool) bool {
+	for _, p := range r.Permissions {
+		allow, deny := p.Actions, p.NotActions
+		if data {
+			allow, deny = p.DataActions, p.NotDataActions
+		}
+		if matchAny(allow, action) && !matchAny(deny, action) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAny(patterns []string, action string) bool {
+	for _, p := range patterns {
+		if Match(p, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match reports whether an Azure RBAC action pattern matches an action. "*"
+// matches any run of characters, slashes included ("*/read",
+// "Microsoft.Authorization/*/Delete"); comparison ignores case.
+func Match(pattern, action string) bool {
+	p, a := strings.ToLower(pattern), strings.ToLower(action)
+	// Iterative glob with a single backtrack point per star.
+	pi, ai, star, mark := 0, 0, -1, 0
+	for ai < len(a) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, ai
+			pi++
+		case pi < len(p) && p[pi] == a[ai]:
+			pi++
+			ai++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			ai = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// Contains reports whether scope outer is inner or an ancestor of it
+// ("/" is the root above every subscription).
+func Contains(outer, inner string) bool {
+	o, i := normScope(outer), normScope(inner)
+	return o == "" || o == i || strings.HasPrefix(i, o+"/")
+}
+
+func normScope(s string) string { return strings.TrimSuffix(strings.ToLower(s), "/") }
+
+// RoleDefinitionID is the full id of a role definition as seen from a subscription.
+func RoleDefinitionID(subscription, guid string) string {
+	return fmt.Sprintf("/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s", subscription, guid)
+}

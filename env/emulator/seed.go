@@ -1,0 +1,107 @@
+package emulator
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+
+	"github.com/miconform/miconform/env/emulator/directory"
+)
+
+// Tutorial world names, as the tutorials spell them.
+const (
+	SeedResourceGroup = "myResourceGroupVM"
+	SeedVMName        = "myVM"
+	SeedUserIdentity  = "ID1"
+	readerRoleID      = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+)
+
+// seedTutorials provisions what the tutorials assume, through Resource
+// Manager as the operator (so the seed takes exactly the paths a user takes):
+// a resource group, a VM with a system-assigned identity, the user-assigned
+// identity ID1 attached to it, and Reader for both identities on the group.
+func (e *Emulator) seedTutorials() error {
+	loc := e.Cloud.DefaultLocation
+	rg := "/subscriptions/" + e.ids.SubscriptionID + "/resourceGroups/" + SeedResourceGroup
+	vmID := rg + "/providers/Microsoft.Compute/virtualMachines/" + SeedVMName
+	uaiID := rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + SeedUserIdentity
+	if _, err := e.operatorCall("PUT", rg+"?api-version=2021-04-01", map[string]any{"location": loc}); err != nil {
+		return err
+	}
+	if _, err := e.operatorCall("PUT", vmID+"?api-version=2024-07-01", map[string]any{
+		"location": loc,
+		"identity": map[string]any{"type": "SystemAssigned"},
+		"properties": map[string]any{
+			"hardwareProfile": map[string]any{"vmSize": "Standard_B2s"},
+			"osProfile":       map[string]any{"computerName": SeedVMName, "adminUsername": "azureuser"},
+		},
+	}); err != nil {
+		return err
+	}
+	uai, err := e.operatorCall("PUT", uaiID+"?api-version=2023-01-31", map[string]any{"location": loc})
+	if err != nil {
+		return err
+	}
+	vm, err := e.operatorCall("PATCH", vmID+"?api-version=2024-07-01", map[string]any{
+		"identity": map[string]any{"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": map[string]any{uaiID: map[string]any{}}},
+	})
+	if err != nil {
+		return err
+	}
+	var v struct {
+		Identity struct{ PrincipalID string } `json:"identity"`
+	}
+	var u struct {
+		Properties struct{ PrincipalID, ClientID string } `json:"properties"`
+	}
+	_ = json.Unmarshal(vm, &v)
+	_ = json.Unmarshal(uai, &u)
+	for _, pid := range []string{v.Identity.PrincipalID, u.Properties.PrincipalID} {
+		if _, err := e.operatorCall("PUT", rg+"/providers/Microsoft.Authorization/roleAssignments/"+directory.NewGUID()+"?api-version=2022-04-01", map[string]any{
+			"properties": map[string]any{"roleDefinitionId": "/subscriptions/" + e.ids.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + readerRoleID, "principalId": pid, "principalType": "ServicePrincipal"},
+		}); err != nil {
+			return err
+		}
+	}
+	e.World = World{
+		ResourceGroup: SeedResourceGroup, Location: loc, VMName: SeedVMName, VMResourceID: vmID,
+		UserIdentityName: SeedUserIdentity, UserIdentityResourceID: uaiID, UserIdentityClientID: u.Properties.ClientID,
+	}
+	e.SetVM(vmID)
+	return nil
+}
+
+// operatorCall sends one Resource Manager request as the operator, in
+// process, and returns the body of a 2xx answer.
+func (e *Emulator) operatorCall(method, path string, body any) ([]byte, error) {
+	tok, err := e.Issuer.AppToken(e.Operator, e.Cloud.ARMResource)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req := httptest.NewRequest(method, "https://"+e.Cloud.ARMHost+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+tok.Raw)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code >= 300 {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
+	}
+	return rec.Body.Bytes(), nil
+}
+
+// newSecret makes a client secret shaped like Entra's (40 characters).
+func newSecret() string {
+	b := make([]byte, 30)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
