@@ -104,4 +104,3 @@ func newSecret() string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
-
