@@ -8,8 +8,8 @@ import (
 	"github.com/miconform/miconform/env/emulator/entra"
 )
 
-// caller is the authenticated identity behind a request.
-type caller struct {
+// Caller is the authenticated identity behind a request.
+type Caller struct {
 	ObjectID string
 	AppID    string
 	claims   *entra.Claims
@@ -19,7 +19,7 @@ type caller struct {
 // present and well formed, signature, lifetime, audience, tenant.
 // Codes and messages: https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/error-codes/invalidauthenticationtokentenant
 // and the REST API troubleshooting pages; WWW-Authenticate as ARM sends it.
-func (s *Server) authenticate(r *http.Request) (*caller, *Error) {
+func (s *Server) authenticate(r *http.Request) (*Caller, *Error) {
 	// ARM names the subscription's tenant in the challenge on subscription
 	// paths, which tools use to discover it.
 	loginURL := "https://" + s.Cloud.ChallengeLoginHost + "/"
@@ -31,33 +31,33 @@ func (s *Server) authenticate(r *http.Request) (*caller, *Error) {
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		e := errorf(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+		e := Errorf(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
 		e.Challenge = challenge("The authentication failed because of missing 'Authorization' header.")
 		return nil, e
 	}
 	scheme, raw, found := strings.Cut(h, " ")
 	if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		e := errorf(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is provided in an invalid format.")
+		e := Errorf(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is provided in an invalid format.")
 		e.Challenge = challenge("The authentication failed because of invalid 'Authorization' header format.")
 		return nil, e
 	}
 	claims, err := s.Issuer.Verify(strings.TrimSpace(raw))
 	switch {
 	case errors.Is(err, entra.ErrExpired):
-		e := errorf(401, "ExpiredAuthenticationToken", "The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
+		e := Errorf(401, "ExpiredAuthenticationToken", "The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
 			armTime(claims.ExpiresAt()), armTime(s.Issuer.Now()))
 		e.Challenge = challenge("The access token expiry UTC time '" + armTime(claims.ExpiresAt()) + "' is earlier than current UTC time '" + armTime(s.Issuer.Now()) + "'.")
 		return nil, e
 	case errors.Is(err, entra.ErrNotYetValid):
-		e := errorf(401, "InvalidAuthenticationToken", "The access token is not yet valid. Token validity starts at '%s'.", armTime(claims.NotBefore()))
+		e := Errorf(401, "InvalidAuthenticationToken", "The access token is not yet valid. Token validity starts at '%s'.", armTime(claims.NotBefore()))
 		e.Challenge = challenge("The access token is not yet valid.")
 		return nil, e
 	case errors.Is(err, entra.ErrSignature), errors.Is(err, entra.ErrUnknownKey), errors.Is(err, entra.ErrAlgorithm):
-		e := errorf(401, "InvalidAuthenticationToken", "The access token is invalid.")
+		e := Errorf(401, "InvalidAuthenticationToken", "The access token is invalid.")
 		e.Challenge = challenge("The access token is invalid.")
 		return nil, e
 	case err != nil:
-		e := errorf(401, "InvalidAuthenticationToken", "The access token is invalid.")
+		e := Errorf(401, "InvalidAuthenticationToken", "The access token is invalid.")
 		e.Challenge = challenge("The access token is invalid.")
 		return nil, e
 	}
@@ -67,19 +67,19 @@ func (s *Server) authenticate(r *http.Request) (*caller, *Error) {
 		for i, a := range aud {
 			quoted[i] = "'" + a + "'"
 		}
-		e := errorf(401, "InvalidAuthenticationTokenAudience", "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences %s.",
+		e := Errorf(401, "InvalidAuthenticationTokenAudience", "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences %s.",
 			claims.Aud, strings.Join(quoted, ","))
 		e.Challenge = challenge("The access token has been obtained for wrong audience or resource '" + claims.Aud + "'.")
 		return nil, e
 	}
 	if !strings.EqualFold(claims.TID, s.TenantID) || claims.Iss != s.Issuer.IssuerURL() {
 		want := s.Issuer.IssuerURL()
-		e := errorf(401, "InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer '%s'. It must match the tenant '%s' associated with this subscription. Please use the authority (URL) '%s' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.",
+		e := Errorf(401, "InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer '%s'. It must match the tenant '%s' associated with this subscription. Please use the authority (URL) '%s' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.",
 			claims.Iss, want, "https://"+s.Cloud.ChallengeLoginHost+"/"+s.TenantID)
 		e.Challenge = challenge("The access token is from the wrong issuer.")
 		return nil, e
 	}
-	return &caller{ObjectID: claims.OID, AppID: claims.AppID, claims: claims}, nil
+	return &Caller{ObjectID: claims.OID, AppID: claims.AppID, claims: claims}, nil
 }
 
 func (s *Server) audienceOK(aud string) bool {
@@ -91,23 +91,23 @@ func (s *Server) audienceOK(aud string) bool {
 	return false
 }
 
-// authorize runs the RBAC check for action at scope and builds ARM's
+// Authorize runs the RBAC check for action at scope and builds ARM's
 // AuthorizationFailed answer when it fails.
-func (s *Server) authorize(c *caller, action, scope string) *Error {
+func (s *Server) Authorize(c *Caller, action, scope string) *Error {
 	if s.RBAC.Allowed(c.ObjectID, action, scope, false) {
 		return nil
 	}
 	return errAuthorizationFailed(c, action, scope)
 }
 
-func errAuthorizationFailed(c *caller, action, scope string) *Error {
-	return errorf(403, "AuthorizationFailed", "The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+func errAuthorizationFailed(c *Caller, action, scope string) *Error {
+	return Errorf(403, "AuthorizationFailed", "The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
 		c.clientName(), c.ObjectID, action, scope)
 }
 
 // clientName is how ARM names a service principal in error messages: by its
 // application (client) id.
-func (c *caller) clientName() string {
+func (c *Caller) clientName() string {
 	if c.AppID != "" {
 		return c.AppID
 	}

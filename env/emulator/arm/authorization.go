@@ -33,7 +33,7 @@ func (s *Server) authzRoute(method, scope, kind, name string) (route, map[string
 	case !isDef && method == "DELETE" && name != "":
 		rt.action, rt.h = "Microsoft.Authorization/roleAssignments/delete", s.DeleteRoleAssignment
 	default:
-		return route{}, nil, "", errorf(405, "MethodNotAllowed", "The requested resource does not support http method '%s'.", method)
+		return route{}, nil, "", Errorf(405, "MethodNotAllowed", "The requested resource does not support http method '%s'.", method)
 	}
 	return rt, vars, scope, nil
 }
@@ -46,14 +46,14 @@ func (s *Server) checkScope(scope string) *Error {
 	}
 	segs := strings.Split(strings.Trim(scope, "/"), "/")
 	if len(segs) < 2 || !strings.EqualFold(segs[0], "subscriptions") {
-		return errorf(400, "InvalidScope", "The scope '%s' is not valid.", scope)
+		return Errorf(400, "InvalidScope", "The scope '%s' is not valid.", scope)
 	}
 	if !strings.EqualFold(segs[1], s.SubscriptionID) {
-		return errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", segs[1])
+		return Errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", segs[1])
 	}
 	if len(segs) >= 4 && strings.EqualFold(segs[2], "resourceGroups") {
 		if _, found := s.store.group(segs[3]); !found {
-			return errResourceGroupNotFound(segs[3])
+			return ErrResourceGroupNotFound(segs[3])
 		}
 	}
 	return nil
@@ -76,15 +76,15 @@ func (s *Server) roleDefinitionBody(d rbac.RoleDefinition) map[string]any {
 var roleNameFilter = regexp.MustCompile(`^(?i)roleName\s+eq\s+'((?:[^']|'')*)'$`)
 
 // ListRoleDefinitions is Role Definitions - List, with $filter=roleName eq '...'.
-func (s *Server) ListRoleDefinitions(r *request) response {
-	if e := s.checkScope(r.v("scope")); e != nil {
-		return fail(e)
+func (s *Server) ListRoleDefinitions(r *Request) Response {
+	if e := s.checkScope(r.Var("scope")); e != nil {
+		return Fail(e)
 	}
 	want := ""
 	if f := strings.TrimSpace(r.URL.Query().Get("$filter")); f != "" {
 		m := roleNameFilter.FindStringSubmatch(f)
 		if m == nil && !strings.EqualFold(f, "type eq 'BuiltInRole'") {
-			return fail(errorf(400, "UnsupportedQuery", "The filter '%s' is not supported.", f))
+			return Fail(Errorf(400, "UnsupportedQuery", "The filter '%s' is not supported.", f))
 		}
 		if m != nil {
 			want = strings.ReplaceAll(m[1], "''", "'")
@@ -96,16 +96,16 @@ func (s *Server) ListRoleDefinitions(r *request) response {
 			value = append(value, s.roleDefinitionBody(d))
 		}
 	}
-	return ok(map[string]any{"value": value})
+	return OK(map[string]any{"value": value})
 }
 
 // GetRoleDefinition is Role Definitions - Get.
-func (s *Server) GetRoleDefinition(r *request) response {
-	d, found := s.RBAC.Role(r.v("name"))
+func (s *Server) GetRoleDefinition(r *Request) Response {
+	d, found := s.RBAC.Role(r.Var("name"))
 	if !found {
-		return fail(errorf(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", r.v("name")))
+		return Fail(Errorf(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", r.Var("name")))
 	}
-	return ok(s.roleDefinitionBody(d))
+	return OK(s.roleDefinitionBody(d))
 }
 
 func (s *Server) assignmentBody(a rbac.Assignment) map[string]any {
@@ -143,75 +143,75 @@ type assignmentRequest struct {
 
 // CreateRoleAssignment is Role Assignments - Create: 201 with the assignment,
 // 409 RoleAssignmentExists when the principal already has that role there.
-func (s *Server) CreateRoleAssignment(r *request) response {
-	scope, name := r.v("scope"), r.v("name")
+func (s *Server) CreateRoleAssignment(r *Request) Response {
+	scope, name := r.Var("scope"), r.Var("name")
 	if e := s.checkScope(scope); e != nil {
-		return fail(e)
+		return Fail(e)
 	}
 	if !guidRE.MatchString(name) {
-		return fail(errorf(400, "InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name))
+		return Fail(Errorf(400, "InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name))
 	}
 	var body assignmentRequest
-	if e := r.decode(&body); e != nil {
-		return fail(e)
+	if e := r.Decode(&body); e != nil {
+		return Fail(e)
 	}
 	if body.Properties == nil || body.Properties.RoleDefinitionID == "" || body.Properties.PrincipalID == "" {
-		return fail(errorf(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'Required property 'roleDefinitionId' and 'principalId' not found in JSON.'."))
+		return Fail(Errorf(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'Required property 'roleDefinitionId' and 'principalId' not found in JSON.'."))
 	}
 	p := body.Properties
 	guid := p.RoleDefinitionID[strings.LastIndex(p.RoleDefinitionID, "/")+1:]
 	if _, found := s.RBAC.Role(guid); !found {
-		return fail(errorf(400, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", guid))
+		return Fail(Errorf(400, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", guid))
 	}
 	principal, found := s.Dir.ByObjectID(p.PrincipalID)
 	if !found {
-		return fail(errorf(400, "PrincipalNotFound", "Principal %s does not exist in the directory %s. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype", strings.ReplaceAll(p.PrincipalID, "-", ""), s.TenantID))
+		return Fail(Errorf(400, "PrincipalNotFound", "Principal %s does not exist in the directory %s. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype", strings.ReplaceAll(p.PrincipalID, "-", ""), s.TenantID))
 	}
 	ptype := p.PrincipalType
 	if ptype == "" {
 		ptype = "ServicePrincipal"
 	}
 	if !strings.EqualFold(ptype, "ServicePrincipal") {
-		return fail(errorf(400, "PrincipalTypeNotSupported", "Principal %s is of type 'ServicePrincipal', but the role assignment specifies principal type '%s'.", principal.ObjectID, ptype))
+		return Fail(Errorf(400, "PrincipalTypeNotSupported", "Principal %s is of type 'ServicePrincipal', but the role assignment specifies principal type '%s'.", principal.ObjectID, ptype))
 	}
 	now := time.Now().UTC()
 	a := rbac.Assignment{
 		Name: strings.ToLower(name), Scope: scope, RoleDefinitionID: rbac.RoleDefinitionID(s.SubscriptionID, strings.ToLower(guid)),
 		PrincipalID: principal.ObjectID, PrincipalType: "ServicePrincipal", Description: p.Description,
-		CreatedOn: now, UpdatedOn: now, CreatedBy: r.caller.ObjectID, UpdatedBy: r.caller.ObjectID,
+		CreatedOn: now, UpdatedOn: now, CreatedBy: r.Caller.ObjectID, UpdatedBy: r.Caller.ObjectID,
 	}
 	if old, found := s.RBAC.Get(scope, name); found {
 		if !strings.EqualFold(old.RoleGUID(), a.RoleGUID()) || !strings.EqualFold(old.PrincipalID, a.PrincipalID) {
-			return fail(errorf(400, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."))
+			return Fail(Errorf(400, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."))
 		}
-		return ok(s.assignmentBody(old))
+		return OK(s.assignmentBody(old))
 	}
 	if err := s.RBAC.Create(a); err != nil {
 		if ex, isExists := err.(rbac.ErrExists); isExists {
-			return fail(errorf(409, "RoleAssignmentExists", "The role assignment already exists. The ID of the existing role assignment is %s.", strings.ReplaceAll(ex.ExistingName, "-", "")))
+			return Fail(Errorf(409, "RoleAssignmentExists", "The role assignment already exists. The ID of the existing role assignment is %s.", strings.ReplaceAll(ex.ExistingName, "-", "")))
 		}
-		return fail(errorf(500, "InternalServerError", "%v", err))
+		return Fail(Errorf(500, "InternalServerError", "%v", err))
 	}
-	return created(s.assignmentBody(a))
+	return Created(s.assignmentBody(a))
 }
 
 // GetRoleAssignment is Role Assignments - Get.
-func (s *Server) GetRoleAssignment(r *request) response {
-	a, found := s.RBAC.Get(r.v("scope"), r.v("name"))
+func (s *Server) GetRoleAssignment(r *Request) Response {
+	a, found := s.RBAC.Get(r.Var("scope"), r.Var("name"))
 	if !found {
-		return fail(errorf(404, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", r.v("name")))
+		return Fail(Errorf(404, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", r.Var("name")))
 	}
-	return ok(s.assignmentBody(a))
+	return OK(s.assignmentBody(a))
 }
 
 // DeleteRoleAssignment is Role Assignments - Delete: 200 with the deleted
 // assignment, 204 when there was none.
-func (s *Server) DeleteRoleAssignment(r *request) response {
-	a, found := s.RBAC.Delete(r.v("scope"), r.v("name"))
+func (s *Server) DeleteRoleAssignment(r *Request) Response {
+	a, found := s.RBAC.Delete(r.Var("scope"), r.Var("name"))
 	if !found {
-		return response{status: 204}
+		return Response{status: 204}
 	}
-	return ok(s.assignmentBody(a))
+	return OK(s.assignmentBody(a))
 }
 
 var principalFilter = regexp.MustCompile(`^(?i)(?:atScope\(\)\s+and\s+)?(?:principalId\s+eq\s+'([^']*)')?$|^(?i)atScope\(\)(?:\s+and\s+principalId\s+eq\s+'([^']*)')?$`)
@@ -219,10 +219,10 @@ var principalFilter = regexp.MustCompile(`^(?i)(?:atScope\(\)\s+and\s+)?(?:princ
 // ListRoleAssignments is Role Assignments - List For Scope: assignments at,
 // above and below the scope, or with $filter=atScope() only at and above it;
 // principalId eq '...' narrows to one principal.
-func (s *Server) ListRoleAssignments(r *request) response {
-	scope := r.v("scope")
+func (s *Server) ListRoleAssignments(r *Request) Response {
+	scope := r.Var("scope")
 	if e := s.checkScope(scope); e != nil {
-		return fail(e)
+		return Fail(e)
 	}
 	f := strings.TrimSpace(r.URL.Query().Get("$filter"))
 	atScope := strings.Contains(strings.ToLower(f), "atscope()")
@@ -230,7 +230,7 @@ func (s *Server) ListRoleAssignments(r *request) response {
 	if f != "" {
 		m := principalFilter.FindStringSubmatch(f)
 		if m == nil {
-			return fail(errorf(400, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are either 'atScope()' or 'principalId eq '{value}' or assignedTo('{value}')'.", f))
+			return Fail(Errorf(400, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are either 'atScope()' or 'principalId eq '{value}' or assignedTo('{value}')'.", f))
 		}
 		principal = m[1] + m[2]
 	}
@@ -240,7 +240,7 @@ func (s *Server) ListRoleAssignments(r *request) response {
 			value = append(value, s.assignmentBody(a))
 		}
 	}
-	return ok(map[string]any{"value": value})
+	return OK(map[string]any{"value": value})
 }
 
 // NewAssignmentName is a fresh role assignment name (a GUID).

@@ -23,39 +23,39 @@ func (s *Server) UserAssignedPrincipal(id string) (directory.Principal, bool) {
 	return s.Dir.ByResourceID(id)
 }
 
-func (s *Server) vmID(r *request) string {
-	return s.resourceID(r, "Microsoft.Compute", "virtualMachines", r.v("vmName"))
+func (s *Server) vmID(r *Request) string {
+	return s.ResourceID(r, "Microsoft.Compute", "virtualMachines", r.Var("vmName"))
 }
 
 // GetVirtualMachine is Virtual Machines - Get.
-func (s *Server) GetVirtualMachine(r *request) response {
-	if _, e := s.requireGroup(r); e != nil {
-		return fail(e)
+func (s *Server) GetVirtualMachine(r *Request) Response {
+	if _, e := s.RequireGroup(r); e != nil {
+		return Fail(e)
 	}
 	res, found := s.store.get(s.vmID(r))
 	if !found {
-		return fail(errResourceNotFound(typeVM, r.v("vmName"), r.v("resourceGroupName")))
+		return Fail(ErrResourceNotFound(typeVM, r.Var("vmName"), r.Var("resourceGroupName")))
 	}
-	return ok(s.trackedBody(res))
+	return OK(s.TrackedBody(res))
 }
 
 // CreateOrUpdateVirtualMachine is Virtual Machines - Create Or Update. The
 // emulator keeps the properties it is given and adds what Compute computes
 // (vmId, provisioningState, timeCreated); only the identity has behaviour.
-func (s *Server) CreateOrUpdateVirtualMachine(r *request) response {
-	g, e := s.requireGroup(r)
+func (s *Server) CreateOrUpdateVirtualMachine(r *Request) Response {
+	g, e := s.RequireGroup(r)
 	if e != nil {
-		return fail(e)
+		return Fail(e)
 	}
 	var body trackedRequest
-	if e := r.decode(&body); e != nil {
-		return fail(e)
+	if e := r.Decode(&body); e != nil {
+		return Fail(e)
 	}
 	id := s.vmID(r)
 	if _, found := s.store.get(id); found {
 		res, e, _ := s.store.update(id, func(res *Resource) *Error {
 			if body.Identity != nil {
-				if e := s.applyIdentity(r.caller, res, body.Identity, false); e != nil {
+				if e := s.applyIdentity(r.Caller, res, body.Identity, false); e != nil {
 					return e
 				}
 			}
@@ -66,12 +66,12 @@ func (s *Server) CreateOrUpdateVirtualMachine(r *request) response {
 			return nil
 		})
 		if e != nil {
-			return fail(e)
+			return Fail(e)
 		}
-		return ok(s.trackedBody(res))
+		return OK(s.TrackedBody(res))
 	}
 	if body.Location == "" {
-		return fail(errorf(400, "LocationRequired", "The location property is required for this definition."))
+		return Fail(Errorf(400, "LocationRequired", "The location property is required for this definition."))
 	}
 	props := body.Properties
 	if props == nil {
@@ -83,26 +83,26 @@ func (s *Server) CreateOrUpdateVirtualMachine(r *request) response {
 	if _, ok := props["hardwareProfile"]; !ok {
 		props["hardwareProfile"] = map[string]any{"vmSize": "Standard_B2s"}
 	}
-	res := Resource{ID: id, Name: r.v("vmName"), Type: typeVM, ResourceGroup: g.Name, Location: normalizeLocation(body.Location), Tags: body.Tags, Properties: props, Created: time.Now().UTC()}
-	if e := s.applyIdentity(r.caller, &res, body.Identity, false); e != nil {
-		return fail(e)
+	res := Resource{ID: id, Name: r.Var("vmName"), Type: typeVM, ResourceGroup: g.Name, Location: NormalizeLocation(body.Location), Tags: body.Tags, Properties: props, Created: time.Now().UTC()}
+	if e := s.applyIdentity(r.Caller, &res, body.Identity, false); e != nil {
+		return Fail(e)
 	}
 	s.store.put(res)
-	return created(s.trackedBody(res))
+	return Created(s.TrackedBody(res))
 }
 
 // UpdateVirtualMachine is Virtual Machines - Update (PATCH): what the portal's
 // identity blade, `az vm identity assign` and Update-AzVM send.
-func (s *Server) UpdateVirtualMachine(r *request) response {
-	if _, e := s.requireGroup(r); e != nil {
-		return fail(e)
+func (s *Server) UpdateVirtualMachine(r *Request) Response {
+	if _, e := s.RequireGroup(r); e != nil {
+		return Fail(e)
 	}
 	var body trackedRequest
-	if e := r.decode(&body); e != nil {
-		return fail(e)
+	if e := r.Decode(&body); e != nil {
+		return Fail(e)
 	}
 	res, e, found := s.store.update(s.vmID(r), func(res *Resource) *Error {
-		if e := s.applyIdentity(r.caller, res, body.Identity, true); e != nil {
+		if e := s.applyIdentity(r.Caller, res, body.Identity, true); e != nil {
 			return e
 		}
 		if body.Tags != nil {
@@ -112,29 +112,27 @@ func (s *Server) UpdateVirtualMachine(r *request) response {
 		return nil
 	})
 	if !found {
-		return fail(errResourceNotFound(typeVM, r.v("vmName"), r.v("resourceGroupName")))
+		return Fail(ErrResourceNotFound(typeVM, r.Var("vmName"), r.Var("resourceGroupName")))
 	}
 	if e != nil {
-		return fail(e)
+		return Fail(e)
 	}
-	return ok(s.trackedBody(res))
+	return OK(s.TrackedBody(res))
 }
 
 // DeleteVirtualMachine is Virtual Machines - Delete.
-func (s *Server) DeleteVirtualMachine(r *request) response {
-	if _, e := s.requireGroup(r); e != nil {
-		return fail(e)
+func (s *Server) DeleteVirtualMachine(r *Request) Response {
+	if _, e := s.RequireGroup(r); e != nil {
+		return Fail(e)
 	}
-	res, found := s.store.delete(s.vmID(r))
-	if !found {
-		return response{status: 204}
+	if _, found := s.DeleteResource(s.vmID(r)); !found {
+		return Response{status: 204}
 	}
-	s.forgetIdentities(res)
-	return response{status: 200}
+	return Response{status: 200}
 }
 
 // ListVirtualMachines is Virtual Machines - List (by resource group).
-func (s *Server) ListVirtualMachines(r *request) response { return s.listTyped(r, typeVM) }
+func (s *Server) ListVirtualMachines(r *Request) Response { return s.ListTyped(r, typeVM) }
 
 // mergeProps applies a PATCH-style merge of properties, keeping the ones
 // Compute owns.

@@ -21,25 +21,34 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-func errorf(status int, code, format string, args ...any) *Error {
+// Errorf builds an ARM error.
+func Errorf(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// response is what every handler returns; one writer turns it into bytes, so
+// Response is what every handler returns; one writer turns it into bytes, so
 // every answer carries ARM's headers and every error ARM's shape
 // (the fake-gcs-server jsonResponse pattern).
-type response struct {
+type Response struct {
 	status int
 	body   any
 	header http.Header
 	err    *Error
 }
 
-func ok(body any) response      { return response{status: http.StatusOK, body: body} }
-func created(body any) response { return response{status: http.StatusCreated, body: body} }
-func fail(e *Error) response    { return response{err: e} }
+// OK is a 200 answer with a JSON body.
+func OK(body any) Response { return Response{status: http.StatusOK, body: body} }
 
-func (s *Server) write(w http.ResponseWriter, r *http.Request, resp response) {
+// Created is a 201 answer with a JSON body.
+func Created(body any) Response { return Response{status: http.StatusCreated, body: body} }
+
+// Fail is an error answer in ARM's shape.
+func Fail(e *Error) Response { return Response{err: e} }
+
+// Status is an answer without a body (202, 204, ...), with extra headers.
+func Status(code int, header http.Header) Response { return Response{status: code, header: header} }
+
+func (s *Server) write(w http.ResponseWriter, r *http.Request, resp Response) {
 	h := w.Header()
 	reqID := directory.NewGUID()
 	// Headers ARM sets on every answer.
@@ -84,14 +93,16 @@ func failureCause(e *Error) string {
 
 // Common errors, with the messages ARM sends.
 
-func errResourceGroupNotFound(name string) *Error {
-	return errorf(404, "ResourceGroupNotFound", "Resource group '%s' could not be found.", name)
+// ErrResourceGroupNotFound is ARM's 404 for a missing resource group.
+func ErrResourceGroupNotFound(name string) *Error {
+	return Errorf(404, "ResourceGroupNotFound", "Resource group '%s' could not be found.", name)
 }
 
-func errResourceNotFound(typ, name, rg string) *Error {
-	return errorf(404, "ResourceNotFound", "The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", typ, name, rg)
+// ErrResourceNotFound is ARM's 404 for a missing resource.
+func ErrResourceNotFound(typ, name, rg string) *Error {
+	return Errorf(404, "ResourceNotFound", "The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", typ, name, rg)
 }
 
 func errInvalidRequestContent(detail string) *Error {
-	return errorf(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: '%s'.", detail)
+	return Errorf(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: '%s'.", detail)
 }

@@ -39,7 +39,7 @@ func parseIdentityType(t string) (system, user bool, e *Error) {
 	case "none":
 		return false, false, nil
 	}
-	return false, false, errorf(400, "InvalidIdentityType", "The identity type '%s' is invalid. Allowed values are 'SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned' and 'None'.", t)
+	return false, false, Errorf(400, "InvalidIdentityType", "The identity type '%s' is invalid. Allowed values are 'SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned' and 'None'.", t)
 }
 
 func identityType(system, user bool) string {
@@ -58,7 +58,7 @@ func identityType(system, user bool) string {
 // identity: enabling a system-assigned identity creates its service principal
 // in the tenant, disabling deletes it, and every user-assigned identity
 // attached must exist and the caller must hold its assign action.
-func (s *Server) applyIdentity(c *caller, res *Resource, req *identityRequest, patch bool) *Error {
+func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, patch bool) *Error {
 	if req == nil {
 		return nil
 	}
@@ -89,7 +89,7 @@ func (s *Server) applyIdentity(c *caller, res *Resource, req *identityRequest, p
 		}
 		uai, found := s.store.get(id)
 		if !found || !strings.EqualFold(uai.Type, typeUAI) {
-			return errorf(400, "FailedIdentityOperation", "Identity operation for resource '%s' failed with error 'The user-assigned identity '%s' was not found.'.", res.ID, id)
+			return Errorf(400, "FailedIdentityOperation", "Identity operation for resource '%s' failed with error 'The user-assigned identity '%s' was not found.'.", res.ID, id)
 		}
 		if _, had := lookupFold(oldUsers, id); !had {
 			linked = append(linked, uai.ID)
@@ -98,10 +98,10 @@ func (s *Server) applyIdentity(c *caller, res *Resource, req *identityRequest, p
 		users[uai.ID] = UserAssignedRef{PrincipalID: prop(uai, "principalId"), ClientID: prop(uai, "clientId")}
 	}
 	if user && len(users) == 0 {
-		return errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property should not be empty when the identity type is '%s'.", res.ID, identityType(system, user))
+		return Errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property should not be empty when the identity type is '%s'.", res.ID, identityType(system, user))
 	}
 	if !user && len(req.UserAssigned) > 0 {
-		return errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property is only allowed when the identity type includes 'UserAssigned'.", res.ID)
+		return Errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property is only allowed when the identity type includes 'UserAssigned'.", res.ID)
 	}
 	if !user {
 		users = nil
@@ -115,7 +115,7 @@ func (s *Server) applyIdentity(c *caller, res *Resource, req *identityRequest, p
 		}
 	}
 	if len(denied) > 0 {
-		return errorf(403, "LinkedAuthorizationFailed", "The client '%s' with object id '%s' has permission to perform action '%s/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+		return Errorf(403, "LinkedAuthorizationFailed", "The client '%s' with object id '%s' has permission to perform action '%s/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
 			c.clientName(), c.ObjectID, res.Type, res.ID, assignAction, strings.Join(denied, ","))
 	}
 
@@ -174,8 +174,8 @@ func deleteFold[V any](m map[string]V, key string) {
 	}
 }
 
-// trackedBody renders a tracked resource as its RP's GET answers.
-func (s *Server) trackedBody(res Resource) map[string]any {
+// TrackedBody renders a tracked resource as its RP's GET answers.
+func (s *Server) TrackedBody(res Resource) map[string]any {
 	b := map[string]any{"id": res.ID, "name": res.Name, "type": res.Type, "location": res.Location, "tags": res.Tags}
 	if res.Tags == nil {
 		b["tags"] = map[string]string{}
@@ -187,19 +187,21 @@ func (s *Server) trackedBody(res Resource) map[string]any {
 	return b
 }
 
-func (s *Server) resourceID(r *request, provider, typ, name string) string {
-	g, _ := s.store.group(r.v("resourceGroupName"))
-	return s.groupID(g.Name) + "/providers/" + provider + "/" + typ + "/" + name
+// ResourceID is the id of a resource of the request's resource group, with
+// the group's canonical casing.
+func (s *Server) ResourceID(r *Request, provider, typ, name string) string {
+	g, _ := s.store.group(r.Var("resourceGroupName"))
+	return s.GroupID(g.Name) + "/providers/" + provider + "/" + typ + "/" + name
 }
 
-// requireGroup checks the subscription and resource group of a resource path.
-func (s *Server) requireGroup(r *request) (ResourceGroup, *Error) {
+// RequireGroup checks the subscription and resource group of a resource path.
+func (s *Server) RequireGroup(r *Request) (ResourceGroup, *Error) {
 	if e := s.checkSubscription(r); e != nil {
 		return ResourceGroup{}, e
 	}
-	g, found := s.store.group(r.v("resourceGroupName"))
+	g, found := s.store.group(r.Var("resourceGroupName"))
 	if !found {
-		return ResourceGroup{}, errResourceGroupNotFound(r.v("resourceGroupName"))
+		return ResourceGroup{}, ErrResourceGroupNotFound(r.Var("resourceGroupName"))
 	}
 	return g, nil
 }
@@ -218,85 +220,84 @@ type trackedRequest struct {
 }
 
 // GetUserAssignedIdentity is User Assigned Identities - Get.
-func (s *Server) GetUserAssignedIdentity(r *request) response {
-	if _, e := s.requireGroup(r); e != nil {
-		return fail(e)
+func (s *Server) GetUserAssignedIdentity(r *Request) Response {
+	if _, e := s.RequireGroup(r); e != nil {
+		return Fail(e)
 	}
-	res, found := s.store.get(s.resourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", r.v("resourceName")))
+	res, found := s.store.get(s.ResourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", r.Var("resourceName")))
 	if !found {
-		return fail(errResourceNotFound(typeUAI, r.v("resourceName"), r.v("resourceGroupName")))
+		return Fail(ErrResourceNotFound(typeUAI, r.Var("resourceName"), r.Var("resourceGroupName")))
 	}
-	return ok(s.trackedBody(res))
+	return OK(s.TrackedBody(res))
 }
 
 // CreateOrUpdateUserAssignedIdentity is User Assigned Identities - Create Or
 // Update. Creating one creates its service principal (principalId, clientId).
-func (s *Server) CreateOrUpdateUserAssignedIdentity(r *request) response {
-	g, e := s.requireGroup(r)
+func (s *Server) CreateOrUpdateUserAssignedIdentity(r *Request) Response {
+	g, e := s.RequireGroup(r)
 	if e != nil {
-		return fail(e)
+		return Fail(e)
 	}
-	name := r.v("resourceName")
+	name := r.Var("resourceName")
 	if !uaiNameRE.MatchString(name) {
-		return fail(errorf(400, "InvalidResourceName", "Resource name %s is invalid. The name can be between 3 and 128 characters long, must start with a letter or number and may contain only letters, numbers, hyphens and underscores.", name))
+		return Fail(Errorf(400, "InvalidResourceName", "Resource name %s is invalid. The name can be between 3 and 128 characters long, must start with a letter or number and may contain only letters, numbers, hyphens and underscores.", name))
 	}
 	var body trackedRequest
-	if e := r.decode(&body); e != nil {
-		return fail(e)
+	if e := r.Decode(&body); e != nil {
+		return Fail(e)
 	}
 	if body.Location == "" {
-		return fail(errorf(400, "LocationRequired", "The location property is required for this definition."))
+		return Fail(Errorf(400, "LocationRequired", "The location property is required for this definition."))
 	}
-	id := s.resourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", name)
+	id := s.ResourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", name)
 	if existing, found := s.store.get(id); found {
 		existing.Tags = body.Tags
 		s.store.put(existing)
-		return ok(s.trackedBody(existing))
+		return OK(s.TrackedBody(existing))
 	}
 	p := directory.Principal{ObjectID: directory.NewGUID(), ClientID: directory.NewGUID(), DisplayName: name, Kind: directory.UserAssigned, ResourceID: id}
 	res := Resource{
-		ID: id, Name: name, Type: typeUAI, ResourceGroup: g.Name, Location: normalizeLocation(body.Location), Tags: body.Tags, Created: time.Now().UTC(),
+		ID: id, Name: name, Type: typeUAI, ResourceGroup: g.Name, Location: NormalizeLocation(body.Location), Tags: body.Tags, Created: time.Now().UTC(),
 		Properties: map[string]any{"tenantId": s.TenantID, "principalId": p.ObjectID, "clientId": p.ClientID},
 	}
 	s.Dir.Add(p)
 	s.store.put(res)
-	return created(s.trackedBody(res))
+	return Created(s.TrackedBody(res))
 }
 
 // DeleteUserAssignedIdentity is User Assigned Identities - Delete: 200, or
 // 204 when there was nothing to delete.
-func (s *Server) DeleteUserAssignedIdentity(r *request) response {
-	if _, e := s.requireGroup(r); e != nil {
-		return fail(e)
+func (s *Server) DeleteUserAssignedIdentity(r *Request) Response {
+	if _, e := s.RequireGroup(r); e != nil {
+		return Fail(e)
 	}
-	res, found := s.store.delete(s.resourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", r.v("resourceName")))
+	_, found := s.DeleteResource(s.ResourceID(r, "Microsoft.ManagedIdentity", "userAssignedIdentities", r.Var("resourceName")))
 	if !found {
-		return response{status: 204}
+		return Response{status: 204}
 	}
-	s.forgetIdentities(res)
-	return response{status: 200}
+	return Response{status: 200}
 }
 
 // ListUserAssignedIdentitiesByResourceGroup is User Assigned Identities - List By Resource Group.
-func (s *Server) ListUserAssignedIdentitiesByResourceGroup(r *request) response {
-	return s.listTyped(r, typeUAI)
+func (s *Server) ListUserAssignedIdentitiesByResourceGroup(r *Request) Response {
+	return s.ListTyped(r, typeUAI)
 }
 
-// listTyped lists the resources of one type in the request's group that the
+// ListTyped lists the resources of one type in the request's group that the
 // caller may read.
-func (s *Server) listTyped(r *request, typ string) response {
-	g, e := s.requireGroup(r)
+func (s *Server) ListTyped(r *Request, typ string) Response {
+	g, e := s.RequireGroup(r)
 	if e != nil {
-		return fail(e)
+		return Fail(e)
 	}
-	if e := s.authorize(r.caller, typ+"/read", s.groupID(g.Name)); e != nil {
-		return fail(e)
+	if e := s.Authorize(r.Caller, typ+"/read", s.GroupID(g.Name)); e != nil {
+		return Fail(e)
 	}
 	value := []any{}
 	for _, res := range s.store.list(func(x *Resource) bool {
 		return strings.EqualFold(x.ResourceGroup, g.Name) && strings.EqualFold(x.Type, typ)
 	}) {
-		value = append(value, s.trackedBody(res))
+		value = append(value, s.TrackedBody(res))
 	}
-	return ok(map[string]any{"value": value})
+	return OK(map[string]any{"value": value})
 }

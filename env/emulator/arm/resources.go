@@ -29,26 +29,26 @@ func (s *Server) subscriptionBody() map[string]any {
 
 // ListSubscriptions is Subscriptions - List: the subscriptions in which the
 // caller holds some role assignment.
-func (s *Server) ListSubscriptions(r *request) response {
+func (s *Server) ListSubscriptions(r *Request) Response {
 	value := []any{}
-	if s.RBAC.HasAnyAt(r.caller.ObjectID, "/subscriptions/"+s.SubscriptionID) {
+	if s.RBAC.HasAnyAt(r.Caller.ObjectID, "/subscriptions/"+s.SubscriptionID) {
 		value = append(value, s.subscriptionBody())
 	}
-	return ok(map[string]any{"value": value, "count": map[string]any{"type": "Total", "value": len(value)}})
+	return OK(map[string]any{"value": value, "count": map[string]any{"type": "Total", "value": len(value)}})
 }
 
 // GetSubscription is Subscriptions - Get.
-func (s *Server) GetSubscription(r *request) response {
-	id := r.v("subscriptionId")
-	if !strings.EqualFold(id, s.SubscriptionID) || !s.RBAC.HasAnyAt(r.caller.ObjectID, "/subscriptions/"+s.SubscriptionID) {
-		return fail(errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", id))
+func (s *Server) GetSubscription(r *Request) Response {
+	id := r.Var("subscriptionId")
+	if !strings.EqualFold(id, s.SubscriptionID) || !s.RBAC.HasAnyAt(r.Caller.ObjectID, "/subscriptions/"+s.SubscriptionID) {
+		return Fail(Errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", id))
 	}
-	return ok(s.subscriptionBody())
+	return OK(s.subscriptionBody())
 }
 
 // ListTenants is Tenants - List: the caller's home tenant.
-func (s *Server) ListTenants(r *request) response {
-	return ok(map[string]any{
+func (s *Server) ListTenants(r *Request) Response {
+	return OK(map[string]any{
 		"value": []any{map[string]any{
 			"id": "/tenants/" + s.TenantID, "tenantId": s.TenantID, "tenantCategory": "Home",
 			"countryCode": "US", "displayName": "miconform emulated tenant",
@@ -59,14 +59,15 @@ func (s *Server) ListTenants(r *request) response {
 }
 
 // checkSubscription answers SubscriptionNotFound for any other subscription.
-func (s *Server) checkSubscription(r *request) *Error {
-	if id := r.v("subscriptionId"); !strings.EqualFold(id, s.SubscriptionID) {
-		return errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", id)
+func (s *Server) checkSubscription(r *Request) *Error {
+	if id := r.Var("subscriptionId"); !strings.EqualFold(id, s.SubscriptionID) {
+		return Errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", id)
 	}
 	return nil
 }
 
-func (s *Server) groupID(name string) string {
+// GroupID is a resource group's id.
+func (s *Server) GroupID(name string) string {
 	return "/subscriptions/" + s.SubscriptionID + "/resourceGroups/" + name
 }
 
@@ -76,7 +77,7 @@ func (s *Server) groupID(name string) string {
 // and the tutorials' sample output predate it.
 func (s *Server) groupBody(g ResourceGroup, _ string) map[string]any {
 	b := map[string]any{
-		"id":         s.groupID(g.Name),
+		"id":         s.GroupID(g.Name),
 		"name":       g.Name,
 		"type":       "Microsoft.Resources/resourceGroups",
 		"location":   g.Location,
@@ -89,23 +90,23 @@ func (s *Server) groupBody(g ResourceGroup, _ string) map[string]any {
 }
 
 // GetResourceGroup is Resource Groups - Get.
-func (s *Server) GetResourceGroup(r *request) response {
+func (s *Server) GetResourceGroup(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
-		return fail(e)
+		return Fail(e)
 	}
-	g, found := s.store.group(r.v("resourceGroupName"))
+	g, found := s.store.group(r.Var("resourceGroupName"))
 	if !found {
-		return fail(errResourceGroupNotFound(r.v("resourceGroupName")))
+		return Fail(ErrResourceGroupNotFound(r.Var("resourceGroupName")))
 	}
-	return ok(s.groupBody(g, r.apiVersion))
+	return OK(s.groupBody(g, r.APIVersion))
 }
 
 // CheckResourceGroupExistence is Resource Groups - Check Existence (HEAD).
-func (s *Server) CheckResourceGroupExistence(r *request) response {
-	if _, found := s.store.group(r.v("resourceGroupName")); !found {
-		return response{status: http.StatusNotFound}
+func (s *Server) CheckResourceGroupExistence(r *Request) Response {
+	if _, found := s.store.group(r.Var("resourceGroupName")); !found {
+		return Response{status: http.StatusNotFound}
 	}
-	return response{status: http.StatusNoContent}
+	return Response{status: http.StatusNoContent}
 }
 
 type groupRequest struct {
@@ -116,82 +117,82 @@ type groupRequest struct {
 
 // CreateOrUpdateResourceGroup is Resource Groups - Create Or Update: 201 when
 // created, 200 when it existed.
-func (s *Server) CreateOrUpdateResourceGroup(r *request) response {
+func (s *Server) CreateOrUpdateResourceGroup(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
-		return fail(e)
+		return Fail(e)
 	}
-	name := r.v("resourceGroupName")
+	name := r.Var("resourceGroupName")
 	if e := validateGroupName(name); e != nil {
-		return fail(e)
+		return Fail(e)
 	}
 	var body groupRequest
-	if e := r.decode(&body); e != nil {
-		return fail(e)
+	if e := r.Decode(&body); e != nil {
+		return Fail(e)
 	}
 	if body.Location == "" {
-		return fail(errorf(400, "LocationRequired", "The location property is required for this definition."))
+		return Fail(Errorf(400, "LocationRequired", "The location property is required for this definition."))
 	}
-	if existing, found := s.store.group(name); found && normalizeLocation(body.Location) != existing.Location {
-		return fail(errorf(409, "InvalidResourceGroupLocation", "Invalid resource group location '%s'. The Resource group already exists in location '%s'.", body.Location, existing.Location))
+	if existing, found := s.store.group(name); found && NormalizeLocation(body.Location) != existing.Location {
+		return Fail(Errorf(409, "InvalidResourceGroupLocation", "Invalid resource group location '%s'. The Resource group already exists in location '%s'.", body.Location, existing.Location))
 	}
-	g, isNew := s.store.putGroup(ResourceGroup{Name: name, Location: normalizeLocation(body.Location), Tags: body.Tags, Created: time.Now().UTC()})
+	g, isNew := s.store.putGroup(ResourceGroup{Name: name, Location: NormalizeLocation(body.Location), Tags: body.Tags, Created: time.Now().UTC()})
 	if isNew {
-		return created(s.groupBody(g, r.apiVersion))
+		return Created(s.groupBody(g, r.APIVersion))
 	}
-	return ok(s.groupBody(g, r.apiVersion))
+	return OK(s.groupBody(g, r.APIVersion))
 }
 
 // UpdateResourceGroup is Resource Groups - Update (PATCH: tags only here).
-func (s *Server) UpdateResourceGroup(r *request) response {
-	g, found := s.store.group(r.v("resourceGroupName"))
+func (s *Server) UpdateResourceGroup(r *Request) Response {
+	g, found := s.store.group(r.Var("resourceGroupName"))
 	if !found {
-		return fail(errResourceGroupNotFound(r.v("resourceGroupName")))
+		return Fail(ErrResourceGroupNotFound(r.Var("resourceGroupName")))
 	}
 	var body groupRequest
-	if e := r.decode(&body); e != nil {
-		return fail(e)
+	if e := r.Decode(&body); e != nil {
+		return Fail(e)
 	}
 	if body.Tags != nil {
 		g.Tags = body.Tags
 	}
 	g, _ = s.store.putGroup(g)
-	return ok(s.groupBody(g, r.apiVersion))
+	return OK(s.groupBody(g, r.APIVersion))
 }
 
 // DeleteResourceGroup is Resource Groups - Delete. ARM deletes
 // asynchronously and answers 202 with a Location to poll; the emulator deletes
 // at once, so the first poll reports completion.
-func (s *Server) DeleteResourceGroup(r *request) response {
-	name := r.v("resourceGroupName")
+func (s *Server) DeleteResourceGroup(r *Request) Response {
+	name := r.Var("resourceGroupName")
 	gone, found := s.store.deleteGroup(name)
 	if !found {
-		return fail(errResourceGroupNotFound(name))
+		return Fail(ErrResourceGroupNotFound(name))
 	}
 	for _, res := range gone {
-		s.forgetIdentities(res)
+		s.deleted(res)
 	}
-	s.RBAC.DeleteUnder(s.groupID(name))
-	loc := "https://" + s.Cloud.ARMHost + "/subscriptions/" + s.SubscriptionID + "/operationresults/" + directory.NewGUID() + "?api-version=" + r.apiVersion
-	return response{status: http.StatusAccepted, header: http.Header{"Location": {loc}, "Retry-After": {"0"}}}
+	s.RBAC.DeleteUnder(s.GroupID(name))
+	loc := "https://" + s.Cloud.ARMHost + "/subscriptions/" + s.SubscriptionID + "/operationresults/" + directory.NewGUID() + "?api-version=" + r.APIVersion
+	return Response{status: http.StatusAccepted, header: http.Header{"Location": {loc}, "Retry-After": {"0"}}}
 }
 
 // GetOperationResult answers a poll of an asynchronous operation: done.
-func (s *Server) GetOperationResult(r *request) response {
-	return response{status: http.StatusOK}
+func (s *Server) GetOperationResult(r *Request) Response {
+	return Response{status: http.StatusOK}
 }
 
 // ListResourceGroups is Resource Groups - List: the groups the caller may read.
-func (s *Server) ListResourceGroups(r *request) response {
+func (s *Server) ListResourceGroups(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
-		return fail(e)
+		return Fail(e)
 	}
 	value := []any{}
 	for _, g := range s.store.allGroups() {
-		if s.RBAC.Allowed(r.caller.ObjectID, "Microsoft.Resources/subscriptions/resourceGroups/read", s.groupID(g.Name), false) {
-			value = append(value, s.groupBody(g, r.apiVersion))
+		if s.RBAC.Allowed(r.Caller.ObjectID, "Microsoft.Resources/subscriptions/resourceGroups/read", s.GroupID(g.Name), false) {
+			value = append(value, s.groupBody(g, r.APIVersion))
 		}
 	}
-	return ok(map[string]any{"value": value})
+	return OK(map[string]any{"value": value})
 }
 
 // validateGroupName applies ARM's resource group naming rules: 1-90
@@ -206,7 +207,7 @@ func validateGroupName(name string) *Error {
 		}
 	}
 	if !okChars {
-		return errorf(400, "InvalidResourceGroup", "The provided resource group name '%s' has these invalid characters: '%s'. The name can only be a letter, digit, '-', '.', '(', ')' or '_'. See https://aka.ms/resource-group-naming for more details.", name, invalidChars(name))
+		return Errorf(400, "InvalidResourceGroup", "The provided resource group name '%s' has these invalid characters: '%s'. The name can only be a letter, digit, '-', '.', '(', ')' or '_'. See https://aka.ms/resource-group-naming for more details.", name, invalidChars(name))
 	}
 	return nil
 }
@@ -221,9 +222,9 @@ func invalidChars(name string) string {
 	return b.String()
 }
 
-// normalizeLocation turns "West US" or "ChinaNorth" into ARM's canonical
+// NormalizeLocation turns "West US" or "ChinaNorth" into ARM's canonical
 // "westus" / "chinanorth".
-func normalizeLocation(l string) string {
+func NormalizeLocation(l string) string {
 	return strings.ToLower(strings.ReplaceAll(l, " ", ""))
 }
 
@@ -240,23 +241,23 @@ func (s *Server) resourceBody(res Resource) map[string]any {
 }
 
 // ListResources is Resources - List for a subscription.
-func (s *Server) ListResources(r *request) response {
+func (s *Server) ListResources(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
-		return fail(e)
+		return Fail(e)
 	}
 	return s.listResources(r, "")
 }
 
 // ListResourcesByResourceGroup is Resources - List By Resource Group.
-func (s *Server) ListResourcesByResourceGroup(r *request) response {
-	rg := r.v("resourceGroupName")
+func (s *Server) ListResourcesByResourceGroup(r *Request) Response {
+	rg := r.Var("resourceGroupName")
 	if _, found := s.store.group(rg); !found {
-		return fail(errResourceGroupNotFound(rg))
+		return Fail(ErrResourceGroupNotFound(rg))
 	}
-	if e := s.authorize(r.caller, "Microsoft.Resources/subscriptions/resourceGroups/resources/read", s.groupID(rg)); e != nil {
+	if e := s.Authorize(r.Caller, "Microsoft.Resources/subscriptions/resourceGroups/resources/read", s.GroupID(rg)); e != nil {
 		// Readers of the group pass through */read; others are refused.
-		if !s.RBAC.Allowed(r.caller.ObjectID, "Microsoft.Resources/subscriptions/resourceGroups/read", s.groupID(rg), false) {
-			return fail(e)
+		if !s.RBAC.Allowed(r.Caller.ObjectID, "Microsoft.Resources/subscriptions/resourceGroups/read", s.GroupID(rg), false) {
+			return Fail(e)
 		}
 	}
 	return s.listResources(r, rg)
@@ -264,19 +265,19 @@ func (s *Server) ListResourcesByResourceGroup(r *request) response {
 
 // listResources returns the resources the caller may read (ARM filters the
 // list by permission rather than refusing it), narrowed by $filter.
-func (s *Server) listResources(r *request, rg string) response {
+func (s *Server) listResources(r *Request, rg string) Response {
 	f, e := parseFilter(r.URL.Query().Get("$filter"))
 	if e != nil {
-		return fail(e)
+		return Fail(e)
 	}
 	value := []any{}
 	for _, res := range s.store.list(func(res *Resource) bool { return rg == "" || strings.EqualFold(res.ResourceGroup, rg) }) {
-		if !f.keep(res) || !s.RBAC.Allowed(r.caller.ObjectID, res.Type+"/read", res.ID, false) {
+		if !f.keep(res) || !s.RBAC.Allowed(r.Caller.ObjectID, res.Type+"/read", res.ID, false) {
 			continue
 		}
 		value = append(value, s.resourceBody(res))
 	}
-	return ok(map[string]any{"value": value})
+	return OK(map[string]any{"value": value})
 }
 
 // filter is the subset of the resources list $filter grammar ARM supports:
@@ -338,7 +339,7 @@ func parseFilter(s string) (filter, *Error) {
 			})
 			continue
 		}
-		return filter{}, errorf(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", s)
+		return filter{}, Errorf(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", s)
 	}
 	return f, nil
 }

@@ -31,8 +31,9 @@ type Server struct {
 	Issuer           *entra.Issuer
 	RBAC             *rbac.Store
 
-	store  *store
-	routes []route
+	store    *store
+	routes   []route
+	onDelete []func(Resource)
 }
 
 // New makes a Resource Manager for the directory's tenant.
@@ -45,31 +46,33 @@ func New(c cloud.Profile, subscriptionID string, dir *directory.Directory, iss *
 	return s
 }
 
-// request is a parsed, authenticated ARM request.
-type request struct {
+// Request is a parsed, authenticated ARM request.
+type Request struct {
 	*http.Request
-	caller *caller
+	// Caller is who the bearer token says is calling.
+	Caller *Caller
 	// vars are the {name} segments of the matched route, keyed by name.
 	vars map[string]string
-	// scope is the resource id prefix the route acts on (RBAC scope).
-	scope string
-	// apiVersion is the api-version query parameter.
-	apiVersion string
+	// Scope is the path the route acts on (its RBAC scope).
+	Scope string
+	// APIVersion is the api-version query parameter.
+	APIVersion string
 }
 
-func (r *request) v(name string) string { return r.vars[name] }
+// Var is the path segment captured by {name} in the route's pattern.
+func (r *Request) Var(name string) string { return r.vars[name] }
 
-// decode reads a JSON body of at most 4 MiB (ARM's request size limit).
-func (r *request) decode(v any) *Error {
+// Decode reads a JSON body of at most 4 MiB (ARM's request size limit).
+func (r *Request) Decode(v any) *Error {
 	b, err := io.ReadAll(io.LimitReader(r.Body, 4<<20+1))
 	if err != nil {
 		return errInvalidRequestContent(err.Error())
 	}
 	if len(b) > 4<<20 {
-		return errorf(413, "RequestEntityTooLarge", "The request content size exceeds the maximum allowed size of 4 MB.")
+		return Errorf(413, "RequestEntityTooLarge", "The request content size exceeds the maximum allowed size of 4 MB.")
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
-		return errorf(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'The request body is empty.'.")
+		return Errorf(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'The request body is empty.'.")
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return errInvalidRequestContent(err.Error())
@@ -77,7 +80,8 @@ func (r *request) decode(v any) *Error {
 	return nil
 }
 
-type handlerFunc func(*request) response
+// HandlerFunc is one ARM operation.
+type HandlerFunc func(*Request) Response
 
 // route is one ARM operation. Pattern segments are literals (matched without
 // regard to case, as ARM matches) or {name} captures; a trailing {scope...}
@@ -90,10 +94,10 @@ type route struct {
 	action string
 	// minAPI is the oldest api-version accepted.
 	minAPI string
-	h      handlerFunc
+	h      HandlerFunc
 }
 
-func (s *Server) handle(method, pattern, action, minAPI string, h handlerFunc) {
+func (s *Server) Handle(method, pattern, action, minAPI string, h HandlerFunc) {
 	s.routes = append(s.routes, route{method: method, pattern: strings.Split(strings.Trim(pattern, "/"), "/"), action: action, minAPI: minAPI, h: h})
 }
 
@@ -122,30 +126,30 @@ func (rt route) match(segs []string) (map[string]string, bool) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	c, aerr := s.authenticate(hr)
 	if aerr != nil {
-		s.write(w, hr, fail(aerr))
+		s.write(w, hr, Fail(aerr))
 		return
 	}
 	path := strings.TrimSuffix(hr.URL.Path, "/")
-	req := &request{Request: hr, caller: c, apiVersion: hr.URL.Query().Get("api-version")}
+	req := &Request{Request: hr, Caller: c, APIVersion: hr.URL.Query().Get("api-version")}
 
 	rt, vars, scope, rerr := s.route(hr.Method, path)
 	if rerr != nil {
-		s.write(w, hr, fail(rerr))
+		s.write(w, hr, Fail(rerr))
 		return
 	}
-	if req.apiVersion == "" {
-		s.write(w, hr, fail(errorf(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")))
+	if req.APIVersion == "" {
+		s.write(w, hr, Fail(Errorf(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")))
 		return
 	}
-	if !validAPIVersion(req.apiVersion, rt.minAPI) {
-		s.write(w, hr, fail(errorf(400, "InvalidApiVersionParameter",
-			"The api-version '%s' is invalid. The supported versions are '%s'. Please see https://aka.ms/arm-api-versions for more details.", req.apiVersion, supportedVersions(rt.minAPI))))
+	if !validAPIVersion(req.APIVersion, rt.minAPI) {
+		s.write(w, hr, Fail(Errorf(400, "InvalidApiVersionParameter",
+			"The api-version '%s' is invalid. The supported versions are '%s'. Please see https://aka.ms/arm-api-versions for more details.", req.APIVersion, supportedVersions(rt.minAPI))))
 		return
 	}
-	req.vars, req.scope = vars, scope
+	req.vars, req.Scope = vars, scope
 	if rt.action != "" {
-		if e := s.authorize(c, rt.action, scope); e != nil {
-			s.write(w, hr, fail(e))
+		if e := s.Authorize(c, rt.action, scope); e != nil {
+			s.write(w, hr, Fail(e))
 			return
 		}
 	}
@@ -174,7 +178,7 @@ func (s *Server) route(method, path string) (route, map[string]string, string, *
 		return rt, vars, path, nil
 	}
 	if methodSeen {
-		return route{}, nil, "", errorf(405, "MethodNotAllowed", "The requested resource does not support http method '%s'.", method)
+		return route{}, nil, "", Errorf(405, "MethodNotAllowed", "The requested resource does not support http method '%s'.", method)
 	}
 	return route{}, nil, "", s.noRoute(path)
 }
@@ -185,10 +189,10 @@ func (s *Server) noRoute(path string) *Error {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	for i, seg := range segs {
 		if strings.EqualFold(seg, "providers") && i+2 < len(segs) {
-			return errorf(404, "InvalidResourceType", "The resource type '%s' could not be found in the namespace '%s' for api version.", segs[i+2], segs[i+1])
+			return Errorf(404, "InvalidResourceType", "The resource type '%s' could not be found in the namespace '%s' for api version.", segs[i+2], segs[i+1])
 		}
 	}
-	return errorf(404, "InvalidResourceType", "The resource type could not be found for path '%s'.", path)
+	return Errorf(404, "InvalidResourceType", "The resource type could not be found for path '%s'.", path)
 }
 
 // validAPIVersion accepts a well-formed api-version (yyyy-mm-dd with an

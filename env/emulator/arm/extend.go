@@ -1,0 +1,49 @@
+package arm
+
+import "strings"
+
+// This file is the API through which a service package (blob, keyvault,
+// sql) adds its resource provider to Resource Manager: routes with their
+// RBAC action through Handle, tracked resources kept in the shared store (so
+// the resources list, $filter and resource group deletion see them), and a
+// hook to drop its own data when a resource goes.
+
+// GetResource returns a tracked resource by id (compared without regard to case).
+func (s *Server) GetResource(id string) (Resource, bool) { return s.store.get(id) }
+
+// PutResource stores a tracked resource and reports whether it is new.
+func (s *Server) PutResource(r Resource) bool { return s.store.put(r) }
+
+// UpdateResource applies fn to a stored resource atomically.
+func (s *Server) UpdateResource(id string, fn func(*Resource) *Error) (Resource, *Error, bool) {
+	return s.store.update(id, fn)
+}
+
+// DeleteResource removes a tracked resource, runs the delete hooks and
+// returns it.
+func (s *Server) DeleteResource(id string) (Resource, bool) {
+	r, ok := s.store.delete(id)
+	if ok {
+		s.deleted(r)
+	}
+	return r, ok
+}
+
+// Resources lists tracked resources of a type (all types when typ is "").
+func (s *Server) Resources(typ string) []Resource {
+	return s.store.list(func(r *Resource) bool { return typ == "" || strings.EqualFold(r.Type, typ) })
+}
+
+// OnDelete registers fn to run after any tracked resource is deleted,
+// directly or with its resource group.
+func (s *Server) OnDelete(fn func(Resource)) { s.onDelete = append(s.onDelete, fn) }
+
+func (s *Server) deleted(r Resource) {
+	s.forgetIdentities(r)
+	for _, fn := range s.onDelete {
+		fn(r)
+	}
+}
+
+// Group returns a resource group by name.
+func (s *Server) Group(name string) (ResourceGroup, bool) { return s.store.group(name) }
