@@ -1,0 +1,240 @@
+// Package redact removes secrets from text that goes to a report or a log.
+//
+// String recognises the usual shapes of credentials met while following the
+// managed-identity tutorials (JWT access tokens, Authorization headers, SAS
+// signatures, OAuth form fields, JSON token responses, storage account keys,
+// connection strings, PEM private keys) and, in addition, any exact string
+// registered at run time with Register.
+//
+// Masked values keep a short prefix where that helps debugging (JWTs keep
+// their first 8 characters, SAS signatures and storage keys their first 4)
+// followed by Masked; other values are replaced by Marker. String is
+// idempotent: String(String(s)) == String(s).
+package redact
+
+import (
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+const (
+	// Marker replaces a secret value entirely.
+	Marker = "[redacted]"
+	// Masked follows the kept prefix of a partially masked value.
+	Masked = "…" + Marker
+	// MinSecretLen is the shortest string Register accepts (in characters).
+	MinSecretLen = 6
+	// maxPasses bounds the fixpoint iteration in String.
+	maxPasses = 16
+)
+
+// rule masks capture group `group` of every match of re.
+type rule struct {
+	re    *regexp.Regexp
+	group int
+	keep  int               // characters of the value to keep before Masked
+	valid func(string) bool // optional: only mask values for which valid is true
+}
+
+// jsonSecretNames are JSON member names whose string value is always a secret.
+const jsonSecretNames = `access_token|refresh_token|id_token|client_secret|clientSecret|client_assertion|` +
+	`secret|password|primaryKey|secondaryKey|accountKey|sharedAccessKey`
+
+var rules = []rule{
+	// PEM private keys (the body, across lines).
+	{re: regexp.MustCompile(`(-----BEGIN [A-Z ]*PRIVATE KEY-----)([\s\S]*?)(-----END [A-Z ]*PRIVATE KEY-----)`), group: 2},
+	// (a) JWT / JWS / JWE: base64url segments, the first starting with eyJ.
+	{re: regexp.MustCompile(`(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2})`), group: 1, keep: 8},
+	// (b) Bearer tokens (Authorization headers, WWW-Authenticate excluded by shape).
+	{re: regexp.MustCompile(`(?i)\bBearer\s+([A-Za-z0-9\-._~+/]+=*)`), group: 1, valid: tokenish},
+	// Basic credentials and storage Shared Key signatures in Authorization headers.
+	{re: regexp.MustCompile(`(?i)\bAuthorization:\s*Basic\s+([A-Za-z0-9+/]+=*)`), group: 1},
+	{re: regexp.MustCompile(`(?i)\bSharedKey(?:Lite)?\s+[A-Za-z0-9-]+:([A-Za-z0-9+/]+=*)`), group: 1},
+	// API-key style headers.
+	{re: regexp.MustCompile(`(?i)\b(?:Ocp-Apim-Subscription-Key|x-functions-key|api-key|x-ms-client-secret)\s*:\s*([^\s"',;]+)`), group: 1},
+	// (c) SAS signatures, plain and URL-encoded (sig%3D...), keep 4.
+	{re: regexp.MustCompile(`(?i)\bsig=([A-Za-z0-9%+/=_.~-]+)`), group: 1, keep: 4},
+	{re: regexp.MustCompile(`(?i)(?:\bsig|%26sig|%3Fsig)%3D((?:[A-Za-z0-9+/=_.~-]|%(?:2[0-57-9A-F]|[013-9A-F][0-9A-F]))+)`), group: 1, keep: 4},
+	// (d) JSON members holding secrets, plain and inside an escaped JSON string.
+	{re: regexp.MustCompile(`"(?i:` + jsonSecretNames + `)"\s*:\s*"((?:[^"\\]|\\.)*)"`), group: 1},
+	{re: regexp.MustCompile(`\\"(?i:` + jsonSecretNames + `)\\"\s*:\s*\\"([^"\\]*)\\"`), group: 1},
+	// (e) form / query fields.
+	{re: regexp.MustCompile(`(?i)\b(?:client_secret|client_assertion|assertion|refresh_token|access_token|id_token|code_verifier)=([^&;"'\s<>]+)`), group: 1},
+	// (f) 64-byte base64 keys (storage / Cosmos account keys): 88 chars ending ==.
+	{re: regexp.MustCompile(`(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{86}==)`), group: 1, keep: 4},
+	// (g) connection strings (and password= form fields).
+	{re: regexp.MustCompile(`(?i)\b(?:AccountKey|SharedAccessKey|Password|Pwd)=([^;&"'\s<>]+)`), group: 1},
+	{re: regexp.MustCompile(`(?i)\bSharedAccessSignature=([^;"'\s<>]+)`), group: 1},
+}
+
+// keyObject finds flat JSON objects that carry a "keyName" member (storage
+// account listKeys results); their "key"/"value" members are secrets.
+var (
+	keyObject = regexp.MustCompile(`\{[^{}]*"keyName"[^{}]*\}`)
+	keyMember = rule{re: regexp.MustCompile(`"(?:key|value)"\s*:\s*"((?:[^"\\]|\\.)*)"`), group: 1}
+)
+
+// tokenish tells a credential from a prose word after "Bearer".
+func tokenish(v string) bool {
+	if len(v) >= 16 {
+		return true
+	}
+	return strings.ContainsAny(v, "0123456789")
+}
+
+// mask returns the replacement for value v, given the text that follows it.
+func mask(v string, keep int, after string) string {
+	switch {
+	case v == "", v == Marker, strings.HasSuffix(v, Masked), strings.HasPrefix(after, Masked):
+		return v // empty or already masked
+	}
+	if keep > 0 && utf8.RuneCountInString(v) >= 3*keep {
+		i, n := 0, 0
+		for n < keep {
+			_, w := utf8.DecodeRuneInString(v[i:])
+			i += w
+			n++
+		}
+		return v[:i] + Masked
+	}
+	return Marker
+}
+
+// apply masks r's group in every match in s.
+func (r rule) apply(s string) string {
+	ms := r.re.FindAllStringSubmatchIndex(s, -1)
+	if ms == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range ms {
+		lo, hi := m[2*r.group], m[2*r.group+1]
+		if lo < 0 {
+			continue
+		}
+		v := s[lo:hi]
+		if r.valid != nil && !r.valid(v) {
+			continue
+		}
+		b.WriteString(s[last:lo])
+		b.WriteString(mask(v, r.keep, s[hi:]))
+		last = hi
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func applyKeyObjects(s string) string {
+	if !strings.Contains(s, `"keyName"`) {
+		return s
+	}
+	return keyObject.ReplaceAllStringFunc(s, keyMember.apply)
+}
+
+// pass runs every rule, then the registry, once.
+func pass(s string, reg *registry) string {
+	for _, r := range rules {
+		s = r.apply(s)
+	}
+	s = applyKeyObjects(s)
+	return reg.apply(s)
+}
+
+// String returns s with every recognised secret masked. It is safe for
+// concurrent use, never panics, and is idempotent.
+func String(s string) string {
+	return redactWith(s, &global)
+}
+
+func redactWith(s string, reg *registry) string {
+	for i := 0; i < maxPasses; i++ {
+		n := pass(s, reg)
+		if n == s {
+			return s
+		}
+		s = n
+	}
+	return s
+}
+
+// registry holds exact strings to redact.
+type registry struct {
+	mu      sync.Mutex
+	secrets map[string]struct{}
+	repl    atomic.Pointer[strings.Replacer]
+}
+
+var global registry
+
+// Register adds secret to the strings that String always replaces with
+// Marker, together with its URL-query-escaped and JSON-escaped forms.
+// Strings shorter than MinSecretLen characters are ignored, as are strings
+// that occur inside Masked itself. Register is safe for concurrent use.
+func Register(secret string) {
+	global.add(secret)
+}
+
+func (r *registry) add(secret string) {
+	if utf8.RuneCountInString(secret) < MinSecretLen || strings.Contains(Masked, secret) {
+		return
+	}
+	variants := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
+	if j, err := json.Marshal(secret); err == nil {
+		variants = append(variants, string(j[1:len(j)-1]))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.secrets == nil {
+		r.secrets = map[string]struct{}{}
+	}
+	added := false
+	for _, v := range variants {
+		if utf8.RuneCountInString(v) < MinSecretLen || strings.Contains(Masked, v) {
+			continue
+		}
+		if _, ok := r.secrets[v]; !ok {
+			r.secrets[v] = struct{}{}
+			added = true
+		}
+	}
+	if !added {
+		return
+	}
+	// Longest first, so a secret that contains another is replaced whole.
+	list := make([]string, 0, len(r.secrets))
+	for v := range r.secrets {
+		list = append(list, v)
+	}
+	sortLongestFirst(list)
+	args := make([]string, 0, 2*len(list))
+	for _, v := range list {
+		args = append(args, v, Marker)
+	}
+	r.repl.Store(strings.NewReplacer(args...))
+}
+
+func (r *registry) apply(s string) string {
+	if rp := r.repl.Load(); rp != nil {
+		return rp.Replace(s)
+	}
+	return s
+}
+
+func sortLongestFirst(list []string) {
+	slices.SortFunc(list, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+}

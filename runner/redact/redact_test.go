@@ -1,0 +1,179 @@
+package redact
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	jwt        = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl"
+	storageKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+func TestString(t *testing.T) {
+	require.Len(t, storageKey, 88)
+	tests := []struct {
+		name, in, want string
+	}{
+		{"plain text untouched", "the VM has a system-assigned identity", "the VM has a system-assigned identity"},
+		{"prose bearer untouched", "expects a Bearer token here", "expects a Bearer token here"},
+		{"jwt", "token " + jwt + " end", "token eyJhbGci…[redacted] end"},
+		{"jwt with empty signature", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjMifQ.", "eyJhbGci…[redacted]"},
+		{"bearer jwt", "Authorization: Bearer " + jwt, "Authorization: Bearer eyJhbGci…[redacted]"},
+		{"bearer opaque", "Authorization: Bearer abc123opaque", "Authorization: Bearer [redacted]"},
+		{"bearer lower case", "authorization: bearer 0123456789abcdefXYZ", "authorization: bearer [redacted]"},
+		{"basic", "Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [redacted]"},
+		{"shared key", "Authorization: SharedKey myaccount:ctzMq410TV3wS7upTBcunJTDLEJwMAZuFPfr0mrrA08=", "Authorization: SharedKey myaccount:[redacted]"},
+		{"sas sig", "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=AbCdEfGh%2Bijkl%3D&se=2030", "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=AbCd…[redacted]&se=2030"},
+		{"sas sig raw base64", "?sig=AbCdEfGh+ijk/l=", "?sig=AbCd…[redacted]"},
+		{"sas sig url-encoded url", "u=https%3A%2F%2Fa%2Fb%3Fsv%3D1%26sig%3DAbCdEfGh%252Bijkl%253D%26se%3D2", "u=https%3A%2F%2Fa%2Fb%3Fsv%3D1%26sig%3DAbCd…[redacted]%26se%3D2"},
+		{"json access token", `{"token_type":"Bearer","access_token":"opaque-token-value","expires_in":"3599"}`, `{"token_type":"Bearer","access_token":"[redacted]","expires_in":"3599"}`},
+		{"json access token jwt", `{"access_token":"` + jwt + `"}`, `{"access_token":"eyJhbGci…[redacted]"}`},
+		{"json client secret", `{"clientSecret": "s3cr3t~value", "client_secret":"x\"y", "password":"p@ss"}`, `{"clientSecret": "[redacted]", "client_secret":"[redacted]", "password":"[redacted]"}`},
+		{"json empty value kept", `{"password":""}`, `{"password":""}`},
+		{"escaped json", `"body":"{\"refresh_token\":\"rt-value-123\"}"`, `"body":"{\"refresh_token\":\"[redacted]\"}"`},
+		{"json value without keyName kept", `{"name":"x","value":"public"}`, `{"name":"x","value":"public"}`},
+		{"storage listKeys", `{"keys":[{"creationTime":"2024","keyName":"key1","value":"short-key-value","permissions":"FULL"}]}`, `{"keys":[{"creationTime":"2024","keyName":"key1","value":"[redacted]","permissions":"FULL"}]}`},
+		{"form fields", "grant_type=client_credentials&client_id=abc&client_secret=s3cr3t~x.y&scope=x", "grant_type=client_credentials&client_id=abc&client_secret=[redacted]&scope=x"},
+		{"client assertion", "client_assertion_type=urn%3Ajwt&client_assertion=" + jwt + "&x=1", "client_assertion_type=urn%3Ajwt&client_assertion=eyJhbGci…[redacted]&x=1"},
+		{"storage key", "key: " + storageKey + "\n", "key: Eby8…[redacted]\n"},
+		{"connection string", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=" + storageKey + ";EndpointSuffix=core.windows.net", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Eby8…[redacted];EndpointSuffix=core.windows.net"},
+		{"connection string short key", "AccountName=a;AccountKey=abc123==;", "AccountName=a;AccountKey=[redacted];"},
+		{"sql password", "Server=tcp:x;User ID=u;Password=P@ssw0rd!;Encrypt=True", "Server=tcp:x;User ID=u;Password=[redacted];Encrypt=True"},
+		{"shared access signature", "Endpoint=sb://x/;SharedAccessSignature=SharedAccessSignature sr=x&se=1;EntityPath=q", "Endpoint=sb://x/;SharedAccessSignature=[redacted] sr=x&se=1;EntityPath=q"},
+		{"pem private key", "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----[redacted]-----END RSA PRIVATE KEY-----"},
+		{"api key header", "Ocp-Apim-Subscription-Key: 0123abcd", "Ocp-Apim-Subscription-Key: [redacted]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := String(tt.in)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, got, String(got), "idempotent")
+		})
+	}
+}
+
+func TestRegister(t *testing.T) {
+	secret := "op-Client~Secret.42"
+	Register(secret)
+	Register("short") // ignored: < 6 chars
+	Register("redacted")
+
+	assert.Equal(t, "secret is [redacted] ok", String("secret is "+secret+" ok"))
+	assert.Equal(t, "q=[redacted]", String("q=op-Client~Secret.42"))
+	assert.Equal(t, "a short word", String("a short word"))
+	assert.Equal(t, "redacted", String("redacted"))
+
+	kv := `a"b<c>&d\e`
+	Register(kv)
+	out := String(`{"value":"a\"b\u003cc\u003e\u0026d\\e"} raw a"b<c>&d\e`)
+	assert.NotContains(t, out, kv)
+	assert.Equal(t, `{"value":"[redacted]"} raw [redacted]`, out)
+}
+
+func TestRegisterConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := fmt.Sprintf("concurrent-secret-%02d", i)
+			Register(s)
+			assert.NotContains(t, String("x "+s+" y"), s)
+		}()
+	}
+	wg.Wait()
+}
+
+func TestRegistryLongestFirst(t *testing.T) {
+	var r registry
+	r.add("abcdef")
+	r.add("abcdefghij")
+	assert.Equal(t, "[[redacted]]", redactWith("[abcdefghij]", &r))
+}
+
+func TestWriter(t *testing.T) {
+	var buf bytes.Buffer
+	w := Writer(&buf)
+	line := "Authorization: Bearer " + jwt + "\n"
+	// split the token across writes: nothing may leak before the newline.
+	n, err := w.Write([]byte(line[:30]))
+	require.NoError(t, err)
+	assert.Equal(t, 30, n)
+	assert.Empty(t, buf.String())
+	_, err = w.Write([]byte(line[30:] + "second line sig=AbCdEfGhIjKl"))
+	require.NoError(t, err)
+	assert.Equal(t, "Authorization: Bearer eyJhbGci…[redacted]\n", buf.String())
+	require.NoError(t, w.Close())
+	assert.Equal(t, "Authorization: Bearer eyJhbGci…[redacted]\nsecond line sig=AbCd…[redacted]", buf.String())
+	assert.NotContains(t, buf.String(), jwt)
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("boom") }
+
+func TestWriterError(t *testing.T) {
+	w := Writer(failWriter{})
+	_, err := w.Write([]byte("a\n"))
+	assert.Error(t, err)
+	assert.Error(t, w.Close())
+}
+
+func TestWriterLongLine(t *testing.T) {
+	var buf bytes.Buffer
+	w := Writer(&buf)
+	long := strings.Repeat("x", maxLine+10)
+	_, err := w.Write([]byte(long))
+	require.NoError(t, err)
+	assert.Equal(t, maxLine, buf.Len())
+	require.NoError(t, w.Close())
+	assert.Equal(t, long, buf.String())
+}
+
+var fuzzSecrets = []string{"fuzz-registered-secret", "]]x[[y", "…[reda]", "d][redact", "ed][re", "sig=abcd"}
+
+func FuzzString(f *testing.F) {
+	seeds := []string{
+		"", jwt, "Bearer " + jwt, "sig=abcdef", storageKey, "AccountKey=" + storageKey + ";",
+		`{"keyName":"k","value":"v1234567"}`, "client_secret=xyz&a=b", "[redacted]",
+		"eyJhbGci…[redacted]", "sig=AbCd…[redacted]x", "fuzz-registered-secret",
+		"fuzz-registered-fuzz-registered-secretsecret", "]]x[[]]x[[y",
+	}
+	for _, s := range seeds {
+		for _, sec := range fuzzSecrets {
+			f.Add(s, sec)
+		}
+	}
+	for _, s := range fuzzSecrets {
+		Register(s)
+	}
+	f.Fuzz(func(t *testing.T, s, secret string) {
+		// the global registry
+		out := String(s)
+		if out != String(out) {
+			t.Fatalf("not idempotent:\n in: %q\nout: %q\nout2: %q", s, out, String(out))
+		}
+		for _, sec := range fuzzSecrets {
+			if strings.Contains(out, sec) {
+				t.Fatalf("registered secret %q in output %q (input %q)", sec, out, s)
+			}
+		}
+		// a private registry holding a fuzzed secret
+		var reg registry
+		reg.add(secret)
+		out = redactWith(s, &reg)
+		if out != redactWith(out, &reg) {
+			t.Fatalf("not idempotent with secret %q:\n in: %q\nout: %q", secret, s, out)
+		}
+		if len(reg.secrets) > 0 && strings.Contains(out, secret) {
+			t.Fatalf("registered secret %q in output %q (input %q)", secret, out, s)
+		}
+	})
+}
