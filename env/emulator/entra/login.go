@@ -62,7 +62,7 @@ func (i *Issuer) NewAADSTSError(errCode string, code int, msg string) AADSTSErro
 	trace, corr := directory.NewGUID(), directory.NewGUID()
 	return AADSTSError{
 		Error: errCode,
-		ErrorDescription: fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s",
+		ErrorDescription: fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s",
 			code, msg, trace, corr, now.Format("2006-01-02 15:04:05Z")),
 		ErrorCodes:    []int{code},
 		Timestamp:     now.Format("2006-01-02 15:04:05Z"),
@@ -159,7 +159,8 @@ func (i *Issuer) openIDConfig(w http.ResponseWriter, tenant string, v2 bool) {
 }
 
 func (i *Issuer) keys(w http.ResponseWriter, v2 bool, tenant string) {
-	iss := i.IssuerURL()
+	// Only the v2 key set names an issuer per key; the v1 set has none.
+	iss := ""
 	if v2 {
 		iss = "https://" + i.Cloud.LoginHost + "/" + i.Dir.TenantID + "/v2.0"
 	}
@@ -229,11 +230,15 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request, tenant string, v2
 	resource := f.Get("resource")
 	if v2 {
 		scope := f.Get("scope")
-		if !strings.HasSuffix(scope, "/.default") || strings.Contains(scope, " ") {
+		r, ok := defaultScopeResource(scope)
+		if !ok {
 			i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_scope", 1002012, "The provided value for scope "+scope+" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."))
 			return
 		}
-		resource = strings.TrimSuffix(scope, "/.default")
+		resource = r
+	} else if resource == "" {
+		i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_request", 900144, "The request body must contain the following parameter: 'resource'."))
+		return
 	}
 	if !i.KnownResource(resource) {
 		i.writeErr(w, http.StatusBadRequest, i.UnknownResourceError(resource))
@@ -254,6 +259,26 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request, tenant string, v2
 		"expires_on": strconv.FormatInt(t.ExpiresOn.Unix(), 10), "not_before": strconv.FormatInt(t.NotBefore.Unix(), 10),
 		"resource": resource, "access_token": t.Raw,
 	})
+}
+
+// defaultScopeResource finds the resource of a client-credentials scope: one
+// "{resource}/.default" value, alongside which Entra ignores the OpenID
+// Connect scopes MSAL always appends ("openid offline_access profile").
+func defaultScopeResource(scope string) (string, bool) {
+	resource, n := "", 0
+	for _, s := range strings.Fields(scope) {
+		switch s {
+		case "openid", "offline_access", "profile", "email":
+			continue
+		}
+		r, ok := strings.CutSuffix(s, "/.default")
+		if !ok || r == "" {
+			return "", false
+		}
+		resource = r
+		n++
+	}
+	return resource, n == 1
 }
 
 func (i *Issuer) writeErr(w http.ResponseWriter, status int, e AADSTSError) {
