@@ -190,6 +190,9 @@ func (s *Server) CreateRoleAssignment(r *Request) Response {
 		if ex, isExists := err.(rbac.ErrExists); isExists {
 			return Fail(Errorf(409, "RoleAssignmentExists", "The role assignment already exists. The ID of the existing role assignment is %s.", strings.ReplaceAll(ex.ExistingName, "-", "")))
 		}
+		if _, taken := err.(rbac.ErrNameTaken); taken {
+			return Fail(Errorf(400, "RoleAssignmentUpdateNotPermitted", "%s", err.Error()))
+		}
 		return Fail(Errorf(500, "InternalServerError", "%v", err))
 	}
 	return Created(s.assignmentBody(a))

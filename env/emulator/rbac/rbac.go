@@ -85,11 +85,23 @@ type ErrExists struct{ ExistingName string }
 
 func (e ErrExists) Error() string { return "The role assignment already exists." }
 
+// ErrNameTaken is returned by Create when an assignment of that name exists
+// at another scope: names are unique in the subscription, and Azure refuses
+// the PUT (RoleAssignmentUpdateNotPermitted) rather than moving it.
+type ErrNameTaken struct{ Existing Assignment }
+
+func (e ErrNameTaken) Error() string {
+	return "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."
+}
+
 // Create adds an assignment. Azure refuses a second assignment of the same role
 // to the same principal at the same scope, whatever its name.
 func (s *Store) Create(a Assignment) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if x, ok := s.byName[strings.ToLower(a.Name)]; ok && normScope(x.Scope) != normScope(a.Scope) {
+		return ErrNameTaken{Existing: x}
+	}
 	for _, x := range s.byName {
 		if strings.EqualFold(x.PrincipalID, a.PrincipalID) && strings.EqualFold(x.RoleGUID(), a.RoleGUID()) &&
 			normScope(x.Scope) == normScope(a.Scope) && !strings.EqualFold(x.Name, a.Name) {
@@ -124,8 +136,7 @@ func (s *Store) Delete(scope, name string) (Assignment, bool) {
 }
 
 // DeleteUnder removes every assignment at scope or below (a deleted resource
-// group takes its assignments with it) and every assignment of a principal
-// when principalID is set.
+// group takes its assignments with it).
 func (s *Store) DeleteUnder(scope string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
