@@ -1,0 +1,185 @@
+// Package report turns a godog run into miconform's reports: JUnit XML,
+// a GitHub-flavoured Markdown summary and a plain-text table for the CLI.
+//
+// A Collector gathers the results: its Formatter is registered with godog
+// (godog.Format) and listed in Options.Format, and its Hooks are installed
+// first in the ScenarioInitializer so that every scenario gets a step Log in
+// its context and accurate timings. After the run, Collector.Result returns
+// a Result whose Write* methods produce the files. Every string a report
+// writes is stripped of ANSI escapes and redacted (package redact).
+package report
+
+import (
+	"time"
+)
+
+// Meta describes the run; it becomes JUnit properties and the summary's
+// status line.
+type Meta struct {
+	// Target is where the tutorials ran: "emulator" or "azure".
+	Target string
+	// Cloud is the Azure cloud name, e.g. "AzureCloud".
+	Cloud string
+	// VM and Region are optional.
+	VM     string
+	Region string
+	// Extra holds free-form properties.
+	Extra map[string]string
+}
+
+// Status is the outcome of a step or a scenario.
+type Status string
+
+// Step and scenario statuses, as godog reports them.
+const (
+	Passed    Status = "passed"
+	Failed    Status = "failed"
+	Skipped   Status = "skipped"
+	Pending   Status = "pending"
+	Undefined Status = "undefined"
+	Ambiguous Status = "ambiguous"
+)
+
+// Result is a finished run.
+type Result struct {
+	Suite    string
+	Meta     Meta
+	Started  time.Time
+	Duration time.Duration
+	Features []*Feature
+}
+
+// Feature is one feature file: one Microsoft tutorial.
+type Feature struct {
+	Name        string
+	URI         string // feature file path (relative to the module root when possible)
+	Description string
+	Tags        []string
+	// Tutorial is the feature's "@tutorial:..." tag, "" if it has none.
+	Tutorial  string
+	Scenarios []*Scenario // ordered by line
+}
+
+// Scenario is one pickle: a scenario or one example row of an outline.
+type Scenario struct {
+	ID       string // pickle ID
+	Name     string // unique within the feature (" #2" appended to repeats)
+	Line     int64  // line of the scenario, or of the example row
+	Tags     []string
+	Started  time.Time
+	Duration time.Duration
+	Status   Status
+	// Fault marks a harness fault (a hook error or a panic) rather than a
+	// failed check; JUnit reports it as <error>.
+	Fault bool
+	Steps []*Step
+	// Log is the scenario's step log (already redacted).
+	Log string
+}
+
+// Step is one step of a scenario.
+type Step struct {
+	Keyword  string // "Given", "When", "And", ...
+	Text     string
+	Line     int64
+	Status   Status
+	Error    string // full error text for failed, ambiguous, pending and skipped steps
+	Duration time.Duration
+}
+
+// Counts tallies scenarios. Failed counts failed, undefined and ambiguous
+// scenarios that are not harness faults; Errors counts harness faults;
+// Skipped counts skipped and pending scenarios.
+type Counts struct {
+	Tests, Passed, Failed, Errors, Skipped int
+}
+
+func (c *Counts) add(s *Scenario) {
+	c.Tests++
+	switch {
+	case s.Fault:
+		c.Errors++
+	case s.Status == Passed:
+		c.Passed++
+	case s.Status == Skipped, s.Status == Pending:
+		c.Skipped++
+	default:
+		c.Failed++
+	}
+}
+
+// Counts tallies the feature's scenarios.
+func (f *Feature) Counts() Counts {
+	var c Counts
+	for _, s := range f.Scenarios {
+		c.add(s)
+	}
+	return c
+}
+
+// Duration sums the feature's scenario durations.
+func (f *Feature) Duration() time.Duration {
+	var d time.Duration
+	for _, s := range f.Scenarios {
+		d += s.Duration
+	}
+	return d
+}
+
+// Started is the start of the feature's first scenario.
+func (f *Feature) Started() time.Time {
+	var t time.Time
+	for _, s := range f.Scenarios {
+		if !s.Started.IsZero() && (t.IsZero() || s.Started.Before(t)) {
+			t = s.Started
+		}
+	}
+	return t
+}
+
+// Counts tallies every scenario of the run.
+func (r *Result) Counts() Counts {
+	var c Counts
+	for _, f := range r.Features {
+		for _, s := range f.Scenarios {
+			c.add(s)
+		}
+	}
+	return c
+}
+
+// OK reports whether no scenario failed or errored (skipped and pending
+// scenarios do not count against it).
+func (r *Result) OK() bool {
+	c := r.Counts()
+	return c.Failed == 0 && c.Errors == 0
+}
+
+// Failing reports whether the scenario failed or errored.
+func (s *Scenario) Failing() bool {
+	switch s.Status {
+	case Passed, Skipped, Pending:
+		return s.Fault
+	}
+	return true
+}
+
+// Culprit returns the step that decided the scenario's status: the first
+// failed, undefined or ambiguous step of a failing scenario, the first
+// pending or skipped step of a pending or skipped one; nil otherwise.
+func (s *Scenario) Culprit() *Step {
+	for _, st := range s.Steps {
+		if st.Status == s.Status {
+			return st
+		}
+	}
+	if s.Failing() {
+		for _, st := range s.Steps {
+			switch st.Status {
+			case Failed, Undefined, Ambiguous:
+				return st
+			}
+		}
+	}
+	return nil
+}
