@@ -113,7 +113,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch strings.TrimSuffix(r.URL.Path, "/") {
 	case "/metadata/identity/oauth2/token":
 		if s.Throttle {
-			release, ok := s.limiter.acquire(time.Now())
+			// The issuer's clock is the emulated world's clock, so clock
+			// faults and tests with a fixed clock govern throttling too.
+			release, ok := s.limiter.acquire(s.Issuer.Now())
 			if !ok {
 				w.Header().Set("Retry-After", "1")
 				writeJSON(w, http.StatusTooManyRequests, identityError("too_many_requests", "IMDS Throttle limit reached. Retry with Exponential Backoff."), true)
