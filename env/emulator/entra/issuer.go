@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miconform/miconform/env/cloud"
@@ -45,7 +46,7 @@ type Issuer struct {
 	Cloud    cloud.Profile
 	Dir      *directory.Directory
 	key      *SigningKey
-	now      func() time.Time
+	clock    atomic.Pointer[func() time.Time]
 	mu       sync.Mutex
 	cache    map[cacheKey]Token
 	lifetime time.Duration
@@ -55,11 +56,16 @@ type cacheKey struct{ oid, azrid, resource string }
 
 // NewIssuer makes an issuer for the directory's tenant in the given cloud.
 func NewIssuer(c cloud.Profile, dir *directory.Directory, key *SigningKey) *Issuer {
-	return &Issuer{Cloud: c, Dir: dir, key: key, now: time.Now, cache: map[cacheKey]Token{}, lifetime: DefaultLifetime}
+	i := &Issuer{Cloud: c, Dir: dir, key: key, cache: map[cacheKey]Token{}, lifetime: DefaultLifetime}
+	i.SetClock(time.Now)
+	return i
 }
 
-// SetClock replaces the issuer's clock (tests, clock-skew faults).
-func (i *Issuer) SetClock(now func() time.Time) { i.now = now }
+// SetClock replaces the issuer's clock (tests, clock-skew faults). It is
+// safe to call while the emulator serves requests.
+func (i *Issuer) SetClock(now func() time.Time) { i.clock.Store(&now) }
+
+func (i *Issuer) now() time.Time { return (*i.clock.Load())() }
 
 // Now is the issuer's current time.
 func (i *Issuer) Now() time.Time { return i.now() }
