@@ -38,8 +38,8 @@ const (
 type rule struct {
 	re    *regexp.Regexp
 	group int
-	keep  int               // characters of the value to keep before Masked
-	valid func(string) bool // optional: only mask values for which valid is true
+	keep  int                        // characters of the value to keep before Masked
+	valid func(v, after string) bool // optional: only mask values for which valid is true
 }
 
 // jsonSecretNames are JSON member names whose string value is always a secret.
@@ -80,8 +80,16 @@ var (
 	keyMember = rule{re: regexp.MustCompile(`"(?:key|value)"\s*:\s*"((?:[^"\\]|\\.)*)"`), group: 1}
 )
 
-// tokenish tells a credential from a prose word after "Bearer".
-func tokenish(v string) bool {
+// authParam matches the name of a WWW-Authenticate parameter
+// (Bearer authorization_uri="...", realm="...").
+var authParam = regexp.MustCompile(`^[A-Za-z_]+=$`)
+
+// tokenish tells a credential from a prose word or a challenge parameter
+// after "Bearer".
+func tokenish(v, after string) bool {
+	if authParam.MatchString(v) && strings.HasPrefix(after, `"`) {
+		return false
+	}
 	if len(v) >= 16 {
 		return true
 	}
@@ -120,7 +128,7 @@ func (r rule) apply(s string) string {
 			continue
 		}
 		v := s[lo:hi]
-		if r.valid != nil && !r.valid(v) {
+		if r.valid != nil && !r.valid(v, s[hi:]) {
 			continue
 		}
 		b.WriteString(s[last:lo])

@@ -23,6 +23,8 @@ func TestString(t *testing.T) {
 	}{
 		{"plain text untouched", "the VM has a system-assigned identity", "the VM has a system-assigned identity"},
 		{"prose bearer untouched", "expects a Bearer token here", "expects a Bearer token here"},
+		{"www-authenticate challenge untouched", `WWW-Authenticate: Bearer authorization_uri="https://login.microsoftonline.com/t", error="invalid_token"`, `WWW-Authenticate: Bearer authorization_uri="https://login.microsoftonline.com/t", error="invalid_token"`},
+		{"json authorization header", `{"Authorization":"Bearer abc123opaque="}`, `{"Authorization":"Bearer [redacted]"}`},
 		{"jwt", "token " + jwt + " end", "token eyJhbGci…[redacted] end"},
 		{"jwt with empty signature", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjMifQ.", "eyJhbGci…[redacted]"},
 		{"bearer jwt", "Authorization: Bearer " + jwt, "Authorization: Bearer eyJhbGci…[redacted]"},
