@@ -220,9 +220,32 @@ func matchAny(patterns []string, action string) bool {
 
 // Match reports whether an Azure RBAC action pattern matches an action. "*"
 // matches any run of characters, slashes included ("*/read",
-// "Microsoft.Authorization/*/Delete"); comparison ignores case.
+// "Microsoft.Authorization/*/Delete"), and a "/*/" segment also matches no
+// segment at all: Managed Identity Operator's
+// "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action" grants
+// "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action".
+// Comparison ignores case.
 func Match(pattern, action string) bool {
 	p, a := strings.ToLower(pattern), strings.ToLower(action)
+	if glob(p, a) {
+		return true
+	}
+	// Try each "/*/" collapsed to "/" (patterns hold one or two of them).
+	for i := strings.Index(p, "/*/"); i >= 0; {
+		if Match(p[:i]+p[i+2:], a) {
+			return true
+		}
+		j := strings.Index(p[i+1:], "/*/")
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// glob matches p against a, where '*' matches any run of characters.
+func glob(p, a string) bool {
 	// Iterative glob with a single backtrack point per star.
 	pi, ai, star, mark := 0, 0, -1, 0
 	for ai < len(a) {

@@ -52,6 +52,16 @@ func TestMatch(t *testing.T) {
 		{"Microsoft.Storage/*/read", "Microsoft.Storage/storageAccounts/read", true},
 		{"Microsoft.Storage/*/read", "Microsoft.StorageSync/storageSyncServices/read", false},
 		{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read", true},
+		// "/*/" also stands for no segment (Managed Identity Operator).
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", true},
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/assign/action", true},
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/read", true},
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentitiesread", false},
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/write", false},
+		{"a/*/b/*/c", "a/b/c", true},
+		{"a/*/b/*/c", "a/x/b/c", true},
+		{"a/*/b/*/c", "a/b/y/c", true},
+		{"a/*/b/*/c", "a/c", false},
 		{"a*b*c", "abc", true},
 		{"a*b*c", "aXbYbZc", true},
 		{"a*b*c", "aXbYc", true},
@@ -123,6 +133,12 @@ func TestGrants(t *testing.T) {
 		assert.True(t, owner.Grants(a, false), "Owner keeps %s", a)
 	}
 	assert.True(t, contributor.Grants("Microsoft.Authorization/roleAssignments/read", false))
+
+	mio := role(miOperatorID)
+	assert.True(t, mio.Grants("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", false), "what Managed Identity Operator is for")
+	assert.True(t, mio.Grants("Microsoft.ManagedIdentity/userAssignedIdentities/read", false))
+	assert.False(t, mio.Grants("Microsoft.ManagedIdentity/userAssignedIdentities/write", false))
+	assert.False(t, reader.Grants("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", false))
 
 	// Control-plane wildcards grant no data actions.
 	blobRead := "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
