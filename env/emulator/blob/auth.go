@@ -1,0 +1,202 @@
+package blob
+
+import (
+	"crypto/hmac"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/miconform/miconform/env/emulator/entra"
+)
+
+// level is what an operation acts on, which decides the RBAC scope and
+// which SAS resource types may authorize it.
+type level int
+
+const (
+	levelAccount level = iota
+	levelContainer
+	levelBlob
+)
+
+// operation is one Blob service REST operation and what it needs.
+type operation struct {
+	name  string
+	level level
+	// action is the RBAC action a token's principal needs; data says
+	// whether it is a data action (blobs) or a control action (containers).
+	action string
+	data   bool
+	// sas lists the SAS permission letters any one of which allows it;
+	// empty means a service SAS cannot authorize it.
+	sas string
+	h   func(*Service, *request) reply
+}
+
+const (
+	actContainers = "Microsoft.Storage/storageAccounts/blobServices/containers"
+	actBlobs      = actContainers + "/blobs"
+)
+
+// authenticate decides who is calling and whether they may run the
+// operation: a SAS in the query, a Bearer token, Shared Key, or nothing.
+// https://learn.microsoft.com/rest/api/storageservices/authorize-requests-to-azure-storage
+func (s *Service) authenticate(r *request) *Error {
+	if IsSAS(r.q) {
+		return s.authSAS(r)
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		e := errorf(401, "NoAuthenticationInformation", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.")
+		e.Challenge = s.challenge()
+		return e
+	}
+	scheme, rest, _ := strings.Cut(h, " ")
+	switch scheme {
+	case "Bearer":
+		return s.authBearer(r, strings.TrimSpace(rest))
+	case "SharedKey":
+		return s.authSharedKey(r, h)
+	}
+	return errorf(400, "InvalidAuthenticationInfo", "Authentication information is not given in the correct format. Check the value of Authorization header.")
+}
+
+// challenge is the WWW-Authenticate value that tells a client where to get
+// a token for Storage.
+// https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory#bearer-challenge
+func (s *Service) challenge() string {
+	return "Bearer authorization_uri=https://" + s.Cloud.LoginHost + "/" + s.Issuer.Dir.TenantID + "/oauth2/authorize resource_id=https://storage.azure.com"
+}
+
+func (s *Service) invalidToken(detail string) *Error {
+	e := errorf(401, "InvalidAuthenticationInfo", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.", "AuthenticationErrorDetail", detail)
+	e.Challenge = s.challenge()
+	return e
+}
+
+// audienceOK accepts Storage's resource and the account's own blob
+// endpoint, each with or without the trailing slash.
+func (s *Service) audienceOK(aud, account string) bool {
+	a := strings.TrimSuffix(strings.ToLower(aud), "/")
+	return a == strings.TrimSuffix(strings.ToLower(s.Cloud.StorageResource), "/") || a == "https://storage.azure.com" ||
+		a == strings.TrimSuffix(strings.ToLower(s.Endpoint(account)), "/")
+}
+
+func (s *Service) authBearer(r *request, raw string) *Error {
+	if r.version < bearerMinVersion {
+		return errAuthFailed("Authentication scheme Bearer is not supported in this version.")
+	}
+	if raw == "" {
+		return errorf(400, "InvalidAuthenticationInfo", "Authentication information is not given in the correct format. Check the value of Authorization header.")
+	}
+	c, err := s.Issuer.Verify(raw)
+	switch {
+	case errors.Is(err, entra.ErrExpired):
+		return s.invalidToken("Lifetime validation failed. The token is expired.")
+	case errors.Is(err, entra.ErrNotYetValid):
+		return s.invalidToken("Lifetime validation failed. The token is not yet valid.")
+	case errors.Is(err, entra.ErrSignature), errors.Is(err, entra.ErrUnknownKey), errors.Is(err, entra.ErrAlgorithm):
+		return s.invalidToken("Signature validation failed. Signature is invalid.")
+	case err != nil:
+		return s.invalidToken("The token is malformed.")
+	}
+	if !s.audienceOK(c.Aud, r.acct.Name) {
+		return s.invalidToken("Audience validation failed. Audience did not match.")
+	}
+	if c.Iss != s.Issuer.IssuerURL() || !strings.EqualFold(c.TID, s.Issuer.Dir.TenantID) {
+		return s.invalidToken("Issuer validation failed. Issuer did not match.")
+	}
+	r.oid = c.OID
+	scope := r.acct.ResourceID + "/blobServices/default"
+	if r.op.level != levelAccount {
+		scope += "/containers/" + r.container
+	}
+	actions := strings.Split(r.op.action, "|")
+	if r.op.name == "PutBlob" || r.op.name == "PutBlockList" || r.op.name == "PutBlock" {
+		// Creating a blob needs write or add; replacing one needs write.
+		if _, err := s.Store.GetBlob(r.acct.Name, r.container, r.blob); err == nil {
+			actions = actions[:1]
+		}
+	}
+	for _, a := range actions {
+		if s.RBAC.Allowed(c.OID, a, scope, r.op.data) {
+			return nil
+		}
+	}
+	return errPermissionMismatch()
+}
+
+func (s *Service) authSharedKey(r *request, h string) *Error {
+	account, sig, ok := parseSharedKey(h)
+	if !ok {
+		return errorf(400, "InvalidAuthenticationInfo", "Authentication information is not given in the correct format. Check the value of Authorization header.")
+	}
+	date := r.Header.Get("x-ms-date")
+	if date == "" {
+		date = r.Header.Get("Date")
+	}
+	if date == "" {
+		return errAuthFailed("Request date header not specified")
+	}
+	t, err := time.Parse(time.RFC1123, date)
+	if err != nil {
+		return errAuthFailed("The Date header in the request is incorrect.")
+	}
+	// Shared Key signatures are valid for 15 minutes either side.
+	if d := s.Issuer.Now().Sub(t); d > 15*time.Minute || d < -15*time.Minute {
+		return errAuthFailed("Request date header too old: '" + date + "'")
+	}
+	// Path-style URLs name the account in the path; clients sign the path
+	// as sent, so the account appears twice in the canonicalized resource.
+	sts := sharedKeyStringToSign(r.Method, r.Header, r.ContentLength, account, r.escapedPath, r.q, r.version)
+	if account == r.acct.Name {
+		for _, k := range r.acct.Keys {
+			if hmac.Equal([]byte(sign(k, sts)), []byte(sig)) {
+				return nil
+			}
+		}
+	}
+	return errAuthFailed("The MAC signature found in the HTTP request '" + sig + "' is not the same as any computed signature. Server used following string to sign: '" + sts + "'.")
+}
+
+func (s *Service) authSAS(r *request) *Error {
+	sas, err := ParseSAS(r.q)
+	if err != nil {
+		return errAuthFailed(err.Error())
+	}
+	if r.version == "" {
+		r.version = sas.Version
+	}
+	if r.op.level == levelAccount || (sas.Resource == "b" && r.op.level != levelBlob) {
+		return errAuthFailed("The specified signed resource is not allowed for the this resource level")
+	}
+	if sas.Identifier != "" {
+		// Stored access policies (Set Container ACL) are not emulated, so
+		// no signed identifier can name one.
+		return errAuthFailed("The specified signed identifier does not exist.")
+	}
+	ip := net.ParseIP(hostOnly(r.RemoteAddr))
+	if e := verifySAS(sas, r.acct.Keys[:], sas.CanonicalResource(r.acct.Name, r.container, r.blob), s.Issuer.Now().UTC(), r.https, ip); e != nil {
+		return e
+	}
+	r.sas = sas
+	need := r.op.sas
+	if need == "cw" {
+		// A new blob may be created with c or w; an existing one needs w.
+		if _, err := s.Store.GetBlob(r.acct.Name, r.container, r.blob); err == nil {
+			need = "w"
+		}
+	}
+	if need == "" || !strings.ContainsAny(sas.Permissions, need) {
+		return errPermissionMismatch()
+	}
+	return nil
+}
+
+func hostOnly(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}

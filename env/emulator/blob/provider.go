@@ -1,0 +1,554 @@
+package blob
+
+import (
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/miconform/miconform/env/emulator/arm"
+)
+
+// The Microsoft.Storage resource provider: storage accounts, their keys and
+// service SASes, and blob containers, registered into Resource Manager.
+// REST spec: specification/storage/resource-manager/Microsoft.Storage/stable/
+// (storage.json, blob.json); reference https://learn.microsoft.com/rest/api/storagerp/
+
+// TypeStorageAccount is the storage account resource type.
+const TypeStorageAccount = "Microsoft.Storage/storageAccounts"
+
+const typeContainer = "Microsoft.Storage/storageAccounts/blobServices/containers"
+
+// provider serves the Resource Manager side of the Blob service.
+type provider struct {
+	s   *Service
+	arm *arm.Server
+}
+
+// RegisterProvider adds Microsoft.Storage's routes to Resource Manager and
+// drops an account's data when Resource Manager deletes the account
+// (directly or with its resource group).
+func RegisterProvider(a *arm.Server, s *Service) {
+	p := &provider{s: s, arm: a}
+	const (
+		sub  = "/subscriptions/{subscriptionId}"
+		rg   = sub + "/resourceGroups/{resourceGroupName}"
+		acct = rg + "/providers/Microsoft.Storage/storageAccounts/{accountName}"
+		cont = acct + "/blobServices/default/containers"
+		act  = "Microsoft.Storage/storageAccounts"
+	)
+	// https://learn.microsoft.com/rest/api/storagerp/storage-accounts
+	a.Handle("PUT", acct, act+"/write", "2015-06-15", p.CreateStorageAccount)
+	a.Handle("PATCH", acct, act+"/write", "2015-06-15", p.UpdateStorageAccount)
+	a.Handle("GET", acct, act+"/read", "2015-06-15", p.GetStorageAccountProperties)
+	a.Handle("DELETE", acct, act+"/delete", "2015-06-15", p.DeleteStorageAccount)
+	a.Handle("GET", rg+"/providers/Microsoft.Storage/storageAccounts", "", "2015-06-15", p.ListStorageAccountsByResourceGroup)
+	a.Handle("GET", sub+"/providers/Microsoft.Storage/storageAccounts", "", "2015-06-15", p.ListStorageAccounts)
+	a.Handle("POST", acct+"/listKeys", act+"/listkeys/action", "2015-06-15", p.ListKeys)
+	a.Handle("POST", acct+"/regenerateKey", act+"/regeneratekey/action", "2015-06-15", p.RegenerateKey)
+	a.Handle("POST", acct+"/listServiceSas", act+"/listServiceSas/action", "2017-06-01", p.ListServiceSAS)
+	// https://learn.microsoft.com/rest/api/storagerp/blob-containers
+	a.Handle("PUT", cont+"/{containerName}", typeContainer+"/write", "2018-02-01", p.CreateBlobContainer)
+	a.Handle("GET", cont+"/{containerName}", typeContainer+"/read", "2018-02-01", p.GetBlobContainer)
+	a.Handle("DELETE", cont+"/{containerName}", typeContainer+"/delete", "2018-02-01", p.DeleteBlobContainer)
+	a.Handle("GET", cont, typeContainer+"/read", "2018-02-01", p.ListBlobContainers)
+	a.OnDelete(func(r arm.Resource) {
+		if strings.EqualFold(r.Type, TypeStorageAccount) {
+			s.RemoveAccount(r.Name)
+		}
+	})
+}
+
+// accountNameRE: 3-24 lower-case letters and digits.
+// https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftstorage
+var accountNameRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
+
+func invalidValues(field string) *arm.Error {
+	return arm.Errorf(400, "InvalidValuesForRequestParameters", "Values for request parameters are invalid: %s.", field)
+}
+
+var (
+	kinds = map[string]bool{"Storage": true, "StorageV2": true, "BlobStorage": true, "BlockBlobStorage": true, "FileStorage": true}
+	skus  = map[string]string{
+		"Standard_LRS": "Standard", "Standard_GRS": "Standard", "Standard_RAGRS": "Standard", "Standard_ZRS": "Standard",
+		"Standard_GZRS": "Standard", "Standard_RAGZRS": "Standard", "Premium_LRS": "Premium", "Premium_ZRS": "Premium",
+	}
+)
+
+type accountRequest struct {
+	Location string            `json:"location"`
+	Tags     map[string]string `json:"tags"`
+	Kind     string            `json:"kind"`
+	Sku      *struct {
+		Name string `json:"name"`
+	} `json:"sku"`
+	Properties struct {
+		SupportsHTTPSTrafficOnly *bool  `json:"supportsHttpsTrafficOnly"`
+		AccessTier               string `json:"accessTier"`
+		AllowBlobPublicAccess    *bool  `json:"allowBlobPublicAccess"`
+		MinimumTLSVersion        string `json:"minimumTlsVersion"`
+	} `json:"properties"`
+}
+
+func (p *provider) accountID(r *arm.Request) string {
+	return p.arm.ResourceID(r, "Microsoft.Storage", "storageAccounts", r.Var("accountName"))
+}
+
+// accountBody renders a storage account as Storage Accounts - Get Properties
+// does; kind and sku live beside properties.
+func (p *provider) accountBody(res arm.Resource) map[string]any {
+	b := p.arm.TrackedBody(res)
+	props := map[string]any{}
+	for k, v := range res.Properties {
+		props[k] = v
+	}
+	if a, ok := p.s.Account(res.Name); ok {
+		b["kind"], b["sku"] = a.Kind, map[string]any{"name": a.Sku, "tier": skus[a.Sku]}
+		props["supportsHttpsTrafficOnly"] = a.HTTPSOnly
+		props["keyCreationTime"] = map[string]any{"key1": a.KeyCreated[0].Format(time.RFC3339Nano), "key2": a.KeyCreated[1].Format(time.RFC3339Nano)}
+	}
+	b["properties"] = props
+	return b
+}
+
+// CreateStorageAccount is Storage Accounts - Create. Azure may answer 202
+// and finish later; the emulator creates at once and answers 200 with the
+// account, which the API also allows.
+func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
+	g, e := p.arm.RequireGroup(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	name := r.Var("accountName")
+	if !accountNameRE.MatchString(name) {
+		return arm.Fail(arm.Errorf(400, "AccountNameInvalid", "%s is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.", name))
+	}
+	var body accountRequest
+	if e := r.Decode(&body); e != nil {
+		return arm.Fail(e)
+	}
+	switch {
+	case body.Location == "":
+		return arm.Fail(arm.Errorf(400, "LocationRequired", "The location property is required for this definition."))
+	case body.Sku == nil || skus[body.Sku.Name] == "":
+		return arm.Fail(invalidValues("sku"))
+	case !kinds[body.Kind]:
+		return arm.Fail(invalidValues("kind"))
+	}
+	id := p.accountID(r)
+	if existing, taken := p.s.Account(name); taken && !strings.EqualFold(existing.ResourceID, id) {
+		return arm.Fail(arm.Errorf(409, "StorageAccountAlreadyTaken", "The storage account named %s is already taken.", name))
+	}
+	if res, found := p.arm.GetResource(id); found {
+		// A second PUT updates tags and the mutable properties.
+		if arm.NormalizeLocation(body.Location) != res.Location {
+			return arm.Fail(arm.Errorf(409, "InvalidResourceLocation", "The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", name, res.Location, g.Name, arm.NormalizeLocation(body.Location)))
+		}
+		return p.update(id, body)
+	}
+	loc := arm.NormalizeLocation(body.Location)
+	now := time.Now().UTC()
+	ep := map[string]any{
+		"blob":  p.s.Endpoint(name),
+		"queue": "https://" + name + ".queue." + p.s.Cloud.StorageSuffix + "/",
+		"table": "https://" + name + ".table." + p.s.Cloud.StorageSuffix + "/",
+		"file":  "https://" + name + ".file." + p.s.Cloud.StorageSuffix + "/",
+	}
+	if body.Kind == "StorageV2" || body.Kind == "BlockBlobStorage" {
+		ep["dfs"] = "https://" + name + ".dfs." + p.s.Cloud.StorageSuffix + "/"
+		ep["web"] = "https://" + name + ".z13.web." + p.s.Cloud.StorageSuffix + "/"
+	}
+	svc := map[string]any{"enabled": true, "keyType": "Account", "lastEnabledTime": now.Format(time.RFC3339Nano)}
+	props := map[string]any{
+		"provisioningState": "Succeeded",
+		"creationTime":      now.Format(time.RFC3339Nano),
+		"primaryEndpoints":  ep,
+		"primaryLocation":   loc,
+		"statusOfPrimary":   "available",
+		"encryption": map[string]any{
+			"services":  map[string]any{"blob": svc, "file": svc},
+			"keySource": "Microsoft.Storage",
+		},
+		"networkAcls": map[string]any{"bypass": "AzureServices", "virtualNetworkRules": []any{}, "ipRules": []any{}, "defaultAction": "Allow"},
+	}
+	if body.Kind != "Storage" {
+		tier := body.Properties.AccessTier
+		if tier == "" {
+			tier = "Hot"
+		}
+		props["accessTier"] = tier
+	}
+	res := arm.Resource{ID: id, Name: name, Type: TypeStorageAccount, ResourceGroup: g.Name, Location: loc, Tags: body.Tags, Properties: props, Created: now}
+	p.arm.PutResource(res)
+	p.s.AddAccount(name, id)
+	// Secure transfer is on by default from api-version 2019-04-01.
+	httpsOnly := r.APIVersion >= "2019-04-01"
+	if body.Properties.SupportsHTTPSTrafficOnly != nil {
+		httpsOnly = *body.Properties.SupportsHTTPSTrafficOnly
+	}
+	p.s.updateAccount(name, func(a *Account) { a.HTTPSOnly, a.Kind, a.Sku = httpsOnly, body.Kind, body.Sku.Name })
+	return arm.OK(p.accountBody(res))
+}
+
+func (p *provider) update(id string, body accountRequest) arm.Response {
+	res, aerr, found := p.arm.UpdateResource(id, func(res *arm.Resource) *arm.Error {
+		if body.Tags != nil {
+			res.Tags = body.Tags
+		}
+		if body.Properties.AccessTier != "" {
+			res.Properties["accessTier"] = body.Properties.AccessTier
+		}
+		return nil
+	})
+	if aerr != nil {
+		return arm.Fail(aerr)
+	}
+	if !found {
+		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The Resource '%s' was not found.", id))
+	}
+	if v := body.Properties.SupportsHTTPSTrafficOnly; v != nil {
+		p.s.updateAccount(res.Name, func(a *Account) { a.HTTPSOnly = *v })
+	}
+	return arm.OK(p.accountBody(res))
+}
+
+// UpdateStorageAccount is Storage Accounts - Update (PATCH).
+func (p *provider) UpdateStorageAccount(r *arm.Request) arm.Response {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Fail(e)
+	}
+	var body accountRequest
+	if e := r.Decode(&body); e != nil {
+		return arm.Fail(e)
+	}
+	id := p.accountID(r)
+	if _, found := p.arm.GetResource(id); !found {
+		return arm.Fail(arm.ErrResourceNotFound(TypeStorageAccount, r.Var("accountName"), r.Var("resourceGroupName")))
+	}
+	return p.update(id, body)
+}
+
+// account finds the request's account or answers Resource Manager's 404.
+func (p *provider) account(r *arm.Request) (arm.Resource, *arm.Error) {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Resource{}, e
+	}
+	res, found := p.arm.GetResource(p.accountID(r))
+	if !found {
+		return arm.Resource{}, arm.ErrResourceNotFound(TypeStorageAccount, r.Var("accountName"), r.Var("resourceGroupName"))
+	}
+	return res, nil
+}
+
+// GetStorageAccountProperties is Storage Accounts - Get Properties.
+func (p *provider) GetStorageAccountProperties(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	return arm.OK(p.accountBody(res))
+}
+
+// DeleteStorageAccount is Storage Accounts - Delete: 200, or 204 when there
+// was nothing to delete.
+func (p *provider) DeleteStorageAccount(r *arm.Request) arm.Response {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Fail(e)
+	}
+	if _, found := p.arm.DeleteResource(p.accountID(r)); !found {
+		return arm.Status(http.StatusNoContent, nil)
+	}
+	return arm.Status(http.StatusOK, nil)
+}
+
+// ListStorageAccountsByResourceGroup is Storage Accounts - List By Resource Group.
+func (p *provider) ListStorageAccountsByResourceGroup(r *arm.Request) arm.Response {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Fail(e)
+	}
+	return p.list(r, r.Var("resourceGroupName"))
+}
+
+// ListStorageAccounts is Storage Accounts - List (subscription): the
+// accounts the caller may read.
+func (p *provider) ListStorageAccounts(r *arm.Request) arm.Response {
+	if !strings.EqualFold(r.Var("subscriptionId"), p.arm.SubscriptionID) {
+		return arm.Fail(arm.Errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", r.Var("subscriptionId")))
+	}
+	return p.list(r, "")
+}
+
+func (p *provider) list(r *arm.Request, group string) arm.Response {
+	value := []any{}
+	for _, res := range p.arm.Resources(TypeStorageAccount) {
+		if group != "" && !strings.EqualFold(res.ResourceGroup, group) {
+			continue
+		}
+		if p.arm.RBAC.Allowed(r.Caller.ObjectID, TypeStorageAccount+"/read", res.ID, false) {
+			value = append(value, p.accountBody(res))
+		}
+	}
+	if group != "" && len(value) == 0 {
+		if e := p.arm.Authorize(r.Caller, TypeStorageAccount+"/read", p.arm.GroupID(group)); e != nil {
+			return arm.Fail(e)
+		}
+	}
+	return arm.OK(map[string]any{"value": value})
+}
+
+func keysBody(a Account) map[string]any {
+	keys := make([]any, 2)
+	for i := range a.Keys {
+		keys[i] = map[string]any{
+			"creationTime": a.KeyCreated[i].Format(time.RFC3339Nano),
+			"keyName":      []string{"key1", "key2"}[i],
+			"value":        base64.StdEncoding.EncodeToString(a.Keys[i]),
+			// The API's enum says "Full"; the service sends it upper-case.
+			"permissions": "FULL",
+		}
+	}
+	return map[string]any{"keys": keys}
+}
+
+// ListKeys is Storage Accounts - List Keys.
+func (p *provider) ListKeys(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	a, _ := p.s.Account(res.Name)
+	return arm.OK(keysBody(a))
+}
+
+// RegenerateKey is Storage Accounts - Regenerate Key: {"keyName":"key1"}.
+func (p *provider) RegenerateKey(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	var body struct {
+		KeyName string `json:"keyName"`
+	}
+	if e := r.Decode(&body); e != nil {
+		return arm.Fail(e)
+	}
+	i := map[string]int{"key1": 1, "key2": 2}[strings.ToLower(body.KeyName)] - 1
+	if i < 0 {
+		return arm.Fail(invalidValues("keyName"))
+	}
+	a, _ := p.s.RegenerateKey(res.Name, i)
+	return arm.OK(keysBody(a))
+}
+
+// ServiceSASParameters is the body of List Service SAS (2017-06-01).
+type ServiceSASParameters struct {
+	CanonicalizedResource string `json:"canonicalizedResource"`
+	SignedResource        string `json:"signedResource"`
+	SignedPermission      string `json:"signedPermission"`
+	SignedIP              string `json:"signedIp"`
+	SignedProtocol        string `json:"signedProtocol"`
+	SignedStart           string `json:"signedStart"`
+	SignedExpiry          string `json:"signedExpiry"`
+	SignedIdentifier      string `json:"signedIdentifier"`
+	KeyToSign             string `json:"keyToSign"`
+	CacheControl          string `json:"rscc"`
+	ContentDisposition    string `json:"rscd"`
+	ContentEncoding       string `json:"rsce"`
+	ContentLanguage       string `json:"rscl"`
+	ContentType           string `json:"rsct"`
+}
+
+// sasVersion is the service version Resource Manager signs service SASes with.
+const sasVersion = "2015-04-05"
+
+// BuildServiceSAS validates List Service SAS parameters for an account and
+// returns the SAS, or the name of the first invalid parameter.
+func BuildServiceSAS(account string, keys [2][]byte, in ServiceSASParameters, now time.Time) (*SAS, string) {
+	parts := strings.Split(strings.TrimPrefix(in.CanonicalizedResource, "/"), "/")
+	if len(parts) < 3 || parts[0] != "blob" || parts[1] != account || !ValidContainerName(parts[2]) {
+		return nil, "canonicalizedResource"
+	}
+	blob := strings.Join(parts[3:], "/")
+	switch {
+	case in.SignedResource == "c" && blob == "", in.SignedResource == "b" && blob != "":
+	default:
+		return nil, "signedResource"
+	}
+	// Letters are checked here; their order is left as given, which is why
+	// the tutorial warns that "Order is important".
+	if in.SignedPermission == "" && in.SignedIdentifier == "" {
+		return nil, "signedPermission"
+	}
+	for _, c := range in.SignedPermission {
+		if !strings.ContainsRune("racwdl", c) {
+			return nil, "signedPermission"
+		}
+	}
+	switch in.SignedProtocol {
+	case "", "https", "https,http":
+	default:
+		return nil, "signedProtocol"
+	}
+	if in.SignedIP != "" {
+		if _, _, ok := parseIPRange(in.SignedIP); !ok {
+			return nil, "signedIp"
+		}
+	}
+	key := map[string]int{"": 1, "key1": 1, "key2": 2}[strings.ToLower(in.KeyToSign)] - 1
+	if key < 0 {
+		return nil, "keyToSign"
+	}
+	start := now.UTC().Format("2006-01-02T15:04:05Z")
+	if in.SignedStart != "" {
+		t, err := time.Parse(time.RFC3339, in.SignedStart)
+		if err != nil {
+			return nil, "signedStart"
+		}
+		start = t.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	expiry := ""
+	if in.SignedExpiry != "" {
+		t, err := time.Parse(time.RFC3339, in.SignedExpiry)
+		if err != nil {
+			return nil, "signedExpiry"
+		}
+		expiry = t.UTC().Format("2006-01-02T15:04:05Z")
+	} else if in.SignedIdentifier == "" {
+		return nil, "signedExpiry"
+	}
+	s := &SAS{
+		Version: sasVersion, Resource: in.SignedResource, Permissions: in.SignedPermission, Start: start, Expiry: expiry,
+		Identifier: in.SignedIdentifier, IP: in.SignedIP, Protocol: in.SignedProtocol,
+		CacheControl: in.CacheControl, Disposition: in.ContentDisposition, Encoding: in.ContentEncoding,
+		Language: in.ContentLanguage, ContentType: in.ContentType,
+	}
+	s.Signature = sign(keys[key], s.StringToSign(s.CanonicalResource(account, parts[2], blob)))
+	return s, ""
+}
+
+// ListServiceSAS is Storage Accounts - List Service SAS.
+// https://learn.microsoft.com/rest/api/storagerp/storage-accounts/list-service-sas
+func (p *provider) ListServiceSAS(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	var in ServiceSASParameters
+	if e := r.Decode(&in); e != nil {
+		return arm.Fail(e)
+	}
+	a, _ := p.s.Account(res.Name)
+	sas, bad := BuildServiceSAS(res.Name, a.Keys, in, p.arm.Issuer.Now())
+	if bad != "" {
+		return arm.Fail(invalidValues(bad))
+	}
+	return arm.OK(map[string]any{"serviceSasToken": sas.Encode()})
+}
+
+func (p *provider) containerBody(accountID string, c Container) map[string]any {
+	access := "None"
+	switch c.PublicAccess {
+	case "blob":
+		access = "Blob"
+	case "container":
+		access = "Container"
+	}
+	return map[string]any{
+		"id":   accountID + "/blobServices/default/containers/" + c.Name,
+		"name": c.Name, "type": typeContainer, "etag": c.ETag,
+		"properties": map[string]any{
+			"publicAccess": access, "leaseStatus": "Unlocked", "leaseState": "Available",
+			"lastModifiedTime": c.LastModified.Format(time.RFC3339), "hasImmutabilityPolicy": false, "hasLegalHold": false,
+			"deleted": false, "remainingRetentionDays": 0, "defaultEncryptionScope": "$account-encryption-key",
+			"denyEncryptionScopeOverride": false, "metadata": nonNilMap(c.Metadata),
+		},
+	}
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// containerFailure wraps a data-plane error as Resource Manager reports it.
+func containerFailure(e *Error) *arm.Error {
+	return arm.Errorf(e.Status, "ContainerOperationFailure", "%s", e.Message)
+}
+
+// CreateBlobContainer is Blob Containers - Create: 201 when created, 200
+// (with the public access level updated) when it existed.
+func (p *provider) CreateBlobContainer(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	name := r.Var("containerName")
+	if !ValidContainerName(name) || name == "$root" {
+		return arm.Fail(containerFailure(errInvalidResourceName()))
+	}
+	var body struct {
+		Properties struct {
+			PublicAccess string            `json:"publicAccess"`
+			Metadata     map[string]string `json:"metadata"`
+		} `json:"properties"`
+	}
+	if e := r.Decode(&body); e != nil {
+		return arm.Fail(e)
+	}
+	access := map[string]string{"": "", "none": "", "blob": "blob", "container": "container"}
+	pa, ok := access[strings.ToLower(body.Properties.PublicAccess)]
+	if !ok {
+		return arm.Fail(invalidValues("publicAccess"))
+	}
+	c, err := p.s.Store.CreateContainer(res.Name, name, Container{PublicAccess: pa, Metadata: body.Properties.Metadata})
+	if err == ErrContainerExists {
+		existing, _ := p.s.Store.GetContainer(res.Name, name)
+		return arm.OK(p.containerBody(res.ID, existing))
+	}
+	if err != nil {
+		return arm.Fail(containerFailure(storeError(err)))
+	}
+	return arm.Created(p.containerBody(res.ID, c))
+}
+
+// GetBlobContainer is Blob Containers - Get.
+func (p *provider) GetBlobContainer(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	c, err := p.s.Store.GetContainer(res.Name, r.Var("containerName"))
+	if err != nil {
+		return arm.Fail(containerFailure(storeError(err)))
+	}
+	return arm.OK(p.containerBody(res.ID, c))
+}
+
+// DeleteBlobContainer is Blob Containers - Delete: 200, 204 when absent.
+func (p *provider) DeleteBlobContainer(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	if err := p.s.Store.DeleteContainer(res.Name, r.Var("containerName")); err != nil {
+		return arm.Status(http.StatusNoContent, nil)
+	}
+	return arm.Status(http.StatusOK, nil)
+}
+
+// ListBlobContainers is Blob Containers - List.
+func (p *provider) ListBlobContainers(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	cs, _ := p.s.Store.ListContainers(res.Name, "", "", int(^uint(0)>>1))
+	value := []any{}
+	for _, c := range cs {
+		value = append(value, p.containerBody(res.ID, c))
+	}
+	return arm.OK(map[string]any{"value": value})
+}

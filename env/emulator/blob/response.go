@@ -1,0 +1,187 @@
+package blob
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/miconform/miconform/env/emulator/directory"
+)
+
+// Error is a Blob service error: its status, x-ms-error-code and the extra
+// elements Azure puts beside Code and Message in the XML body
+// (AuthenticationErrorDetail, HeaderName, QueryParameterName, ...).
+// https://learn.microsoft.com/rest/api/storageservices/status-and-error-codes2
+// https://learn.microsoft.com/rest/api/storageservices/blob-service-error-codes
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	// Details are extra elements, in order.
+	Details [][2]string
+	// Challenge is sent as WWW-Authenticate.
+	Challenge string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(status int, code, msg string, details ...string) *Error {
+	e := &Error{Status: status, Code: code, Message: msg}
+	for i := 0; i+1 < len(details); i += 2 {
+		e.Details = append(e.Details, [2]string{details[i], details[i+1]})
+	}
+	return e
+}
+
+// The Blob service's errors, with Azure's messages (typos included).
+func errAuthFailed(detail string) *Error {
+	return errorf(403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.", "AuthenticationErrorDetail", detail)
+}
+
+func errPermissionMismatch() *Error {
+	return errorf(403, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.")
+}
+
+func errProtocolMismatch() *Error {
+	return errorf(403, "AuthorizationProtocolMismatch", "This request is not authorized to perform this operation using this protocol.")
+}
+
+func errSourceIPMismatch(ip string) *Error {
+	return errorf(403, "AuthorizationSourceIPMismatch", "This request is not authorized to perform this operation using this source IP "+ip+".")
+}
+
+func errResourceTypeMismatch() *Error {
+	return errorf(403, "AuthorizationResourceTypeMismatch", "This request is not authorized to perform this operation using this resource type.")
+}
+
+func errContainerNotFound() *Error {
+	return errorf(404, "ContainerNotFound", "The specified container does not exist.")
+}
+
+func errBlobNotFound() *Error {
+	return errorf(404, "BlobNotFound", "The specified blob does not exist.")
+}
+
+func errResourceNotFound() *Error {
+	return errorf(404, "ResourceNotFound", "The specified resource does not exist.")
+}
+
+func errMissingHeader(name string) *Error {
+	return errorf(400, "MissingRequiredHeader", "An HTTP header that's mandatory for this request is not specified.", "HeaderName", name)
+}
+
+func errInvalidHeader(name, value string) *Error {
+	return errorf(400, "InvalidHeaderValue", "The value for one of the HTTP headers is not in the correct format.", "HeaderName", name, "HeaderValue", value)
+}
+
+func errInvalidQuery(name, value, reason string) *Error {
+	return errorf(400, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.", "QueryParameterName", name, "QueryParameterValue", value, "Reason", reason)
+}
+
+func errInvalidResourceName() *Error {
+	return errorf(400, "InvalidResourceName", "The specifed resource name contains invalid characters.")
+}
+
+func errInvalidXML() *Error {
+	return errorf(400, "InvalidXmlDocument", "XML specified is not syntactically valid.")
+}
+
+func errUnsupportedVerb() *Error {
+	return errorf(405, "UnsupportedHttpVerb", "The resource doesn't support specified Http Verb.")
+}
+
+func errInvalidURI() *Error {
+	return errorf(400, "InvalidUri", "The requested URI does not represent any resource on the server.")
+}
+
+// errorBody is the XML error document.
+type errorBody struct {
+	XMLName xml.Name `xml:"Error"`
+	Code    string   `xml:"Code"`
+	Message string   `xml:"Message"`
+	Extra   []xmlKV
+}
+
+type xmlKV struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+// reply is what a handler answers: a status, headers and a body, or an
+// error. One writer turns it into bytes so every answer carries the
+// service's common headers and every error Azure's XML shape.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+	err    *Error
+}
+
+func fail(e *Error) reply { return reply{err: e} }
+
+// write sends a reply with the headers every Blob service answer has.
+// https://learn.microsoft.com/rest/api/storageservices/common-rest-api-headers
+func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
+	h := w.Header()
+	reqID := directory.NewGUID()
+	h.Set("x-ms-request-id", reqID)
+	h.Set("Server", "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	if version != "" {
+		h.Set("x-ms-version", version)
+	}
+	if id := r.Header.Get("x-ms-client-request-id"); id != "" {
+		h.Set("x-ms-client-request-id", id)
+	}
+	for k, v := range rp.header {
+		h[k] = v
+	}
+	if rp.err != nil {
+		e := rp.err
+		h.Set("x-ms-error-code", e.Code)
+		if e.Challenge != "" {
+			h.Set("WWW-Authenticate", e.Challenge)
+		}
+		body := errorBody{Code: e.Code, Message: fmt.Sprintf("%s\nRequestId:%s\nTime:%s", e.Message, reqID, time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z"))}
+		for _, d := range e.Details {
+			body.Extra = append(body.Extra, xmlKV{XMLName: xml.Name{Local: d[0]}, Value: d[1]})
+		}
+		b, _ := xml.Marshal(body)
+		b = append([]byte(xmlDecl), b...)
+		h.Set("Content-Type", "application/xml")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(e.Status)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(b)
+		}
+		return
+	}
+	if rp.body != nil && h.Get("Content-Length") == "" {
+		h.Set("Content-Length", strconv.Itoa(len(rp.body)))
+	}
+	if rp.body == nil && h.Get("Content-Length") == "" {
+		h.Set("Content-Length", "0")
+	}
+	w.WriteHeader(rp.status)
+	if r.Method != http.MethodHead && len(rp.body) > 0 {
+		_, _ = w.Write(rp.body)
+	}
+}
+
+// xmlReply is a 200 answer with an XML document.
+func xmlReply(v any) reply {
+	b, err := xml.Marshal(v)
+	if err != nil {
+		return fail(errorf(500, "InternalError", "The server encountered an internal error. Please retry the request."))
+	}
+	b = append([]byte(xmlDecl), b...)
+	return reply{status: 200, header: http.Header{"Content-Type": {"application/xml"}}, body: b}
+}
+
+// xmlDecl is the XML declaration Azure writes (lower-case utf-8).
+const xmlDecl = `<?xml version="1.0" encoding="utf-8"?>`
+
+// httpTime is the RFC 1123 form Azure uses in headers and XML.
+func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
