@@ -1,0 +1,72 @@
+package target
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/runner/redact"
+)
+
+// Emulator is a target backed by an in-process emulator seeded with the
+// tutorials' world.
+type Emulator struct {
+	E        *emulator.Emulator
+	client   *http.Client
+	operator azcore.TokenCredential
+}
+
+// NewEmulator starts an emulator of the given cloud on loopback ports.
+func NewEmulator(c cloud.Profile) (*Emulator, error) {
+	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials", IMDSThrottle: true})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Start(); err != nil {
+		return nil, err
+	}
+	// The operator's secret must never reach a report or log.
+	redact.Register(e.Operator.Secret)
+	t := &Emulator{E: e, client: e.HTTPClient()}
+	// The operator signs in as a real client would: the official
+	// azidentity client-credentials flow against the emulated login host.
+	t.operator, err = azidentity.NewClientSecretCredential(e.TenantID(), e.Operator.ClientID, e.Operator.Secret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: policy.ClientOptions{
+			Cloud:     azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://" + c.LoginHost + "/"},
+			Transport: t.client,
+		}})
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Name implements Target.
+func (t *Emulator) Name() string { return "emulator" }
+
+// Cloud implements Target.
+func (t *Emulator) Cloud() cloud.Profile { return t.E.Cloud }
+
+// HTTPClient implements Target.
+func (t *Emulator) HTTPClient() *http.Client { return t.client }
+
+// Operator implements Target.
+func (t *Emulator) Operator() azcore.TokenCredential { return t.operator }
+
+// Facts implements Target.
+func (t *Emulator) Facts() Facts {
+	w := t.E.World
+	return Facts{
+		TenantID: t.E.TenantID(), SubscriptionID: t.E.SubscriptionID(), ResourceGroup: w.ResourceGroup,
+		VMName: w.VMName, VMResourceID: w.VMResourceID, Location: w.Location,
+	}
+}
+
+// Close implements Target.
+func (t *Emulator) Close(context.Context) error { return t.E.Close() }

@@ -1,0 +1,75 @@
+@tutorial:rm-user-identity
+Feature: Use a user-assigned managed identity on a Windows VM to access Azure Resource Manager
+  Tutorial: "Use a user-assigned managed identity on a Windows VM to access Azure Resource Manager"
+  (../shared/tutorials/001_560952d57c964946.txt, that section): create ID1 with
+  New-AzUserAssignedIdentity, assign it to the VM with Update-AzVM, grant it Reader on the
+  resource group with New-AzRoleAssignment, get a token with client_id= from IMDS and read the
+  resource group with api-version=2016-06-01.
+
+  Claims checked: the identity's Id, Name, Location, TenantId, PrincipalId and ClientId; that the
+  client_id selects ID1 (the token is ID1's, not the VM's system identity's); the resource group
+  body. Not checked: ClientSecretUrl, which the tutorial prints but Resource Manager's REST
+  answer does not carry (it is internal to the PowerShell cmdlet's output).
+
+  Background:
+    Given the VM has a system-assigned managed identity
+    And a new resource group named like "myResourceGroupVM"
+
+  Scenario: [1] Create ID1, assign it to the VM, grant Reader, get a token with client_id and read the resource group
+    # New-AzUserAssignedIdentity -ResourceGroupName myResourceGroupVM -Name ID1
+    When the operator creates the user-assigned identity "ID1" in the resource group
+    Then the response status is 201
+    And the response field "id" is "/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"
+    And the response field "name" is "ID1"
+    And the response field "type" is "Microsoft.ManagedIdentity/userAssignedIdentities"
+    And the response field "location" is "<LOCATION>"
+    And the response field "properties.tenantId" is "<TENANT-ID>"
+    And the response field "properties.principalId" is a GUID
+    And the response field "properties.clientId" is a GUID
+    # Update-AzVM ... -IdentityType "UserAssigned" -IdentityID ".../userAssignedIdentities/ID1"
+    Given the operator assigns the user-assigned identity to the VM
+    # New-AzRoleAssignment -ObjectId $spID -RoleDefinitionName "Reader" -Scope ".../resourcegroups/myResourceGroupVM/"
+    And the operator grants the user-assigned identity the "Reader" role on the resource group
+    # Invoke-WebRequest -Uri 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=...&resource=https://management.azure.com/' -Headers @{Metadata="true"}
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=<CLIENT-ID>&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 200
+    And the response has these fields, each a JSON string:
+      | access_token | expires_in | expires_on | not_before | resource | token_type |
+    And the response field "token_type" is "Bearer"
+    And the response field "resource" echoes the requested resource
+    When the VM extracts the access token from the response
+    Then the access token's "oid" claim is "<UAI-PRINCIPAL-ID>"
+    And the access token's "appid" claim is "<CLIENT-ID>"
+    And the access token's "xms_mirid" claim is "<UAI-ID>"
+    # (Invoke-WebRequest -Uri https://management.azure.com/subscriptions/.../resourceGroups/myResourceGroupVM?api-version=2016-06-01 ...).content
+    When the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-06-01" with the access token
+    Then the response status is 200
+    And the response body has what the tutorial shows:
+      """
+      {"id":"/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>","name":"<RESOURCE-GROUP>","location":"<LOCATION>","properties":{"provisioningState":"Succeeded"}}
+      """
+
+  @failure
+  Scenario: [2] A client_id that is not assigned to the VM gets "Identity not found"
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=00001111-aaaa-2222-bbbb-3333cccc4444&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 400
+    And the error code is "invalid_request"
+    And the error message is "Identity not found"
+
+  @failure
+  Scenario: [3] ID1 created but not yet assigned to the VM: its client_id is unknown to IMDS
+    When the operator creates the user-assigned identity "ID1" in the resource group
+    And the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=<CLIENT-ID>&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 400
+    And the error message is "Identity not found"
+
+  @failure
+  Scenario: [4] ID1 assigned but without Reader: reading the resource group is refused
+    When the operator creates the user-assigned identity "ID1" in the resource group
+    And the operator assigns the user-assigned identity to the VM
+    And the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=<CLIENT-ID>&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-06-01" with the access token
+    Then the response status is 403
+    And the error code is "AuthorizationFailed"
+    And the error message is "The client '<CLIENT-ID>' with object id '<UAI-PRINCIPAL-ID>' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/read' over scope '/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>' or the scope is invalid. If access was recently granted, please refresh your credentials."

@@ -1,0 +1,146 @@
+// Package suite wires godog to miconform: the feature files, the step
+// definitions, the chosen target and the report writers. The CLI and
+// `go test` both run the tutorials through it.
+package suite
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/cucumber/godog"
+	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/runner/report"
+	"github.com/miconform/miconform/steps"
+)
+
+// Options says what to run and where reports go.
+type Options struct {
+	Target target.Target
+	// Paths are feature files or directories (default: features/ of the repo).
+	Paths []string
+	// Tags is an extra godog tag expression, e.g. "@tutorial:rm-user-identity".
+	Tags string
+	// ReportDir receives junit.xml, cucumber.json and summary.md; empty
+	// writes no files.
+	ReportDir string
+	// Output receives godog's pretty output (redacted); nil discards it.
+	Output io.Writer
+	// T runs each scenario as a subtest of a Go test.
+	T *testing.T
+	// Meta adds properties to the reports (VM, region, ...).
+	Meta map[string]string
+	// Colors turns on ANSI colors in the pretty output.
+	Colors bool
+}
+
+// godog's formatter registry is global; each run registers its collector
+// under its own name.
+var (
+	regMu sync.Mutex
+	regN  int
+)
+
+// Run runs the features and writes the reports. It returns the result and
+// whether every scenario passed (strict: undefined or pending steps fail).
+func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
+	if len(o.Paths) == 0 {
+		o.Paths = []string{DefaultFeatures()}
+	}
+	out := o.Output
+	if out == nil {
+		out = io.Discard
+	}
+	rw := redact.Writer(out)
+	defer rw.Close()
+
+	meta := report.Meta{Target: o.Target.Name(), Cloud: o.Target.Cloud().Name, Extra: o.Meta}
+	col := report.NewCollector(meta)
+	regMu.Lock()
+	regN++
+	name := fmt.Sprintf("miconform%d", regN)
+	godog.Format(name, "miconform JUnit and summary collector", col.Formatter)
+	regMu.Unlock()
+
+	format := "pretty," + name
+	if o.ReportDir != "" {
+		if err := os.MkdirAll(o.ReportDir, 0o755); err != nil {
+			return nil, false, err
+		}
+		format += ",cucumber:" + filepath.Join(o.ReportDir, "cucumber.json")
+	}
+	tags := targetTags(o.Target.Name())
+	if o.Tags != "" {
+		tags += " && " + o.Tags
+	}
+	opts := godog.Options{
+		Format:         format,
+		Paths:          o.Paths,
+		Tags:           tags,
+		Strict:         true,
+		Concurrency:    1,
+		Output:         rw,
+		NoColors:       !o.Colors,
+		DefaultContext: ctx,
+		TestingT:       o.T,
+	}
+	status := godog.TestSuite{
+		Name: "miconform",
+		ScenarioInitializer: func(sc *godog.ScenarioContext) {
+			col.Hooks(sc)
+			steps.Register(sc, o.Target)
+		},
+		Options: &opts,
+	}.Run()
+
+	res := col.Result()
+	if o.ReportDir != "" {
+		if err := res.WriteJUnit(filepath.Join(o.ReportDir, "junit.xml")); err != nil {
+			return res, false, err
+		}
+		if err := res.WriteSummary(filepath.Join(o.ReportDir, "summary.md")); err != nil {
+			return res, false, err
+		}
+		if err := report.RedactFile(filepath.Join(o.ReportDir, "cucumber.json")); err != nil {
+			return res, false, err
+		}
+	}
+	return res, status == 0, nil
+}
+
+// targetTags leaves out what cannot run on the target: @azure-only
+// scenarios on the emulator, @emulator-only ones on Azure.
+func targetTags(name string) string {
+	if name == "azure" {
+		return "~@emulator-only"
+	}
+	return "~@azure-only"
+}
+
+// DefaultFeatures finds the repository's features/ directory from the
+// working directory or its parents, so the suite runs from the repo root
+// (go run ./runner) and from a package directory (go test).
+func DefaultFeatures() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "features"
+	}
+	for {
+		p := filepath.Join(dir, "features")
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				return p
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "features"
+		}
+		dir = parent
+	}
+}

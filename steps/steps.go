@@ -1,0 +1,143 @@
+// Package steps holds the Go step definitions behind features/. Each file
+// serves one domain (imds, arm, token, ...). A scenario's state travels in
+// its context.Context; steps read like the tutorial and leave the mechanics
+// (HTTP, retries, redaction) to azhttp and the target.
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/cucumber/godog"
+	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/runner/report"
+	"github.com/miconform/miconform/steps/azhttp"
+)
+
+// scenario is one scenario's state.
+type scenario struct {
+	t     target.Target
+	log   azhttp.Logger
+	vars  map[string]string
+	last  *azhttp.Exchange
+	token string // the access token the VM extracted
+	// requested is the resource parameter of the last token request.
+	requested string
+
+	mu       sync.Mutex
+	cleanups []cleanup
+}
+
+type cleanup struct {
+	what string
+	fn   func(context.Context) error
+}
+
+type ctxKey struct{}
+
+func from(ctx context.Context) *scenario {
+	s, _ := ctx.Value(ctxKey{}).(*scenario)
+	if s == nil {
+		panic("steps: no scenario in context (Register not called)")
+	}
+	return s
+}
+
+// Register adds every step definition and the scenario hooks for target t.
+func Register(sc *godog.ScenarioContext, t target.Target) {
+	sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
+		f := t.Facts()
+		c := t.Cloud()
+		s := &scenario{t: t, log: report.LogFrom(ctx), vars: map[string]string{
+			"SUBSCRIPTION-ID":       f.SubscriptionID,
+			"TENANT-ID":             f.TenantID,
+			"VM-NAME":               f.VMName,
+			"VM-RESOURCE-ID":        f.VMResourceID,
+			"LOCATION":              f.Location,
+			"ARM-HOST":              c.ARMHost,
+			"ARM-RESOURCE":          c.ARMResource,
+			"ARM-RESOURCE-NO-SLASH": strings.TrimSuffix(c.ARMResource, "/"),
+			"LOGIN-HOST":            c.LoginHost,
+		}}
+		return context.WithValue(ctx, ctxKey{}, s), nil
+	})
+	sc.After(func(ctx context.Context, _ *godog.Scenario, _ error) (context.Context, error) {
+		s := from(ctx)
+		var errs []error
+		// Undo in reverse order, as a person cleaning up would.
+		for i := len(s.cleanups) - 1; i >= 0; i-- {
+			c := s.cleanups[i]
+			if err := c.fn(context.WithoutCancel(ctx)); err != nil {
+				errs = append(errs, fmt.Errorf("cleanup %s: %w", c.what, err))
+			}
+		}
+		return ctx, errors.Join(errs...)
+	})
+	registerIMDS(sc)
+	registerARM(sc)
+	registerToken(sc)
+	registerResponse(sc)
+}
+
+func (s *scenario) onCleanup(what string, fn func(context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleanups = append(s.cleanups, cleanup{what, fn})
+}
+
+var placeholder = regexp.MustCompile(`<([A-Z][A-Z0-9-]*)>`)
+
+// expand replaces <PLACEHOLDER>s, the tutorials' own notation, with this
+// run's values; an unknown placeholder is an error rather than a silent
+// literal.
+func (s *scenario) expand(text string) (string, error) {
+	var missing []string
+	out := placeholder.ReplaceAllStringFunc(text, func(m string) string {
+		k := m[1 : len(m)-1]
+		if v, ok := s.vars[k]; ok && v != "" {
+			return v
+		}
+		missing = append(missing, m)
+		return m
+	})
+	if len(missing) > 0 {
+		return out, fmt.Errorf("placeholder(s) %s have no value at this point of the scenario", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// set records a placeholder's value, and the forms derived from it.
+func (s *scenario) set(k, v string) {
+	s.vars[k] = v
+	if k == "RESOURCE-GROUP" {
+		s.vars["RESOURCE-GROUP-LOWER"] = strings.ToLower(v)
+	}
+}
+
+// check collects testify failures into one step error, with testify's
+// trace lines dropped and secrets redacted.
+type check struct{ msgs []string }
+
+func (c *check) Errorf(format string, args ...any) {
+	var keep []string
+	for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "Error Trace:") || strings.HasPrefix(t, "Test:") || strings.HasSuffix(t, ".go:0") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	c.msgs = append(c.msgs, strings.TrimSpace(strings.Join(keep, "\n")))
+}
+
+func (c *check) err() error {
+	if len(c.msgs) == 0 {
+		return nil
+	}
+	return errors.New(redact.String(strings.Join(c.msgs, "\n")))
+}
