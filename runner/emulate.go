@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
+	"strings"
 	"syscall"
 
 	"github.com/miconform/miconform/env/cloud"
@@ -46,7 +48,7 @@ func emulate(args []string) int {
 		return 1
 	}
 	for _, kv := range env {
-		fmt.Printf("%s=%s\n", kv.Key, kv.Value)
+		fmt.Printf("%s=%s\n", kv.Key, shellQuote(kv.Value))
 	}
 	fmt.Println("emulator ready")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -58,4 +60,15 @@ func emulate(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]*$`)
+
+// shellQuote quotes a value so the KEY=VALUE lines can be sourced by a POSIX
+// shell as they are (the seeded blob is "hello world.txt").
+func shellQuote(v string) string {
+	if shellSafe.MatchString(v) {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
