@@ -25,6 +25,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/imds"
+	"github.com/miconform/miconform/env/emulator/keyvault"
 	"github.com/miconform/miconform/env/emulator/pki"
 	"github.com/miconform/miconform/env/emulator/rbac"
 )
@@ -84,6 +85,8 @@ type World struct {
 	UserIdentityName       string
 	UserIdentityResourceID string
 	UserIdentityClientID   string
+	// VaultName and SecretName are the Key Vault tutorial's vault and secret.
+	VaultName, SecretName string
 }
 
 type hostRoute struct {
@@ -158,6 +161,7 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e.Handle(cfg.Cloud.ARMHost, e.ARM)
 	e.Handle(cfg.Cloud.LoginHost, e.Issuer)
+	e.Handle("*."+cfg.Cloud.VaultSuffix, keyvault.New(cfg.Cloud, e.ARM, e.Issuer, e.RBAC))
 	if cfg.Seed == "tutorials" {
 		if err := e.seedTutorials(); err != nil {
 			return nil, fmt.Errorf("emulator: seed: %w", err)

@@ -23,6 +23,8 @@ func (e *Emulator) Env() ([]KV, error) {
 		{"MICONFORM_RESOURCE_GROUP", e.World.ResourceGroup},
 		{"MICONFORM_VM_NAME", e.World.VMName},
 		{"MICONFORM_USER_IDENTITY_CLIENT_ID", e.World.UserIdentityClientID},
+		{"MICONFORM_VAULT", e.World.VaultName},
+		{"MICONFORM_SECRET_NAME", e.World.SecretName},
 		// Several official SDKs take this as the IMDS endpoint override.
 		{"AZURE_POD_IDENTITY_AUTHORITY_HOST", imdsURL},
 	}, nil

@@ -1,0 +1,399 @@
+package keyvault
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"maps"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// secret is a named secret and its versions, oldest first.
+type secret struct {
+	name     string // the casing it was first set with
+	versions []*version
+}
+
+// version is one immutable value with its mutable metadata.
+type version struct {
+	ID          string            `json:"id"`
+	Value       string            `json:"value"`
+	ContentType *string           `json:"contentType,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Enabled     bool              `json:"enabled"`
+	NBF         *int64            `json:"nbf,omitempty"`
+	Exp         *int64            `json:"exp,omitempty"`
+	Created     int64             `json:"created"`
+	Updated     int64             `json:"updated"`
+}
+
+type deletedSecret struct {
+	s                         *secret
+	deletedDate, purgeDateUTC int64
+}
+
+func (x *secret) latest() *version { return x.versions[len(x.versions)-1] }
+
+func (x *secret) find(id string) *version {
+	for _, v := range x.versions {
+		if strings.EqualFold(v.ID, id) {
+			return v
+		}
+	}
+	return nil
+}
+
+// Answers, with the field names and order of SecretBundle, SecretItem,
+// DeletedSecretBundle and DeletedSecretItem (secrets.json).
+type attributesOut struct {
+	Enabled         bool   `json:"enabled"`
+	NBF             *int64 `json:"nbf,omitempty"`
+	Exp             *int64 `json:"exp,omitempty"`
+	Created         int64  `json:"created"`
+	Updated         int64  `json:"updated"`
+	RecoveryLevel   string `json:"recoveryLevel,omitempty"`
+	RecoverableDays *int   `json:"recoverableDays,omitempty"`
+}
+
+type bundleOut struct {
+	Value              *string           `json:"value,omitempty"`
+	ID                 string            `json:"id"`
+	ContentType        *string           `json:"contentType,omitempty"`
+	Attributes         attributesOut     `json:"attributes"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	RecoveryID         string            `json:"recoveryId,omitempty"`
+	DeletedDate        int64             `json:"deletedDate,omitempty"`
+	ScheduledPurgeDate int64             `json:"scheduledPurgeDate,omitempty"`
+}
+
+type listOut struct {
+	Value    []bundleOut `json:"value"`
+	NextLink *string     `json:"nextLink"`
+}
+
+func (s *Service) baseURL(v *vault) string { return "https://" + s.Host(v.info.Name) }
+
+// render builds an answer for one version; id carries the version unless
+// itemID is true (list items of /secrets and /deletedsecrets).
+func (s *Service) render(v *vault, x *secret, ver *version, op operation, withValue, itemID bool) bundleOut {
+	b := bundleOut{ID: s.baseURL(v) + "/secrets/" + x.name, ContentType: ver.ContentType, Tags: ver.Tags}
+	if !itemID {
+		b.ID += "/" + ver.ID
+	}
+	if withValue {
+		val := ver.Value
+		b.Value = &val
+	}
+	b.Attributes = attributesOut{Enabled: ver.Enabled, NBF: ver.NBF, Exp: ver.Exp, Created: ver.Created, Updated: ver.Updated}
+	if op.api.softDelete {
+		b.Attributes.RecoveryLevel = v.info.Props.recoveryLevel()
+	}
+	if op.api.recoverableDays {
+		d := v.info.Props.recoverableDays()
+		b.Attributes.RecoverableDays = &d
+	}
+	return b
+}
+
+func (s *Service) renderDeleted(v *vault, d *deletedSecret, op operation, itemID bool) bundleOut {
+	b := s.render(v, d.s, d.s.latest(), op, false, itemID)
+	b.RecoveryID = s.baseURL(v) + "/deletedsecrets/" + d.s.name
+	b.DeletedDate, b.ScheduledPurgeDate = d.deletedDate, d.purgeDateUTC
+	return b
+}
+
+// do runs an authorized operation against the vault's secrets.
+func (s *Service) do(v *vault, op operation, body []byte) (int, any) {
+	now := s.now().UTC().Unix()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expirePurges(v, now)
+	key := strings.ToLower(op.name)
+	switch op.kind {
+	case opSetSecret:
+		// SetSecret: https://learn.microsoft.com/rest/api/keyvault/secrets/set-secret
+		p, e := parseSet(body)
+		if e != nil {
+			return 0, e
+		}
+		if d, ok := v.deleted[key]; ok {
+			return 0, errDeletedButRecoverable(d.s.name)
+		}
+		ver := &version{ID: newVersion(), Value: *p.Value, ContentType: p.ContentType, Tags: p.Tags, Enabled: true, Created: now, Updated: now}
+		applyAttributes(ver, p.Attributes)
+		x, ok := v.secrets[key]
+		if !ok {
+			x = &secret{name: op.name}
+			v.secrets[key] = x
+		}
+		x.versions = append(x.versions, ver)
+		return 200, s.render(v, x, ver, op, true, false)
+
+	case opGetSecret:
+		// GetSecret. nbf and exp are informational for secrets: "A secret's
+		// get operation works for not-yet-valid and expired secrets"
+		// (https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#date-time-controlled-operations).
+		x, ver, e := lookupVersion(v, op)
+		if e != nil {
+			return 0, e
+		}
+		if !ver.Enabled {
+			return 0, errSecretDisabled()
+		}
+		return 200, s.render(v, x, ver, op, true, false)
+
+	case opUpdateSecret:
+		// UpdateSecret: metadata only; the value never changes.
+		p, e := parseUpdate(body)
+		if e != nil {
+			return 0, e
+		}
+		x, ver, e := lookupVersion(v, op)
+		if e != nil {
+			return 0, e
+		}
+		if p.ContentType != nil {
+			ver.ContentType = p.ContentType
+		}
+		if p.Tags != nil {
+			ver.Tags = p.Tags
+		}
+		applyAttributes(ver, p.Attributes)
+		ver.Updated = now
+		return 200, s.render(v, x, ver, op, false, false)
+
+	case opDeleteSecret:
+		// DeleteSecret: all versions; recoverable when soft delete is on.
+		x, ok := v.secrets[key]
+		if !ok {
+			return 0, errSecretNotFound(op.name)
+		}
+		delete(v.secrets, key)
+		if !v.info.Props.softDelete() {
+			return 200, s.render(v, x, x.latest(), op, false, false)
+		}
+		d := &deletedSecret{s: x, deletedDate: now, purgeDateUTC: now + int64(v.info.Props.retentionDays())*86400}
+		v.deleted[key] = d
+		return 200, s.renderDeleted(v, d, op, false)
+
+	case opGetSecrets:
+		return s.list(v, op, "/secrets", sortedKeys(v.secrets), func(k string) bundleOut {
+			x := v.secrets[k]
+			return s.render(v, x, x.latest(), op, false, true)
+		})
+
+	case opGetSecretVersions:
+		x, ok := v.secrets[key]
+		if !ok {
+			return 0, errSecretNotFound(op.name)
+		}
+		ids := make([]string, len(x.versions))
+		byID := map[string]*version{}
+		for i, ver := range x.versions {
+			ids[i] = ver.ID
+			byID[ver.ID] = ver
+		}
+		sort.Strings(ids)
+		return s.list(v, op, "/secrets/"+x.name+"/versions", ids, func(id string) bundleOut {
+			return s.render(v, x, byID[id], op, false, false)
+		})
+
+	case opGetDeletedSecrets:
+		return s.list(v, op, "/deletedsecrets", sortedKeys(v.deleted), func(k string) bundleOut {
+			return s.renderDeleted(v, v.deleted[k], op, true)
+		})
+
+	case opGetDeletedSecret:
+		d, ok := v.deleted[key]
+		if !ok {
+			return 0, errDeletedSecretNotFound(op.name)
+		}
+		return 200, s.renderDeleted(v, d, op, false)
+
+	case opRecoverDeletedSecret:
+		d, ok := v.deleted[key]
+		if !ok {
+			return 0, errDeletedSecretNotFound(op.name)
+		}
+		delete(v.deleted, key)
+		v.secrets[key] = d.s
+		return 200, s.render(v, d.s, d.s.latest(), op, false, false)
+
+	case opPurgeDeletedSecret:
+		d, ok := v.deleted[key]
+		if !ok {
+			return 0, errDeletedSecretNotFound(op.name)
+		}
+		if v.info.Props.purgeProtected() {
+			return 0, &Error{Status: 403, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: "Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed."}
+		}
+		_ = d
+		delete(v.deleted, key)
+		return 204, nil
+
+	case opBackupSecret:
+		x, ok := v.secrets[key]
+		if !ok {
+			return 0, errSecretNotFound(op.name)
+		}
+		blob, err := s.seal(x)
+		if err != nil {
+			return 0, errorf(500, "InternalServerError", "The backup could not be created.")
+		}
+		return 200, map[string]string{"value": blob}
+
+	case opRestoreSecret:
+		p, e := parseRestore(body)
+		if e != nil {
+			return 0, e
+		}
+		x, ok := s.open(*p.Value)
+		if !ok {
+			return 0, errBadParameter("Backup blob contains invalid or corrupt version.")
+		}
+		k := strings.ToLower(x.name)
+		if _, exists := v.secrets[k]; exists {
+			return 0, errorf(409, "Conflict", "Secret %s already exists in this vault; restore requires that no secret of that name exists.", x.name)
+		}
+		if d, exists := v.deleted[k]; exists {
+			return 0, errDeletedButRecoverable(d.s.name)
+		}
+		v.secrets[k] = x
+		return 200, s.render(v, x, x.latest(), op, false, false)
+	}
+	return 0, errorf(404, "NotFound", "The requested resource was not found.")
+}
+
+// lookupVersion finds the latest or the named version of a secret.
+func lookupVersion(v *vault, op operation) (*secret, *version, *Error) {
+	x, ok := v.secrets[strings.ToLower(op.name)]
+	if !ok {
+		return nil, nil, errSecretNotFound(op.name)
+	}
+	if op.version == "" {
+		return x, x.latest(), nil
+	}
+	ver := x.find(op.version)
+	if ver == nil {
+		return nil, nil, errSecretNotFound(op.name + "/" + op.version)
+	}
+	return x, ver, nil
+}
+
+func applyAttributes(ver *version, a *secretAttributes) {
+	if a == nil {
+		return
+	}
+	if a.Enabled != nil {
+		ver.Enabled = *a.Enabled
+	}
+	if a.NBF != nil {
+		ver.NBF = a.NBF
+	}
+	if a.Exp != nil {
+		ver.Exp = a.Exp
+	}
+}
+
+// expirePurges drops soft-deleted secrets past their scheduled purge date,
+// as the service does at the end of the retention period.
+func (s *Service) expirePurges(v *vault, now int64) {
+	for k, d := range v.deleted {
+		if d.purgeDateUTC <= now {
+			delete(v.deleted, k)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// list pages a sorted list of keys: at most maxresults items, then a
+// nextLink whose $skiptoken is the last key returned (opaque, as Key
+// Vault's base64 NextMarker is), so pages stay consistent while secrets
+// are added or removed.
+func (s *Service) list(v *vault, op operation, path string, keys []string, item func(string) bundleOut) (int, any) {
+	start := 0
+	if op.skipToken != "" {
+		b, err := base64.RawURLEncoding.DecodeString(op.skipToken)
+		var tok struct{ NextMarker string }
+		if err != nil || json.Unmarshal(b, &tok) != nil {
+			return 0, errBadParameter("The value of the '$skiptoken' parameter is invalid.")
+		}
+		start = sort.SearchStrings(keys, tok.NextMarker)
+		if start < len(keys) && keys[start] == tok.NextMarker {
+			start++
+		}
+	}
+	out := listOut{Value: []bundleOut{}}
+	end := min(start+op.maxResults, len(keys))
+	for _, k := range keys[start:end] {
+		out.Value = append(out.Value, item(k))
+	}
+	if end < len(keys) {
+		b, _ := json.Marshal(map[string]string{"NextMarker": keys[end-1]})
+		q := url.Values{"api-version": {op.api.raw}, "$skiptoken": {base64.RawURLEncoding.EncodeToString(b)}, "maxresults": {itoa(op.maxResults)}}
+		next := "https://" + s.Host(v.info.Name) + ":443" + path + "?" + q.Encode()
+		out.NextLink = &next
+	}
+	return 200, out
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// seal and open are backup blobs: the secret with all its versions,
+// encrypted with the emulator's backup key, so the blob reveals nothing and
+// restores only here.
+func (s *Service) seal(x *secret) (string, error) {
+	plain, err := json.Marshal(struct {
+		Name     string     `json:"name"`
+		Versions []*version `json:"versions"`
+	}{x.name, x.versions})
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, s.backupKey.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(s.backupKey.Seal(nonce, nonce, plain, []byte(backupMagic))), nil
+}
+
+const backupMagic = "miconform-keyvault-secret-backup-v1"
+
+func (s *Service) open(blob string) (*secret, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(blob, "="))
+	if err != nil || len(raw) < s.backupKey.NonceSize() {
+		return nil, false
+	}
+	n := s.backupKey.NonceSize()
+	plain, err := s.backupKey.Open(nil, raw[:n], raw[n:], []byte(backupMagic))
+	if err != nil {
+		return nil, false
+	}
+	var b struct {
+		Name     string     `json:"name"`
+		Versions []*version `json:"versions"`
+	}
+	if json.Unmarshal(plain, &b) != nil || b.Name == "" || len(b.Versions) == 0 {
+		return nil, false
+	}
+	x := &secret{name: b.Name}
+	for _, ver := range b.Versions {
+		c := *ver
+		c.Tags = maps.Clone(ver.Tags)
+		x.versions = append(x.versions, &c)
+	}
+	return x, true
+}
