@@ -125,19 +125,24 @@ func clip(b []byte) string {
 
 // Retry is a bounded exponential backoff.
 type Retry struct {
-	// Attempts is the most tries in all.
+	// Attempts is the most tries in all for an answer Persistent does not
+	// cover; 0 leaves only Budget as the bound.
 	Attempts int
 	// Base and Max bound each wait before jitter.
 	Base, Max time.Duration
-	// Budget bounds the total waiting (e.g. 70 s for IMDS's 410 window).
+	// Budget bounds the total time from the first try (e.g. 70 s for
+	// IMDS's 410 window); the last wait is shortened to fit it.
 	Budget time.Duration
 	// Retryable decides from an exchange whether to try again.
 	Retryable func(*Exchange) bool
+	// Persistent marks answers that are retried until Budget is spent,
+	// however many tries that takes (nil: none).
+	Persistent func(*Exchange) bool
 }
 
 // IMDSRetry is Microsoft's guidance for IMDS token requests: retry 404
-// (endpoint updating), 410 (upgrade, up to 70 s), 429 and 5xx with
-// exponential backoff.
+// (endpoint updating), 410 (upgrade in progress: keep trying for up to
+// 70 s), 429 and 5xx with exponential backoff.
 // https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token#retry-guidance
 var IMDSRetry = Retry{
 	Attempts: 6, Base: 250 * time.Millisecond, Max: 16 * time.Second, Budget: 70 * time.Second,
@@ -147,29 +152,63 @@ var IMDSRetry = Retry{
 		}
 		return x.Status == 404 || x.Status == 410 || x.Status == 429 || x.Status >= 500
 	},
+	Persistent: func(x *Exchange) bool { return x.Err == nil && x.Status == 410 },
 }
 
-// SendWithRetry is Send under a retry policy; the exchange records the tries.
+// RBACPropagation retries a 403 for up to window: Azure RBAC documents
+// that a new role assignment can take up to 10 minutes to take effect.
+// https://learn.microsoft.com/azure/role-based-access-control/troubleshooting#symptom---role-assignment-changes-are-not-being-detected
+func RBACPropagation(window time.Duration) Retry {
+	forbidden := func(x *Exchange) bool { return x.Err == nil && x.Status == http.StatusForbidden }
+	return Retry{Base: time.Second, Max: 15 * time.Second, Budget: window, Retryable: forbidden, Persistent: forbidden}
+}
+
+// clock is the time source of retries; tests replace it to check budgets
+// of a minute without waiting for one.
+type clock interface {
+	now() time.Time
+	// sleep waits d or until ctx is done.
+	sleep(ctx context.Context, d time.Duration)
+}
+
+type realClock struct{}
+
+func (realClock) now() time.Time { return time.Now() }
+
+func (realClock) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+var clk clock = realClock{}
+
+// SendWithRetry is Send under a retry policy; the exchange records the
+// tries and the time spent waiting between them. The context bounds it all.
 func SendWithRetry(ctx context.Context, client *http.Client, log Logger, p Retry, method, url string, header http.Header, body []byte) *Exchange {
 	x := &Exchange{Method: method, URL: url, ReqHeader: header, ReqBody: body}
-	start := time.Now()
+	start := clk.now()
 	for {
 		x.Attempts++
 		x.do(ctx, client)
-		if !p.Retryable(x) || x.Attempts >= p.Attempts || ctx.Err() != nil {
+		if !p.Retryable(x) || ctx.Err() != nil {
 			break
 		}
-		wait := backoff(p, x)
-		if time.Since(start)+wait > p.Budget {
+		persistent := p.Persistent != nil && p.Persistent(x)
+		if !persistent && p.Attempts > 0 && x.Attempts >= p.Attempts {
 			break
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
+		left := p.Budget - clk.now().Sub(start)
+		if left <= 0 {
+			break
 		}
-		x.Waited += wait
+		wait := min(backoff(p, x), left)
+		before := clk.now()
+		clk.sleep(ctx, wait)
+		x.Waited += clk.now().Sub(before)
 		if ctx.Err() != nil {
 			break
 		}
@@ -178,14 +217,21 @@ func SendWithRetry(ctx context.Context, client *http.Client, log Logger, p Retry
 	return x
 }
 
+// backoff is the wait before the next try: the server's Retry-After when
+// it sends one, else exponential with full jitter.
 func backoff(p Retry, x *Exchange) time.Duration {
-	if s, err := strconv.Atoi(x.Header.Get("Retry-After")); err == nil && s >= 0 {
-		d := time.Duration(s) * time.Second
-		if d > 0 {
-			return min(d, p.Max)
+	if ra := x.Header.Get("Retry-After"); ra != "" {
+		if s, err := strconv.Atoi(ra); err == nil && s > 0 {
+			return min(time.Duration(s)*time.Second, p.Max)
+		}
+		if t, err := http.ParseTime(ra); err == nil {
+			if d := t.Sub(clk.now()); d > 0 {
+				return min(d, p.Max)
+			}
 		}
 	}
-	d := p.Base << (x.Attempts - 1)
+	shift := min(x.Attempts-1, 30)
+	d := p.Base << shift
 	if d > p.Max || d <= 0 {
 		d = p.Max
 	}
