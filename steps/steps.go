@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cucumber/godog"
 	"github.com/miconform/miconform/env/target"
@@ -31,6 +32,9 @@ type scenario struct {
 
 	mu       sync.Mutex
 	cleanups []cleanup
+	// grants is when the operator gave each principal (lower-case object
+	// id) a role in this scenario (see sendAsVM).
+	grants map[string]time.Time
 }
 
 type cleanup struct {
@@ -64,6 +68,9 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 			"ARM-RESOURCE-NO-SLASH": strings.TrimSuffix(c.ARMResource, "/"),
 			"LOGIN-HOST":            c.LoginHost,
 		}}
+		for k, v := range f.Fixtures {
+			s.vars[k] = v
+		}
 		return context.WithValue(ctx, ctxKey{}, s), nil
 	})
 	sc.After(func(ctx context.Context, _ *godog.Scenario, _ error) (context.Context, error) {
@@ -82,6 +89,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerARM(sc)
 	registerToken(sc)
 	registerResponse(sc)
+	registerStorage(sc)
 }
 
 func (s *scenario) onCleanup(what string, fn func(context.Context) error) {

@@ -3,6 +3,7 @@ package target
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -19,7 +20,12 @@ type Emulator struct {
 	E        *emulator.Emulator
 	client   *http.Client
 	operator azcore.TokenCredential
+	policy   Policy
 }
+
+// emulatorRBACPropagation is the emulator's RBAC retry window: its role
+// assignments take effect at once unless a test injects a delay.
+const emulatorRBACPropagation = 30 * time.Second
 
 // NewEmulator starts an emulator of the given cloud on loopback ports.
 func NewEmulator(c cloud.Profile) (*Emulator, error) {
@@ -32,7 +38,9 @@ func NewEmulator(c cloud.Profile) (*Emulator, error) {
 	}
 	// The operator's secret must never reach a report or log.
 	redact.Register(e.Operator.Secret)
-	t := &Emulator{E: e, client: e.HTTPClient()}
+	t := &Emulator{E: e, client: e.HTTPClient(), policy: Policy{
+		Mode: Provision, Tags: runTags(newRunID(), time.Now()), RBACPropagation: emulatorRBACPropagation,
+	}}
 	// The operator signs in as a real client would: the official
 	// azidentity client-credentials flow against the emulated login host.
 	t.operator, err = azidentity.NewClientSecretCredential(e.TenantID(), e.Operator.ClientID, e.Operator.Secret,
@@ -65,7 +73,23 @@ func (t *Emulator) Facts() Facts {
 	return Facts{
 		TenantID: t.E.TenantID(), SubscriptionID: t.E.SubscriptionID(), ResourceGroup: w.ResourceGroup,
 		VMName: w.VMName, VMResourceID: w.VMResourceID, Location: w.Location,
+		Fixtures: nonEmpty(map[string]string{
+			FixtureStorageAccount: w.StorageAccount, FixtureContainer: w.Container, FixtureBlob: w.Blob,
+			FixtureKeyVault: w.VaultName, FixtureSecret: w.SecretName, FixtureUserIdentity: w.UserIdentityName,
+		}),
 	}
+}
+
+// Policy implements Target: the emulator is always provisioned.
+func (t *Emulator) Policy() Policy { return t.policy }
+
+func nonEmpty(m map[string]string) map[string]string {
+	for k, v := range m {
+		if v == "" {
+			delete(m, k)
+		}
+	}
+	return m
 }
 
 // Close implements Target.

@@ -7,6 +7,7 @@ package target
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/miconform/miconform/env/cloud"
@@ -21,7 +22,66 @@ type Facts struct {
 	VMName        string
 	VMResourceID  string
 	Location      string
+	// Fixtures names what the tutorials name (a storage account, a vault,
+	// ...), keyed by the tutorials' placeholder (the Fixture* constants);
+	// steps see each as <KEY>.
+	Fixtures map[string]string
 }
+
+// Fixture keys: the tutorials' own placeholders for the names they leave to
+// the reader.
+const (
+	FixtureStorageAccount = "STORAGE-ACCOUNT-NAME"
+	FixtureContainer      = "CONTAINER-NAME"
+	FixtureBlob           = "BLOB-NAME"
+	FixtureKeyVault       = "KEY-VAULT-NAME"
+	FixtureSecret         = "SECRET-NAME"
+	FixtureSQLServer      = "AZURE-SQL-SERVERNAME"
+	FixtureSQLDatabase    = "DATABASE"
+	FixtureSQLTable       = "TABLE"
+	FixtureUserIdentity   = "USER-ASSIGNED-IDENTITY-NAME"
+)
+
+// Mode is how Given steps treat what a tutorial creates in the portal.
+type Mode int
+
+const (
+	// Provision: Given steps create it through Resource Manager as the
+	// operator, tagged (Policy.Tags), and delete it after the scenario.
+	Provision Mode = iota
+	// VerifyOnly: Given steps create nothing. They check that what the
+	// tutorial needs already exists, through the VM's identity where it
+	// can read it, and skip the scenario with the reason where they cannot
+	// tell or where the scenario needs something created.
+	VerifyOnly
+)
+
+func (m Mode) String() string {
+	if m == VerifyOnly {
+		return "verify-only"
+	}
+	return "provision"
+}
+
+// Policy is how steps behave on a target. Steps read it instead of asking
+// which target they have.
+type Policy struct {
+	Mode Mode
+	// Tags go on every resource group a Given step creates; the run's
+	// teardown and `runner sweep` find leftovers by them.
+	Tags map[string]string
+	// RBACPropagation bounds how long a call that gets 403 is retried when
+	// the same scenario granted its caller a role.
+	RBACPropagation time.Duration
+}
+
+// Tag names on what a run creates.
+const (
+	TagCreatedBy = "createdBy" // value "miconform"
+	TagCreatedAt = "createdAt" // RFC 3339, UTC
+	TagRun       = "miconformRun"
+	CreatedBy    = "miconform"
+)
 
 // Target is one place the tutorials can run.
 type Target interface {
@@ -37,6 +97,9 @@ type Target interface {
 	// Operator is the credential of the person following the tutorial in
 	// the portal; Given steps act as the operator through Resource Manager.
 	Operator() azcore.TokenCredential
-	// Close releases what the target holds.
+	// Policy says how steps provision and retry on this target.
+	Policy() Policy
+	// Close releases what the target holds; a provisioning target deletes
+	// what its run left behind first.
 	Close(ctx context.Context) error
 }

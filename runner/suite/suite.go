@@ -59,7 +59,15 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	rw := redact.Writer(out)
 	defer rw.Close()
 
-	meta := report.Meta{Target: o.Target.Name(), Cloud: o.Target.Cloud().Name, Extra: o.Meta}
+	f := o.Target.Facts()
+	extra := map[string]string{}
+	for k, v := range o.Meta {
+		extra[k] = v
+	}
+	meta := report.Meta{Target: o.Target.Name(), Cloud: o.Target.Cloud().Name, VM: f.VMName, Region: f.Location, Extra: extra}
+	// Scenarios add up their waits for role assignments to take effect.
+	stats := &steps.RBACStats{}
+	ctx = steps.WithRBACStats(ctx, stats)
 	col := report.NewCollector(meta)
 	regMu.Lock()
 	regN++
@@ -93,12 +101,21 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		Name: "miconform",
 		ScenarioInitializer: func(sc *godog.ScenarioContext) {
 			col.Hooks(sc)
+			// godog goes on through the features after an interrupt; the
+			// scenarios left are skipped, not run against a dead context.
+			sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
+				if ctx.Err() != nil {
+					return ctx, fmt.Errorf("%w: the run was interrupted", godog.ErrSkip)
+				}
+				return ctx, nil
+			})
 			steps.Register(sc, o.Target)
 		},
 		Options: &opts,
 	}.Run()
 
 	res := col.Result()
+	res.Meta.Extra["rbac-propagation-wait"] = stats.Summary()
 	if o.ReportDir != "" {
 		if err := res.WriteJUnit(filepath.Join(o.ReportDir, "junit.xml")); err != nil {
 			return res, false, err

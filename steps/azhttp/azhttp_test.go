@@ -81,7 +81,9 @@ func repeat(status, n int) []int {
 
 type lines struct{ got []string }
 
-func (l *lines) Printf(format string, args ...any) { l.got = append(l.got, format+" "+strings.TrimSpace(args[0].(string))) }
+func (l *lines) Printf(format string, args ...any) {
+	l.got = append(l.got, format+" "+strings.TrimSpace(args[0].(string)))
+}
 
 func tokenRequest(t *testing.T, p Retry, srv *httptest.Server) *Exchange {
 	t.Helper()

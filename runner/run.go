@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/runner/suite"
+)
+
+// run is `runner [flags] [features...]`: the tutorials on a target.
+func run(args []string) int {
+	ctx, stop := interruptible(os.Stderr)
+	defer stop()
+	return runTutorials(ctx, args, os.Stdout, os.Stderr)
+}
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM.
+// The first signal lets the run wind down and tear down what it created; a
+// second one kills the process as usual (leftovers are then the sweep's).
+func interruptible(stderr io.Writer) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+		fmt.Fprintln(stderr, "runner: interrupted; finishing cleanup (interrupt again to abandon it; `go run ./runner sweep` removes leftovers)")
+	}()
+	return ctx, stop
+}
+
+// azureFlags are the flags the Azure target shares between a run and a
+// sweep: what overrides discovery and the fixture names.
+type azureFlags struct {
+	config                                  *string
+	tenant, subscription, resourceGroup     *string
+	vmName, vmResourceID, location, rbacWin *string
+}
+
+func addAzureFlags(fs *flag.FlagSet) *azureFlags {
+	return &azureFlags{
+		config:        fs.String("config", os.Getenv("MICONFORM_CONFIG"), "Azure target: YAML config file (see env/azure.example.yaml; default $MICONFORM_CONFIG)"),
+		tenant:        fs.String("tenant", "", "Azure target: tenant id (default: $MICONFORM_TENANT_ID, $AZURE_TENANT_ID, config, or the subscription's)"),
+		subscription:  fs.String("subscription", "", "Azure target: subscription id (default: the VM's, from IMDS)"),
+		resourceGroup: fs.String("resource-group", "", "Azure target: the VM's resource group (default: from IMDS)"),
+		vmName:        fs.String("vm-name", "", "Azure target: the VM's name (default: from IMDS)"),
+		vmResourceID:  fs.String("vm-resource-id", "", "Azure target: the VM's resource id (default: from IMDS)"),
+		location:      fs.String("location", "", "Azure target: region (default: the VM's, from IMDS)"),
+		rbacWin:       fs.String("rbac-wait", "", "Azure target: how long a 403 after a role assignment is retried, e.g. 10m (default 10m)"),
+	}
+}
+
+// config merges, lowest first: the config file, MICONFORM_* variables, flags.
+func (a *azureFlags) load(fs *flag.FlagSet, cloudName string) (target.Config, error) {
+	var c target.Config
+	if *a.config != "" {
+		var err error
+		if c, err = target.LoadConfig(*a.config); err != nil {
+			return c, err
+		}
+	}
+	if err := c.ApplyEnv(os.Getenv); err != nil {
+		return c, err
+	}
+	flags := target.Config{
+		TenantID: *a.tenant, SubscriptionID: *a.subscription, ResourceGroup: *a.resourceGroup,
+		VMName: *a.vmName, VMResourceID: *a.vmResourceID, Location: *a.location, RBACPropagation: *a.rbacWin,
+	}
+	if isSet(fs, "cloud") {
+		flags.Cloud = cloudName
+	}
+	c.Merge(flags)
+	return c, nil
+}
+
+// testAzure lets tests point the Azure target at the emulator (IMDS base,
+// HTTP client, operator credential).
+var testAzure func(*target.AzureOptions)
+
+func newAzure(ctx context.Context, c target.Config, mode target.Mode, stderr io.Writer) (*target.Azure, error) {
+	o := target.AzureOptions{Config: c, Mode: mode, Log: stderr}
+	if testAzure != nil {
+		testAzure(&o)
+	}
+	return target.NewAzure(ctx, o)
+}
+
+func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("runner", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cloudName := fs.String("cloud", "AzureCloud", "cloud profile: AzureCloud, AzureChinaCloud or AzureUSGovernment (on Azure, default: the VM's)")
+	targetName := fs.String("target", "emulator", "where to run: emulator (in-process) or azure (the VM this runs on)")
+	tags := fs.String("tags", "", "godog tag expression selecting scenarios, e.g. @tutorial:rm-system-identity")
+	reports := fs.String("reports", "reports", "directory for junit.xml, cucumber.json and summary.md")
+	provision := fs.Bool("provision", false, "Azure target: Given steps create what the tutorials create (tagged, deleted at the end)")
+	verifyOnly := fs.Bool("verify-only", false, "Azure target: Given steps create nothing; they check what exists and skip what they cannot tell (the default on Azure)")
+	az := addAzureFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: runner [flags] [feature paths...]\n       runner emulate [flags]\n       runner sweep [flags]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *provision && *verifyOnly {
+		fmt.Fprintln(stderr, "runner: --provision and --verify-only exclude each other")
+		return 2
+	}
+
+	var tg target.Target
+	meta := map[string]string{}
+	switch *targetName {
+	case "emulator":
+		if *verifyOnly {
+			fmt.Fprintln(stderr, "runner: the emulator target always provisions; --verify-only is for --target azure")
+			return 2
+		}
+		c, err := cloud.Lookup(*cloudName)
+		if err != nil {
+			fmt.Fprintln(stderr, "runner:", err)
+			return 2
+		}
+		t, err := target.NewEmulator(c)
+		if err != nil {
+			fmt.Fprintln(stderr, "runner: starting the emulator:", err)
+			return 1
+		}
+		tg = t
+	case "azure":
+		c, err := az.load(fs, *cloudName)
+		if err != nil {
+			fmt.Fprintln(stderr, "runner:", err)
+			return 2
+		}
+		mode := target.VerifyOnly
+		if *provision {
+			mode = target.Provision
+		}
+		t, err := newAzure(ctx, c, mode, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "runner:", err)
+			return 1
+		}
+		if len(t.Unnamed) > 0 {
+			fmt.Fprintf(stderr, "runner: verify-only run without names for fixtures %s: scenarios needing them cannot run (set them in --config or MICONFORM_*)\n", strings.Join(t.Unnamed, ", "))
+		}
+		meta["run-id"] = t.RunID()
+		tg = t
+	default:
+		fmt.Fprintf(stderr, "runner: unknown target %q (want emulator or azure)\n", *targetName)
+		return 2
+	}
+	meta["mode"] = tg.Policy().Mode.String()
+	code := 0
+	defer func() {
+		// Teardown runs after an interrupt too; Close bounds it itself.
+		if err := tg.Close(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintln(stderr, "runner: teardown:", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}()
+
+	facts := tg.Facts()
+	fmt.Fprintf(stdout, "target %s (%s), cloud %s, VM %s in %s, subscription %s\n", tg.Name(), meta["mode"], tg.Cloud().Name, facts.VMName, facts.Location, facts.SubscriptionID)
+	f, isFile := stdout.(*os.File)
+	colors := isFile && isTerminal(f)
+	start := time.Now()
+	res, ok, err := suite.Run(ctx, suite.Options{Target: tg, Paths: fs.Args(), Tags: *tags, ReportDir: *reports, Output: stdout, Colors: colors, Meta: meta})
+	if err != nil {
+		fmt.Fprintln(stderr, "runner:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\n%s\n", res.Table())
+	fmt.Fprintf(stdout, "%s\n", res.StatusLine())
+	fmt.Fprintf(stdout, "RBAC propagation: %s; %s; reports in %s/\n", res.Meta.Extra["rbac-propagation-wait"], time.Since(start).Round(time.Millisecond), *reports)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		fmt.Fprintln(stderr, "runner: interrupted")
+		code = 130
+		return code
+	}
+	if !ok {
+		code = 1
+	}
+	return code
+}
+
+// sweep is `runner sweep`: delete resource groups earlier runs left.
+func sweep(args []string) int {
+	ctx, stop := interruptible(os.Stderr)
+	defer stop()
+	return sweepCmd(ctx, args, os.Stdout, os.Stderr)
+}
+
+func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cloudName := fs.String("cloud", "AzureCloud", "cloud (default: the VM's, from IMDS)")
+	olderThan := fs.Duration("older-than", 6*time.Hour, "delete miconform's resource groups created longer ago than this (0: all of them)")
+	az := addAzureFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: runner sweep [flags]\n\nDeletes the resource groups tagged %s=%s whose %s tag is older than --older-than,\nas the operator (DefaultAzureCredential). Off an Azure VM, pass --cloud and --subscription.\n\n", target.TagCreatedBy, target.CreatedBy, target.TagCreatedAt)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || *olderThan < 0 {
+		fs.Usage()
+		return 2
+	}
+	c, err := az.load(fs, *cloudName)
+	if err != nil {
+		fmt.Fprintln(stderr, "sweep:", err)
+		return 2
+	}
+	if c.SubscriptionID != "" && c.Cloud != "" {
+		// Off a VM the rest is not needed: do not ask IMDS.
+		fill := func(p *string) {
+			if *p == "" {
+				*p = "-"
+			}
+		}
+		fill(&c.ResourceGroup)
+		fill(&c.VMName)
+		fill(&c.Location)
+	}
+	t, err := newAzure(ctx, c, target.Provision, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "sweep:", err)
+		return 1
+	}
+	names, err := t.Sweep(ctx, *olderThan)
+	for _, n := range names {
+		fmt.Fprintf(stdout, "deleted %s\n", n)
+	}
+	fmt.Fprintf(stdout, "sweep: %d resource group(s) older than %s deleted in subscription %s (%s)\n", len(names), *olderThan, t.Facts().SubscriptionID, t.Cloud().Name)
+	if err != nil {
+		fmt.Fprintln(stderr, "sweep:", err)
+		return 1
+	}
+	return 0
+}
