@@ -3,6 +3,7 @@ package imds
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -488,6 +489,7 @@ func BenchmarkIMDSToken(b *testing.B) {
 		}
 		var body tokenResponse
 		err = json.NewDecoder(resp.Body).Decode(&body)
+		_, _ = io.Copy(io.Discard, resp.Body) // drain, so the connection is reused
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != 200 || body.AccessToken == "" {
 			b.Fatalf("status %d, err %v", resp.StatusCode, err)
