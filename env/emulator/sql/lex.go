@@ -198,4 +198,6 @@ type sqlError struct {
 
 func (e *sqlError) Error() string { return fmt.Sprintf("mssql error %d: %s", e.Number, e.Text) }
 
-func syntaxError(text string) *sqlError { return &sqlError{Number: 102, State: 1, Class: 15, Text: text} }
+func syntaxError(text string) *sqlError {
+	return &sqlError{Number: 102, State: 1, Class: 15, Text: text}
+}

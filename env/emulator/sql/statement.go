@@ -223,7 +223,7 @@ func (ss *session) ddl(st []token, params map[string]any) (result, error) {
 	return result{}, nil
 }
 
-// translate rewrites a T-SQL statement into SQLite: bracketed names, N''
+// translate rewrites a T-SQL statement into SQLite: bracketed names, N”
 // literals, the dbo. schema, TOP n, (MAX) lengths, IDENTITY columns and the
 // built-in functions the tutorials' clients call.
 func (ss *session) translate(st []token, params map[string]any) (string, []any, error) {

@@ -172,7 +172,9 @@ func (r *Response) DoneInProc(status, cmd uint16, rows uint64) {
 }
 
 // DoneProc appends DONEPROC, ending an RPC.
-func (r *Response) DoneProc(status, cmd uint16, rows uint64) { r.done(tokenDoneProc, status, cmd, rows) }
+func (r *Response) DoneProc(status, cmd uint16, rows uint64) {
+	r.done(tokenDoneProc, status, cmd, rows)
+}
 
 func (r *Response) done(tok byte, status, cmd uint16, rows uint64) {
 	r.b = append(r.b, tok)
