@@ -89,7 +89,6 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerARM(sc)
 	registerToken(sc)
 	registerResponse(sc)
-	registerStorage(sc)
 }
 
 func (s *scenario) onCleanup(what string, fn func(context.Context) error) {

@@ -74,6 +74,8 @@ type Emulator struct {
 	vmID     string
 	closed   bool
 	tempDirs []string
+	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
+	vmEndpoints []VMEndpoint
 }
 
 // World is the seeded world the tutorials assume.
@@ -211,7 +213,7 @@ func (e *Emulator) Start() error {
 		return fmt.Errorf("emulator: IMDS listener: %w", err)
 	}
 	e.httpsLn, e.imdsLn = httpsLn, imdsLn
-	tlsLn := tls.NewListener(httpsLn, &tls.Config{Certificates: []tls.Certificate{e.leaf}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	tlsLn := tls.NewListener(httpsLn, e.tlsConfig())
 	e.serve(tlsLn, e)
 	e.serve(imdsLn, e.IMDS)
 	return nil
