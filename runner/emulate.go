@@ -24,6 +24,8 @@ func emulate(args []string) int {
 	stateDir := fs.String("state-dir", "", "directory keeping the CA, the token signing key and the tenant's ids across restarts")
 	seed := fs.String("seed", "tutorials", "world to create at start: tutorials or none")
 	throttle := fs.Bool("imds-throttle", true, "throttle IMDS token requests as Azure does (20/s, 5 concurrent)")
+	legacyAddr := fs.String("legacy-addr", "127.0.0.1:0", "listen address for the 2017 VM extension endpoint (a VM reaches it at localhost:50342)")
+	legacyExt := fs.Bool("legacy-extension", false, "install the managed identity VM extension at start, for following the 2017 tutorial by hand")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -32,7 +34,8 @@ func emulate(args []string) int {
 		fmt.Fprintln(os.Stderr, "emulate:", err)
 		return 2
 	}
-	e, err := emulator.New(emulator.Config{Cloud: c, StateDir: *stateDir, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle})
+	e, err := emulator.New(emulator.Config{Cloud: c, StateDir: *stateDir, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle,
+		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "emulate:", err)
 		return 1

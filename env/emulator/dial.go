@@ -25,9 +25,11 @@ func (e *Emulator) Serves(host string) bool {
 }
 
 // DialContext dials the tutorials' addresses to the emulator: IMDS's
-// 169.254.169.254:80 to the IMDS listener and the cloud's host names on
-// port 443 to the HTTPS listener. Loopback addresses are dialed as given;
-// anything else is refused rather than sent to the real Azure.
+// 169.254.169.254:80 to the IMDS listener, the cloud's host names on
+// port 443 to the HTTPS listener, and localhost:50342 to the VM extension
+// endpoint (refused unless the extension is installed). Loopback addresses
+// are dialed as given; anything else is refused rather than sent to the real
+// Azure.
 func (e *Emulator) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	host, port, err := net.SplitHostPort(addr)
@@ -39,6 +41,10 @@ func (e *Emulator) DialContext(ctx context.Context, network, addr string) (net.C
 		return d.DialContext(ctx, network, e.IMDSAddr())
 	case port == "443" && e.Serves(host):
 		return d.DialContext(ctx, network, e.HTTPSAddr())
+	}
+	// The VM extension's localhost:50342 before other loopback addresses.
+	if c, ok, err := e.dialLegacy(ctx, network, host, port); ok {
+		return c, err
 	}
 	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
 		return d.DialContext(ctx, network, addr)

@@ -45,6 +45,12 @@ type Config struct {
 	Seed string
 	// IMDSThrottle enables IMDS's 20 requests/s and 5 concurrent limits.
 	IMDSThrottle bool
+	// LegacyAddr is where the 2017 VM extension endpoint listens while the
+	// extension is installed on the VM (default 127.0.0.1:0); a VM reaches
+	// it at localhost:50342.
+	LegacyAddr string
+	// LegacyExtension installs the managed identity VM extension at start.
+	LegacyExtension bool
 }
 
 // Emulator is one emulated Azure cloud with one tenant and one subscription.
@@ -70,6 +76,7 @@ type Emulator struct {
 	servers  []*http.Server
 	httpsLn  net.Listener
 	imdsLn   net.Listener
+	legacy   *legacy
 	vmMu     sync.RWMutex
 	vmID     string
 	closed   bool
@@ -169,6 +176,9 @@ func New(cfg Config) (*Emulator, error) {
 			return nil, fmt.Errorf("emulator: seed: %w", err)
 		}
 	}
+	if err := e.setupLegacy(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -216,7 +226,7 @@ func (e *Emulator) Start() error {
 	tlsLn := tls.NewListener(httpsLn, e.tlsConfig())
 	e.serve(tlsLn, e)
 	e.serve(imdsLn, e.IMDS)
-	return nil
+	return e.legacy.start()
 }
 
 func (e *Emulator) serve(ln net.Listener, h http.Handler) {
@@ -237,6 +247,7 @@ func (e *Emulator) Close() error {
 	e.closed = true
 	servers := e.servers
 	e.mu.Unlock()
+	e.legacy.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error
@@ -268,6 +279,7 @@ func (e *Emulator) SetVM(resourceID string) {
 	e.vmMu.Lock()
 	e.vmID = resourceID
 	e.vmMu.Unlock()
+	e.legacy.sync()
 }
 
 // currentVM is IMDS's view of the VM it runs on, read live from Resource

@@ -16,6 +16,9 @@ func (e *Emulator) Env() ([]KV, error) {
 		{"AZURE_SUBSCRIPTION_ID", e.ids.SubscriptionID},
 		{"MICONFORM_CLOUD", e.Cloud.Name},
 		{"MICONFORM_IMDS_URL", imdsURL},
+		// Always the URL; connections are refused while the VM extension is
+		// not installed, as at localhost:50342 on a real VM.
+		{"MICONFORM_LEGACY_URL", "http://" + e.LegacyAddr()},
 		{"MICONFORM_HTTPS_ADDR", e.HTTPSAddr()},
 		{"MICONFORM_CA_FILE", ca},
 		{"MICONFORM_OPERATOR_CLIENT_ID", e.Operator.ClientID},

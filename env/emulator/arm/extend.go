@@ -11,8 +11,20 @@ import "strings"
 // GetResource returns a tracked resource by id (compared without regard to case).
 func (s *Server) GetResource(id string) (Resource, bool) { return s.store.get(id) }
 
-// PutResource stores a tracked resource and reports whether it is new.
-func (s *Server) PutResource(r Resource) bool { return s.store.put(r) }
+// PutResource stores a tracked resource, runs the put hooks and reports
+// whether it is new.
+func (s *Server) PutResource(r Resource) bool {
+	isNew := s.store.put(r)
+	for _, fn := range s.onPut {
+		fn(r)
+	}
+	return isNew
+}
+
+// OnPut registers fn to run after PutResource stores a resource (services
+// whose state follows a resource's existence, such as the VM extension's
+// listener, watch it here).
+func (s *Server) OnPut(fn func(Resource)) { s.onPut = append(s.onPut, fn) }
 
 // UpdateResource applies fn to a stored resource atomically.
 func (s *Server) UpdateResource(id string, fn func(*Resource) *Error) (Resource, *Error, bool) {

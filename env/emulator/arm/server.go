@@ -34,6 +34,7 @@ type Server struct {
 	store    *store
 	routes   []route
 	onDelete []func(Resource)
+	onPut    []func(Resource)
 }
 
 // New makes a Resource Manager for the directory's tenant.
