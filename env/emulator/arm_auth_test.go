@@ -13,6 +13,7 @@ import (
 )
 
 func TestARMAuthenticationFailures(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	tenant := h.E.TenantID()
 	rgPath := h.rg("myResourceGroupVM") + "?api-version=2021-04-01"
@@ -88,6 +89,7 @@ func TestARMAuthenticationFailures(t *testing.T) {
 }
 
 func TestARMExpiredAndNotYetValidTokens(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	rgPath := h.rg("myResourceGroupVM") + "?api-version=2021-04-01"
 	now := fixedTime
@@ -113,6 +115,7 @@ func TestARMExpiredAndNotYetValidTokens(t *testing.T) {
 }
 
 func TestARMTokenFromAnotherTenant(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	// Same signing key (read from the state dir), another tenant: the
 	// signature verifies, the issuer does not.
@@ -132,6 +135,7 @@ func TestARMTokenFromAnotherTenant(t *testing.T) {
 }
 
 func TestARMAuthorizationFailed(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	app := h.newApp("nobody")
 	tok := h.appToken(app, "https://management.azure.com/")

@@ -12,6 +12,7 @@ import (
 )
 
 func TestARMRequestValidation(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	rg := h.rg("myResourceGroupVM")
 	t.Run("missing api-version", func(t *testing.T) {
@@ -75,6 +76,7 @@ func TestARMRequestValidation(t *testing.T) {
 }
 
 func TestARMResourceGroups(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	t.Run("names match without case, answers use the created casing", func(t *testing.T) {
 		for _, name := range []string{"myresourcegroupvm", "MYRESOURCEGROUPVM", "myResourceGroupVM"} {
@@ -139,6 +141,7 @@ func TestARMResourceGroups(t *testing.T) {
 }
 
 func TestARMDeleteResourceGroupCascades(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	rg := h.rg("myResourceGroupVM")
 	vm := rg + "/providers/Microsoft.Compute/virtualMachines/myVM"
@@ -201,6 +204,7 @@ func assignmentBody(h *harness, role, principal string) map[string]any {
 }
 
 func TestARMRoleAssignments(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	rg := h.rg("myResourceGroupVM")
 	app := h.newApp("assignee")
@@ -338,6 +342,7 @@ func TestARMRoleAssignments(t *testing.T) {
 }
 
 func TestARMRoleDefinitions(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	q := url.Values{"api-version": {"2022-04-01"}, "$filter": {"roleName eq 'Reader'"}}
 	r := h.op("GET", h.sub()+"/providers/Microsoft.Authorization/roleDefinitions?"+q.Encode(), nil)
@@ -373,6 +378,7 @@ func TestARMRoleDefinitions(t *testing.T) {
 }
 
 func TestARMVirtualMachineIdentity(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	vm := h.E.World.VMResourceID
 	first := h.vmPrincipalID(vm)
@@ -428,6 +434,7 @@ func TestARMVirtualMachineIdentity(t *testing.T) {
 }
 
 func TestARMUserAssignedIdentity(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	id := h.rg("myResourceGroupVM") + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myIdentity"
 	r := h.op("PUT", id+"?api-version=2023-01-31", map[string]any{"location": "westus"})
@@ -467,6 +474,7 @@ func TestARMUserAssignedIdentity(t *testing.T) {
 }
 
 func TestARMLinkedAuthorizationFailed(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	// The identity lives in another group, where the app may only read.
 	require.Equal(t, 201, h.op("PUT", h.rg("identities")+"?api-version=2021-04-01", map[string]any{"location": "westus"}).code)
@@ -495,6 +503,7 @@ func TestARMLinkedAuthorizationFailed(t *testing.T) {
 }
 
 func TestARMResourcesList(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	q := url.Values{"api-version": {"2021-04-01"}, "$filter": {"name eq 'myVM'"}}
 	r := h.op("GET", h.sub()+"/resources?"+q.Encode(), nil)
@@ -548,6 +557,7 @@ func TestARMResourcesList(t *testing.T) {
 }
 
 func TestARMSubscriptionsAndTenants(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	r := h.op("GET", "/subscriptions?api-version=2022-12-01", nil)
 	require.Equal(t, 200, r.code)

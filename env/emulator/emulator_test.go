@@ -35,6 +35,7 @@ var tokenQuery = url.Values{"api-version": {"2018-02-01"}, "resource": {"https:/
 // what the login host publishes, the way a relying party does: discovery
 // document -> jwks_uri -> RSA key from n and e -> RS256 signature.
 func TestTokenVerifiesWithPublishedKeys(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	tenant := h.E.TenantID()
 
@@ -109,6 +110,7 @@ func TestTokenVerifiesWithPublishedKeys(t *testing.T) {
 }
 
 func TestAzidentityClientSecretCredential(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	cred, err := azidentity.NewClientSecretCredential(h.E.TenantID(), h.E.Operator.ClientID, h.E.Operator.Secret, &azidentity.ClientSecretCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
@@ -143,6 +145,7 @@ func TestAzidentityClientSecretCredential(t *testing.T) {
 }
 
 func TestAzidentityManagedIdentityCredential(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -183,6 +186,7 @@ func sha1Thumbprint(der []byte) string {
 // TestIMDSSeveralUserAssignedIdentities builds, through Resource Manager, a
 // VM with no system identity and two user-assigned ones.
 func TestIMDSSeveralUserAssignedIdentities(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{seed: "none"})
 	rg := h.rg("rg")
 	require.Equal(t, 201, h.op("PUT", rg+"?api-version=2021-04-01", map[string]any{"location": "westus"}).code)
@@ -232,6 +236,7 @@ func TestIMDSSeveralUserAssignedIdentities(t *testing.T) {
 }
 
 func TestIMDSWithoutVM(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{seed: "none"})
 	tok := h.imds("/metadata/identity/oauth2/token", tokenQuery)
 	assert.Equal(t, 400, tok.code)
@@ -239,6 +244,7 @@ func TestIMDSWithoutVM(t *testing.T) {
 }
 
 func TestIMDSThrottleOverHTTP(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{throttle: true})
 	h.E.Issuer.SetClock(func() time.Time { return fixedTime })
 	var ok, throttled int
@@ -259,6 +265,7 @@ func TestIMDSThrottleOverHTTP(t *testing.T) {
 }
 
 func TestIMDSInstancePerCloud(t *testing.T) {
+	t.Parallel()
 	for name, env := range map[string]string{"AzureCloud": "AzurePublicCloud", "AzureChinaCloud": "AzureChinaCloud"} {
 		t.Run(name, func(t *testing.T) {
 			h := start(t, opts{cloud: name})
@@ -275,6 +282,7 @@ func TestIMDSInstancePerCloud(t *testing.T) {
 }
 
 func TestChinaCloud(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{cloud: "AzureChinaCloud"})
 	q := url.Values{"api-version": {"2018-02-01"}, "resource": {"https://management.chinacloudapi.cn/"}}
 	tok := h.imds("/metadata/identity/oauth2/token", q)
@@ -303,6 +311,7 @@ func TestChinaCloud(t *testing.T) {
 }
 
 func TestHostRoutingAndDialing(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	assert.True(t, h.E.Serves("management.azure.com"))
 	assert.True(t, h.E.Serves("MANAGEMENT.AZURE.COM"))
@@ -327,6 +336,7 @@ func TestHostRoutingAndDialing(t *testing.T) {
 }
 
 func TestStateDirPersists(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, err := emulator.New(emulator.Config{StateDir: dir, Seed: "none"})
 	require.NoError(t, err)
@@ -351,6 +361,7 @@ func TestStateDirPersists(t *testing.T) {
 }
 
 func TestEnvLines(t *testing.T) {
+	t.Parallel()
 	h := start(t, opts{})
 	kv, err := h.E.Env()
 	require.NoError(t, err)
