@@ -173,7 +173,7 @@ func TestAzidentityManagedIdentityCredential(t *testing.T) {
 	c, err = h.E.Issuer.Verify(tok.Token)
 	require.NoError(t, err)
 	assert.Equal(t, h.E.World.UserIdentityClientID, c.AppID)
-	assert.Equal(t, h.E.World.VMResourceID, c.XMSAZRID)
+	assert.Equal(t, strings.Replace(h.E.World.VMResourceID, "/resourceGroups/", "/resourcegroups/", 1), c.XMSAZRID)
 }
 
 // sha1Thumbprint is the base64url SHA-1 certificate thumbprint Entra uses
@@ -222,8 +222,8 @@ func TestIMDSSeveralUserAssignedIdentities(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, objects[i], c.OID, sel[0])
 			assert.Equal(t, clients[i], tok.body["client_id"])
-			assert.Equal(t, ids[i], c.XMSMIRID)
-			assert.Equal(t, vm, c.XMSAZRID)
+			assert.Equal(t, strings.Replace(ids[i], "/resourceGroups/", "/resourcegroups/", 1), c.XMSMIRID)
+			assert.Equal(t, strings.Replace(vm, "/resourceGroups/", "/resourcegroups/", 1), c.XMSAZRID)
 		}
 	}
 

@@ -87,9 +87,9 @@ func (i *Issuer) ManagedIdentityToken(p directory.Principal, resource, vmResourc
 	}
 	i.mu.Unlock()
 	c := i.claims(p, resource, now, i.lifetime)
-	c.XMSMIRID = p.ResourceID
+	c.XMSMIRID = claimResourceID(p.ResourceID)
 	if p.Kind == directory.UserAssigned {
-		c.XMSAZRID = vmResourceID
+		c.XMSAZRID = claimResourceID(vmResourceID)
 	}
 	t, err := i.sign(c, resource)
 	if err != nil {
@@ -99,6 +99,18 @@ func (i *Issuer) ManagedIdentityToken(p directory.Principal, resource, vmResourc
 	i.cache[k] = t
 	i.mu.Unlock()
 	return t, nil
+}
+
+// claimResourceID spells a resource id as Entra writes it in xms_mirid and
+// xms_az_rid: the resourceGroups segment in lower case ("/resourcegroups/"),
+// everything else as the resource was created. Consumers compare resource
+// ids without regard to case, as Azure does.
+func claimResourceID(id string) string {
+	const seg = "/resourcegroups/"
+	if i := strings.Index(strings.ToLower(id), seg); i >= 0 {
+		return id[:i] + seg + id[i+len(seg):]
+	}
+	return id
 }
 
 // AppToken issues a client-credentials token for an application.

@@ -49,9 +49,9 @@ func TestManagedIdentityTokenClaims(t *testing.T) {
 				assert.Equal(t, "app", c["idtyp"])
 				assert.Equal(t, "1.0", c["ver"])
 				assert.NotEmpty(t, c["uti"])
-				assert.Equal(t, p.ResourceID, c["xms_mirid"])
+				assert.Equal(t, strings.Replace(p.ResourceID, "/resourceGroups/", "/resourcegroups/", 1), c["xms_mirid"], "Entra spells resourcegroups in lower case here")
 				if p.Kind == directory.UserAssigned {
-					assert.Equal(t, vmID, c["xms_az_rid"], "user-assigned tokens name the resource they were requested on")
+					assert.Equal(t, strings.Replace(vmID, "/resourceGroups/", "/resourcegroups/", 1), c["xms_az_rid"], "user-assigned tokens name the resource they were requested on")
 				} else {
 					assert.NotContains(t, c, "xms_az_rid", "system-assigned tokens carry no xms_az_rid")
 				}
@@ -338,4 +338,16 @@ func TestJWKMatchesKey(t *testing.T) {
 	out, err := json.Marshal(j)
 	require.NoError(t, err)
 	assert.NotContains(t, string(out), `"issuer"`, "the v1 key set has no issuer member")
+}
+
+func TestClaimResourceIDLowersResourceGroups(t *testing.T) {
+	for in, want := range map[string]string{
+		"/subscriptions/s/resourceGroups/MyRG/providers/Microsoft.Compute/virtualMachines/myVM": "/subscriptions/s/resourcegroups/MyRG/providers/Microsoft.Compute/virtualMachines/myVM",
+		"/subscriptions/s/RESOURCEGROUPS/rg/providers/X/y/z":                                    "/subscriptions/s/resourcegroups/rg/providers/X/y/z",
+		"/subscriptions/s/resourcegroups/rg":                                                    "/subscriptions/s/resourcegroups/rg",
+		"/subscriptions/s":                                                                      "/subscriptions/s",
+		"":                                                                                      "",
+	} {
+		assert.Equal(t, want, claimResourceID(in))
+	}
 }

@@ -257,7 +257,7 @@ func TestTokenSuccess(t *testing.T) {
 			c, err := f.iss.Verify(r.body["access_token"].(string))
 			require.NoError(t, err)
 			assert.Equal(t, resource, c.Aud)
-			assert.Equal(t, vmID, c.XMSMIRID)
+			assert.Equal(t, strings.Replace(vmID, "/resourceGroups/", "/resourcegroups/", 1), c.XMSMIRID)
 			assert.Empty(t, c.XMSAZRID)
 		})
 	}
@@ -266,8 +266,8 @@ func TestTokenSuccess(t *testing.T) {
 		require.Equal(t, 200, r.code)
 		c, err := entra.ParseUnverified(r.body["access_token"].(string))
 		require.NoError(t, err)
-		assert.Equal(t, uai1ID, c.XMSMIRID)
-		assert.Equal(t, vmID, c.XMSAZRID)
+		assert.Equal(t, strings.Replace(uai1ID, "/resourceGroups/", "/resourcegroups/", 1), c.XMSMIRID)
+		assert.Equal(t, strings.Replace(vmID, "/resourceGroups/", "/resourcegroups/", 1), c.XMSAZRID)
 	})
 	t.Run("extra headers and parameters MSAL sends are fine", func(t *testing.T) {
 		r := f.do(t, "GET", tokenPath(armQuery("bypass_cache", "true")), map[string]string{"Metadata": "true", "x-client-SKU": "MSAL.Go", "x-ms-client-request-id": "abc"})
