@@ -23,6 +23,7 @@ func emulate(args []string) int {
 	imdsAddr := fs.String("imds-addr", "127.0.0.1:0", "listen address for IMDS (a VM reaches it at 169.254.169.254:80)")
 	stateDir := fs.String("state-dir", "", "directory keeping the CA, the token signing key and the tenant's ids across restarts")
 	seed := fs.String("seed", "tutorials", "world to create at start: tutorials or none")
+	sqlAddr := fs.String("sql-addr", "127.0.0.1:0", "listen address for Azure SQL's TDS endpoint (a VM reaches it at {server}.database.<suffix>:1433)")
 	throttle := fs.Bool("imds-throttle", true, "throttle IMDS token requests as Azure does (20/s, 5 concurrent)")
 	legacyAddr := fs.String("legacy-addr", "127.0.0.1:0", "listen address for the 2017 VM extension endpoint (a VM reaches it at localhost:50342)")
 	legacyExt := fs.Bool("legacy-extension", false, "install the managed identity VM extension at start, for following the 2017 tutorial by hand")
@@ -34,7 +35,7 @@ func emulate(args []string) int {
 		fmt.Fprintln(os.Stderr, "emulate:", err)
 		return 2
 	}
-	e, err := emulator.New(emulator.Config{Cloud: c, StateDir: *stateDir, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle,
+	e, err := emulator.New(emulator.Config{Cloud: c, StateDir: *stateDir, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle, SQLAddr: *sqlAddr,
 		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "emulate:", err)

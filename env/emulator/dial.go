@@ -39,6 +39,8 @@ func (e *Emulator) DialContext(ctx context.Context, network, addr string) (net.C
 	switch {
 	case addr == IMDSHost:
 		return d.DialContext(ctx, network, e.IMDSAddr())
+	case port == "1433" && e.isSQLHost(host):
+		return e.dialSQL(ctx, network)
 	case port == "443" && e.Serves(host):
 		return d.DialContext(ctx, network, e.HTTPSAddr())
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/keyvault"
 	"github.com/miconform/miconform/env/emulator/pki"
 	"github.com/miconform/miconform/env/emulator/rbac"
+	sqlsrv "github.com/miconform/miconform/env/emulator/sql"
 )
 
 // Config says what to emulate and where to listen.
@@ -45,6 +46,8 @@ type Config struct {
 	Seed string
 	// IMDSThrottle enables IMDS's 20 requests/s and 5 concurrent limits.
 	IMDSThrottle bool
+	// SQLAddr is where the TDS listener for Azure SQL listens (default 127.0.0.1:0).
+	SQLAddr string
 	// LegacyAddr is where the 2017 VM extension endpoint listens while the
 	// extension is installed on the VM (default 127.0.0.1:0); a VM reaches
 	// it at localhost:50342.
@@ -62,6 +65,7 @@ type Emulator struct {
 	RBAC     *rbac.Store
 	ARM      *arm.Server
 	IMDS     *imds.Server
+	SQL      *sqlsrv.Server
 	Operator directory.Principal
 	// World names what the seed created (empty with Seed "none" until
 	// SetVM is called).
@@ -96,6 +100,9 @@ type World struct {
 	UserIdentityClientID   string
 	// VaultName and SecretName are the Key Vault tutorial's vault and secret.
 	VaultName, SecretName string
+	// SQLServer, SQLDatabase and SQLTable are the SQL tutorial's logical
+	// server, database and table.
+	SQLServer, SQLDatabase, SQLTable string
 }
 
 type hostRoute struct {
@@ -170,6 +177,7 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e.Handle(cfg.Cloud.ARMHost, e.ARM)
 	e.Handle(cfg.Cloud.LoginHost, e.Issuer)
+	e.setupSQL()
 	e.Handle("*."+cfg.Cloud.VaultSuffix, keyvault.New(cfg.Cloud, e.ARM, e.Issuer, e.RBAC))
 	if cfg.Seed == "tutorials" {
 		if err := e.seedTutorials(); err != nil {
@@ -226,6 +234,9 @@ func (e *Emulator) Start() error {
 	tlsLn := tls.NewListener(httpsLn, e.tlsConfig())
 	e.serve(tlsLn, e)
 	e.serve(imdsLn, e.IMDS)
+	if err := e.startSQL(); err != nil {
+		return fmt.Errorf("emulator: SQL listener: %w", err)
+	}
 	return e.legacy.start()
 }
 
@@ -256,6 +267,7 @@ func (e *Emulator) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	e.SQL.Close()
 	for _, d := range e.tempDirs {
 		os.RemoveAll(d)
 	}

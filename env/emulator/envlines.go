@@ -26,6 +26,10 @@ func (e *Emulator) Env() ([]KV, error) {
 		{"MICONFORM_RESOURCE_GROUP", e.World.ResourceGroup},
 		{"MICONFORM_VM_NAME", e.World.VMName},
 		{"MICONFORM_USER_IDENTITY_CLIENT_ID", e.World.UserIdentityClientID},
+		{"MICONFORM_SQL_ADDR", e.SQLAddr()},
+		{"MICONFORM_SQL_SERVER", e.World.SQLServer},
+		{"MICONFORM_SQL_DATABASE", e.World.SQLDatabase},
+		{"MICONFORM_SQL_TABLE", e.World.SQLTable},
 		{"MICONFORM_VAULT", e.World.VaultName},
 		{"MICONFORM_SECRET_NAME", e.World.SecretName},
 		// Several official SDKs take this as the IMDS endpoint override.

@@ -75,7 +75,7 @@ func (e *Emulator) seedTutorials() error {
 		return err
 	}
 	e.SetVM(vmID)
-	return nil
+	return e.seedSQL()
 }
 
 // operatorCall sends one Resource Manager request as the operator, in
