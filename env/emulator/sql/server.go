@@ -46,6 +46,7 @@ type Server struct {
 	wg      sync.WaitGroup
 	closed  bool
 	spid    uint16
+	addr    string
 }
 
 // New makes the SQL endpoint; cert must cover *.{SQLSuffix}.

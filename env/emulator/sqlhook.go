@@ -1,0 +1,80 @@
+package emulator
+
+import (
+	"context"
+	"net"
+	"strings"
+
+	sqlsrv "github.com/miconform/miconform/env/emulator/sql"
+)
+
+// The SQL tutorial's world: a logical server (its name is global DNS, so it
+// carries part of the subscription id), a database and a table with rows.
+const (
+	SeedSQLDatabase = "TutorialDB"
+	SeedSQLTable    = "Inventory"
+)
+
+// setupSQL builds the Azure SQL endpoint and its resource provider.
+func (e *Emulator) setupSQL() {
+	e.SQL = sqlsrv.New(e.Cloud, e.Issuer, e.Dir, e.leaf)
+	sqlsrv.RegisterProvider(e.ARM, e.SQL)
+}
+
+// startSQL opens the TDS listener (Config.SQLAddr, default a free loopback port).
+func (e *Emulator) startSQL() error {
+	addr := e.cfg.SQLAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return e.SQL.Listen(addr)
+}
+
+// SQLAddr is the host:port serving TDS for every logical server; a VM
+// reaches it at {server}.{SQLSuffix}:1433.
+func (e *Emulator) SQLAddr() string { return e.SQL.Addr() }
+
+// isSQLHost reports whether host is a logical server's name,
+// {server}.database.{suffix}.
+func (e *Emulator) isSQLHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return strings.HasSuffix(host, "."+e.Cloud.SQLSuffix) && len(host) > len(e.Cloud.SQLSuffix)+1
+}
+
+// dialSQL connects to the TDS listener, which picks the logical server
+// from the LOGIN7 server name as the Azure SQL gateway does.
+func (e *Emulator) dialSQL(ctx context.Context, network string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, e.SQL.Addr())
+}
+
+// seedSQL creates the SQL tutorial's server with the operator as its
+// Microsoft Entra admin, a database with a table of rows, and the contained
+// user for the VM's system-assigned identity with db_datareader, all as
+// the tutorial does it: the portal through Resource Manager, the T-SQL as
+// the admin.
+func (e *Emulator) seedSQL() error {
+	server := "miconform-" + e.ids.SubscriptionID[:8]
+	srvID := "/subscriptions/" + e.ids.SubscriptionID + "/resourceGroups/" + SeedResourceGroup + "/providers/Microsoft.Sql/servers/" + server
+	if _, err := e.operatorCall("PUT", srvID+"?api-version=2023-08-01", map[string]any{
+		"location": e.Cloud.DefaultLocation,
+		"properties": map[string]any{"administrators": map[string]any{
+			"administratorType": "ActiveDirectory", "login": e.Operator.DisplayName, "sid": e.Operator.ObjectID,
+			"tenantId": e.ids.TenantID, "azureADOnlyAuthentication": true,
+		}},
+	}); err != nil {
+		return err
+	}
+	if _, err := e.operatorCall("PUT", srvID+"/databases/"+SeedSQLDatabase+"?api-version=2023-08-01", map[string]any{"location": e.Cloud.DefaultLocation}); err != nil {
+		return err
+	}
+	if err := e.SQL.RunAs(server, SeedSQLDatabase, e.Operator.ObjectID, `
+		CREATE TABLE dbo.`+SeedSQLTable+` (Id INT IDENTITY(1,1) PRIMARY KEY, Name NVARCHAR(50) NOT NULL, Quantity INT NOT NULL);
+		INSERT INTO dbo.`+SeedSQLTable+` (Name, Quantity) VALUES (N'banana', 150), (N'orange', 154), (N'apple', 100);
+		CREATE USER [`+SeedVMName+`] FROM EXTERNAL PROVIDER;
+		ALTER ROLE db_datareader ADD MEMBER [`+SeedVMName+`];`); err != nil {
+		return err
+	}
+	e.World.SQLServer, e.World.SQLDatabase, e.World.SQLTable = server, SeedSQLDatabase, SeedSQLTable
+	return nil
+}
