@@ -89,6 +89,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerARM(sc)
 	registerToken(sc)
 	registerResponse(sc)
+	registerKeyVault(sc)
 }
 
 func (s *scenario) onCleanup(what string, fn func(context.Context) error) {
