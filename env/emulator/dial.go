@@ -18,6 +18,11 @@ func (e *Emulator) Serves(host string) bool {
 	host = strings.ToLower(host)
 	for _, hr := range e.hosts {
 		if host == hr.exact || (hr.suffix != "" && strings.HasSuffix(host, hr.suffix) && len(host) > len(hr.suffix)) {
+			// A wildcard service that knows its names (vaults) resolves only
+			// those, as DNS does.
+			if n, ok := hr.h.(interface{ Serves(string) bool }); ok && hr.suffix != "" {
+				return n.Serves(host)
+			}
 			return true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ type Azure struct {
 
 // AzureOptions say how to reach and describe the VM. The zero value is
 // production: IMDS at 169.254.169.254, a plain HTTP client, the operator
-// signed in with DefaultAzureCredential, verify-only.
+// signed in by operatorCredential, provisioning.
 type AzureOptions struct {
 	// Config overrides discovery and names fixtures (file, env, flags
 	// already merged).
@@ -65,7 +66,7 @@ const defaultRBACPropagation = 10 * time.Minute
 
 // NewAzure discovers the VM from IMDS /metadata/instance (fields the config
 // sets are taken as given; with all of them set IMDS is not asked) and signs
-// the operator in.
+// the operator in (operatorCredential, unless o.Operator is set).
 func NewAzure(ctx context.Context, o AzureOptions) (*Azure, error) {
 	client := o.Client
 	if client == nil {
@@ -101,11 +102,7 @@ func NewAzure(ctx context.Context, o AzureOptions) (*Azure, error) {
 	}
 	cred := o.Operator
 	if cred == nil {
-		cred, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
-			ClientOptions: policy.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://" + prof.LoginHost + "/"}},
-			TenantID:      c.TenantID,
-		})
-		if err != nil {
+		if cred, err = operatorCredential(prof, c.TenantID); err != nil {
 			return nil, fmt.Errorf("target azure: operator credential: %w", err)
 		}
 	}
@@ -135,6 +132,36 @@ func NewAzure(ctx context.Context, o AzureOptions) (*Azure, error) {
 		VMName: c.VMName, VMResourceID: c.VMResourceID, Location: c.Location, Fixtures: fx,
 	}
 	return t, nil
+}
+
+// operatorCredential is DefaultAzureCredential without its managed
+// identity link: on the VM that link would sign the operator in as the very
+// identity the tutorials test, which holds none of the operator's rights.
+// What is left is what a person or CI uses: service principal variables,
+// workload identity, `az login` (what azure/login sets up) and `azd auth
+// login`. AZURE_TOKEN_CREDENTIALS, when set, selects the chain as
+// azidentity documents.
+func operatorCredential(prof cloud.Profile, tenant string) (azcore.TokenCredential, error) {
+	co := policy.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://" + prof.LoginHost + "/"}}
+	if os.Getenv("AZURE_TOKEN_CREDENTIALS") != "" {
+		return azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co, TenantID: tenant})
+	}
+	var chain []azcore.TokenCredential
+	if c, err := azidentity.NewEnvironmentCredential(&azidentity.EnvironmentCredentialOptions{ClientOptions: co}); err == nil {
+		chain = append(chain, c)
+	}
+	if os.Getenv("AZURE_FEDERATED_TOKEN_FILE") != "" {
+		if c, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: co, TenantID: tenant}); err == nil {
+			chain = append(chain, c)
+		}
+	}
+	if c, err := azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: tenant}); err == nil {
+		chain = append(chain, c)
+	}
+	if c, err := azidentity.NewAzureDeveloperCLICredential(&azidentity.AzureDeveloperCLICredentialOptions{TenantID: tenant}); err == nil {
+		chain = append(chain, c)
+	}
+	return azidentity.NewChainedTokenCredential(chain, nil)
 }
 
 func fill(dst *string, v string) {
@@ -211,7 +238,10 @@ func (t *Azure) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.teardown)
 	defer cancel()
 	_, err := t.deleteGroups(ctx, func(tags map[string]string) (bool, string) {
-		return tags[TagRun] == t.runID, "left by this run"
+		if tags[TagRun] != t.runID {
+			return false, ""
+		}
+		return true, "left by this run"
 	})
 	return err
 }

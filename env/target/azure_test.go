@@ -243,3 +243,26 @@ func TestExampleConfigDocumentsEveryKey(t *testing.T) {
 		assert.Contains(t, text, e, "the example should name %s", e)
 	}
 }
+
+// The operator is never the VM's managed identity: off CI and without
+// `az login`, signing in fails and says which credentials it tried.
+func TestOperatorIsNotTheVMsManagedIdentity(t *testing.T) {
+	for _, k := range []string{"AZURE_TOKEN_CREDENTIALS", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("PATH", t.TempDir()) // no az, no azd
+	emu, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
+	require.NoError(t, err)
+	defer emu.Close(context.Background())
+	o, err := targettest.Options(emu.E, &targettest.Faults{}, target.VerifyOnly)
+	require.NoError(t, err)
+	o.Operator = nil
+	az, err := target.NewAzure(context.Background(), o)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = az.Operator().GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "AzureCLICredential")
+	assert.NotContains(t, err.Error(), "ManagedIdentityCredential")
+}

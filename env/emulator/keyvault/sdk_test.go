@@ -171,3 +171,18 @@ func BenchmarkGetSecretHTTPS(b *testing.B) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// A vault that does not exist has no address, as in DNS: the request fails
+// before any answer, for any vault name the seed did not create.
+func TestUnknownVaultDoesNotResolve(t *testing.T) {
+	c := cloud.MustLookup("AzureChinaCloud")
+	e := startEmulator(t, c)
+	client := e.HTTPClient()
+	_, err := client.Get("https://no-such-vault." + c.VaultSuffix + "/secrets/mi-test?api-version=2016-10-01")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not an emulated")
+	resp, err := client.Get("https://" + e.World.VaultName + "." + c.VaultSuffix + "/secrets/mi-test?api-version=2016-10-01")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 401, resp.StatusCode)
+}
