@@ -134,43 +134,52 @@ func (s *scenario) grant(ctx context.Context, role, principal string) error {
 	if err != nil {
 		return err
 	}
+	_, err = s.assignRole(ctx, role, principal, rg)
+	return err
+}
+
+// assignRole assigns role to principal at scope (a group, a resource, ...),
+// removes the assignment after the scenario and returns its path, or ""
+// when the principal already held the role there.
+func (s *scenario) assignRole(ctx context.Context, role, principal, scope string) (string, error) {
 	q := url.Values{"api-version": {authorizationAPI}, "$filter": {"roleName eq '" + role + "'"}}
-	x, err := s.operator(ctx, http.MethodGet, rg+"/providers/Microsoft.Authorization/roleDefinitions?"+q.Encode(), nil)
+	x, err := s.operator(ctx, http.MethodGet, scope+"/providers/Microsoft.Authorization/roleDefinitions?"+q.Encode(), nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defs := gjson.GetBytes(x.Body, "value")
 	if len(defs.Array()) != 1 {
-		return fmt.Errorf("role %q: %d role definitions found, want 1", role, len(defs.Array()))
+		return "", fmt.Errorf("role %q: %d role definitions found, want 1", role, len(defs.Array()))
 	}
 	roleID := defs.Array()[0].Get("id").String()
 	// A role the principal already holds at exactly this scope is left as
 	// it is (and not removed afterwards): the portal would say it exists.
 	q = url.Values{"api-version": {authorizationAPI}, "$filter": {"principalId eq '" + principal + "'"}}
-	if x, err = s.operator(ctx, http.MethodGet, rg+"/providers/Microsoft.Authorization/roleAssignments?"+q.Encode(), nil); err != nil {
-		return err
+	if x, err = s.operator(ctx, http.MethodGet, scope+"/providers/Microsoft.Authorization/roleAssignments?"+q.Encode(), nil); err != nil {
+		return "", err
 	}
 	for _, a := range gjson.GetBytes(x.Body, "value").Array() {
-		if strings.EqualFold(a.Get("properties.scope").String(), rg) && strings.EqualFold(lastSegment(a.Get("properties.roleDefinitionId").String()), lastSegment(roleID)) {
-			return nil
+		if strings.EqualFold(a.Get("properties.scope").String(), scope) && strings.EqualFold(lastSegment(a.Get("properties.roleDefinitionId").String()), lastSegment(roleID)) {
+			return "", nil
 		}
 	}
 	name := newGUID()
-	path := rg + "/providers/Microsoft.Authorization/roleAssignments/" + name + "?api-version=" + authorizationAPI
+	path := scope + "/providers/Microsoft.Authorization/roleAssignments/" + name + "?api-version=" + authorizationAPI
 	x, err = s.operator(ctx, http.MethodPut, path, map[string]any{"properties": map[string]any{
 		"roleDefinitionId": roleID, "principalId": principal, "principalType": "ServicePrincipal",
 	}})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if x.Status != http.StatusCreated {
-		return fmt.Errorf("role assignment answered %d, want 201", x.Status)
+		return "", fmt.Errorf("role assignment answered %d, want 201", x.Status)
 	}
 	s.onCleanup("remove "+role+" assignment", func(ctx context.Context) error {
 		_, err := s.operator(ctx, http.MethodDelete, path, nil)
 		return err
 	})
-	return nil
+	s.set("ASSIGNMENT-PATH", path)
+	return path, nil
 }
 
 func grantVMRole(ctx context.Context, role string) error {

@@ -58,11 +58,9 @@ func (s *scenario) vmGet(ctx context.Context, rawURL string, h http.Header) erro
 // vmExtractsToken is the tutorials' `$ArmToken = $content.access_token`.
 func vmExtractsToken(ctx context.Context) error {
 	s := from(ctx)
-	if err := s.requireAnswer(); err != nil {
+	// A failed request is explained with 003's error handling guidance.
+	if err := s.tokenRequestFailed(); err != nil {
 		return err
-	}
-	if s.last.Status != http.StatusOK {
-		return fmt.Errorf("the token request answered %d, not 200: %s", s.last.Status, s.last.Body)
 	}
 	tok := gjson.GetBytes(s.last.Body, "access_token")
 	if tok.Type != gjson.String || tok.String() == "" {

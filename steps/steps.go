@@ -67,6 +67,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 			"ARM-RESOURCE":          c.ARMResource,
 			"ARM-RESOURCE-NO-SLASH": strings.TrimSuffix(c.ARMResource, "/"),
 			"LOGIN-HOST":            c.LoginHost,
+			"TOKEN-ISSUER":          c.Issuer(f.TenantID),
 		}}
 		for k, v := range f.Fixtures {
 			s.vars[k] = v
@@ -89,6 +90,9 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerARM(sc)
 	registerToken(sc)
 	registerResponse(sc)
+	registerLegacy(sc)
+	registerSignin(sc)
+	registerConcepts(sc)
 	registerKeyVault(sc)
 }
 

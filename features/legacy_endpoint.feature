@@ -1,0 +1,118 @@
+@tutorial:legacy-endpoint
+Feature: The 2017 MSI VM extension endpoint (localhost:50342), and what a VM answers today
+  Tutorial: "Use a Windows VM Managed Service Identity (MSI) to access Resource Manager" (2017,
+  ../shared/tutorials/000_a2a6880d01567f7a.txt, markdown 002_aae3b096479708fc.txt), sections "Enable
+  MSI on your VM" and "Get an access token using the VM identity and use it to call Azure Resource
+  Manager"; error handling from "How to use managed identities for Azure resources on an Azure VM for
+  sign in" (003_829fbc9d3336e9a9.txt, "Error handling guidance"). The endpoint's contract is the 2017
+  "How to use an Azure VM MSI to acquire an access token using HTTP" (HTTP response reference).
+
+  The extension was retired in January 2019: no real VM has it, so scenario [1] and the extension's
+  own answers run on the emulator only; [2] is what every real VM does today and runs on both.
+
+  Claims checked: enabling MSI installs the extension and step 5's Extensions list shows
+  ManagedIdentityExtensionForWindows; Reader on the VM's resource group; the Invoke-WebRequest GET to
+  http://localhost:50342/oauth2/token with resource=https://management.azure.com/ and Metadata: true
+  gives a JSON body whose access_token is a Bearer token for the VM's identity; the resource group read
+  with api-version=2016-06-01 gives the body the tutorial prints; 003's "Unable to connect to the remote
+  server" with its guidance when the endpoint is unreachable. Not checkable: the portal screenshots
+  and the "Configuration" blade's layout; the Remote Desktop steps (Connect, user name, password);
+  PowerShell's own rendering of $response.Content; the trailing-slash and case-sensitivity notes are
+  checked against IMDS in rm_system_identity.feature (the extension is gone, so its own behaviour there
+  cannot be observed on Azure).
+
+  Background:
+    Given the VM has a system-assigned managed identity
+
+  @emulator-only
+  Scenario: [1] Enable MSI (the extension), grant Reader, get a token from localhost:50342, read the resource group
+    # "Under the covers, enabling MSI does two things: it installs the MSI VM extension on your VM, and it enables MSI in Azure Resource Manager."
+    Given the operator installs the "ManagedIdentityExtensionForWindows" VM extension on the VM
+    # 5. "click Extensions. If MSI is enabled, then ManagedIdentityExtensionforWindows will appear in the list."
+    When the operator lists the VM's extensions
+    Then the response status is 200
+    And the VM's extensions include "ManagedIdentityExtensionForWindows" from publisher "Microsoft.ManagedIdentity"
+    # "Add a new role assignment for your Windows VM. Choose Role as Reader."
+    Given the resource group the VM is in
+    And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
+    # $response = Invoke-WebRequest -Uri http://localhost:50342/oauth2/token -Method GET -Body @{resource="https://management.azure.com/"} -Headers @{Metadata="true"}
+    When the VM sends GET "http://localhost:50342/oauth2/token?resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 200
+    And the response has these fields, each a JSON string:
+      | access_token | refresh_token | expires_in | expires_on | not_before | resource | token_type |
+    And the response field "token_type" is "Bearer"
+    And the response field "access_token" is a JWT
+    And the response field "refresh_token" is an empty string
+    And the token lifetime fields agree: not_before <= now < expires_on, and expires_in = expires_on - now
+    And the response field "resource" echoes the requested resource
+    # $content = $response.Content | ConvertFrom-Json; $ArmToken = $content.access_token
+    When the VM extracts the access token from the response
+    Then the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
+    And the access token's "aud" claim is the requested resource
+    # (Invoke-WebRequest -Uri https://management.azure.com/subscriptions/<SUBSCRIPTION ID>/resourceGroups/<RESOURCE GROUP>?api-version=2016-06-01 ... -Headers @{ Authorization ="Bearer $ArmToken"}).content
+    When the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-06-01" with the access token
+    Then the response status is 200
+    And the response body has what the tutorial shows:
+      """
+      {"id":"/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>","name":"<RESOURCE-GROUP>","location":"<LOCATION>","properties":{"provisioningState":"Succeeded"}}
+      """
+
+  @failure
+  Scenario: [2] Today's VM has no extension: localhost:50342 refuses the connection and IMDS answers instead
+    Given the VM has no managed identity VM extension
+    When the VM sends GET "http://localhost:50342/oauth2/token?resource=<ARM-RESOURCE>" with header "Metadata: true"
+    # 003: "PowerShell: Invoke-WebRequest : Unable to connect to the remote server"
+    Then the connection is refused
+    And the failure reads as 003's error handling guidance says: "Unable to connect to the remote server"
+    And extracting the access token fails with the tutorial's guidance
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 200
+    And the response field "resource" echoes the requested resource
+    When the VM extracts the access token from the response
+    Then the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
+
+  @emulator-only
+  Scenario: [3] The older CLIs' POST with a form body gets the same token answer
+    Given the operator installs the "ManagedIdentityExtensionForWindows" VM extension on the VM
+    When the VM sends POST "http://localhost:50342/oauth2/token" with header "Metadata: true" and the form body "resource=<ARM-RESOURCE>"
+    Then the response status is 200
+    And the response has these fields, each a JSON string:
+      | access_token | refresh_token | expires_in | expires_on | not_before | resource | token_type |
+    And the response field "token_type" is "Bearer"
+    And the response field "resource" echoes the requested resource
+    When the VM extracts the access token from the response
+    Then the access token's "aud" claim is the requested resource
+
+  @emulator-only @failure
+  Scenario: [4] A request without the Metadata header is refused with bad_request_102
+    Given the operator installs the "ManagedIdentityExtensionForWindows" VM extension on the VM
+    When the VM sends GET "http://localhost:50342/oauth2/token?resource=<ARM-RESOURCE>" without the Metadata header
+    Then the response status is 400
+    And the error code is "bad_request_102"
+    And the error message is "Required metadata header not specified"
+
+  @emulator-only @failure
+  Scenario: [5] A mistyped path is an unknown source
+    Given the operator installs the "ManagedIdentityExtensionForWindows" VM extension on the VM
+    When the VM sends GET "http://localhost:50342/oauth2/tokens?resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 401
+    And the error code is "unknown_source"
+    And the error message is "Unknown Source http://localhost:50342/oauth2/tokens?resource=<ARM-RESOURCE>"
+
+  @emulator-only @failure
+  Scenario: [6] Extension installed but the identity disabled: "Failed to retrieve token", with 003's guidance
+    Given the operator installs the "ManagedIdentityExtensionForWindows" VM extension on the VM
+    And the operator disables the VM's managed identities
+    When the VM sends GET "http://localhost:50342/oauth2/token?resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 500
+    And the error code is "unknown"
+    And extracting the access token fails with the tutorial's guidance
+
+  @emulator-only
+  Scenario: [7] Removing the extension closes the endpoint
+    Given the operator installs the "ManagedIdentityExtensionForWindows" VM extension on the VM
+    When the VM sends GET "http://localhost:50342/oauth2/token?resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 200
+    When the operator removes the "ManagedIdentityExtensionForWindows" VM extension from the VM
+    And the VM sends GET "http://localhost:50342/oauth2/token?resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the connection is refused
