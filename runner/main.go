@@ -5,6 +5,7 @@
 //	go run ./runner --target azure        on the Azure VM this runs on (--provision or --verify-only)
 //	go run ./runner sweep --older-than 6h delete resource groups runs left behind
 //	go run ./runner emulate               serve the emulator alone
+//	go run ./runner sandbox -- bash       a shell on the emulated VM
 package main
 
 import (
@@ -15,6 +16,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "emulate" {
 		os.Exit(emulate(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "sandbox" {
+		os.Exit(sandboxCmd(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "sweep" {
 		os.Exit(sweep(os.Args[2:]))

@@ -57,18 +57,21 @@ type Sandbox struct {
 	// CA variables are set.
 	Env []string
 	// Dir is the working directory (empty: this process's).
-	Dir                    string
-	Stdin                  io.Reader
-	Stdout, Stderr         io.Writer
-	e                      *emulator.Emulator
-	cmd                    *exec.Cmd
-	tmp                    string
-	mu                     sync.Mutex
-	closers                []io.Closer
-	trackers               []*trackingListener
-	waitOnce               sync.Once
-	waitErr                error
-	hostname, bundle, caPM string
+	Dir            string
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	e              *emulator.Emulator
+	cmd            *exec.Cmd
+	tmp            string
+	mu             sync.Mutex
+	closers        []io.Closer
+	trackers       []*trackingListener
+	waitOnce       sync.Once
+	waitErr        error
+	bundle, caPM   string
+	// filesGoEarly: every generated file is reached through a mount, so
+	// the directory is removed once the helper has mounted them.
+	filesGoEarly bool
 }
 
 // New prepares argv to run on e's VM.
@@ -118,6 +121,11 @@ func (s *Sandbox) Start(ctx context.Context) error {
 	if err != nil {
 		s.cleanup()
 		return err
+	}
+	if s.filesGoEarly {
+		// The mounts keep the files alive inside; nothing is left behind
+		// even if this process is killed before the program ends.
+		os.RemoveAll(s.tmp)
 	}
 	for i, ep := range eps {
 		f := os.NewFile(uintptr(fds[i]), "sandbox "+ep.Addr)
@@ -261,6 +269,11 @@ func (s *Sandbox) writeFiles(cfg *helperConfig) error {
 	}
 	if systemPath != "" {
 		cfg.Mounts = append(cfg.Mounts, [2]string{s.bundle, systemPath})
+		// Inside, the system bundle is ours: the variables name it, so the
+		// files can go as soon as they are mounted (see Start). Node takes
+		// the whole bundle as extra roots; the duplicates are harmless.
+		s.bundle, s.caPM = systemPath, systemPath
+		s.filesGoEarly = true
 	}
 	return nil
 }
@@ -365,11 +378,14 @@ func (s *Sandbox) startHelper(ctx context.Context, cfg helperConfig, argv []stri
 // (falling back to a user namespace where root lacks CAP_SYS_ADMIN, as in a
 // container); anyone else needs a user namespace.
 func attempts() []bool {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && !forceUserNS {
 		return []bool{false, true}
 	}
 	return []bool{true}
 }
+
+// forceUserNS makes root take the unprivileged path (tests).
+var forceUserNS bool
 
 func sysProcAttr(userNS bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{

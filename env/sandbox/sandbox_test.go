@@ -179,3 +179,26 @@ func TestSandboxExtraEndpoint(t *testing.T) {
 		t.Errorf("active endpoint: exit %d, %q %s", code, out, stderr)
 	}
 }
+
+// TestSandboxInUserNamespace takes the unprivileged path (a user namespace
+// mapping root inside to the caller) even when the tests run as root.
+func TestSandboxInUserNamespace(t *testing.T) {
+	requireSandbox(t)
+	needTool(t, "curl")
+	forceUserNS = true
+	defer func() { forceUserNS = false }()
+	if err := Probe(); err != nil {
+		t.Skipf("no unprivileged user namespaces here: %v", err)
+	}
+	e := newEmulator(t, "AzureCloud")
+	out, stderr, code := run(t, e, "sh", "-c", `cat /proc/self/uid_map; curl -sS -o /dev/null -w '%{http_code}' https://`+e.Cloud.ARMHost+`/subscriptions?api-version=2020-01-01`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.HasSuffix(out, "401") {
+		t.Errorf("Resource Manager over TLS from a user namespace: %q", out)
+	}
+	if fields := strings.Fields(out); len(fields) < 3 || fields[0] != "0" || fields[2] != "1" {
+		t.Errorf("uid map %q: want root inside mapped to one outside uid", out)
+	}
+}

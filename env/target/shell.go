@@ -1,0 +1,75 @@
+package target
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+
+	"github.com/miconform/miconform/env/sandbox"
+)
+
+// Shell is what a target offers when it can run a program on the VM, as a
+// person following a tutorial types a command into the VM's terminal. The
+// emulator runs it in a sandbox (env/sandbox) that looks like the VM from
+// the inside; on Azure the runner is on the VM, so the program runs
+// directly. Steps that run the tutorials' own commands use it and never
+// ask which target they have.
+type Shell interface {
+	RunOnVM(ctx context.Context, c Command) (CommandResult, error)
+}
+
+// Command is one program run on the VM.
+type Command struct {
+	// Args is the program and its arguments (Args[0] looked up in PATH).
+	Args []string
+	// Env adds KEY=VALUE pairs to the runner's environment.
+	Env []string
+	// Dir is the working directory (empty: the runner's).
+	Dir string
+}
+
+// CommandResult is what a finished program left.
+type CommandResult struct {
+	Stdout, Stderr []byte
+	// ExitCode is the program's, 128+n when signal n ended it.
+	ExitCode int
+}
+
+// ErrNoShell wraps why a target cannot run programs on its VM here (no
+// namespaces for the sandbox, say); steps report it as a skip.
+var ErrNoShell = errors.New("cannot run programs on the VM here")
+
+// RunOnVM implements Shell with a sandbox around the emulator.
+func (t *Emulator) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
+	if err := sandbox.Probe(); err != nil {
+		return CommandResult{}, errors.Join(ErrNoShell, err)
+	}
+	var out, errb bytes.Buffer
+	sb := sandbox.New(t.E, c.Args...)
+	sb.Env = append(os.Environ(), c.Env...)
+	sb.Dir = c.Dir
+	sb.Stdout, sb.Stderr = &out, &errb
+	err := sb.Run(ctx)
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return CommandResult{Stdout: out.Bytes(), Stderr: errb.Bytes(), ExitCode: -1}, err
+	}
+	return CommandResult{Stdout: out.Bytes(), Stderr: errb.Bytes(), ExitCode: sb.ExitCode()}, nil
+}
+
+// RunOnVM implements Shell: the runner is on the VM.
+func (t *Azure) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
+	var out, errb bytes.Buffer
+	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Dir = c.Dir
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return CommandResult{Stdout: out.Bytes(), Stderr: errb.Bytes(), ExitCode: -1}, err
+	}
+	return CommandResult{Stdout: out.Bytes(), Stderr: errb.Bytes(), ExitCode: cmd.ProcessState.ExitCode()}, nil
+}
