@@ -93,6 +93,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerLegacy(sc)
 	registerSignin(sc)
 	registerConcepts(sc)
+	registerSnippets(sc)
 	registerKeyVault(sc)
 }
 
