@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +170,3 @@ func (w *world) useClock(start time.Time) *clock {
 func errCode(a answer) string   { return a.get("error.code").String() }
 func errMsg(a answer) string    { return a.get("error.message").String() }
 func innerCode(a answer) string { return a.get("error.innererror.code").String() }
-
-func hasPrefix(s, p string) bool { return strings.HasPrefix(s, p) }

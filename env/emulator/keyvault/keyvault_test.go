@@ -460,9 +460,7 @@ func TestBadInputKeepsData(t *testing.T) {
 	for _, c := range cases {
 		a := w.kvCall(tok, c.method, "badvault", c.path, c.body)
 		assert.Equal(t, c.code, a.code, "%s %s", c.method, c.path)
-		var e Error
 		assert.True(t, json.Valid(a.body), "%s %s: %s", c.method, c.path, a.body)
-		_ = e
 		assert.NotEmpty(t, errCode(a), "%s %s: %s", c.method, c.path, a.body)
 	}
 	r := w.kvCall(tok, "GET", "badvault", "/secrets/keep?api-version=7.5", nil).requireStatus(200)

@@ -222,14 +222,12 @@ func (s *Service) do(v *vault, op operation, body []byte) (int, any) {
 		return 200, s.render(v, d.s, d.s.latest(), op, false, false)
 
 	case opPurgeDeletedSecret:
-		d, ok := v.deleted[key]
-		if !ok {
+		if _, ok := v.deleted[key]; !ok {
 			return 0, errDeletedSecretNotFound(op.name)
 		}
 		if v.info.Props.purgeProtected() {
 			return 0, &Error{Status: 403, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: "Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed."}
 		}
-		_ = d
 		delete(v.deleted, key)
 		return 204, nil
 
