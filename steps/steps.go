@@ -90,6 +90,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerARM(sc)
 	registerToken(sc)
 	registerResponse(sc)
+	registerSQL(sc)
 	registerLegacy(sc)
 	registerSignin(sc)
 	registerConcepts(sc)

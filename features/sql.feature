@@ -1,0 +1,103 @@
+@tutorial:sql
+Feature: Use a Windows VM system-assigned managed identity to access Azure SQL Database
+  Tutorial: "Use a Windows VM system-assigned managed identity to access Azure SQL Database"
+  (../shared/tutorials/001_560952d57c964946.txt, section "access Azure SQL Database"): use a
+  logical SQL server, enable Microsoft Entra authentication (set an admin), create a contained
+  user for the VM with CREATE USER [VMName] FROM EXTERNAL PROVIDER and ALTER ROLE db_datareader
+  ADD MEMBER [VMName] as the admin, get a token from IMDS for the cloud's database resource
+  (https://database.chinacloudapi.cn/ in the text) and open a connection with it
+  (SqlConnection.AccessToken, Encrypt=True), then SELECT * from <TABLE>. The .NET sample's
+  "Authentication=Active Directory Managed Identity" is the driver-driven flow (FEDAUTHINFO).
+
+  Claims checked: the server's host name per cloud, the token's audience, that the contained user
+  can read the table and gets its rows, and the errors for each skipped or wrong step (no contained
+  user, no db_datareader, a token for another resource, a duplicate display name and the
+  WITH OBJECT_ID='xxx' fix the tutorial gives).
+
+  Background:
+    Given the VM has a system-assigned managed identity
+    And a new resource group named like "mi-sql"
+    # "create a new server and database ... follow the Azure SQL quickstart"
+    And the operator creates a logical SQL server named like "mi-sql" in the resource group
+    And the operator creates the database "TutorialDB" on the server
+    # "Enable Microsoft Entra authentication ... Set admin ... Save"
+    And the operator sets itself as the server's Microsoft Entra admin
+    And the admin runs on the database:
+      """
+      CREATE TABLE dbo.Inventory (Id INT IDENTITY(1,1) PRIMARY KEY, Name NVARCHAR(50) NOT NULL, Quantity INT NOT NULL);
+      INSERT INTO dbo.Inventory (Name, Quantity) VALUES (N'banana', 150), (N'orange', 154);
+      """
+
+  Scenario: [1] Create the contained user, grant db_datareader, query with the token from IMDS
+    # CREATE USER [VMName] FROM EXTERNAL PROVIDER
+    When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
+    # ALTER ROLE db_datareader ADD MEMBER [VMName]
+    And the admin runs "ALTER ROLE db_datareader ADD MEMBER [<VM-NAME>]" on the database
+    # Invoke-WebRequest -Uri 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fdatabase.chinacloudapi.cn%2F' -Method GET -Headers @{Metadata="true"}
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<SQL-RESOURCE-ENCODED>" with header "Metadata: true"
+    Then the response status is 200
+    # $AccessToken = $content.access_token
+    When the VM extracts the access token from the response
+    Then the access token's "aud" claim is "<SQL-RESOURCE>"
+    And the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
+    # $SqlConnection.ConnectionString = "Data Source = <AZURE-SQL-SERVERNAME>; Initial Catalog = <DATABASE>; Encrypt=True;" $SqlConnection.AccessToken = $AccessToken
+    When the VM opens a connection to the database with the access token and "Encrypt=True"
+    # $SqlCmd.CommandText = "SELECT * from <TABLE>;"
+    And the VM runs "SELECT * from Inventory;"
+    Then the result has these rows:
+      | Id | Name   | Quantity |
+      | 1  | banana | 150      |
+      | 2  | orange | 154      |
+
+  Scenario: [2] The .NET sample's "Authentication=Active Directory Managed Identity" connection
+    When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
+    And the admin runs "ALTER ROLE db_datareader ADD MEMBER [<VM-NAME>]" on the database
+    # string connectionString = "Data Source=<AZURE-SQL-SERVERNAME>; Initial Catalog=<DATABASE>; Authentication=Active Directory Managed Identity; Encrypt=True";
+    When the VM opens a connection to the database with "Authentication=Active Directory Managed Identity; Encrypt=True"
+    And the VM runs "SELECT * from Inventory;"
+    Then the result has these rows:
+      | Id | Name   | Quantity |
+      | 1  | banana | 150      |
+      | 2  | orange | 154      |
+
+  @failure
+  Scenario: [3] Without the contained user the login fails
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<SQL-RESOURCE-ENCODED>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM opens a connection to the database with the access token and "Encrypt=True"
+    Then the connection fails with error 18456 "Login failed for user '<token-identified principal>'."
+
+  @failure
+  Scenario: [4] A contained user without db_datareader cannot read the table
+    When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
+    And the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<SQL-RESOURCE-ENCODED>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM opens a connection to the database with the access token and "Encrypt=True"
+    And the VM runs "SELECT * from Inventory;"
+    Then the query fails with error 229 "The SELECT permission was denied on the object 'Inventory', database '<DATABASE>', schema 'dbo'."
+
+  @failure
+  Scenario: [5] A token for another resource (Resource Manager) is refused
+    When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
+    And the admin runs "ALTER ROLE db_datareader ADD MEMBER [<VM-NAME>]" on the database
+    And the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM opens a connection to the database with the access token and "Encrypt=True"
+    Then the connection fails with error 18456 "Login failed for user '<token-identified principal>'."
+
+  @failure
+  Scenario: [6] A duplicate display name fails CREATE USER; WITH OBJECT_ID picks the VM
+    # "If you encounter the error "Principal VMName has a duplicate display name", append the CREATE USER statement with WITH OBJECT_ID='xxx'."
+    Given the operator creates a user-assigned identity named "<VM-NAME>" in the resource group
+    When the admin tries "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
+    Then the admin's statement fails with error 33131 "Principal '<VM-NAME>' has a duplicate display name. Make the display name unique in Azure Active Directory and execute this statement again."
+    When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER WITH OBJECT_ID='<VM-PRINCIPAL-ID>'" on the database
+    And the admin runs "ALTER ROLE db_datareader ADD MEMBER [<VM-NAME>]" on the database
+    And the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<SQL-RESOURCE-ENCODED>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM opens a connection to the database with the access token and "Encrypt=True"
+    And the VM runs "SELECT * from Inventory;"
+    Then the result has these rows:
+      | Id | Name   | Quantity |
+      | 1  | banana | 150      |
+      | 2  | orange | 154      |
