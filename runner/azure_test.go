@@ -335,3 +335,13 @@ func TestFlagErrors(t *testing.T) {
 	var out, errb bytes.Buffer
 	assert.Equal(t, 2, sweepCmd(context.Background(), []string{"--older-than", "-1h"}, &out, &errb))
 }
+
+// A failing tutorial fails the run and is named in a GitHub annotation.
+func TestFailingTutorialIsNamed(t *testing.T) {
+	w := standIn(t, "AzureCloud")
+	w.faults.Add(&targettest.Fault{Name: "broken-imds", Match: targettest.IMDSToken, Status: 400, Times: 1 << 20,
+		Body: `{"error":"invalid_request","error_description":"injected"}`})
+	code, out, errs := w.run(context.Background(), "--target", "azure", "--provision", "--github-annotations", "--reports", t.TempDir(), "--tags", "@tutorial:rm-user-identity")
+	assert.Equal(t, 1, code, errs)
+	assert.Regexp(t, `(?m)^::error file=[^,]*rm_user_identity.feature,title=tutorial failed%3A @tutorial%3Arm-user-identity::@tutorial:rm-user-identity \(Use a user-assigned .*\): [0-9]+ scenario\(s\) failed: \[1\] `, out)
+}

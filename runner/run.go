@@ -14,6 +14,8 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/runner/report"
 	"github.com/miconform/miconform/runner/suite"
 )
 
@@ -93,7 +95,16 @@ func newAzure(ctx context.Context, c target.Config, mode target.Mode, stderr io.
 	return target.NewAzure(ctx, o)
 }
 
-func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// runFlags are the flags of a run.
+type runFlags struct {
+	fs                              *flag.FlagSet
+	cloudName, targetName           *string
+	tags, reports                   *string
+	provision, verifyOnly, annotate *bool
+	az                              *azureFlags
+}
+
+func newRunFlags(stderr io.Writer) *runFlags {
 	fs := flag.NewFlagSet("runner", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cloudName := fs.String("cloud", "AzureCloud", "cloud profile: AzureCloud, AzureChinaCloud or AzureUSGovernment (on Azure, default: the VM's)")
@@ -102,11 +113,19 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	reports := fs.String("reports", "reports", "directory for junit.xml, cucumber.json and summary.md")
 	provision := fs.Bool("provision", false, "Azure target: Given steps create what the tutorials create (tagged, deleted at the end)")
 	verifyOnly := fs.Bool("verify-only", false, "Azure target: Given steps create nothing; they check what exists and skip what they cannot tell (the default on Azure)")
+	annotate := fs.Bool("github-annotations", os.Getenv("GITHUB_ACTIONS") == "true", "print a GitHub Actions error annotation naming each failing tutorial (default: on in GitHub Actions)")
 	az := addAzureFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: runner [flags] [feature paths...]\n       runner emulate [flags]\n       runner sweep [flags]\n\n")
 		fs.PrintDefaults()
 	}
+	return &runFlags{fs, cloudName, targetName, tags, reports, provision, verifyOnly, annotate, az}
+}
+
+func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	rf := newRunFlags(stderr)
+	fs, cloudName, targetName, tags, reports := rf.fs, rf.cloudName, rf.targetName, rf.tags, rf.reports
+	provision, verifyOnly, az := rf.provision, rf.verifyOnly, rf.az
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -183,6 +202,9 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "\n%s\n", res.Table())
 	fmt.Fprintf(stdout, "%s\n", res.StatusLine())
 	fmt.Fprintf(stdout, "RBAC propagation: %s; %s; reports in %s/\n", res.Meta.Extra["rbac-propagation-wait"], time.Since(start).Round(time.Millisecond), *reports)
+	if *rf.annotate {
+		annotateFailures(stdout, res)
+	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		fmt.Fprintln(stderr, "runner: interrupted")
 		code = 130
@@ -201,16 +223,30 @@ func sweep(args []string) int {
 	return sweepCmd(ctx, args, os.Stdout, os.Stderr)
 }
 
-func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// sweepFlags are the flags of `runner sweep`.
+type sweepFlags struct {
+	fs        *flag.FlagSet
+	cloudName *string
+	olderThan *time.Duration
+	az        *azureFlags
+}
+
+func newSweepFlags(stderr io.Writer) *sweepFlags {
 	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cloudName := fs.String("cloud", "AzureCloud", "cloud (default: the VM's, from IMDS)")
 	olderThan := fs.Duration("older-than", 6*time.Hour, "delete miconform's resource groups created longer ago than this (0: all of them)")
 	az := addAzureFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: runner sweep [flags]\n\nDeletes the resource groups tagged %s=%s whose %s tag is older than --older-than,\nas the operator (DefaultAzureCredential). Off an Azure VM, pass --cloud and --subscription.\n\n", target.TagCreatedBy, target.CreatedBy, target.TagCreatedAt)
+		fmt.Fprintf(fs.Output(), "usage: runner sweep [flags]\n\nDeletes the resource groups tagged %s=%s whose %s tag is older than --older-than,\nas the operator (az login, azure/login, service principal or workload identity; never\nthe VM's managed identity). Off an Azure VM, pass --cloud and --subscription.\n\n", target.TagCreatedBy, target.CreatedBy, target.TagCreatedAt)
 		fs.PrintDefaults()
 	}
+	return &sweepFlags{fs, cloudName, olderThan, az}
+}
+
+func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	sf := newSweepFlags(stderr)
+	fs, cloudName, olderThan, az := sf.fs, sf.cloudName, sf.olderThan, sf.az
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -249,4 +285,37 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// annotateFailures names each failing tutorial in a GitHub Actions error
+// annotation, so the job's page says which tutorial broke.
+// https://docs.github.com/actions/reference/workflows-and-actions/workflow-commands#setting-an-error-message
+func annotateFailures(w io.Writer, res *report.Result) {
+	for _, f := range res.Features {
+		c := f.Counts()
+		if c.Failed+c.Errors == 0 {
+			continue
+		}
+		name := f.Tutorial
+		if name == "" {
+			name = f.Name
+		}
+		var failing []string
+		for _, s := range f.Scenarios {
+			if s.Failing() {
+				failing = append(failing, s.Name)
+			}
+		}
+		msg := fmt.Sprintf("%s (%s): %d scenario(s) failed: %s", name, f.Name, c.Failed+c.Errors, strings.Join(failing, "; "))
+		fmt.Fprintf(w, "::error file=%s,title=%s::%s\n", escapeProperty(f.URI), escapeProperty("tutorial failed: "+name), escapeData(redact.String(msg)))
+	}
+}
+
+// escapeData and escapeProperty are the workflow commands' escaping.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }
