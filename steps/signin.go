@@ -288,7 +288,8 @@ func disableIdentities(ctx context.Context) error {
 
 // reenableSystemIdentity is the Identity page's "System assigned" set to
 // "No", saved, then "Yes": 004's "a service principal is created for the
-// VM within the tenant".
+// VM within the tenant". The VM's answer to the last PATCH becomes the last
+// response.
 func reenableSystemIdentity(ctx context.Context) error {
 	s := from(ctx)
 	if err := s.keepIdentityAccess(ctx); err != nil {
@@ -310,16 +311,22 @@ func reenableSystemIdentity(ctx context.Context) error {
 	if len(before.users) > 0 {
 		typ = "SystemAssigned, UserAssigned"
 	}
-	vm, err := s.patchVMIdentity(ctx, map[string]any{"type": typ})
+	x, err := s.operator(ctx, http.MethodPatch, s.vars["VM-RESOURCE-ID"]+"?api-version="+computeAPI, map[string]any{"identity": map[string]any{"type": typ}})
 	if err != nil {
 		return err
 	}
-	pid := vm.Get("identity.principalId").String()
+	s.last = x
+	pid := gjson.GetBytes(x.Body, "identity.principalId").String()
 	if !isGUID(pid) {
 		return fmt.Errorf("the re-enabled identity's principalId %q is not a GUID", pid)
 	}
 	s.set("VM-PRINCIPAL-ID", pid)
-	s.set("TENANT-ID", vm.Get("identity.tenantId").String())
+	// "the tenant that the subscription trusts": the subscription's tenantId.
+	sub, err := s.operator(ctx, http.MethodGet, "/subscriptions/"+s.vars["SUBSCRIPTION-ID"]+"?api-version=2022-12-01", nil)
+	if err != nil {
+		return err
+	}
+	s.set("SUBSCRIPTION-TENANT-ID", gjson.GetBytes(sub.Body, "tenantId").String())
 	return nil
 }
 

@@ -1,0 +1,89 @@
+@tutorial:identity-concepts
+Feature: What happens when a VM's identity is enabled, what its token is, and how RBAC grants access
+  Tutorial: "Use managed identities with Azure virtual machines" (Microsoft Learn unit,
+  ../shared/tutorials/004_22b92159c14dab32.txt): "Managed identity within Azure virtual machines",
+  "Access control and authentication" and "Use managed identity in an application".
+
+  Claims checked: enabling a system-assigned identity creates a service principal in the tenant
+  the subscription trusts (a new principal id on the VM, which is the token's oid, in that tenant);
+  the VM gets a JSON Web Token whose signature verifies with the keys the authority publishes, whose
+  aud is the requested resource, iss the tenant's token issuer, appid the service principal's client
+  id (a GUID), xms_mirid the VM; RBAC is principal + role definition + scope: an assignment grants
+  at its scope and below, not above it or beside it, and removing it takes the access away; a VM
+  whose identity is disabled gets no token ("Identity not found"). Not checkable: the internal steps
+  1, 3 and 5 of "what happens" (the VM's request for an identity, Resource Manager updating IMDS with
+  the client id and certificate, the certificate exchange with Entra ID), which are not observable
+  from the VM or through any API; the stock-tracking story; the portal's Identity section itself;
+  the C# AzureServiceTokenProvider sample (a .NET library, and the sample passes an empty resource).
+
+  Background:
+    Given the VM has a system-assigned managed identity
+
+  @emulator-only
+  Scenario: [1] Enabling the system-assigned identity creates a new service principal in the subscription's tenant
+    # "In Microsoft Entra ID, a service principal is created for the VM within the tenant that the subscription trusts."
+    When the operator disables and re-enables the VM's system-assigned identity
+    Then the VM's new principal id differs from the one before
+    And the response field "identity.tenantId" is "<SUBSCRIPTION-TENANT-ID>"
+    # "Microsoft Entra ID returns a JSON Web Token access token."
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    Then the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
+    And the access token's "tid" claim is "<SUBSCRIPTION-TENANT-ID>"
+
+  Scenario: [2] The access token is a JWT from the authority, for the requested resource, about the VM
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    Then the access token is a JWT signed with a key the authority publishes
+    And the access token's "aud" claim is the requested resource
+    And the access token's "iss" claim is "<TOKEN-ISSUER>"
+    And the access token's "tid" claim is "<TENANT-ID>"
+    And the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
+    And the access token's "appid" claim is a GUID
+    And the access token's "xms_mirid" claim is "<VM-RESOURCE-ID>"
+
+  Scenario: [3] A Reader assignment on a resource group grants reading inside it, not beside it; removing it takes the access away
+    Given a new resource group named like "rbac-scope"
+    And a second new resource group named like "rbac-beside"
+    And the operator creates the user-assigned identity "rbac-probe" in the resource group
+    And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    # at its scope
+    And the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01" with the access token
+    Then the response status is 200
+    # and below: a resource in the group
+    When the VM sends GET "https://<ARM-HOST><UAI-ID>?api-version=2023-01-31" with the access token
+    Then the response status is 200
+    And the response field "name" is "rbac-probe"
+    # not beside: another group
+    When the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<OTHER-RESOURCE-GROUP>?api-version=2016-09-01" with the access token, expecting to be refused
+    Then the response status is 403
+    And the error code is "AuthorizationFailed"
+    When the operator removes that role assignment
+    And the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01" with the access token, expecting to be refused
+    Then the response status is 403
+    And the error code is "AuthorizationFailed"
+    When the VM sends GET "https://<ARM-HOST><UAI-ID>?api-version=2023-01-31" with the access token, expecting to be refused
+    Then the response status is 403
+
+  Scenario: [4] A Reader assignment on one resource grants that resource, not its resource group above it
+    Given a new resource group named like "rbac-resource"
+    And the operator creates the user-assigned identity "rbac-probe" in the resource group
+    And the operator grants the VM's system-assigned identity the "Reader" role on the user-assigned identity
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends GET "https://<ARM-HOST><UAI-ID>?api-version=2023-01-31" with the access token
+    Then the response status is 200
+    When the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01" with the access token, expecting to be refused
+    Then the response status is 403
+    And the error code is "AuthorizationFailed"
+    And the error message is "The client '<VM-CLIENT-ID>' with object id '<VM-PRINCIPAL-ID>' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/read' over scope '/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>' or the scope is invalid. If access was recently granted, please refresh your credentials."
+
+  @emulator-only @failure
+  Scenario: [5] With the identity disabled, IMDS has no identity to give a token for
+    Given the operator disables the VM's managed identities
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 400
+    And the error code is "invalid_request"
+    And the error message is "Identity not found"
