@@ -334,7 +334,15 @@ func readBody(r *request) ([]byte, *Error) {
 	if r.ContentLength > maxBody {
 		return nil, errorf(413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.", "MaxLimit", strconv.Itoa(maxBody))
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var b []byte
+	var err error
+	if r.ContentLength >= 0 {
+		// One allocation of the announced size; a shorter body is an error.
+		b = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, b)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	}
 	if err != nil {
 		return nil, errorf(400, "InvalidInput", "One of the request inputs is not valid.")
 	}
