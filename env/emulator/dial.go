@@ -48,6 +48,8 @@ func (e *Emulator) DialContext(ctx context.Context, network, addr string) (net.C
 		return e.dialSQL(ctx, network)
 	case port == "443" && e.Serves(host):
 		return d.DialContext(ctx, network, e.HTTPSAddr())
+	case port == "80" && e.plainLn != nil && e.Serves(host) && !isLoopbackHost(host):
+		return d.DialContext(ctx, network, e.plainLn.Addr().String())
 	}
 	// The VM extension's localhost:50342 before other loopback addresses.
 	if c, ok, err := e.dialLegacy(ctx, network, host, port); ok {

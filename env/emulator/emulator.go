@@ -22,6 +22,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/arm"
+	"github.com/miconform/miconform/env/emulator/blob"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/imds"
@@ -66,6 +67,7 @@ type Emulator struct {
 	ARM      *arm.Server
 	IMDS     *imds.Server
 	SQL      *sqlsrv.Server
+	Blob     *blob.Service
 	Operator directory.Principal
 	// World names what the seed created (empty with Seed "none" until
 	// SetVM is called).
@@ -80,6 +82,7 @@ type Emulator struct {
 	servers  []*http.Server
 	httpsLn  net.Listener
 	imdsLn   net.Listener
+	plainLn  net.Listener // plain HTTP (port 80), see plainhttp.go
 	legacy   *legacy
 	vmMu     sync.RWMutex
 	vmID     string
@@ -103,6 +106,9 @@ type World struct {
 	// SQLServer, SQLDatabase and SQLTable are the SQL tutorial's logical
 	// server, database and table.
 	SQLServer, SQLDatabase, SQLTable string
+	// StorageAccount, Container and Blob are the Storage tutorials' account,
+	// container and blob name.
+	StorageAccount, Container, Blob string
 }
 
 type hostRoute struct {
@@ -178,6 +184,11 @@ func New(cfg Config) (*Emulator, error) {
 	e.Handle(cfg.Cloud.ARMHost, e.ARM)
 	e.Handle(cfg.Cloud.LoginHost, e.Issuer)
 	e.setupSQL()
+	e.Blob = blob.New(cfg.Cloud, e.Issuer, e.RBAC)
+	blob.RegisterProvider(e.ARM, e.Blob)
+	for _, h := range []string{e.Blob.Host(), "127.0.0.1", "localhost"} { // host style, and path style on loopback
+		e.Handle(h, e.Blob)
+	}
 	e.Handle("*."+cfg.Cloud.VaultSuffix, keyvault.New(cfg.Cloud, e.ARM, e.Issuer, e.RBAC))
 	if cfg.Seed == "tutorials" {
 		if err := e.seedTutorials(); err != nil {
@@ -236,6 +247,9 @@ func (e *Emulator) Start() error {
 	e.serve(imdsLn, e.IMDS)
 	if err := e.startSQL(); err != nil {
 		return fmt.Errorf("emulator: SQL listener: %w", err)
+	}
+	if err := e.startPlainHTTP(); err != nil {
+		return err
 	}
 	return e.legacy.start()
 }

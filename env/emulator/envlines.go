@@ -32,6 +32,9 @@ func (e *Emulator) Env() ([]KV, error) {
 		{"MICONFORM_SQL_TABLE", e.World.SQLTable},
 		{"MICONFORM_VAULT", e.World.VaultName},
 		{"MICONFORM_SECRET_NAME", e.World.SecretName},
+		{"MICONFORM_STORAGE_ACCOUNT", e.World.StorageAccount},
+		{"MICONFORM_CONTAINER", e.World.Container},
+		{"MICONFORM_BLOB", e.World.Blob},
 		// Several official SDKs take this as the IMDS endpoint override.
 		{"AZURE_POD_IDENTITY_AUTHORITY_HOST", imdsURL},
 	}, nil

@@ -74,6 +74,9 @@ func (e *Emulator) seedTutorials() error {
 	if err := e.seedKeyVault(rg, v.Identity.PrincipalID); err != nil {
 		return err
 	}
+	if err := e.seedStorage(rg, v.Identity.PrincipalID); err != nil {
+		return err
+	}
 	e.SetVM(vmID)
 	return e.seedSQL()
 }
