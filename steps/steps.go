@@ -95,6 +95,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerSignin(sc)
 	registerConcepts(sc)
 	registerSnippets(sc)
+	registerStorage(sc)
 	registerKeyVault(sc)
 }
 

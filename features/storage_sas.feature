@@ -1,0 +1,161 @@
+@tutorial:storage-sas
+Feature: Use a Windows VM system-assigned managed identity to access Azure Storage via a SAS credential
+  Tutorial: "Use a Windows VM system-assigned managed identity to access Azure Storage via a SAS
+  credential" (../shared/tutorials/001_560952d57c964946.txt, that section): create a general purpose
+  account and a container, grant the VM's identity Storage Account Contributor on the account, get a
+  Resource Manager token from IMDS, POST listServiceSas (api-version 2017-06-01) with the tutorial's
+  parameters, then upload test.txt as "testblob" with the SAS (Set-AzStorageBlobContent) and download
+  it as test2.txt (Get-AzStorageBlobContent).
+
+  Claims checked: the SAS's shape as the tutorial prints it (sv=2015-04-05, sr=c, spr=https, se
+  URL-encoded, sp=rcw, sig), "Order is important" for the permissions, that the SAS uploads and
+  downloads the file unchanged, "Length : 56" for the file PowerShell's echo writes, BlobType
+  BlockBlob and ContentType application/octet-stream; and the refusals: Reader instead of Storage
+  Account Contributor, an expired SAS, a tampered signature, https-only over http, and a SAS signed
+  with a key that was since regenerated.
+
+  Background:
+    Given the VM has a system-assigned managed identity
+    And a new resource group named like "StorageSasTutorial"
+    # "Be sure that Deployment model and Account kind are set to Resource Manager and General purpose."
+    And the operator creates a storage account of kind "StorageV2" in the resource group
+    # "Give the container a name, determine the access level, then Select OK."
+    And the operator creates the blob container "mycontainer" in the storage account
+    # "signedExpiry": "<EXPIRATION TIME>" (the tutorial's own 2017 date is long past)
+    And the time 1 hour from now as <EXPIRATION-TIME>
+
+  Scenario: [1] Storage Account Contributor, an ARM token from IMDS, listServiceSas, upload and download with the SAS
+    # "Role: Storage account contributor ... System-assigned ... <your Windows virtual machine>"
+    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
+    # Invoke-WebRequest -Uri 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.chinacloudapi.cn%2F' -Headers @{Metadata="true"}
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 200
+    When the VM extracts the access token from the response
+    # $params = @{canonicalizedResource="/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>";signedResource="c";signedPermission="rcw";signedProtocol="https";signedExpiry="..."}
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
+      """
+    Then the response status is 200
+    # $sasCred = $sasContent.serviceSasToken
+    When the VM extracts the SAS credential from the response
+    # sv=2015-04-05&sr=c&spr=https&se=2017-09-23T00%3A00%3A00Z&sp=rcw&sig=JVhIWG48nmxqhTIuN0uiFBppdzhwHdehdYan1W%2F4O0E%3D
+    Then the SAS credential has these parameters:
+      | sv  | 2015-04-05        |
+      | sr  | c                 |
+      | spr | https             |
+      | se  | <EXPIRATION-TIME> |
+      | sp  | rcw               |
+    And the SAS credential has a signature
+    # echo "This is a test text file." > test.txt
+    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    Then "test.txt" is 56 bytes long
+    # Set-AzStorageBlobContent -File test.txt -Container <CONTAINER-NAME> -Blob testblob -Context $ctx
+    When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
+    Then the response status is 201
+    # Get-AzStorageBlobContent -Blob testblob -Container <CONTAINER-NAME> -Destination test2.txt -Context $ctx
+    When the VM downloads blob "testblob" from the container to "test2.txt" with the SAS credential
+    Then the response status is 200
+    And "test2.txt" has the same bytes as "test.txt"
+    # BlobType : BlockBlob  Length : 56  ContentType : application/octet-stream
+    And the response header "x-ms-blob-type" is "BlockBlob"
+    And the response header "Content-Length" is "56"
+    And the response header "Content-Type" is "application/octet-stream"
+
+  @failure
+  Scenario: [2] With Reader instead of Storage Account Contributor, Resource Manager refuses listServiceSas
+    Given the operator grants the VM's system-assigned identity the "Reader" role on the storage account
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
+      """
+    Then the response status is 403
+    And the error code is "AuthorizationFailed"
+
+  @failure
+  Scenario: [3] "Order is important": a SAS with its permissions out of order (sp=wr) is refused as not well formed
+    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
+      """
+    And the VM extracts the SAS credential from the response
+    And the VM changes "sp=rw" to "sp=wr" in the SAS credential
+    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
+    Then the response status is 403
+    And the storage error code is "AuthenticationFailed"
+    And the storage error detail starts with "Signature fields not well formed."
+
+  @failure
+  Scenario: [4] An expired SAS is refused with the time frame in the error detail
+    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
+    And the time 2 hours ago as <START-TIME>
+    And the time 1 hour ago as <EXPIRATION-TIME>
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedStart":"<START-TIME>","signedExpiry":"<EXPIRATION-TIME>"}
+      """
+    And the VM extracts the SAS credential from the response
+    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
+    Then the response status is 403
+    And the storage error code is "AuthenticationFailed"
+    And the storage error detail starts with "Signature not valid in the specified time frame"
+
+  @failure
+  Scenario: [5] A SAS whose signature was tampered with is refused, and the detail shows the string to sign
+    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
+      """
+    And the VM extracts the SAS credential from the response
+    And the VM changes "sig=" to "sig=AAAA" in the SAS credential
+    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
+    Then the response status is 403
+    And the storage error code is "AuthenticationFailed"
+    And the storage error detail starts with "Signature did not match. String to sign used was rcw"
+
+  @failure
+  Scenario: [6] spr=https: over plain HTTP the SAS is refused with AuthorizationProtocolMismatch
+    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
+    # Without this the account refuses any HTTP request before looking at the SAS.
+    And the operator turns off "Secure transfer required" on the storage account
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
+      """
+    And the VM extracts the SAS credential from the response
+    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential over http
+    Then the response status is 403
+    And the storage error code is "AuthorizationProtocolMismatch"
+
+  @failure
+  Scenario: [7] Regenerating the key the SAS was signed with invalidates the SAS
+    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
+      """
+    And the VM extracts the SAS credential from the response
+    Given the operator regenerates the storage account's "key1"
+    And the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
+    Then the response status is 403
+    And the storage error code is "AuthenticationFailed"
+    And the storage error detail starts with "Signature did not match."
