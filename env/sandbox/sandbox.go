@@ -207,23 +207,17 @@ func (s *Sandbox) activeEndpoints() []emulator.VMEndpoint {
 	return eps
 }
 
-// resolves answers the sandbox's DNS: the cloud's host names and any host
-// the emulator serves resolve to 127.0.0.1, the rest do not exist.
+// resolves answers the sandbox's DNS as the emulator's own dialer decides
+// (dial.go): the hosts it serves (a wildcard service that knows its names,
+// such as Key Vault, only those) and SQL server names resolve to 127.0.0.1,
+// the rest do not exist.
 func (s *Sandbox) resolves(name string) bool {
 	name = strings.TrimSuffix(strings.ToLower(name), ".")
 	if s.e.Serves(name) {
 		return true
 	}
-	for _, p := range s.e.Cloud.HostPatterns() {
-		if suf, ok := strings.CutPrefix(p, "*"); ok {
-			if strings.HasSuffix(name, suf) && len(name) > len(suf) && !strings.Contains(strings.TrimSuffix(name, suf), ".") {
-				return true
-			}
-		} else if name == p {
-			return true
-		}
-	}
-	return false
+	suf := "." + s.e.Cloud.SQLSuffix
+	return strings.HasSuffix(name, suf) && len(name) > len(suf)
 }
 
 // writeFiles makes the hosts file, resolv.conf and CA bundle the helper

@@ -133,11 +133,17 @@ func TestSandboxDNS(t *testing.T) {
 	requireSandbox(t)
 	needTool(t, "getent")
 	e := newEmulator(t, "AzureCloud")
-	out, _, code := run(t, e, "getent", "ahostsv4", "anyaccount.blob.core.windows.net")
-	if code != 0 || !strings.Contains(out, "127.0.0.1") {
-		t.Errorf("a storage account name should resolve to 127.0.0.1: exit %d, %q", code, out)
+	for _, host := range []string{e.World.StorageAccount + ".blob.core.windows.net", e.World.VaultName + ".vault.azure.net", "management.azure.com"} {
+		out, _, code := run(t, e, "getent", "ahostsv4", host)
+		if code != 0 || !strings.Contains(out, "127.0.0.1") {
+			t.Errorf("%s should resolve to 127.0.0.1: exit %d, %q", host, code, out)
+		}
 	}
-	_, _, code = run(t, e, "getent", "hosts", "example.com")
+	// As DNS does, a vault that does not exist does not resolve.
+	if _, _, code := run(t, e, "getent", "hosts", "miconform-no-such-vault.vault.azure.net"); code == 0 {
+		t.Errorf("a vault that does not exist resolved")
+	}
+	_, _, code := run(t, e, "getent", "hosts", "example.com")
 	if code == 0 {
 		t.Errorf("a name outside the cloud resolved")
 	}
@@ -200,5 +206,44 @@ func TestSandboxInUserNamespace(t *testing.T) {
 	}
 	if fields := strings.Fields(out); len(fields) < 3 || fields[0] != "0" || fields[2] != "1" {
 		t.Errorf("uid map %q: want root inside mapped to one outside uid", out)
+	}
+}
+
+// TestSandboxLegacyExtensionAndSQL: localhost:50342 answers while the VM
+// extension is installed (refused otherwise), and a SQL server's name
+// reaches the TDS listener on 1433.
+func TestSandboxLegacyExtensionAndSQL(t *testing.T) {
+	requireSandbox(t)
+	needTool(t, "curl")
+	needTool(t, "bash")
+	const token = `curl -sS -H Metadata:true 'http://localhost:50342/oauth2/token?resource=https://management.azure.com/'`
+	e := newEmulator(t, "AzureCloud")
+	if _, _, code := run(t, e, "sh", "-c", token); code != 7 {
+		t.Errorf("without the extension: curl exit %d, want 7 (connection refused)", code)
+	}
+	if e.World.SQLServer != "" {
+		host := e.World.SQLServer + "." + e.Cloud.SQLSuffix
+		if out, stderr, code := run(t, e, "bash", "-c", "exec 3<>/dev/tcp/"+host+"/1433 && echo connected"); code != 0 || out != "connected\n" {
+			t.Errorf("%s:1433: exit %d, %q %s", host, code, out, stderr)
+		}
+	}
+	x, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), Seed: "tutorials", LegacyExtension: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	listed := false
+	for _, ep := range x.VMEndpoints() {
+		listed = listed || ep.Addr == "127.0.0.1:50342"
+	}
+	if !listed {
+		t.Skip("the emulator does not list the VM extension's endpoint as a VM endpoint (yet)")
+	}
+	out, stderr, code := run(t, x, "sh", "-c", token)
+	if code != 0 || !strings.Contains(out, `"access_token":"eyJ`) {
+		t.Errorf("with the extension: exit %d, %.200s %s", code, out, stderr)
 	}
 }
