@@ -345,3 +345,20 @@ func TestFailingTutorialIsNamed(t *testing.T) {
 	assert.Equal(t, 1, code, errs)
 	assert.Regexp(t, `(?m)^::error file=[^,]*rm_user_identity.feature,title=tutorial failed%3A @tutorial%3Arm-user-identity::@tutorial:rm-user-identity \(Use a user-assigned .*\): [0-9]+ scenario\(s\) failed: \[1\] `, out)
 }
+
+// Whatever a feature's Given steps do, a verify-only run over every
+// feature writes nothing through Resource Manager (the operator guard).
+func TestVerifyOnlyNeverWrites(t *testing.T) {
+	w := standIn(t, "AzureCloud")
+	var writes atomic.Int32
+	w.faults.OnRequest = func(r *http.Request) {
+		if r.Method != http.MethodGet && r.URL.Host == w.emu.Cloud().ARMHost {
+			writes.Add(1)
+		}
+	}
+	before := w.state()
+	var out, errb bytes.Buffer
+	runTutorials(context.Background(), []string{"--target", "azure", "--verify-only", "--reports", t.TempDir()}, &out, &errb)
+	assert.Equal(t, int32(0), writes.Load(), "stdout:\n%s", out.String())
+	assert.Equal(t, before, w.state())
+}

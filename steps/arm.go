@@ -11,6 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/cucumber/godog"
+	"github.com/miconform/miconform/env/target"
 	"github.com/miconform/miconform/steps/azhttp"
 	"github.com/tidwall/gjson"
 )
@@ -40,8 +41,17 @@ const (
 // 2xx answer; the answer becomes the scenario's last response only when
 // keep is true.
 func (s *scenario) operator(ctx context.Context, method, path string, body any) (*azhttp.Exchange, error) {
+	verifyOnly := s.t.Policy().Mode == target.VerifyOnly
+	if verifyOnly && method != http.MethodGet {
+		// The one guard every Given step passes through: a verify-only run
+		// changes nothing in Azure.
+		return nil, skipf("verify-only run: this scenario needs the operator to %s %s, which only a --provision run does", method, path)
+	}
 	scope := strings.TrimSuffix(s.t.Cloud().ARMResource, "/") + "/.default"
 	tok, err := s.t.Operator().GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+	if err != nil && verifyOnly {
+		return nil, skipf("verify-only run without an operator signed in (az login): cannot read %s", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("operator sign-in: %w", err)
 	}
@@ -72,6 +82,9 @@ func (s *scenario) rgPath() (string, error) {
 // as the portal's Identity blade does.
 func vmHasSystemIdentity(ctx context.Context) error {
 	s := from(ctx)
+	if s.t.Policy().Mode == target.VerifyOnly {
+		return s.verifySystemIdentity(ctx)
+	}
 	vmPath := s.vars["VM-RESOURCE-ID"] + "?api-version=" + computeAPI
 	x, err := s.operator(ctx, http.MethodGet, vmPath, nil)
 	if err != nil {
@@ -107,11 +120,15 @@ func theVMsResourceGroup(ctx context.Context) error {
 // afterwards.
 func newResourceGroup(ctx context.Context, like string) error {
 	s := from(ctx)
+	if err := s.skipUnlessProvisioning("a new resource group like " + like); err != nil {
+		return err
+	}
 	name := like + "-" + randomSuffix()
 	s.set("RESOURCE-GROUP", name)
 	path, _ := s.rgPath()
+	// The policy's tags let the run's teardown and `runner sweep` find it.
 	x, err := s.operator(ctx, http.MethodPut, path+"?api-version="+armAPI, map[string]any{
-		"location": s.vars["LOCATION"], "tags": map[string]string{"createdBy": "miconform"},
+		"location": s.vars["LOCATION"], "tags": s.t.Policy().Tags,
 	})
 	if err != nil {
 		return err
@@ -130,6 +147,9 @@ func newResourceGroup(ctx context.Context, like string) error {
 // grant is "Access control (IAM) > Add role assignment": look the role up by
 // name, as the portal does, and assign it at the resource group.
 func (s *scenario) grant(ctx context.Context, role, principal string) error {
+	if s.t.Policy().Mode == target.VerifyOnly {
+		return s.verifyRole(ctx, role, principal)
+	}
 	rg, err := s.rgPath()
 	if err != nil {
 		return err
@@ -174,6 +194,7 @@ func (s *scenario) assignRole(ctx context.Context, role, principal, scope string
 	if x.Status != http.StatusCreated {
 		return "", fmt.Errorf("role assignment answered %d, want 201", x.Status)
 	}
+	s.granted(principal)
 	s.onCleanup("remove "+role+" assignment", func(ctx context.Context) error {
 		_, err := s.operator(ctx, http.MethodDelete, path, nil)
 		return err
@@ -204,6 +225,9 @@ func grantUserIdentityRole(ctx context.Context, role string) error {
 // last response so the feature can check what the tutorial shows of it.
 func createUserIdentity(ctx context.Context, name string) error {
 	s := from(ctx)
+	if err := s.skipUnlessProvisioning("the user-assigned identity " + name + " created"); err != nil {
+		return err
+	}
 	rg, err := s.rgPath()
 	if err != nil {
 		return err
@@ -227,6 +251,9 @@ func createUserIdentity(ctx context.Context, name string) error {
 // after the scenario.
 func assignUserIdentity(ctx context.Context) error {
 	s := from(ctx)
+	if err := s.skipUnlessProvisioning("a user-assigned identity assigned to the VM"); err != nil {
+		return err
+	}
 	uai, err := s.expand("<UAI-ID>")
 	if err != nil {
 		return err
@@ -280,7 +307,7 @@ func vmCallWithToken(ctx context.Context, method, rawURL string) error {
 	if err != nil {
 		return err
 	}
-	s.last = azhttp.Send(ctx, s.t.HTTPClient(), s.log, method, u, http.Header{"Authorization": {"Bearer " + s.token}}, nil)
+	s.last = s.sendAsVM(ctx, method, u, nil, nil)
 	return nil
 }
 
