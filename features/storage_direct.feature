@@ -58,7 +58,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
   Scenario: [3] Reading the blob before any role is granted is refused with AuthorizationPermissionMismatch
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-11-09"
+    And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-11-09", expecting to be refused
     Then the response status is 403
     And the storage error code is "AuthorizationPermissionMismatch"
 
@@ -67,7 +67,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     Given the operator grants the VM's system-assigned identity the "Reader" role on the resource group
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-11-09"
+    And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-11-09", expecting to be refused
     Then the response status is 403
     And the storage error code is "AuthorizationPermissionMismatch"
 
@@ -76,7 +76,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-07-29"
+    And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-07-29", expecting to be refused
     Then the response status is 403
     And the storage error code is "AuthenticationFailed"
     And the storage error detail starts with "Authentication scheme Bearer is not supported in this version."
@@ -86,7 +86,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-11-09"
+    And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-11-09", expecting to be refused
     Then the response status is 401
     And the storage error code is "InvalidAuthenticationInfo"
     And the storage error detail starts with "Audience validation failed."

@@ -67,7 +67,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     Given the operator grants the VM's system-assigned identity the "Reader" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body, expecting to be refused:
       """
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
       """

@@ -37,8 +37,8 @@ func registerStorage(sc *godog.ScenarioContext) {
 	sc.Step(`^the operator turns off "Secure transfer required" on the storage account$`, disableSecureTransfer)
 	sc.Step(`^the operator regenerates the storage account's "(key1|key2)"$`, regenerateKey)
 	sc.Step(`^the time (\d+) hours? (from now|ago) as <([A-Z][A-Z0-9-]*)>$`, timeAs)
-	sc.Step(`^the VM sends GET "([^"]*)" with the access token and header "([^"]*)"$`, vmGetWithTokenAndHeader)
-	sc.Step(`^the VM sends POST "([^"]*)" with the access token and this body:$`, vmPostWithToken)
+	sc.Step(`^the VM sends GET "([^"]*)" with the access token and header "([^"]*)"(, expecting to be refused)?$`, vmGetWithTokenAndHeader)
+	sc.Step(`^the VM sends POST "([^"]*)" with the access token and this body(, expecting to be refused)?:$`, vmPostWithToken)
 	sc.Step(`^the VM extracts the SAS credential from the response$`, extractSAS)
 	sc.Step(`^the VM changes "([^"]*)" to "([^"]*)" in the SAS credential$`, editSAS)
 	sc.Step(`^the SAS credential has these parameters:$`, sasHasParams)
@@ -78,6 +78,9 @@ func (s *scenario) accountPath() (string, error) {
 // with the resource group.
 func createStorageAccount(ctx context.Context, kind string) error {
 	s := from(ctx)
+	if err := s.skipUnlessProvisioning("a new storage account"); err != nil {
+		return err
+	}
 	// 3-24 lower-case letters and digits, unique across Azure.
 	s.set("STORAGE-ACCOUNT-NAME", "miconform"+randomSuffix()+randomSuffix()[:3])
 	s.set("STORAGE-SUFFIX", s.t.Cloud().StorageSuffix)
@@ -87,7 +90,7 @@ func createStorageAccount(ctx context.Context, kind string) error {
 	}
 	x, err := s.operator(ctx, http.MethodPut, path+"?api-version="+storageAPI, map[string]any{
 		"location": s.vars["LOCATION"], "kind": kind, "sku": map[string]any{"name": "Standard_LRS"},
-		"tags": map[string]string{"createdBy": "miconform"},
+		"tags": s.t.Policy().Tags,
 	})
 	if err != nil {
 		return err
@@ -184,33 +187,11 @@ func grantVMRoleOnAccount(ctx context.Context, role string) error {
 	if err != nil {
 		return err
 	}
-	return s.grantAt(ctx, path, role, pid)
-}
-
-// grantAt is "Access control (IAM) > Add role assignment" on the resource
-// at path: look the role up by name, as the portal does, and assign it
-// there; removed again after the scenario.
-func (s *scenario) grantAt(ctx context.Context, path, role, principal string) error {
-	q := url.Values{"api-version": {authorizationAPI}, "$filter": {"roleName eq '" + role + "'"}}
-	x, err := s.operator(ctx, http.MethodGet, path+"/providers/Microsoft.Authorization/roleDefinitions?"+q.Encode(), nil)
-	if err != nil {
+	if err := s.skipUnlessProvisioning("the " + role + " role on a storage account of its own"); err != nil {
 		return err
 	}
-	defs := gjson.GetBytes(x.Body, "value").Array()
-	if len(defs) != 1 {
-		return fmt.Errorf("role %q: %d role definitions found, want 1", role, len(defs))
-	}
-	assignment := path + "/providers/Microsoft.Authorization/roleAssignments/" + newGUID() + "?api-version=" + authorizationAPI
-	if _, err = s.operator(ctx, http.MethodPut, assignment, map[string]any{"properties": map[string]any{
-		"roleDefinitionId": defs[0].Get("id").String(), "principalId": principal, "principalType": "ServicePrincipal",
-	}}); err != nil {
-		return err
-	}
-	s.onCleanup("remove "+role+" assignment", func(ctx context.Context) error {
-		_, err := s.operator(ctx, http.MethodDelete, assignment, nil)
-		return err
-	})
-	return nil
+	_, err = s.assignRole(ctx, role, pid, path)
+	return err
 }
 
 // disableSecureTransfer is Configuration > "Secure transfer required":
@@ -255,9 +236,22 @@ func splitHeader(header string) (string, string, error) {
 	return strings.TrimSpace(name), strings.TrimSpace(value), nil
 }
 
+// sendWithToken sends a request with the VM's token. A call the scenario
+// expects to succeed retries a 403 while a role granted in the scenario may
+// still be propagating (sendAsVM); a call expected to be refused is sent
+// once, since waiting could only turn a wrong answer into a slow one.
+func (s *scenario) sendWithToken(ctx context.Context, method, u string, h http.Header, body []byte, refusal string) {
+	h.Set("Authorization", "Bearer "+s.token)
+	if refusal != "" {
+		s.last = azhttp.Send(ctx, s.t.HTTPClient(), s.log, method, u, h, body)
+		return
+	}
+	s.last = s.sendAsVM(ctx, method, u, h, body)
+}
+
 // vmGetWithTokenAndHeader is the .NET sample's CloudBlockBlob.DownloadText
 // with a TokenCredential: a GET with the bearer token and x-ms-version.
-func vmGetWithTokenAndHeader(ctx context.Context, rawURL, header string) error {
+func vmGetWithTokenAndHeader(ctx context.Context, rawURL, header, refusal string) error {
 	s := from(ctx)
 	if s.token == "" {
 		return fmt.Errorf("the VM has no access token yet")
@@ -270,15 +264,15 @@ func vmGetWithTokenAndHeader(ctx context.Context, rawURL, header string) error {
 	if err != nil {
 		return err
 	}
-	h := http.Header{"Authorization": {"Bearer " + s.token}}
+	h := http.Header{}
 	h.Set(name, value)
-	s.last = azhttp.Send(ctx, s.t.HTTPClient(), s.log, http.MethodGet, u, h, nil)
+	s.sendWithToken(ctx, http.MethodGet, u, h, nil, refusal)
 	return nil
 }
 
 // vmPostWithToken is Invoke-WebRequest -Method POST -Body $jsonParams
 // -Headers @{Authorization="Bearer $ArmToken"}.
-func vmPostWithToken(ctx context.Context, rawURL string, doc *godog.DocString) error {
+func vmPostWithToken(ctx context.Context, rawURL, refusal string, doc *godog.DocString) error {
 	s := from(ctx)
 	if s.token == "" {
 		return fmt.Errorf("the VM has no access token yet")
@@ -294,8 +288,7 @@ func vmPostWithToken(ctx context.Context, rawURL string, doc *godog.DocString) e
 	if !json.Valid([]byte(body)) {
 		return fmt.Errorf("the body in the feature is not JSON")
 	}
-	h := http.Header{"Authorization": {"Bearer " + s.token}, "Content-Type": {"application/json"}}
-	s.last = azhttp.Send(ctx, s.t.HTTPClient(), s.log, http.MethodPost, u, h, []byte(body))
+	s.sendWithToken(ctx, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, []byte(body), refusal)
 	return nil
 }
 
