@@ -74,11 +74,7 @@ func extractFailsWithGuidance(ctx context.Context) error {
 // token's tid.
 func subscriptionsInTokenTenant(ctx context.Context) error {
 	s := from(ctx)
-	j, err := s.json()
-	if err != nil {
-		return err
-	}
-	c, err := s.claims()
+	j, c, err := s.answerAndClaims()
 	if err != nil {
 		return err
 	}
@@ -100,16 +96,22 @@ func subscriptionsInTokenTenant(ctx context.Context) error {
 	return fmt.Errorf("the subscriptions listed are %v; %s is not among them", seen, s.vars["SUBSCRIPTION-ID"])
 }
 
+// answerAndClaims is the last answer's JSON and the token's claims.
+func (s *scenario) answerAndClaims() (gjson.Result, gjson.Result, error) {
+	j, err := s.json()
+	if err != nil {
+		return j, gjson.Result{}, err
+	}
+	c, err := s.claims()
+	return j, c, err
+}
+
 // responseIsClaim compares what a CLI query would print with a claim:
 // "value.#.identity.principalId" is `--query [*].identity.principalId`,
 // which must give exactly one value.
 func responseIsClaim(ctx context.Context, path, claim string) error {
 	s := from(ctx)
-	j, err := s.json()
-	if err != nil {
-		return err
-	}
-	c, err := s.claims()
+	j, c, err := s.answerAndClaims()
 	if err != nil {
 		return err
 	}
@@ -165,14 +167,14 @@ func (s *scenario) patchVMIdentity(ctx context.Context, identity map[string]any)
 // puts the identities back and gives the re-created system identity, a new
 // service principal, the same access: the world the other scenarios rely on.
 func (s *scenario) keepIdentityAccess(ctx context.Context) error {
-	if s.vars["ORIGINAL-PRINCIPAL-ID"] != "" {
+	if s.vars["IDENTITY-ACCESS-KEPT"] != "" {
 		return nil
 	}
 	before, err := s.readVMIdentity(ctx)
 	if err != nil {
 		return err
 	}
-	s.set("ORIGINAL-PRINCIPAL-ID", before.principal+" ") // recorded, even when empty
+	s.set("IDENTITY-ACCESS-KEPT", "yes")
 	var roles []gjson.Result
 	var policies []vaultPolicy
 	if before.principal != "" {

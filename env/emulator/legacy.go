@@ -37,8 +37,8 @@ type legacy struct {
 	bound   string // host:port reserved at start
 	res     *reservation
 	srv     *http.Server
-	// ext is the installed extension's handler, swapped when its type or
-	// version changes.
+	// ext is the installed extension's endpoint, made again when its type
+	// or version changes.
 	ext atomic.Pointer[imds.Extension]
 }
 
@@ -64,6 +64,14 @@ func (e *Emulator) setupLegacy() error {
 	}
 	e.ARM.OnPut(watch)
 	e.ARM.OnDelete(watch)
+	// Inside `runner sandbox` the VM reaches the endpoint at its own
+	// 127.0.0.1:50342; it is open there when the extension is installed as
+	// the sandbox starts.
+	e.AddVMEndpoint(VMEndpoint{
+		Addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(imds.ExtensionPort)),
+		Serve:  func(ln net.Listener) { _ = e.vmServer(e.legacy.handler()).Serve(ln) },
+		Active: func() bool { _, _, _, ok := e.installedExtension(); return ok },
+	})
 	if !e.cfg.LegacyExtension {
 		return nil
 	}
@@ -134,16 +142,13 @@ func (l *legacy) sync() {
 	if l == nil { // SetVM during the seed, before setupLegacy
 		return
 	}
-	typ, version, _, installed := l.e.installedExtension()
+	_, _, _, installed := l.e.installedExtension()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.started || l.closed {
 		return
 	}
 	if installed {
-		if cur := l.ext.Load(); cur == nil || cur.Type != typ || cur.Version != version {
-			l.ext.Store(imds.NewExtension(l.e.Issuer, l.e.currentVM, typ, version))
-		}
 		if l.srv == nil {
 			l.open()
 		}
@@ -152,6 +157,33 @@ func (l *legacy) sync() {
 	if l.srv != nil {
 		l.shut()
 	}
+}
+
+// handler serves with the installed extension's endpoint; installedExtension
+// is asked again so a sandbox listener opened earlier follows a later type
+// change too.
+func (l *legacy) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		typ, version, _, ok := l.e.installedExtension()
+		if !ok {
+			// Uninstalled while a listener opened earlier still runs: the
+			// extension's process is gone, so drop the connection.
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+					return
+				}
+			}
+			http.Error(w, "", http.StatusServiceUnavailable)
+			return
+		}
+		x := l.ext.Load()
+		if x == nil || x.Type != typ || x.Version != version {
+			x = imds.NewExtension(l.e.Issuer, l.e.currentVM, typ, version)
+			l.ext.Store(x)
+		}
+		x.ServeHTTP(w, r)
+	})
 }
 
 // open turns the reserved socket into the listener.
@@ -167,8 +199,7 @@ func (l *legacy) open() {
 	if err != nil {
 		return
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { l.ext.Load().ServeHTTP(w, r) })
-	l.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	l.srv = &http.Server{Handler: l.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func(srv *http.Server) { _ = srv.Serve(ln) }(l.srv)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -267,4 +268,41 @@ func TestVMExtensionErrors(t *testing.T) {
 			assert.Contains(t, string(b), "Microsoft.Compute/virtualMachines/extensions/")
 		}
 	}
+}
+
+// TestLegacyVMEndpoint: the sandbox's 127.0.0.1:50342 is active only while
+// the extension is installed, and serves the extension's endpoint.
+func TestLegacyVMEndpoint(t *testing.T) {
+	e := startLegacy(t, Config{})
+	var ep *VMEndpoint
+	for _, x := range e.VMEndpoints() {
+		if x.Addr == "127.0.0.1:50342" {
+			ep = &x
+		}
+	}
+	require.NotNil(t, ep)
+	assert.False(t, ep.Active())
+	code, _ := armCall(t, e, "PUT", e.World.VMResourceID+"/extensions/ManagedIdentityExtensionForLinux"+extAPI, miExtension("ManagedIdentityExtensionForLinux", 50342))
+	require.Equal(t, 201, code)
+	assert.True(t, ep.Active())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go ep.Serve(ln)
+	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/oauth2/token", strings.NewReader("resource=https://unknown.example/"))
+	req.Header.Set("Metadata", "true")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var body map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	resp.Body.Close()
+	assert.Equal(t, 400, resp.StatusCode)
+	assert.Equal(t, "invalid_resource", body["error"], "the Linux extension's answer")
+
+	code, _ = armCall(t, e, "DELETE", e.World.VMResourceID+"/extensions/ManagedIdentityExtensionForLinux"+extAPI, nil)
+	require.Equal(t, 200, code)
+	assert.False(t, ep.Active())
+	_, err = http.DefaultClient.Do(req)
+	assert.Error(t, err, "an endpoint opened earlier drops connections once the extension is gone")
 }

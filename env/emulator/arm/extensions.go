@@ -123,20 +123,16 @@ func errRequiredParameter(name string) *Error {
 // Create Or Update. Compute installs asynchronously (201, "Creating"); the
 // emulator installs at once, so the answer is already "Succeeded".
 func (s *Server) CreateOrUpdateVirtualMachineExtension(r *Request) Response {
-	vm, e := s.parentVM(r)
-	if e != nil {
-		return Fail(e)
-	}
-	var body extensionRequest
-	if e := r.Decode(&body); e != nil {
-		return Fail(e)
-	}
-	return s.putExtension(r, vm, body, false)
+	return s.putExtension(r, false)
 }
 
 // UpdateVirtualMachineExtension is Virtual Machine Extensions - Update
 // (PATCH): settings and version of an installed extension.
 func (s *Server) UpdateVirtualMachineExtension(r *Request) Response {
+	return s.putExtension(r, true)
+}
+
+func (s *Server) putExtension(r *Request, patch bool) Response {
 	vm, e := s.parentVM(r)
 	if e != nil {
 		return Fail(e)
@@ -145,10 +141,6 @@ func (s *Server) UpdateVirtualMachineExtension(r *Request) Response {
 	if e := r.Decode(&body); e != nil {
 		return Fail(e)
 	}
-	return s.putExtension(r, vm, body, true)
-}
-
-func (s *Server) putExtension(r *Request, vm Resource, body extensionRequest, patch bool) Response {
 	id := s.extensionID(r, vm)
 	old, exists := s.store.get(id)
 	if patch && !exists {
