@@ -2,6 +2,8 @@ package blob_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/xml"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/blob"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -94,6 +97,12 @@ func TestBearer(t *testing.T) {
 		assert.Equal(t, 403, r.status)
 		assert.Equal(t, "AuthorizationPermissionMismatch", r.code())
 		r.xmlErr(t)
+	})
+	t.Run("data roles are inherited from the resource group", func(t *testing.T) {
+		op, err := f.e.Issuer.AppToken(f.e.Operator, "https://storage.azure.com/")
+		require.NoError(t, err)
+		f.grant("Storage Blob Data Reader", f.e.Operator.ObjectID, "/subscriptions/"+f.e.SubscriptionID()+"/resourceGroups/"+emulator.SeedResourceGroup)
+		assert.Equal(t, 200, f.do("GET", hello, bearer(op.Raw, "2017-11-09"), nil).status)
 	})
 	t.Run("reader cannot write, contributor at the container can", func(t *testing.T) {
 		u := f.blobURL("rbac.txt")
@@ -189,6 +198,19 @@ func TestSAS(t *testing.T) {
 		b := f.sas(map[string]any{"canonicalizedResource": "/blob/" + f.acct + "/" + emulator.SeedContainer + "/" + emulator.SeedBlob, "signedResource": "b", "signedPermission": "r"})
 		assert.Equal(t, 200, f.do("GET", withSAS(hello, b), nil, nil).status)
 		authFailed(t, f.do("GET", withSAS(f.base+emulator.SeedContainer+"?restype=container&comp=list", b), nil, nil), "The specified signed resource is not allowed for the this resource level")
+	})
+	t.Run("older SAS layouts", func(t *testing.T) {
+		key, err := base64.StdEncoding.DecodeString(f.key(1))
+		require.NoError(t, err)
+		for _, v := range []string{"2013-08-15", "2015-04-05", "2018-11-09", "2020-12-06"} {
+			s := &blob.SAS{Version: v, Resource: "b", Permissions: "r", Expiry: time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z")}
+			m := hmac.New(sha256.New, key)
+			m.Write([]byte(s.StringToSign(s.CanonicalResource(f.acct, emulator.SeedContainer, emulator.SeedBlob))))
+			s.Signature = base64.StdEncoding.EncodeToString(m.Sum(nil))
+			r := f.do("GET", withSAS(hello, s.Encode()), nil, nil)
+			assert.Equal(t, 200, r.status, "sv=%s: %s", v, r.body)
+			assert.Equal(t, "Hello world!", string(r.body))
+		}
 	})
 	t.Run("listServiceSas validation", func(t *testing.T) {
 		for field, params := range map[string]map[string]any{

@@ -279,3 +279,38 @@ func TestSASStringToSignLayouts(t *testing.T) {
 		t.Errorf("pre-2015-02-21 canonical resource %q", got)
 	}
 }
+
+// A token from another tenant, even one signed with the right key, fails
+// the issuer check.
+func TestBearerOtherTenant(t *testing.T) {
+	s, _ := newTestService(t)
+	key, err := entra.LoadOrCreateSigningKey("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same key material as the service's issuer: only tid/iss differ.
+	other := entra.NewIssuer(s.Cloud, directory.New(directory.NewGUID()), key)
+	s.Issuer = entra.NewIssuer(s.Cloud, s.Issuer.Dir, key)
+	p := directory.Principal{ObjectID: directory.NewGUID(), ClientID: directory.NewGUID()}
+	for issuer, want := range map[*entra.Issuer]string{other: "Issuer validation failed. Issuer did not match.", s.Issuer: ""} {
+		tok, err := issuer.AppToken(p, "https://storage.azure.com/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("GET", "https://acct.blob.core.windows.net/cont/keep", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.Raw)
+		req.Header.Set("x-ms-version", "2020-04-08")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if want == "" {
+			// Right tenant, no role: authenticated, then refused by RBAC.
+			if rec.Header().Get("x-ms-error-code") != "AuthorizationPermissionMismatch" {
+				t.Errorf("same tenant: %d %s", rec.Code, rec.Body)
+			}
+			continue
+		}
+		if rec.Code != 401 || !strings.Contains(rec.Body.String(), "<AuthenticationErrorDetail>"+want+"</AuthenticationErrorDetail>") {
+			t.Errorf("other tenant: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
