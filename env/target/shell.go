@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"sync"
 
 	"github.com/miconform/miconform/env/sandbox"
 )
@@ -41,9 +42,12 @@ type CommandResult struct {
 // namespaces for the sandbox, say); steps report it as a skip.
 var ErrNoShell = errors.New("cannot run programs on the VM here")
 
+// probeSandbox asks once per process whether sandboxes can run here.
+var probeSandbox = sync.OnceValue(sandbox.Probe)
+
 // RunOnVM implements Shell with a sandbox around the emulator.
 func (t *Emulator) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
-	if err := sandbox.Probe(); err != nil {
+	if err := probeSandbox(); err != nil {
 		return CommandResult{}, errors.Join(ErrNoShell, err)
 	}
 	var out, errb bytes.Buffer
@@ -61,6 +65,9 @@ func (t *Emulator) RunOnVM(ctx context.Context, c Command) (CommandResult, error
 
 // RunOnVM implements Shell: the runner is on the VM.
 func (t *Azure) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
+	if len(c.Args) == 0 {
+		return CommandResult{}, errors.New("target: no command")
+	}
 	var out, errb bytes.Buffer
 	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
 	cmd.Env = append(os.Environ(), c.Env...)
