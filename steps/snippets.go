@@ -95,11 +95,14 @@ func commandsWrittenFor(ctx context.Context, name string) error {
 // reader on that cloud types them. On the written-for cloud it is the
 // identity, so there the command runs byte for byte as printed.
 func (s *scenario) rewrite(st *snippetState, text string) string {
-	run := s.t.Cloud()
-	if st.writtenFor == nil || st.writtenFor.Name == run.Name {
+	return rewriteHosts(st.writtenFor, s.t.Cloud(), text)
+}
+
+func rewriteHosts(writtenFor *cloud.Profile, run cloud.Profile, text string) string {
+	if writtenFor == nil || writtenFor.Name == run.Name {
 		return text
 	}
-	from := *st.writtenFor
+	from := *writtenFor
 	pairs := [][2]string{
 		{from.ARMHost, run.ARMHost}, {from.LoginHost, run.LoginHost},
 		{".blob." + from.StorageSuffix, ".blob." + run.StorageSuffix},

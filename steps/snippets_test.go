@@ -1,0 +1,57 @@
+package steps
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/miconform/miconform/env/cloud"
+)
+
+// TestCompareSample pins the rules the snippet feature compares output
+// with a tutorial's sample by.
+func TestCompareSample(t *testing.T) {
+	sample := `{"access_token":"eyJ0eXAiOi...","expires_in":"3599","resource":"https://management.azure.com","token_type":"Bearer","properties":{"n":1}}`
+	good := `{"access_token":"eyJ0eXAiOiJKV1Qi.x.y","expires_in":"86399","resource":"https://management.azure.com/","token_type":"Bearer","properties":{"n":1},"client_id":"extra"}`
+	byRun := map[string]string{"expires_in": "a string of digits", "resource": "the requested resource"}
+	s := &scenario{vars: map[string]string{}, requested: "https://management.azure.com/"}
+	cases := []struct {
+		name, got string
+		byRun     map[string]string
+		want      []string // substrings of the differences; none = equal
+	}{
+		{"matches, extra fields allowed", good, byRun, nil},
+		{"elided value must be a prefix", strings.Replace(good, "eyJ0eXAiOiJKV1Qi", "eyJhbGciOi", 1), byRun, []string{"access_token: the tutorial shows \"eyJ0eXAiOi...\""}},
+		{"values compared", strings.Replace(good, `"Bearer"`, `"bearer"`, 1), byRun, []string{`token_type: the tutorial shows "Bearer", the output has "bearer"`}},
+		{"run-specific kind checked", strings.Replace(good, `"86399"`, `"soon"`, 1), byRun, []string{`expires_in: is "soon", not a string of digits`}},
+		{"without the table the sample's value is required", good, nil, []string{`expires_in: the tutorial shows "3599"`, `resource: the tutorial shows`}},
+		{"types compared", strings.Replace(good, `{"n":1}`, `{"n":"1"}`, 1), byRun, []string{"properties.n: the tutorial shows 1"}},
+		{"missing field", strings.Replace(good, `"token_type":"Bearer",`, ``, 1), byRun, []string{"token_type: missing"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var diffs []string
+			compareSample(s, decode(t, sample), decode(t, c.got), "", c.byRun, map[string]bool{}, &diffs)
+			if len(c.want) == 0 && len(diffs) > 0 {
+				t.Fatalf("unexpected differences: %v", diffs)
+			}
+			joined := strings.Join(diffs, "\n")
+			for _, w := range c.want {
+				if !strings.Contains(joined, w) {
+					t.Errorf("differences %q lack %q", joined, w)
+				}
+			}
+		})
+	}
+}
+
+func TestRewriteHostsToRunCloud(t *testing.T) {
+	china, public := cloud.MustLookup("AzureChinaCloud"), cloud.MustLookup("AzureCloud")
+	cmd := `curl https://management.chinacloudapi.cn/x -H a; curl https://v.vault.azure.cn/secrets/s; https://a.blob.core.chinacloudapi.cn/c`
+	want := `curl https://management.azure.com/x -H a; curl https://v.vault.azure.net/secrets/s; https://a.blob.core.windows.net/c`
+	if got := rewriteHosts(&china, public, cmd); got != want {
+		t.Errorf("rewrite:\n got %s\nwant %s", got, want)
+	}
+	if got := rewriteHosts(&china, china, cmd); got != cmd {
+		t.Errorf("on the written-for cloud the command must stay as printed, got %s", got)
+	}
+}
