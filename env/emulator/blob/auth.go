@@ -98,6 +98,8 @@ func (s *Service) authBearer(r *request, raw string) *Error {
 		return s.invalidToken("Lifetime validation failed. The token is not yet valid.")
 	case errors.Is(err, entra.ErrSignature), errors.Is(err, entra.ErrUnknownKey), errors.Is(err, entra.ErrAlgorithm):
 		return s.invalidToken("Signature validation failed. Signature is invalid.")
+	case errors.Is(err, entra.ErrPrincipalGone):
+		return s.invalidToken("The principal the token was issued to no longer exists in the tenant.")
 	case err != nil:
 		return s.invalidToken("The token is malformed.")
 	}

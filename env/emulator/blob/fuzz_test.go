@@ -292,6 +292,7 @@ func TestBearerOtherTenant(t *testing.T) {
 	other := entra.NewIssuer(s.Cloud, directory.New(directory.NewGUID()), key)
 	s.Issuer = entra.NewIssuer(s.Cloud, s.Issuer.Dir, key)
 	p := directory.Principal{ObjectID: directory.NewGUID(), ClientID: directory.NewGUID()}
+	s.Issuer.Dir.Add(p) // a principal of the tenant; tokens of deleted ones are refused
 	for issuer, want := range map[*entra.Issuer]string{other: "Issuer validation failed. Issuer did not match.", s.Issuer: ""} {
 		tok, err := issuer.AppToken(p, "https://storage.azure.com/")
 		if err != nil {

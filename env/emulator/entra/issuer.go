@@ -49,14 +49,16 @@ type Issuer struct {
 	clock    atomic.Pointer[func() time.Time]
 	mu       sync.Mutex
 	cache    map[cacheKey]Token
-	lifetime time.Duration
+	// lifetime overrides the token lifetimes when positive (a fault:
+	// short-lived tokens to exercise expiry and refresh).
+	lifetime atomic.Int64
 }
 
 type cacheKey struct{ oid, azrid, resource string }
 
 // NewIssuer makes an issuer for the directory's tenant in the given cloud.
 func NewIssuer(c cloud.Profile, dir *directory.Directory, key *SigningKey) *Issuer {
-	i := &Issuer{Cloud: c, Dir: dir, key: key, cache: map[cacheKey]Token{}, lifetime: DefaultLifetime}
+	i := &Issuer{Cloud: c, Dir: dir, key: key, cache: map[cacheKey]Token{}}
 	i.SetClock(time.Now)
 	return i
 }
@@ -66,6 +68,28 @@ func NewIssuer(c cloud.Profile, dir *directory.Directory, key *SigningKey) *Issu
 func (i *Issuer) SetClock(now func() time.Time) { i.clock.Store(&now) }
 
 func (i *Issuer) now() time.Time { return (*i.clock.Load())() }
+
+// SetLifetime makes every token issued from now on live d (managed identity
+// and application tokens alike); 0 restores Entra's lifetimes. Cached
+// managed identity tokens are dropped so the next request gets one of the
+// new lifetime.
+func (i *Issuer) SetLifetime(d time.Duration) {
+	i.lifetime.Store(int64(max(d, 0)))
+	i.mu.Lock()
+	clear(i.cache)
+	i.mu.Unlock()
+}
+
+// Lifetime is the lifetime override, 0 when tokens get Entra's lifetimes.
+func (i *Issuer) Lifetime() time.Duration { return time.Duration(i.lifetime.Load()) }
+
+// lifetimeOr is the override when one is set, else def.
+func (i *Issuer) lifetimeOr(def time.Duration) time.Duration {
+	if d := i.Lifetime(); d > 0 {
+		return d
+	}
+	return def
+}
 
 // Now is the issuer's current time.
 func (i *Issuer) Now() time.Time { return i.now() }
@@ -86,7 +110,7 @@ func (i *Issuer) ManagedIdentityToken(p directory.Principal, resource, vmResourc
 		return t, nil
 	}
 	i.mu.Unlock()
-	c := i.claims(p, resource, now, i.lifetime)
+	c := i.claims(p, resource, now, i.lifetimeOr(DefaultLifetime))
 	c.XMSMIRID = claimResourceID(p.ResourceID)
 	if p.Kind == directory.UserAssigned {
 		c.XMSAZRID = claimResourceID(vmResourceID)
@@ -115,7 +139,7 @@ func claimResourceID(id string) string {
 
 // AppToken issues a client-credentials token for an application.
 func (i *Issuer) AppToken(p directory.Principal, resource string) (Token, error) {
-	c := i.claims(p, resource, i.now(), AppTokenLifetime)
+	c := i.claims(p, resource, i.now(), i.lifetimeOr(AppTokenLifetime))
 	c.AppIDACR = "1" // client secret; "2" is a certificate, which managed identities use
 	return i.sign(c, resource)
 }
@@ -165,9 +189,11 @@ func (i *Issuer) sign(c *Claims, resource string) (Token, error) {
 // clockSkew is the leeway Azure services allow on exp and nbf.
 const clockSkew = 5 * time.Minute
 
-// Verify checks a token's algorithm, key and signature and its validity
-// window. It does not check audience, issuer or tenant: those are each
-// service's rules and errors.
+// Verify checks a token's algorithm, key and signature, its validity window
+// and that its principal still exists in the directory (a token replayed
+// after its identity was disabled is refused: ErrPrincipalGone). It does
+// not check audience, issuer or tenant: those are each service's rules and
+// errors. Every service calls it, so these checks live in one place.
 func (i *Issuer) Verify(raw string) (*Claims, error) {
 	h, c, sig, signing, err := parse(raw)
 	if err != nil {
@@ -189,6 +215,11 @@ func (i *Issuer) Verify(raw string) (*Claims, error) {
 	}
 	if now.Add(clockSkew).Before(c.NotBefore()) {
 		return c, ErrNotYetValid
+	}
+	// Another tenant's principals are not in this directory; the services'
+	// issuer checks refuse those tokens with their own errors.
+	if _, ok := i.Dir.ByObjectID(c.OID); !ok && strings.EqualFold(c.TID, i.Dir.TenantID) {
+		return c, ErrPrincipalGone
 	}
 	return c, nil
 }

@@ -67,6 +67,9 @@ var (
 	ErrExpired = errors.New("token is expired")
 	// ErrNotYetValid: nbf is in the future.
 	ErrNotYetValid = errors.New("token is not yet valid")
+	// ErrPrincipalGone: the token is genuine but its oid is no longer in
+	// the directory (the identity was disabled or deleted since).
+	ErrPrincipalGone = errors.New("token principal no longer exists")
 )
 
 var b64 = base64.RawURLEncoding
