@@ -43,12 +43,12 @@ type Token struct {
 
 // Issuer signs and verifies the tenant's access tokens.
 type Issuer struct {
-	Cloud    cloud.Profile
-	Dir      *directory.Directory
-	key      *SigningKey
-	clock    atomic.Pointer[func() time.Time]
-	mu       sync.Mutex
-	cache    map[cacheKey]Token
+	Cloud cloud.Profile
+	Dir   *directory.Directory
+	key   *SigningKey
+	clock atomic.Pointer[func() time.Time]
+	mu    sync.Mutex
+	cache map[cacheKey]Token
 	// lifetime overrides the token lifetimes when positive (a fault:
 	// short-lived tokens to exercise expiry and refresh).
 	lifetime atomic.Int64
