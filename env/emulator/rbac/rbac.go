@@ -42,6 +42,7 @@ type Store struct {
 	mu     sync.RWMutex
 	byName map[string]Assignment // lower-case name -> assignment
 	roles  map[string]RoleDefinition
+	prop   propagation // delayed enforcement (propagation.go)
 }
 
 // NewStore makes a store that knows the built-in roles.
@@ -109,6 +110,7 @@ func (s *Store) Create(a Assignment) error {
 		}
 	}
 	s.byName[strings.ToLower(a.Name)] = a
+	s.prop.created(a.Name)
 	return nil
 }
 
@@ -132,6 +134,7 @@ func (s *Store) Delete(scope, name string) (Assignment, bool) {
 		return Assignment{}, false
 	}
 	delete(s.byName, strings.ToLower(name))
+	s.prop.removed(a)
 	return a, true
 }
 
@@ -143,6 +146,7 @@ func (s *Store) DeleteUnder(scope string) {
 	for k, a := range s.byName {
 		if Contains(scope, a.Scope) {
 			delete(s.byName, k)
+			s.prop.removed(a)
 		}
 	}
 }
@@ -167,19 +171,20 @@ func (s *Store) List(scope string, below bool) []Assignment {
 // assigned to it at the scope or an ancestor lists the action (or a wildcard
 // of it) in its actions (dataActions when data is true) and not in its
 // notActions. https://learn.microsoft.com/azure/role-based-access-control/role-definitions#notactions
+// Only assignments in force count (see SetPropagation).
 func (s *Store) Allowed(principalID, action, scope string, data bool) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, a := range s.byName {
+	allowed := false
+	s.enforced(func(a Assignment) bool {
 		if !strings.EqualFold(a.PrincipalID, principalID) || !Contains(a.Scope, scope) {
-			continue
+			return false
 		}
 		role, ok := s.roles[strings.ToLower(a.RoleGUID())]
-		if ok && role.Grants(action, data) {
-			return true
-		}
-	}
-	return false
+		allowed = ok && role.Grants(action, data)
+		return allowed
+	})
+	return allowed
 }
 
 // HasAnyAt reports whether the principal has some assignment at scope, above
@@ -187,12 +192,12 @@ func (s *Store) Allowed(principalID, action, scope string, data bool) bool {
 func (s *Store) HasAnyAt(principalID, scope string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, a := range s.byName {
-		if strings.EqualFold(a.PrincipalID, principalID) && (Contains(a.Scope, scope) || Contains(scope, a.Scope)) {
-			return true
-		}
-	}
-	return false
+	found := false
+	s.enforced(func(a Assignment) bool {
+		found = strings.EqualFold(a.PrincipalID, principalID) && (Contains(a.Scope, scope) || Contains(scope, a.Scope))
+		return found
+	})
+	return found
 }
 
 // Grants reports whether the role grants the action.
