@@ -5,12 +5,8 @@
 package entra
 
 import (
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +48,8 @@ type Issuer struct {
 	// lifetime overrides the token lifetimes when positive (a fault:
 	// short-lived tokens to exercise expiry and refresh).
 	lifetime atomic.Int64
+	// verified caches signature checks (verified.go).
+	verified verifiedCache
 }
 
 type cacheKey struct{ oid, azrid, resource string }
@@ -147,6 +145,7 @@ func (i *Issuer) AppToken(p directory.Principal, resource string) (Token, error)
 // Forget drops cached tokens of a principal, so a disabled and re-enabled
 // identity never gets a token of its former self.
 func (i *Issuer) Forget(objectID string) {
+	i.verified.forget(objectID)
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	for k := range i.cache {
@@ -195,19 +194,9 @@ const clockSkew = 5 * time.Minute
 // not check audience, issuer or tenant: those are each service's rules and
 // errors. Every service calls it, so these checks live in one place.
 func (i *Issuer) Verify(raw string) (*Claims, error) {
-	h, c, sig, signing, err := parse(raw)
+	c, err := i.verified.verifySignature(raw, i.key)
 	if err != nil {
-		return nil, err
-	}
-	if h.Alg != "RS256" {
-		return c, fmt.Errorf("%w: alg %q", ErrAlgorithm, h.Alg)
-	}
-	if h.Kid != i.key.KID {
-		return c, ErrUnknownKey
-	}
-	sum := sha256.Sum256([]byte(signing))
-	if err := rsa.VerifyPKCS1v15(&i.key.Private.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
-		return c, ErrSignature
+		return c, err
 	}
 	now := i.now()
 	if now.After(c.ExpiresAt().Add(clockSkew)) {
