@@ -6,10 +6,13 @@ package directory
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // Kind says what a service principal stands for.
@@ -45,6 +48,8 @@ type Directory struct {
 
 	mu    sync.RWMutex
 	byOID map[string]Principal
+	// log keeps the principals across restarts (nil: memory only).
+	log *state.Log
 }
 
 // New makes an empty tenant.
@@ -52,18 +57,51 @@ func New(tenantID string) *Directory {
 	return &Directory{TenantID: tenantID, byOID: map[string]Principal{}}
 }
 
-// Add stores p, replacing any principal with the same object id.
-func (d *Directory) Add(p Principal) {
+// Persist loads the principals l holds and records every later change in
+// it, so the tenant survives a restart.
+func (d *Directory) Persist(l *state.Log) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := l.Each(principalKey(""), func(_ string, v []byte) error {
+		var p Principal
+		if err := json.Unmarshal(v, &p); err != nil {
+			return err
+		}
+		d.byOID[strings.ToLower(p.ObjectID)] = p
+		return nil
+	}); err != nil {
+		return err
+	}
+	d.log = l
+	return nil
+}
+
+func principalKey(oid string) string { return "p/" + strings.ToLower(oid) }
+
+// Add stores p, replacing any principal with the same object id. It returns
+// once the change is durable, and panics with state.Failure if the state
+// log cannot record it.
+func (d *Directory) Add(p Principal) {
+	var b state.Batch
+	state.Must(b.PutJSON(principalKey(p.ObjectID), p))
+	d.mu.Lock()
 	d.byOID[strings.ToLower(p.ObjectID)] = p
+	t, err := d.log.Write(&b)
+	d.mu.Unlock()
+	state.Must(err)
+	state.Must(d.log.Wait(t))
 }
 
 // Remove deletes the principal with that object id, if any.
 func (d *Directory) Remove(objectID string) {
+	var b state.Batch
+	b.Delete(principalKey(objectID))
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	delete(d.byOID, strings.ToLower(objectID))
+	t, err := d.log.Write(&b)
+	d.mu.Unlock()
+	state.Must(err)
+	state.Must(d.log.Wait(t))
 }
 
 // ByObjectID finds a principal by object id (case-insensitive, as GUIDs are).

@@ -1,11 +1,14 @@
 package rbac
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // Assignment is a Microsoft.Authorization/roleAssignments resource.
@@ -43,6 +46,41 @@ type Store struct {
 	byName map[string]Assignment // lower-case name -> assignment
 	roles  map[string]RoleDefinition
 	prop   propagation // delayed enforcement (propagation.go)
+	// log keeps the assignments across restarts (nil: memory only).
+	log *state.Log
+}
+
+// Persist loads the assignments l holds and records every later change in
+// it.
+func (s *Store) Persist(l *state.Log) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := l.Each(assignmentKey(""), func(_ string, v []byte) error {
+		var a Assignment
+		if err := json.Unmarshal(v, &a); err != nil {
+			return err
+		}
+		s.byName[strings.ToLower(a.Name)] = a
+		return nil
+	}); err != nil {
+		return err
+	}
+	s.log = l
+	return nil
+}
+
+func assignmentKey(name string) string { return "a/" + strings.ToLower(name) }
+
+// record writes b to the log under s.mu and returns the wait for its
+// durability, to call after unlocking.
+func (s *Store) record(b *state.Batch) func() error {
+	t, err := s.log.Write(b)
+	return func() error {
+		if err != nil {
+			return err
+		}
+		return s.log.Wait(t)
+	}
 }
 
 // NewStore makes a store that knows the built-in roles.
@@ -98,20 +136,27 @@ func (e ErrNameTaken) Error() string {
 // Create adds an assignment. Azure refuses a second assignment of the same role
 // to the same principal at the same scope, whatever its name.
 func (s *Store) Create(a Assignment) error {
+	var b state.Batch
+	if err := b.PutJSON(assignmentKey(a.Name), a); err != nil {
+		return err
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if x, ok := s.byName[strings.ToLower(a.Name)]; ok && normScope(x.Scope) != normScope(a.Scope) {
+		s.mu.Unlock()
 		return ErrNameTaken{Existing: x}
 	}
 	for _, x := range s.byName {
 		if strings.EqualFold(x.PrincipalID, a.PrincipalID) && strings.EqualFold(x.RoleGUID(), a.RoleGUID()) &&
 			normScope(x.Scope) == normScope(a.Scope) && !strings.EqualFold(x.Name, a.Name) {
+			s.mu.Unlock()
 			return ErrExists{ExistingName: x.Name}
 		}
 	}
 	s.byName[strings.ToLower(a.Name)] = a
 	s.prop.created(a.Name)
-	return nil
+	wait := s.record(&b)
+	s.mu.Unlock()
+	return wait()
 }
 
 // Get returns the assignment with that name at that scope.
@@ -125,30 +170,40 @@ func (s *Store) Get(scope, name string) (Assignment, bool) {
 	return a, true
 }
 
-// Delete removes the assignment and returns it.
+// Delete removes the assignment and returns it; it panics with
+// state.Failure if the state log cannot record the removal.
 func (s *Store) Delete(scope, name string) (Assignment, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	a, ok := s.byName[strings.ToLower(name)]
 	if !ok || normScope(a.Scope) != normScope(scope) {
+		s.mu.Unlock()
 		return Assignment{}, false
 	}
 	delete(s.byName, strings.ToLower(name))
 	s.prop.removed(a)
+	var b state.Batch
+	b.Delete(assignmentKey(name))
+	wait := s.record(&b)
+	s.mu.Unlock()
+	state.Must(wait())
 	return a, true
 }
 
 // DeleteUnder removes every assignment at scope or below (a deleted resource
 // group takes its assignments with it).
 func (s *Store) DeleteUnder(scope string) {
+	var b state.Batch
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for k, a := range s.byName {
 		if Contains(scope, a.Scope) {
 			delete(s.byName, k)
 			s.prop.removed(a)
+			b.Delete(assignmentKey(k))
 		}
 	}
+	wait := s.record(&b)
+	s.mu.Unlock()
+	state.Must(wait())
 }
 
 // List returns assignments that apply at scope: those at scope, above it and,

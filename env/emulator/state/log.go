@@ -1,0 +1,727 @@
+// Package state is the emulator's durable store for --state-dir: one
+// append-only record log per service. A service keeps serving from its own
+// in-memory structures and mirrors every change into its log as key/value
+// records; on start it reads its log back. Without a state dir a service's
+// *Log is nil, and every method of a nil *Log does nothing, so the
+// in-memory behaviour and speed stay as they were.
+//
+// File layout: a header line, then records. A record is
+//
+//	u32 little-endian payload length | u32 CRC-32C of the payload | payload
+//
+// and a payload is a batch of operations applied all or nothing: uvarint
+// count, then per operation a type byte (put, delete, delete prefix), the
+// uvarint-prefixed key and, for a put, the uvarint-prefixed value.
+//
+// Durability: Write appends a batch (in the order the service applied it to
+// memory, under the service's lock) and Wait fsyncs; a service answers a
+// request only after Wait returns, so an acknowledged write is on disk.
+// Concurrent Waits share one fsync (group commit). Replay stops at the first
+// record that is cut short or fails its checksum — a write torn by a crash —
+// keeps the bytes from there in a side file and truncates the log, so
+// earlier records are never lost and later appends follow valid data.
+// Compaction writes the live records to a new file, fsyncs it and renames
+// it over the log (then fsyncs the directory): at every instant the log
+// name points to a complete file.
+//
+// Failure policy: a failed write or fsync leaves the log failed; every later
+// Write and Wait returns the error, so the service stops acknowledging
+// writes (the in-memory change that failed may be visible until restart;
+// a restart serves what the log holds).
+package state
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// header starts every log file; a file that does not start with it is not
+// a state log and Open refuses it.
+const header = "miconform state log v1\n"
+
+// maxRecord bounds one record's payload: a length beyond it can only be a
+// torn or corrupt length field.
+const maxRecord = 1 << 31
+
+const recordHeader = 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+type opType byte
+
+const (
+	opPut opType = 1 + iota
+	opDelete
+	opDeletePrefix
+)
+
+// Batch is a set of changes written as one record: after a crash either
+// all of them are in the log or none is.
+type Batch struct {
+	ops  []op
+	size int
+}
+
+type op struct {
+	t   opType
+	key string
+	val []byte
+}
+
+// Put sets key to value. The log keeps its own copy on disk; value may be
+// reused once Write returns.
+func (b *Batch) Put(key string, value []byte) {
+	b.ops = append(b.ops, op{t: opPut, key: key, val: value})
+	b.size += 1 + 2*binary.MaxVarintLen64 + len(key) + len(value)
+}
+
+// Delete removes key.
+func (b *Batch) Delete(key string) {
+	b.ops = append(b.ops, op{t: opDelete, key: key})
+	b.size += 1 + binary.MaxVarintLen64 + len(key)
+}
+
+// DeletePrefix removes every key that starts with prefix (a container and
+// its blobs, a vault and its secrets).
+func (b *Batch) DeletePrefix(prefix string) {
+	b.ops = append(b.ops, op{t: opDeletePrefix, key: prefix})
+	b.size += 1 + binary.MaxVarintLen64 + len(prefix)
+}
+
+// Len is the number of changes in the batch.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Ticket names a written batch; Wait(t) returns once it is durable.
+type Ticket struct {
+	gen uint64
+	end int64
+}
+
+// Options tune a log.
+type Options struct {
+	// CompactMin is the file size below which the log is never compacted
+	// (default 4 MiB). Above it, a write that leaves the file more than
+	// twice the size of its live records starts a compaction.
+	CompactMin int64
+}
+
+// Recovery says what Open cut from the end of a log.
+type Recovery struct {
+	// Offset is where the first bad record started; Bytes how many bytes
+	// from there on were cut.
+	Offset, Bytes int64
+	// Reason is why the record there was refused.
+	Reason string
+	// SavedAs is the side file that keeps the cut bytes.
+	SavedAs string
+}
+
+// Stats describe a log.
+type Stats struct {
+	Size, Live int64
+	Keys       int
+	// Compactions counts completed compactions since Open.
+	Compactions int
+}
+
+// ErrClosed is returned by a closed log.
+var ErrClosed = errors.New("state: log closed")
+
+// Log is one service's durable record log. It is safe for concurrent use.
+type Log struct {
+	path string
+	opts Options
+
+	// syncMu is held around fsync and by compaction, so the file a
+	// Wait syncs is never swapped or closed under it.
+	syncMu sync.Mutex
+	mu     sync.RWMutex
+	f      *os.File
+	// gen counts files: a compaction makes everything durable and starts
+	// a new generation, so tickets of older generations are durable.
+	gen         uint64
+	size        int64
+	synced      int64
+	index       map[string]loc
+	live        int64
+	err         error
+	closed      bool
+	compacting  bool
+	compactions int
+	recovery    *Recovery
+	wg          sync.WaitGroup
+
+	// hook, when set (tests), is called at each step of a compaction.
+	hook func(step string)
+}
+
+// loc is where a live value sits in the file.
+type loc struct {
+	off, n int64
+}
+
+func (l loc) cost(key string) int64 { return recordHeader + 12 + int64(len(key)) + l.n }
+
+// Open opens (creating it if needed) the log at path and reads it back.
+func Open(path string, opts Options) (*Log, error) {
+	if opts.CompactMin <= 0 {
+		opts.CompactMin = 4 << 20
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	// A compaction that did not reach its rename left this behind; the
+	// log itself is complete.
+	if err := os.Remove(path + ".compact"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{path: path, opts: opts, f: f, gen: 1, index: map[string]loc{}}
+	if err := l.replay(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("state: %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// replay rebuilds the index from the file, cutting a torn tail.
+func (l *Log) replay() error {
+	st, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	fileSize := st.Size()
+	if fileSize < int64(len(header)) {
+		// New, or a crash while the header was being written: nothing
+		// was ever acknowledged from it.
+		b := make([]byte, fileSize)
+		if _, err := l.f.ReadAt(b, 0); err != nil && err != io.EOF {
+			return err
+		}
+		if !strings.HasPrefix(header, string(b)) {
+			return fmt.Errorf("not a miconform state log")
+		}
+		if err := l.f.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := l.f.WriteAt([]byte(header), 0); err != nil {
+			return err
+		}
+		if err := l.f.Sync(); err != nil {
+			return err
+		}
+		l.size, l.synced = int64(len(header)), int64(len(header))
+		return syncDir(filepath.Dir(l.path))
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, fileSize), 1<<20)
+	hb := make([]byte, len(header))
+	if _, err := io.ReadFull(r, hb); err != nil {
+		return err
+	}
+	if string(hb) != header {
+		return fmt.Errorf("not a miconform state log (header %q)", hb)
+	}
+	off := int64(len(header))
+	reason := ""
+	var rh [recordHeader]byte
+	for {
+		if _, err := io.ReadFull(r, rh[:]); err != nil {
+			if err != io.EOF {
+				reason = "record header cut short"
+			}
+			break
+		}
+		n := int64(binary.LittleEndian.Uint32(rh[0:4]))
+		if n > maxRecord || off+recordHeader+n > fileSize {
+			reason = "record cut short"
+			break
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			reason = "record cut short"
+			break
+		}
+		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(rh[4:8]) {
+			reason = "checksum mismatch"
+			break
+		}
+		ops, valOffs, err := decode(payload)
+		if err != nil {
+			reason = "undecodable record: " + err.Error()
+			break
+		}
+		l.apply(ops, valOffs, off+recordHeader)
+		off += recordHeader + n
+	}
+	if reason != "" {
+		if err := l.cutTail(off, fileSize, reason); err != nil {
+			return err
+		}
+	}
+	l.size, l.synced = off, off
+	return nil
+}
+
+// cutTail keeps the bytes from off on in a side file, then truncates the
+// log there.
+func (l *Log) cutTail(off, fileSize int64, reason string) error {
+	side := fmt.Sprintf("%s.torn-%d", l.path, time.Now().UnixNano())
+	sf, err := os.OpenFile(side, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(sf, io.NewSectionReader(l.f, off, fileSize-off)); err != nil {
+		sf.Close()
+		return err
+	}
+	if err := sf.Sync(); err != nil {
+		sf.Close()
+		return err
+	}
+	if err := sf.Close(); err != nil {
+		return err
+	}
+	if err := l.f.Truncate(off); err != nil {
+		return err
+	}
+	if err := l.f.Sync(); err != nil {
+		return err
+	}
+	l.recovery = &Recovery{Offset: off, Bytes: fileSize - off, Reason: reason, SavedAs: side}
+	return syncDir(filepath.Dir(l.path))
+}
+
+// apply updates the index for a batch whose payload starts at base.
+func (l *Log) apply(ops []op, valOffs []int64, base int64) {
+	for i, o := range ops {
+		switch o.t {
+		case opPut:
+			if old, ok := l.index[o.key]; ok {
+				l.live -= old.cost(o.key)
+			}
+			lc := loc{off: base + valOffs[i], n: int64(len(o.val))}
+			l.index[o.key] = lc
+			l.live += lc.cost(o.key)
+		case opDelete:
+			if old, ok := l.index[o.key]; ok {
+				l.live -= old.cost(o.key)
+				delete(l.index, o.key)
+			}
+		case opDeletePrefix:
+			for k, old := range l.index {
+				if strings.HasPrefix(k, o.key) {
+					l.live -= old.cost(k)
+					delete(l.index, k)
+				}
+			}
+		}
+	}
+}
+
+// encode makes a record (header included) of a batch and returns each
+// put value's offset within the payload.
+func encode(b *Batch) ([]byte, []int64) {
+	buf := make([]byte, recordHeader, recordHeader+binary.MaxVarintLen64+b.size)
+	buf = binary.AppendUvarint(buf, uint64(len(b.ops)))
+	offs := make([]int64, len(b.ops))
+	for i, o := range b.ops {
+		buf = append(buf, byte(o.t))
+		buf = binary.AppendUvarint(buf, uint64(len(o.key)))
+		buf = append(buf, o.key...)
+		if o.t == opPut {
+			buf = binary.AppendUvarint(buf, uint64(len(o.val)))
+			offs[i] = int64(len(buf) - recordHeader)
+			buf = append(buf, o.val...)
+		}
+	}
+	payload := buf[recordHeader:]
+	binary.LittleEndian.PutUint32(buf[0:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(buf[4:8], crc32.Checksum(payload, castagnoli))
+	return buf, offs
+}
+
+// decode parses a payload; put values alias it.
+func decode(p []byte) ([]op, []int64, error) {
+	count, n := binary.Uvarint(p)
+	if n <= 0 || count > uint64(len(p)) {
+		return nil, nil, errors.New("bad operation count")
+	}
+	pos := n
+	ops := make([]op, 0, count)
+	offs := make([]int64, 0, count)
+	str := func() ([]byte, int, error) {
+		l, n := binary.Uvarint(p[pos:])
+		if n <= 0 || l > uint64(len(p)-pos-n) {
+			return nil, 0, errors.New("bad length")
+		}
+		start := pos + n
+		return p[start : start+int(l)], start, nil
+	}
+	for i := uint64(0); i < count; i++ {
+		if pos >= len(p) {
+			return nil, nil, errors.New("operations cut short")
+		}
+		t := opType(p[pos])
+		pos++
+		if t != opPut && t != opDelete && t != opDeletePrefix {
+			return nil, nil, fmt.Errorf("unknown operation %d", t)
+		}
+		key, start, err := str()
+		if err != nil {
+			return nil, nil, err
+		}
+		pos = start + len(key)
+		o := op{t: t, key: string(key)}
+		var voff int64
+		if t == opPut {
+			val, start, err := str()
+			if err != nil {
+				return nil, nil, err
+			}
+			o.val, voff = val, int64(start)
+			pos = start + len(val)
+		}
+		ops = append(ops, o)
+		offs = append(offs, voff)
+	}
+	if pos != len(p) {
+		return nil, nil, errors.New("trailing bytes")
+	}
+	return ops, offs, nil
+}
+
+// Write appends a batch; it is durable once Wait returns for its ticket.
+// Call it under the lock that orders the service's changes, so the log
+// replays them in the order memory saw them.
+func (l *Log) Write(b *Batch) (Ticket, error) {
+	if l == nil || b == nil || len(b.ops) == 0 {
+		return Ticket{}, nil
+	}
+	rec, valOffs := encode(b)
+	if len(rec)-recordHeader > maxRecord {
+		return Ticket{}, fmt.Errorf("state: record of %d bytes is too large", len(rec))
+	}
+	l.mu.Lock()
+	if err := l.usable(); err != nil {
+		l.mu.Unlock()
+		return Ticket{}, err
+	}
+	off := l.size
+	if _, err := l.f.WriteAt(rec, off); err != nil {
+		l.err = fmt.Errorf("state: %s: write: %w", l.path, err)
+		l.mu.Unlock()
+		return Ticket{}, l.err
+	}
+	l.size += int64(len(rec))
+	l.apply(b.ops, valOffs, off+recordHeader)
+	t := Ticket{gen: l.gen, end: l.size}
+	start := !l.compacting && l.size > l.opts.CompactMin && l.size > 2*l.live
+	if start {
+		l.compacting = true
+		l.wg.Add(1)
+	}
+	l.mu.Unlock()
+	if start {
+		go func() {
+			defer l.wg.Done()
+			_ = l.Compact()
+			l.mu.Lock()
+			l.compacting = false
+			l.mu.Unlock()
+		}()
+	}
+	return t, nil
+}
+
+func (l *Log) usable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.err
+}
+
+// Wait returns once the batch of t (and everything written before it) is
+// on disk. Writers waiting together share one fsync.
+func (l *Log) Wait(t Ticket) error {
+	if l == nil || t.end == 0 {
+		return nil
+	}
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.RLock()
+	err, gen, synced, size, f := l.usable(), l.gen, l.synced, l.size, l.f
+	l.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	if t.gen < gen || t.end <= synced {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		l.mu.Lock()
+		l.err = fmt.Errorf("state: %s: fsync: %w", l.path, err)
+		l.mu.Unlock()
+		return l.err
+	}
+	l.mu.Lock()
+	if l.gen == gen && size > l.synced {
+		l.synced = size
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+// Commit writes a batch and waits until it is durable.
+func (l *Log) Commit(b *Batch) error {
+	t, err := l.Write(b)
+	if err != nil {
+		return err
+	}
+	return l.Wait(t)
+}
+
+// Get reads a live value.
+func (l *Log) Get(key string) ([]byte, bool, error) {
+	if l == nil {
+		return nil, false, nil
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	lc, ok := l.index[key]
+	if !ok {
+		return nil, false, nil
+	}
+	b := make([]byte, lc.n)
+	if _, err := l.f.ReadAt(b, lc.off); err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+// Each calls fn for every live key starting with prefix, in key order
+// (services load their state with it at start). fn must not write to the
+// log; value is fn's to keep.
+func (l *Log) Each(prefix string, fn func(key string, value []byte) error) error {
+	if l == nil {
+		return nil
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, k := range l.keysLocked(prefix) {
+		lc := l.index[k]
+		b := make([]byte, lc.n)
+		if _, err := l.f.ReadAt(b, lc.off); err != nil {
+			return err
+		}
+		if err := fn(k, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Keys lists the live keys starting with prefix, in order.
+func (l *Log) Keys(prefix string) []string {
+	if l == nil {
+		return nil
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.keysLocked(prefix)
+}
+
+func (l *Log) keysLocked(prefix string) []string {
+	var keys []string
+	for k := range l.index {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Recovered reports what Open cut from a torn tail, if anything.
+func (l *Log) Recovered() *Recovery {
+	if l == nil {
+		return nil
+	}
+	return l.recovery
+}
+
+// Stats reports the log's size and live data.
+func (l *Log) Stats() Stats {
+	if l == nil {
+		return Stats{}
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return Stats{Size: l.size, Live: l.live, Keys: len(l.index), Compactions: l.compactions}
+}
+
+// Err is the error that failed the log, if any.
+func (l *Log) Err() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.err
+}
+
+// Compact rewrites the log with only its live records. Writers wait while
+// it runs. A crash at any point leaves either the old or the new file
+// under the log's name, both complete.
+func (l *Log) Compact() error {
+	if l == nil {
+		return nil
+	}
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return err
+	}
+	tmp := l.path + ".compact"
+	tf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	index, size, live, err := l.copyLive(tf)
+	if err == nil {
+		l.step("written")
+		err = tf.Sync()
+	}
+	if err != nil {
+		tf.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("state: compact %s: %w", l.path, err)
+	}
+	l.step("synced")
+	if err := os.Rename(tmp, l.path); err != nil {
+		tf.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("state: compact %s: %w", l.path, err)
+	}
+	// From here the name points to the new file: append there whatever
+	// happens next.
+	l.step("renamed")
+	l.f.Close()
+	l.f, l.index, l.size, l.live = tf, index, size, live
+	l.gen++
+	l.compactions++
+	if err := syncDir(filepath.Dir(l.path)); err != nil {
+		l.err = fmt.Errorf("state: compact %s: sync directory: %w", l.path, err)
+		return l.err
+	}
+	l.synced = size
+	l.step("done")
+	return nil
+}
+
+// copyLive writes the header and one put record per live key to w.
+func (l *Log) copyLive(f *os.File) (map[string]loc, int64, int64, error) {
+	w := bufio.NewWriterSize(f, 1<<20)
+	if _, err := w.WriteString(header); err != nil {
+		return nil, 0, 0, err
+	}
+	index := make(map[string]loc, len(l.index))
+	off, live := int64(len(header)), int64(0)
+	for _, k := range l.keysLocked("") {
+		lc := l.index[k]
+		v := make([]byte, lc.n)
+		if _, err := l.f.ReadAt(v, lc.off); err != nil {
+			return nil, 0, 0, err
+		}
+		var b Batch
+		b.Put(k, v)
+		rec, offs := encode(&b)
+		if _, err := w.Write(rec); err != nil {
+			return nil, 0, 0, err
+		}
+		nl := loc{off: off + recordHeader + offs[0], n: lc.n}
+		index[k] = nl
+		live += nl.cost(k)
+		off += int64(len(rec))
+	}
+	return index, off, live, w.Flush()
+}
+
+func (l *Log) step(s string) {
+	if l.hook != nil {
+		l.hook(s)
+	}
+}
+
+// Close waits for a running compaction, syncs and closes the file.
+func (l *Log) Close() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	l.wg.Wait()
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.f.Sync()
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncDir makes a rename or a new file in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// PutJSON sets key to the JSON encoding of v.
+func (b *Batch) PutJSON(key string, v any) error {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b.Put(key, j)
+	return nil
+}
+
+// Failure is what Must panics with: a store whose methods cannot return an
+// error could not record a change, so the request that made it must not be
+// acknowledged (net/http drops the connection of a panicking handler).
+type Failure struct{ Err error }
+
+func (f Failure) Error() string { return f.Err.Error() }
+
+// Must panics with Failure when err is not nil.
+func Must(err error) {
+	if err != nil {
+		panic(Failure{err})
+	}
+}
