@@ -125,6 +125,7 @@ func (rt route) match(segs []string) (map[string]string, bool) {
 // ServeHTTP authenticates, validates the api-version, routes, authorizes and
 // runs the operation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	defer s.recoverFailure(w, hr)
 	c, aerr := s.authenticate(hr)
 	if aerr != nil {
 		s.write(w, hr, Fail(aerr))

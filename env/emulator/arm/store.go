@@ -1,10 +1,13 @@
 package arm
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // ResourceGroup is a Microsoft.Resources/resourceGroups resource.
@@ -60,6 +63,58 @@ type store struct {
 	mu        sync.RWMutex
 	groups    map[string]*ResourceGroup
 	resources map[string]*Resource
+	// log keeps groups and resources across restarts (nil: memory only).
+	// Writes are recorded under wmu, in the order memory sees them.
+	log *state.Log
+}
+
+func groupKey(name string) string  { return "g/" + strings.ToLower(name) }
+func resourceKey(id string) string { return "r/" + strings.ToLower(id) }
+
+// persist loads what l holds and records every later change in it.
+func (st *store) persist(l *state.Log) error {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	err := l.Each("g/", func(_ string, v []byte) error {
+		var g ResourceGroup
+		if err := json.Unmarshal(v, &g); err != nil {
+			return err
+		}
+		st.groups[strings.ToLower(g.Name)] = &g
+		return nil
+	})
+	if err == nil {
+		err = l.Each("r/", func(_ string, v []byte) error {
+			var r Resource
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			st.resources[strings.ToLower(r.ID)] = &r
+			return nil
+		})
+	}
+	if err != nil {
+		return err
+	}
+	st.log = l
+	return nil
+}
+
+// record writes b (under wmu) and returns the wait for its durability, to
+// call once the locks are released so writers share fsyncs. Without a
+// state dir both are free.
+func (st *store) record(b *state.Batch) func() {
+	t, err := st.log.Write(b)
+	return func() {
+		state.Must(err)
+		state.Must(st.log.Wait(t))
+	}
+}
+
+func putJSON(b *state.Batch, key string, v any) {
+	state.Must(b.PutJSON(key, v))
 }
 
 func newStore() *store {
@@ -80,36 +135,51 @@ func (st *store) group(name string) (ResourceGroup, bool) {
 // An update keeps the original name casing, as ARM does.
 func (st *store) putGroup(g ResourceGroup) (ResourceGroup, bool) {
 	st.wmu.Lock()
-	defer st.wmu.Unlock()
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	k := strings.ToLower(g.Name)
+	created := true
 	if old, ok := st.groups[k]; ok {
 		old.Tags = g.Tags
-		return *old, false
+		g, created = *old, false
+	} else {
+		st.groups[k] = &g
 	}
-	st.groups[k] = &g
-	return g, true
+	st.mu.Unlock()
+	var b state.Batch
+	putJSON(&b, groupKey(g.Name), g)
+	wait := st.record(&b)
+	st.wmu.Unlock()
+	wait()
+	return g, created
 }
 
 // deleteGroup removes a group and every resource in it, returning them.
 func (st *store) deleteGroup(name string) ([]Resource, bool) {
 	st.wmu.Lock()
-	defer st.wmu.Unlock()
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	k := strings.ToLower(name)
 	if _, ok := st.groups[k]; !ok {
+		st.mu.Unlock()
+		st.wmu.Unlock()
 		return nil, false
 	}
 	delete(st.groups, k)
+	// One batch: after a crash the group is gone with all its resources,
+	// or still there with all of them.
+	var b state.Batch
+	b.Delete(groupKey(name))
 	var gone []Resource
 	for id, r := range st.resources {
 		if strings.EqualFold(r.ResourceGroup, name) {
 			gone = append(gone, *r)
 			delete(st.resources, id)
+			b.Delete(resourceKey(id))
 		}
 	}
+	st.mu.Unlock()
+	wait := st.record(&b)
+	st.wmu.Unlock()
+	wait()
 	return gone, true
 }
 
@@ -136,28 +206,40 @@ func (st *store) get(id string) (Resource, bool) {
 
 // put stores a resource and reports whether it is new.
 func (st *store) put(r Resource) bool {
+	var b state.Batch
+	if st.log != nil {
+		putJSON(&b, resourceKey(r.ID), r)
+	}
 	st.wmu.Lock()
-	defer st.wmu.Unlock()
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	k := strings.ToLower(r.ID)
 	_, existed := st.resources[k]
 	c := r.clone()
 	st.resources[k] = &c
+	st.mu.Unlock()
+	wait := st.record(&b)
+	st.wmu.Unlock()
+	wait()
 	return !existed
 }
 
 func (st *store) delete(id string) (Resource, bool) {
 	st.wmu.Lock()
-	defer st.wmu.Unlock()
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	k := strings.ToLower(id)
 	r, ok := st.resources[k]
 	if !ok {
+		st.mu.Unlock()
+		st.wmu.Unlock()
 		return Resource{}, false
 	}
 	delete(st.resources, k)
+	st.mu.Unlock()
+	var b state.Batch
+	b.Delete(resourceKey(id))
+	wait := st.record(&b)
+	st.wmu.Unlock()
+	wait()
 	return *r, true
 }
 
@@ -179,18 +261,26 @@ func (st *store) list(keep func(*Resource) bool) []Resource {
 // read-modify-write of identities cannot interleave.
 func (st *store) update(id string, fn func(*Resource) *Error) (Resource, *Error, bool) {
 	st.wmu.Lock()
-	defer st.wmu.Unlock()
 	cur, ok := st.get(id)
 	if !ok {
+		st.wmu.Unlock()
 		return Resource{}, nil, false
 	}
 	if err := fn(&cur); err != nil {
+		st.wmu.Unlock()
 		return Resource{}, err, true
 	}
 	st.mu.Lock()
 	c := cur.clone()
 	st.resources[strings.ToLower(id)] = &c
 	st.mu.Unlock()
+	var b state.Batch
+	if st.log != nil {
+		putJSON(&b, resourceKey(id), c)
+	}
+	wait := st.record(&b)
+	st.wmu.Unlock()
+	wait()
 	return cur, nil, true
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/rbac"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // Service serves every vault of one emulated cloud.
@@ -42,6 +43,8 @@ type Service struct {
 	// vaults holds each vault's settings and secrets, keyed by the vault
 	// name in lower case (vault names are unique in a cloud).
 	vaults map[string]*vault
+	// log keeps the secrets across restarts (persist.go; nil: memory only).
+	log *state.Log
 }
 
 // vault is one vault: the Resource Manager view that decides who may do

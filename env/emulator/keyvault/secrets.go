@@ -104,12 +104,23 @@ func (s *Service) renderDeleted(v *vault, d *deletedSecret, op operation, itemID
 	return b
 }
 
-// do runs an authorized operation against the vault's secrets.
+// do runs an authorized operation against the vault's secrets and answers
+// once its change is durable (persist.go).
 func (s *Service) do(v *vault, op operation, body []byte) (int, any) {
 	now := s.now().UTC().Unix()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expirePurges(v, now)
+	purged := s.expirePurges(v, now)
+	status, out := s.apply(v, op, body, now)
+	wait := s.record(v, op, status, out, purged)
+	s.mu.Unlock()
+	if err := wait(); err != nil {
+		return 0, errorf(500, "InternalServerError", "The change could not be saved: the emulator's state directory failed. Restart the emulator.")
+	}
+	return status, out
+}
+
+// apply runs an operation under s.mu.
+func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, any) {
 	key := strings.ToLower(op.name)
 	switch op.kind {
 	case opSetSecret:
@@ -297,12 +308,15 @@ func applyAttributes(ver *version, a *secretAttributes) {
 
 // expirePurges drops soft-deleted secrets past their scheduled purge date,
 // as the service does at the end of the retention period.
-func (s *Service) expirePurges(v *vault, now int64) {
+func (s *Service) expirePurges(v *vault, now int64) []string {
+	var purged []string
 	for k, d := range v.deleted {
 		if d.purgeDateUTC <= now {
 			delete(v.deleted, k)
+			purged = append(purged, k)
 		}
 	}
+	return purged
 }
 
 func sortedKeys[V any](m map[string]V) []string {
