@@ -25,6 +25,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/blob"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/faults"
 	"github.com/miconform/miconform/env/emulator/imds"
 	"github.com/miconform/miconform/env/emulator/keyvault"
 	"github.com/miconform/miconform/env/emulator/pki"
@@ -55,6 +56,10 @@ type Config struct {
 	LegacyAddr string
 	// LegacyExtension installs the managed identity VM extension at start.
 	LegacyExtension bool
+	// Faults are set at start (emulate --faults); see package faults.
+	Faults *faults.Set
+	// AllowRemote permits listen addresses other than loopback (bind.go).
+	AllowRemote bool
 }
 
 // Emulator is one emulated Azure cloud with one tenant and one subscription.
@@ -69,11 +74,14 @@ type Emulator struct {
 	SQL      *sqlsrv.Server
 	Blob     *blob.Service
 	Operator directory.Principal
+	// Faults injects failures; driven by the control API (control.go).
+	Faults *faults.Injector
 	// World names what the seed created (empty with Seed "none" until
 	// SetVM is called).
 	World World
 
 	cfg      Config
+	control  http.Handler
 	ids      identityFile
 	leaf     tls.Certificate
 	hosts    []hostRoute
@@ -143,6 +151,9 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.Seed != "tutorials" && cfg.Seed != "none" {
 		return nil, fmt.Errorf("emulator: unknown seed %q (want tutorials or none)", cfg.Seed)
 	}
+	if err := checkBind(cfg); err != nil {
+		return nil, err
+	}
 	e := &Emulator{Cloud: cfg.Cloud, cfg: cfg}
 	var err error
 	if e.CA, err = pki.LoadOrCreateCA(cfg.StateDir); err != nil {
@@ -167,6 +178,8 @@ func New(cfg Config) (*Emulator, error) {
 	e.RBAC = rbac.NewStore()
 	e.ARM = arm.New(cfg.Cloud, e.ids.SubscriptionID, e.Dir, e.Issuer, e.RBAC)
 	e.IMDS = imds.New(cfg.Cloud, e.Issuer, e.currentVM, cfg.IMDSThrottle)
+	e.Faults = faults.New(e.Issuer, e.RBAC)
+	e.control = e.Faults.Control(e.authorizeControl)
 	e.Operator = directory.Principal{
 		ObjectID: e.ids.OperatorOID, ClientID: e.ids.OperatorID, DisplayName: "miconform-operator",
 		Kind: directory.Application, Secret: e.ids.OperatorSecret,
@@ -198,6 +211,11 @@ func New(cfg Config) (*Emulator, error) {
 	if err := e.setupLegacy(); err != nil {
 		return nil, err
 	}
+	if cfg.Faults != nil {
+		if err := e.Faults.ApplySet(*cfg.Faults); err != nil {
+			return nil, fmt.Errorf("emulator: faults: %w", err)
+		}
+	}
 	return e, nil
 }
 
@@ -220,6 +238,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := strings.ToLower(r.Host)
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
+	}
+	if e.serveFaulted(w, r, host) {
+		return
 	}
 	for _, hr := range e.hosts {
 		if (hr.exact != "" && host == hr.exact) || (hr.suffix != "" && strings.HasSuffix(host, hr.suffix) && len(host) > len(hr.suffix)) {
@@ -244,7 +265,7 @@ func (e *Emulator) Start() error {
 	e.httpsLn, e.imdsLn = httpsLn, imdsLn
 	tlsLn := tls.NewListener(httpsLn, e.tlsConfig())
 	e.serve(tlsLn, e)
-	e.serve(imdsLn, e.IMDS)
+	e.serve(imdsLn, e.Faults.IMDS(e.IMDS))
 	if err := e.startSQL(); err != nil {
 		return fmt.Errorf("emulator: SQL listener: %w", err)
 	}

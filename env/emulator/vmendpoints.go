@@ -32,7 +32,7 @@ type VMEndpoint struct {
 // extension's 127.0.0.1:50342), sorted by address.
 func (e *Emulator) VMEndpoints() []VMEndpoint {
 	eps := []VMEndpoint{
-		{Addr: IMDSHost, Serve: func(ln net.Listener) { _ = e.vmServer(e.IMDS).Serve(ln) }},
+		{Addr: IMDSHost, Serve: func(ln net.Listener) { _ = e.vmServer(e.Faults.IMDS(e.IMDS)).Serve(ln) }},
 		{Addr: "127.0.0.1:443", Serve: func(ln net.Listener) { _ = e.vmServer(e).Serve(tls.NewListener(ln, e.tlsConfig())) }},
 	}
 	if e.Blob != nil {

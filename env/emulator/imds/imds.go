@@ -117,8 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// faults and tests with a fixed clock govern throttling too.
 			release, ok := s.limiter.acquire(s.Issuer.Now())
 			if !ok {
-				w.Header().Set("Retry-After", "1")
-				writeJSON(w, http.StatusTooManyRequests, identityError("too_many_requests", "IMDS Throttle limit reached. Retry with Exponential Backoff."), true)
+				writeThrottled(w)
 				return
 			}
 			defer release()
