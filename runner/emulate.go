@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/faults"
 )
 
 // emulate serves the emulator until SIGINT or SIGTERM. It prints KEY=VALUE
@@ -27,6 +30,8 @@ func emulate(args []string) int {
 	throttle := fs.Bool("imds-throttle", true, "throttle IMDS token requests as Azure does (20/s, 5 concurrent)")
 	legacyAddr := fs.String("legacy-addr", "127.0.0.1:0", "listen address for the 2017 VM extension endpoint (a VM reaches it at localhost:50342)")
 	legacyExt := fs.Bool("legacy-extension", false, "install the managed identity VM extension at start, for following the 2017 tutorial by hand")
+	allowRemote := fs.Bool("allow-remote", false, "allow listen addresses other than loopback (anyone who reaches them can get the emulated tenant's tokens)")
+	faultSpec := fs.String("faults", "", `faults in force from the start, as JSON or @file, e.g. '{"rbac":{"grantDelaySeconds":30}}' (see env/emulator/faults; change them at runtime under https://<host>/_emulator/faults)`)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -35,8 +40,17 @@ func emulate(args []string) int {
 		fmt.Fprintln(os.Stderr, "emulate:", err)
 		return 2
 	}
-	e, err := emulator.New(emulator.Config{Cloud: c, StateDir: *stateDir, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle, SQLAddr: *sqlAddr,
-		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt})
+	set, err := parseFaults(*faultSpec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "emulate: --faults:", err)
+		return 2
+	}
+	cfg := emulator.Config{Cloud: c, StateDir: *stateDir, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle, SQLAddr: *sqlAddr,
+		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt, Faults: set, AllowRemote: *allowRemote}
+	if remote := emulator.RemoteAddrs(cfg); len(remote) > 0 && *allowRemote {
+		fmt.Fprintf(os.Stderr, "emulate: WARNING: listening on %s, reachable from other machines: anyone who reaches IMDS gets tokens for the emulated tenant\n", strings.Join(remote, ", "))
+	}
+	e, err := emulator.New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "emulate:", err)
 		return 1
@@ -75,4 +89,25 @@ func shellQuote(v string) string {
 		return v
 	}
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}
+
+// parseFaults reads --faults: inline JSON, or @path to a JSON file.
+func parseFaults(spec string) (*faults.Set, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	b := []byte(spec)
+	if path, ok := strings.CutPrefix(spec, "@"); ok {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
+	}
+	var set faults.Set
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&set); err != nil {
+		return nil, err
+	}
+	return &set, nil
 }
