@@ -31,6 +31,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/pki"
 	"github.com/miconform/miconform/env/emulator/rbac"
 	sqlsrv "github.com/miconform/miconform/env/emulator/sql"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // Config says what to emulate and where to listen.
@@ -73,6 +74,7 @@ type Emulator struct {
 	IMDS     *imds.Server
 	SQL      *sqlsrv.Server
 	Blob     *blob.Service
+	KeyVault *keyvault.Service
 	Operator directory.Principal
 	// Faults injects failures; driven by the control API (control.go).
 	Faults *faults.Injector
@@ -81,6 +83,7 @@ type Emulator struct {
 	World World
 
 	cfg      Config
+	logs     map[string]*state.Log // --state-dir (persist.go)
 	control  http.Handler
 	ids      identityFile
 	leaf     tls.Certificate
@@ -184,14 +187,18 @@ func New(cfg Config) (*Emulator, error) {
 		ObjectID: e.ids.OperatorOID, ClientID: e.ids.OperatorID, DisplayName: "miconform-operator",
 		Kind: directory.Application, Secret: e.ids.OperatorSecret,
 	}
+	if err := e.openState(); err != nil {
+		return nil, fmt.Errorf("emulator: state: %w", err)
+	}
 	e.Dir.Add(e.Operator)
-	// The operator plays the person in the portal: Owner of the subscription.
+	// The operator plays the person in the portal: Owner of the subscription
+	// (restored from the state dir after the first start).
 	if err := e.RBAC.Create(rbac.Assignment{
 		Name: directory.NewGUID(), Scope: "/subscriptions/" + e.ids.SubscriptionID,
 		RoleDefinitionID: rbac.RoleDefinitionID(e.ids.SubscriptionID, ownerRoleID),
 		PrincipalID:      e.Operator.ObjectID, PrincipalType: "ServicePrincipal",
 		CreatedOn: time.Now().UTC(), UpdatedOn: time.Now().UTC(),
-	}); err != nil {
+	}); err != nil && !errors.As(err, new(rbac.ErrExists)) {
 		return nil, err
 	}
 	e.Handle(cfg.Cloud.ARMHost, e.ARM)
@@ -202,11 +209,19 @@ func New(cfg Config) (*Emulator, error) {
 	for _, h := range []string{e.Blob.Host(), "127.0.0.1", "localhost"} { // host style, and path style on loopback
 		e.Handle(h, e.Blob)
 	}
-	e.Handle("*."+cfg.Cloud.VaultSuffix, keyvault.New(cfg.Cloud, e.ARM, e.Issuer, e.RBAC))
-	if cfg.Seed == "tutorials" {
+	e.KeyVault = keyvault.New(cfg.Cloud, e.ARM, e.Issuer, e.RBAC)
+	e.Handle("*."+cfg.Cloud.VaultSuffix, e.KeyVault)
+	restored, err := e.restoreState()
+	if err != nil {
+		return nil, fmt.Errorf("emulator: state: %w", err)
+	}
+	if cfg.Seed == "tutorials" && !restored {
 		if err := e.seedTutorials(); err != nil {
 			return nil, fmt.Errorf("emulator: seed: %w", err)
 		}
+	}
+	if err := e.saveWorld(restored); err != nil {
+		return nil, fmt.Errorf("emulator: state: %w", err)
 	}
 	if err := e.setupLegacy(); err != nil {
 		return nil, err
@@ -303,6 +318,7 @@ func (e *Emulator) Close() error {
 		}
 	}
 	e.SQL.Close()
+	errs = append(errs, e.closeState())
 	for _, d := range e.tempDirs {
 		os.RemoveAll(d)
 	}

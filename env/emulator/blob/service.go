@@ -22,6 +22,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/rbac"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // Service is the Blob service of every storage account of one emulated cloud.
@@ -33,6 +34,9 @@ type Service struct {
 
 	mu       sync.RWMutex
 	accounts map[string]*Account
+	// log keeps accounts and blobs across restarts (durable.go; nil:
+	// memory only).
+	log *state.Log
 }
 
 // Account is what the data plane knows of a storage account.
@@ -83,6 +87,7 @@ func (s *Service) AddAccount(name, resourceID string) Account {
 	s.mu.Lock()
 	s.accounts[name] = a
 	s.mu.Unlock()
+	s.saveAccount(name)
 	return *a
 }
 
@@ -91,19 +96,23 @@ func (s *Service) RemoveAccount(name string) {
 	s.mu.Lock()
 	delete(s.accounts, name)
 	s.mu.Unlock()
+	s.saveAccount(name)
 	s.Store.DropAccount(name)
 }
 
 // updateAccount changes an account under the lock.
 func (s *Service) updateAccount(name string, fn func(*Account)) (Account, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	a, ok := s.accounts[name]
 	if !ok {
+		s.mu.Unlock()
 		return Account{}, false
 	}
 	fn(a)
-	return *a, true
+	out := *a
+	s.mu.Unlock()
+	s.saveAccount(name)
+	return out, true
 }
 
 // RegenerateKey replaces key1 (i 0) or key2 (i 1); SASes and Shared Key

@@ -46,11 +46,19 @@ type dbUser struct {
 
 var dbSeq atomic.Int64
 
-func newDatabase(name string) (*database, error) {
-	// A private in-memory database per emulated database; one connection,
-	// so sessions queue behind an open transaction as they would wait on
-	// SQL Server's locks.
-	db, err := sql.Open("sqlite", fmt.Sprintf("file:miconform-%d?mode=memory", dbSeq.Add(1)))
+func (s *Server) newDatabase(server, name string) (*database, error) {
+	// A private in-memory database per emulated database (a file in the
+	// state dir with --state-dir, persist.go); one connection, so sessions
+	// queue behind an open transaction as they would wait on SQL Server's
+	// locks.
+	dsn := fmt.Sprintf("file:miconform-%d?mode=memory", dbSeq.Add(1))
+	if s.dir != "" {
+		var err error
+		if dsn, err = s.fileDSN(server, name); err != nil {
+			return nil, err
+		}
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +100,7 @@ func (s *Server) PutServer(name string) error {
 	if _, ok := s.servers[k]; ok {
 		return nil
 	}
-	master, err := newDatabase("master")
+	master, err := s.newDatabase(name, "master")
 	if err != nil {
 		return err
 	}
@@ -114,6 +122,7 @@ func (s *Server) DeleteServer(name string) {
 	for _, d := range ls.dbs {
 		d.db.Close()
 	}
+	s.dropFiles(name, "")
 }
 
 // SetAdmin sets or (with nil) removes a server's Microsoft Entra admin.
@@ -140,7 +149,7 @@ func (s *Server) PutDatabase(server, name string) error {
 	if _, ok := ls.dbs[k]; ok {
 		return nil
 	}
-	d, err := newDatabase(name)
+	d, err := s.newDatabase(server, name)
 	if err != nil {
 		return err
 	}
@@ -161,6 +170,7 @@ func (s *Server) DeleteDatabase(server, name string) {
 	if d != nil {
 		d.db.Close()
 	}
+	s.dropFiles(server, name)
 }
 
 func (s *Server) logical(name string) (*logical, bool) {

@@ -22,6 +22,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/sql/tds"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // loginTimeout bounds the time from accept to LOGINACK, so a client that
@@ -47,6 +48,10 @@ type Server struct {
 	closed  bool
 	spid    uint16
 	addr    string
+	// dir holds the database files and log the users (persist.go);
+	// empty and nil keep everything in memory.
+	dir string
+	log *state.Log
 }
 
 // New makes the SQL endpoint; cert must cover *.{SQLSuffix}.

@@ -90,7 +90,7 @@ func (ss *session) createUser(st []token) error {
 		}
 	}
 	d.users[k] = &dbUser{Name: name, OID: p.ObjectID, Roles: map[string]bool{}}
-	return nil
+	return ss.srv.saveUsers(ss.ls, d)
 }
 
 // alterRole is ALTER ROLE role ADD|DROP MEMBER [name].
@@ -118,7 +118,7 @@ func (ss *session) alterRole(st []token) error {
 		return &sqlError{Number: 15151, State: 1, Class: 16, Text: fmt.Sprintf("Cannot add the principal '%s', because it does not exist or you do not have permission.", member)}
 	}
 	u.Roles[role] = st[3].is("ADD")
-	return nil
+	return ss.srv.saveUsers(ss.ls, d)
 }
 
 // dropUser is DROP USER [IF EXISTS] [name].
@@ -147,5 +147,5 @@ func (ss *session) dropUser(st []token) error {
 		return &sqlError{Number: 15151, State: 1, Class: 16, Text: fmt.Sprintf("Cannot drop the user '%s', because it does not exist or you do not have permission.", name)}
 	}
 	delete(d.users, strings.ToLower(name))
-	return nil
+	return ss.srv.saveUsers(ss.ls, d)
 }

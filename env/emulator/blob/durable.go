@@ -1,0 +1,323 @@
+package blob
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/miconform/miconform/env/emulator/arm"
+	"github.com/miconform/miconform/env/emulator/state"
+)
+
+// Persistence (--state-dir): durableStore is the memory store with every
+// change recorded in a state log before it is acknowledged. Keys:
+//
+//	a/{account}                                  account keys and settings
+//	c/{account}/{container}                      container properties
+//	b/{account}/{container}/{blob}               blob properties, block list, data
+//	k/{account}/{container}/{len(blob)}/{blob}{block id}   uncommitted block
+//
+// Account and container names never hold "/"; the length in an
+// uncommitted block's key makes "all blocks of this blob" a prefix that no
+// other blob's blocks share.
+type durableStore struct {
+	mem *memStore
+	log *state.Log
+	// wmu orders changes so the log replays them in the order memory saw
+	// them; readers go straight to memory.
+	wmu sync.Mutex
+}
+
+// Persist loads the accounts and blobs l holds, keeping only accounts
+// Resource Manager (loaded first) still has, and from then on records every
+// change in l: the Store becomes a durable one.
+func (s *Service) Persist(l *state.Log, a *arm.Server) error {
+	mem := NewMemStore().(*memStore)
+	live := map[string]bool{}
+	for _, res := range a.Resources(TypeStorageAccount) {
+		live[res.Name] = true
+	}
+	var gone state.Batch
+	load := func(k string, v []byte) error {
+		kind, rest, _ := strings.Cut(k, "/")
+		account, rest, _ := strings.Cut(rest, "/")
+		if !live[account] {
+			// Resource Manager deleted the account; a crash came before
+			// its data went.
+			gone.Delete(k)
+			return nil
+		}
+		switch kind {
+		case "a":
+			var acct Account
+			if err := json.Unmarshal(v, &acct); err != nil {
+				return err
+			}
+			s.accounts[account] = &acct
+		case "c":
+			var c Container
+			if err := json.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			mem.restoreContainer(account, c)
+		case "b":
+			container, _, _ := strings.Cut(rest, "/")
+			b, err := decodeBlob(v)
+			if err != nil {
+				return err
+			}
+			mem.restoreBlob(account, container, b)
+		case "k":
+			container, rest, _ := strings.Cut(rest, "/")
+			n, rest, _ := strings.Cut(rest, "/")
+			size, err := strconv.Atoi(n)
+			if err != nil || size > len(rest) {
+				return errors.New("blob: bad uncommitted block key")
+			}
+			mem.restoreStaged(account, container, rest[:size], rest[size:], v)
+		}
+		return nil
+	}
+	// Containers before the blobs in them.
+	for _, prefix := range []string{"a/", "c/", "b/", "k/"} {
+		if err := l.Each(prefix, load); err != nil {
+			return err
+		}
+	}
+	if err := l.Commit(&gone); err != nil {
+		return err
+	}
+	s.Store = &durableStore{mem: mem, log: l}
+	s.log = l
+	// A crash between Resource Manager storing a new account and its keys
+	// being recorded leaves an account that was never acknowledged and
+	// has no keys: it goes, as if the PUT had not happened.
+	for _, res := range a.Resources(TypeStorageAccount) {
+		if _, ok := s.accounts[res.Name]; !ok {
+			a.DeleteResource(res.ID)
+		}
+	}
+	return nil
+}
+
+// saveAccount records an account's current state (or its removal).
+func (s *Service) saveAccount(name string) {
+	if s.log == nil {
+		return
+	}
+	var b state.Batch
+	s.mu.Lock()
+	if a, ok := s.accounts[name]; ok {
+		state.Must(b.PutJSON("a/"+name, a))
+	} else {
+		b.Delete("a/" + name)
+	}
+	t, err := s.log.Write(&b)
+	s.mu.Unlock()
+	state.Must(err)
+	state.Must(s.log.Wait(t))
+}
+
+func containerKey(account, container string) string { return "c/" + account + "/" + container }
+func blobKey(account, container, name string) string {
+	return "b/" + account + "/" + container + "/" + name
+}
+func stagedPrefix(account, container, blob string) string {
+	return "k/" + account + "/" + container + "/" + strconv.Itoa(len(blob)) + "/" + blob
+}
+
+// blobMeta is a blob's record without its data.
+type blobMeta struct {
+	Blob
+	Blocks []blockMeta
+}
+
+type blockMeta struct {
+	ID  string
+	Len int
+}
+
+// encodeBlob is u32 length of the JSON properties, the properties, the data.
+func encodeBlob(b Blob) ([]byte, error) {
+	m := blobMeta{Blob: b}
+	m.Data = nil
+	for _, bl := range b.blocks {
+		m.Blocks = append(m.Blocks, blockMeta{ID: bl.id, Len: len(bl.data)})
+	}
+	j, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 4, 4+len(j)+len(b.Data))
+	binary.LittleEndian.PutUint32(out, uint32(len(j)))
+	out = append(out, j...)
+	return append(out, b.Data...), nil
+}
+
+func decodeBlob(v []byte) (Blob, error) {
+	if len(v) < 4 || int(binary.LittleEndian.Uint32(v)) > len(v)-4 {
+		return Blob{}, errors.New("blob: bad blob record")
+	}
+	n := int(binary.LittleEndian.Uint32(v))
+	var m blobMeta
+	if err := json.Unmarshal(v[4:4+n], &m); err != nil {
+		return Blob{}, err
+	}
+	b := m.Blob
+	b.Data = v[4+n:]
+	off := 0
+	for _, bm := range m.Blocks {
+		if bm.Len < 0 || off+bm.Len > len(b.Data) {
+			return Blob{}, errors.New("blob: block list longer than the data")
+		}
+		b.blocks = append(b.blocks, block{id: bm.ID, data: b.Data[off : off+bm.Len : off+bm.Len]})
+		off += bm.Len
+	}
+	return b, nil
+}
+
+// commit writes b under wmu and waits for it once wmu is released.
+func (d *durableStore) commit(b *state.Batch) error {
+	t, err := d.log.Write(b)
+	d.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	return d.log.Wait(t)
+}
+
+func (d *durableStore) CreateContainer(account, name string, c Container) (Container, error) {
+	d.wmu.Lock()
+	c, err := d.mem.CreateContainer(account, name, c)
+	if err != nil {
+		d.wmu.Unlock()
+		return c, err
+	}
+	var b state.Batch
+	if err := b.PutJSON(containerKey(account, name), c); err != nil {
+		d.wmu.Unlock()
+		return Container{}, err
+	}
+	return c, d.commit(&b)
+}
+
+func (d *durableStore) GetContainer(account, name string) (Container, error) {
+	return d.mem.GetContainer(account, name)
+}
+
+func (d *durableStore) DeleteContainer(account, name string) error {
+	d.wmu.Lock()
+	if err := d.mem.DeleteContainer(account, name); err != nil {
+		d.wmu.Unlock()
+		return err
+	}
+	var b state.Batch
+	b.Delete(containerKey(account, name))
+	b.DeletePrefix(blobKey(account, name, ""))
+	b.DeletePrefix("k/" + account + "/" + name + "/")
+	return d.commit(&b)
+}
+
+func (d *durableStore) ListContainers(account, prefix, marker string, max int) ([]Container, string) {
+	return d.mem.ListContainers(account, prefix, marker, max)
+}
+
+func (d *durableStore) putBlob(account, container, name string, bl Blob, err error) (Blob, error) {
+	if err != nil {
+		d.wmu.Unlock()
+		return bl, err
+	}
+	v, err := encodeBlob(bl)
+	if err != nil {
+		d.wmu.Unlock()
+		return Blob{}, err
+	}
+	var b state.Batch
+	b.Put(blobKey(account, container, name), v)
+	b.DeletePrefix(stagedPrefix(account, container, name))
+	return bl, d.commit(&b)
+}
+
+func (d *durableStore) PutBlob(account, container, name string, b Blob, cond func(*Blob) error) (Blob, error) {
+	d.wmu.Lock()
+	b, err := d.mem.PutBlob(account, container, name, b, cond)
+	return d.putBlob(account, container, name, b, err)
+}
+
+func (d *durableStore) GetBlob(account, container, name string) (Blob, error) {
+	return d.mem.GetBlob(account, container, name)
+}
+
+func (d *durableStore) DeleteBlob(account, container, name string, cond func(*Blob) error) error {
+	d.wmu.Lock()
+	if err := d.mem.DeleteBlob(account, container, name, cond); err != nil {
+		d.wmu.Unlock()
+		return err
+	}
+	var b state.Batch
+	b.Delete(blobKey(account, container, name))
+	b.DeletePrefix(stagedPrefix(account, container, name))
+	return d.commit(&b)
+}
+
+func (d *durableStore) ListBlobs(account, container, prefix, marker string, max int) ([]Blob, string, error) {
+	return d.mem.ListBlobs(account, container, prefix, marker, max)
+}
+
+func (d *durableStore) PutBlock(account, container, blob, id string, data []byte) error {
+	d.wmu.Lock()
+	if err := d.mem.PutBlock(account, container, blob, id, data); err != nil {
+		d.wmu.Unlock()
+		return err
+	}
+	var b state.Batch
+	b.Put(stagedPrefix(account, container, blob)+id, data)
+	return d.commit(&b)
+}
+
+func (d *durableStore) CommitBlocks(account, container, name string, list []BlockRef, props Blob, cond func(*Blob) error) (Blob, error) {
+	d.wmu.Lock()
+	b, err := d.mem.CommitBlocks(account, container, name, list, props, cond)
+	return d.putBlob(account, container, name, b, err)
+}
+
+func (d *durableStore) DropAccount(account string) {
+	d.wmu.Lock()
+	d.mem.DropAccount(account)
+	var b state.Batch
+	for _, k := range []string{"c/", "b/", "k/"} {
+		b.DeletePrefix(k + account + "/")
+	}
+	state.Must(d.commit(&b))
+}
+
+// The restore helpers put records back into the memory store at start.
+
+func (s *memStore) restoreContainer(account string, c Container) {
+	a := s.accounts[account]
+	if a == nil {
+		a = &memAccount{containers: map[string]*memContainer{}}
+		s.accounts[account] = a
+	}
+	a.containers[c.Name] = &memContainer{Container: c, blobs: map[string]*Blob{}, staged: map[string]map[string][]byte{}}
+}
+
+func (s *memStore) restoreBlob(account, container string, b Blob) {
+	if c, err := s.container(account, container); err == nil {
+		c.blobs[b.Name] = &b
+	}
+}
+
+func (s *memStore) restoreStaged(account, container, blob, id string, data []byte) {
+	c, err := s.container(account, container)
+	if err != nil {
+		return
+	}
+	if c.staged[blob] == nil {
+		c.staged[blob] = map[string][]byte{}
+	}
+	c.staged[blob][id] = data
+}

@@ -1,0 +1,249 @@
+package emulator_test
+
+import (
+	"context"
+	"crypto/tls"
+	"database/sql"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	mssql "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/msdsn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/emulator"
+)
+
+// startIn starts an emulator on a given state dir; stop closes it.
+func startIn(t *testing.T, dir string) (h *harness, stop func()) {
+	t.Helper()
+	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
+	require.NoError(t, err)
+	require.NoError(t, e.Start())
+	h = &harness{t: t, E: e, client: e.HTTPClient(), stateDir: dir}
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			h.client.CloseIdleConnections()
+			require.NoError(t, e.Close())
+		}
+	}
+	t.Cleanup(stop)
+	return h, stop
+}
+
+const blobContributorRole = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+
+// persistWorld is what the restart test writes before the restart.
+type persistWorld struct {
+	group, uai, uaiPrincipal, assignment string
+	vmToken                              string
+}
+
+func (h *harness) blobURL(name string) string {
+	w := h.E.World
+	return "https://" + w.StorageAccount + ".blob." + h.E.Cloud.StorageSuffix + "/" + w.Container + "/" + url.PathEscape(name)
+}
+
+func (h *harness) blobHeader() http.Header {
+	return http.Header{"Authorization": {"Bearer " + h.appToken(h.E.Operator, h.E.Cloud.StorageResource)}, "X-Ms-Version": {"2021-08-06"}, "X-Ms-Blob-Type": {"BlockBlob"}, "Content-Type": {"application/octet-stream"}}
+}
+
+func (h *harness) secretURL(name, query string) string {
+	return "https://" + h.E.World.VaultName + "." + h.E.Cloud.VaultSuffix + "/secrets/" + name + "?api-version=7.5" + query
+}
+
+func (h *harness) vaultHeader() http.Header {
+	return http.Header{"Authorization": {"Bearer " + h.appToken(h.E.Operator, h.E.Cloud.VaultResource)}}
+}
+
+// sqlDB connects to a seeded-world database with a token for Azure SQL.
+func (h *harness) sqlDB(database, tok string) *sql.DB {
+	h.t.Helper()
+	c := h.E.Cloud
+	host := h.E.World.SQLServer + "." + c.SQLSuffix
+	cfg, err := msdsn.Parse("sqlserver://" + host + "?database=" + database + "&encrypt=true")
+	require.NoError(h.t, err)
+	cfg.TLSConfig = &tls.Config{RootCAs: h.E.CA.Pool(), ServerName: host}
+	conn, err := mssql.NewSecurityTokenConnector(cfg, func(context.Context) (string, error) { return tok, nil })
+	require.NoError(h.t, err)
+	conn.Dialer = stateDialer(h.E.DialContext)
+	db := sql.OpenDB(conn)
+	h.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// stateDialer reaches the emulator's SQL endpoint for go-mssqldb.
+type stateDialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func (d stateDialer) DialContext(ctx context.Context, n, a string) (net.Conn, error) {
+	return d(ctx, n, a)
+}
+func (d stateDialer) HostName() string { return "" }
+
+// TestRestartKeepsEverything writes to every service, restarts the
+// emulator on the same state dir and finds all of it, with no second seed
+// and the VM's token from before the restart still accepted.
+func TestRestartKeepsEverything(t *testing.T) {
+	dir := t.TempDir()
+	h, stop := startIn(t, dir)
+	w := h.E.World
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Resource Manager: a group with tags, a user-assigned identity (a
+	// directory principal) and a role assignment for it.
+	var pw persistWorld
+	pw.group = h.rg("persisted-rg")
+	r := h.op("PUT", pw.group+"?api-version=2021-04-01", map[string]any{"location": "westus2", "tags": map[string]string{"kept": "yes"}})
+	require.Equal(t, 201, r.code, "%s", r.raw)
+	pw.uai = pw.group + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/kept-identity"
+	r = h.op("PUT", pw.uai+"?api-version=2023-01-31", map[string]any{"location": "westus2"})
+	require.Equal(t, 201, r.code, "%s", r.raw)
+	pw.uaiPrincipal = str(r.body, "properties", "principalId")
+	pw.assignment = h.assignRole(pw.uaiPrincipal, readerRole, pw.group)
+	// A group and its resources deleted before the restart stay deleted.
+	gone := h.rg("deleted-rg")
+	require.Equal(t, 201, h.op("PUT", gone+"?api-version=2021-04-01", map[string]any{"location": "westus2"}).code)
+	require.Equal(t, 201, h.op("PUT", gone+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gone?api-version=2023-01-31", map[string]any{"location": "westus2"}).code)
+	require.Equal(t, 202, h.op("DELETE", gone+"?api-version=2021-04-01", nil).code)
+
+	// Blob: the operator gets data access, puts a blob, stages a block.
+	account := h.rg(w.ResourceGroup) + "/providers/Microsoft.Storage/storageAccounts/" + w.StorageAccount
+	h.assignRole(h.E.Operator.ObjectID, blobContributorRole, account)
+	keysBefore := h.op("POST", account+"/listKeys?api-version=2023-01-01", nil)
+	require.Equal(t, 200, keysBefore.code, "%s", keysBefore.raw)
+	data := []byte(strings.Repeat("persisted blob ", 5000))
+	r = h.do("PUT", h.blobURL("dir/kept.bin"), h.blobHeader(), string(data))
+	require.Equal(t, 201, r.code, "%s", r.raw)
+	etag := r.header.Get("ETag")
+	r = h.do("PUT", h.blobURL("staged.bin")+"?comp=block&blockid=YmxvY2sx", h.blobHeader(), "staged block")
+	require.Equal(t, 201, r.code, "%s", r.raw)
+
+	// Key Vault: two versions of a secret, one soft-deleted secret, and a
+	// backup taken before the restart.
+	require.Equal(t, 200, h.do("PUT", h.secretURL("kept", ""), h.vaultHeader(), `{"value":"v1"}`).code)
+	r = h.do("PUT", h.secretURL("kept", ""), h.vaultHeader(), `{"value":"v2"}`)
+	require.Equal(t, 200, r.code)
+	require.Equal(t, 200, h.do("PUT", h.secretURL("binned", ""), h.vaultHeader(), `{"value":"x"}`).code)
+	require.Equal(t, 200, h.do("DELETE", h.secretURL("binned", ""), h.vaultHeader(), nil).code)
+	r = h.do("POST", h.secretURL("kept/backup", ""), h.vaultHeader(), nil)
+	require.Equal(t, 200, r.code, "%s", r.raw)
+	backup := str(r.body, "value")
+
+	// SQL: a new row and a new contained user with a role.
+	db := h.sqlDB(w.SQLDatabase, h.appToken(h.E.Operator, h.E.Cloud.SQLResource))
+	_, err := db.ExecContext(ctx, "INSERT INTO dbo."+w.SQLTable+" (Name, Quantity) VALUES (N'persisted', 7)")
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, "CREATE USER [kept-identity] FROM EXTERNAL PROVIDER")
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, "ALTER ROLE db_datawriter ADD MEMBER [kept-identity]")
+	require.NoError(t, err)
+	db.Close()
+
+	// The VM's token from IMDS, issued before the restart.
+	r = h.imds("/metadata/identity/oauth2/token", url.Values{"api-version": {"2018-02-01"}, "resource": {h.E.Cloud.ARMResource}})
+	require.Equal(t, 200, r.code, "%s", r.raw)
+	pw.vmToken = str(r.body, "access_token")
+	assignmentsBefore := h.op("GET", h.sub()+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", nil)
+	require.Equal(t, 200, assignmentsBefore.code)
+	principalsBefore := len(h.E.Dir.List())
+	tenant, sub := h.E.TenantID(), h.E.SubscriptionID()
+	stop()
+
+	h, _ = startIn(t, dir)
+	assert.Equal(t, w, h.E.World, "the world is reloaded, not seeded again")
+	assert.Equal(t, tenant, h.E.TenantID())
+	assert.Equal(t, sub, h.E.SubscriptionID())
+	assert.Len(t, h.E.Dir.List(), principalsBefore)
+
+	// The token from before the restart reads the VM's group.
+	r = h.arm("GET", h.rg(w.ResourceGroup)+"?api-version=2021-04-01", pw.vmToken, nil)
+	assert.Equal(t, 200, r.code, "%s", r.raw)
+
+	r = h.op("GET", pw.group+"?api-version=2021-04-01", nil)
+	require.Equal(t, 200, r.code, "%s", r.raw)
+	assert.Equal(t, "yes", str(r.body, "tags", "kept"))
+	r = h.op("GET", pw.uai+"?api-version=2023-01-31", nil)
+	require.Equal(t, 200, r.code, "%s", r.raw)
+	assert.Equal(t, pw.uaiPrincipal, str(r.body, "properties", "principalId"))
+	_, ok := h.E.Dir.ByObjectID(pw.uaiPrincipal)
+	assert.True(t, ok, "the identity's principal is in the directory")
+	r = h.op("GET", pw.group+"/providers/Microsoft.Authorization/roleAssignments/"+pw.assignment+"?api-version=2022-04-01", nil)
+	assert.Equal(t, 200, r.code, "%s", r.raw)
+	r = h.op("GET", h.sub()+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", nil)
+	assert.JSONEq(t, string(assignmentsBefore.raw), string(r.raw), "no assignment lost or added (the operator's Owner is not made twice)")
+	assert.Equal(t, 404, h.op("GET", gone+"?api-version=2021-04-01", nil).code)
+
+	keysAfter := h.op("POST", account+"/listKeys?api-version=2023-01-01", nil)
+	assert.JSONEq(t, string(keysBefore.raw), string(keysAfter.raw), "account keys survive")
+	r = h.do("GET", h.blobURL("dir/kept.bin"), h.blobHeader(), nil)
+	require.Equal(t, 200, r.code, "%s", r.raw)
+	assert.Equal(t, data, r.raw)
+	assert.Equal(t, etag, r.header.Get("ETag"))
+	r = h.do("GET", h.blobURL(w.Blob), h.blobHeader(), nil)
+	assert.Equal(t, 200, r.code, "the seeded blob is still there")
+	r = h.do("PUT", h.blobURL("staged.bin")+"?comp=blocklist", h.blobHeader(), `<?xml version="1.0" encoding="utf-8"?><BlockList><Uncommitted>YmxvY2sx</Uncommitted></BlockList>`)
+	require.Equal(t, 201, r.code, "the block staged before the restart commits: %s", r.raw)
+	r = h.do("GET", h.blobURL("staged.bin"), h.blobHeader(), nil)
+	assert.Equal(t, "staged block", string(r.raw))
+
+	r = h.do("GET", h.secretURL("kept", ""), h.vaultHeader(), nil)
+	require.Equal(t, 200, r.code, "%s", r.raw)
+	assert.Equal(t, "v2", str(r.body, "value"))
+	r = h.do("GET", h.secretURL("kept/versions", ""), h.vaultHeader(), nil)
+	assert.Len(t, r.value(), 2)
+	r = h.do("GET", "https://"+w.VaultName+"."+h.E.Cloud.VaultSuffix+"/deletedsecrets/binned?api-version=7.5", h.vaultHeader(), nil)
+	assert.Equal(t, 200, r.code, "the soft-deleted secret is still recoverable: %s", r.raw)
+	r = h.do("GET", h.secretURL(w.SecretName, ""), h.vaultHeader(), nil)
+	assert.Equal(t, "My Secret", str(r.body, "value"))
+	require.Equal(t, 200, h.op("PUT", h.rg(w.ResourceGroup)+"/providers/Microsoft.KeyVault/vaults/"+w.VaultName+"/accessPolicies/add?api-version=2023-07-01", map[string]any{
+		"properties": map[string]any{"accessPolicies": []any{map[string]any{"tenantId": h.E.TenantID(), "objectId": h.E.Operator.ObjectID, "permissions": map[string]any{"secrets": []string{"purge"}}}}},
+	}).code)
+	require.Equal(t, 200, h.do("DELETE", h.secretURL("kept", ""), h.vaultHeader(), nil).code)
+	require.Equal(t, 204, h.do("DELETE", "https://"+w.VaultName+"."+h.E.Cloud.VaultSuffix+"/deletedsecrets/kept?api-version=7.5", h.vaultHeader(), nil).code)
+	r = h.do("POST", h.secretURL("restore", ""), h.vaultHeader(), map[string]string{"value": backup})
+	assert.Equal(t, 200, r.code, "a backup from before the restart restores after it: %s", r.raw)
+
+	db = h.sqlDB(w.SQLDatabase, h.appToken(h.E.Operator, h.E.Cloud.SQLResource))
+	var n int
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM dbo."+w.SQLTable).Scan(&n))
+	assert.Equal(t, 4, n, "three seeded rows and the new one")
+	_, err = db.ExecContext(ctx, "CREATE USER [kept-identity] FROM EXTERNAL PROVIDER")
+	var me mssql.Error
+	require.ErrorAs(t, err, &me)
+	assert.EqualValues(t, 15023, me.Number, "the contained user survived the restart")
+	// The identity signs in as its user and writes as db_datawriter.
+	p, ok := h.E.Dir.ByObjectID(pw.uaiPrincipal)
+	require.True(t, ok)
+	tok, err := h.E.Issuer.ManagedIdentityToken(p, h.E.Cloud.SQLResource, "")
+	require.NoError(t, err)
+	_, err = h.sqlDB(w.SQLDatabase, tok.Raw).ExecContext(ctx, "INSERT INTO dbo."+w.SQLTable+" (Name, Quantity) VALUES (N'by the identity', 1)")
+	assert.NoError(t, err, "the role membership survived the restart")
+}
+
+// TestUnfinishedFirstStartSeedsAgain: logs without world.json are a first
+// start that crashed during its seed; the next start seeds from scratch.
+func TestUnfinishedFirstStartSeedsAgain(t *testing.T) {
+	dir := t.TempDir()
+	h, stop := startIn(t, dir)
+	sub := h.E.SubscriptionID()
+	assignments := len(h.op("GET", h.sub()+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", nil).value())
+	stop()
+	require.NoError(t, os.Remove(filepath.Join(dir, "world.json")))
+	h, _ = startIn(t, dir)
+	assert.Equal(t, sub, h.E.SubscriptionID())
+	assert.NotEmpty(t, h.E.World.VMResourceID)
+	r := h.op("GET", h.sub()+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", nil)
+	require.Equal(t, 200, r.code)
+	assert.Len(t, r.value(), assignments, "the seed's assignments, once each")
+}

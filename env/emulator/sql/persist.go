@@ -1,0 +1,182 @@
+package sql
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/miconform/miconform/env/emulator/arm"
+	"github.com/miconform/miconform/env/emulator/state"
+)
+
+// Persistence (--state-dir): each database is a SQLite file,
+// {dir}/{server}/{database}.sqlite, in WAL mode with synchronous=FULL, so a
+// statement (or COMMIT) is answered only once its WAL frame is fsynced.
+// Servers, admins and databases are Resource Manager resources and come
+// back from its log; the contained users (CREATE USER, ALTER ROLE) live in
+// the state log under "u/{server}/{database}".
+
+// safeName is a file name that needs no escaping; other names are hex
+// with a "~" no safe name starts with.
+var safeName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+func fileName(name string) string {
+	name = strings.ToLower(name)
+	if safeName.MatchString(name) {
+		return name
+	}
+	return "~" + hex.EncodeToString([]byte(name))
+}
+
+func (s *Server) dbPath(server, db string) string {
+	return filepath.Join(s.dir, fileName(server), fileName(db)+".sqlite")
+}
+
+func (s *Server) fileDSN(server, db string) (string, error) {
+	p := s.dbPath(server, db)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return "", err
+	}
+	return "file:" + p + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)", nil
+}
+
+func usersKey(server, db string) string {
+	return "u/" + strings.ToLower(server) + "/" + strings.ToLower(db)
+}
+
+// Persist keeps databases in files under dir and users in l from now on,
+// and brings back the servers, admins and databases Resource Manager
+// (loaded first) has, with their data and users. Files of databases
+// Resource Manager no longer has (a crash between the two) are removed.
+func (s *Server) Persist(dir string, l *state.Log, a *arm.Server) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.dir, s.log = dir, l
+	s.mu.Unlock()
+	keep := map[string]bool{}
+	servers := a.Resources(typeServer)
+	for _, srv := range servers {
+		keep[s.dbPath(srv.Name, "master")] = true
+	}
+	dbs := a.Resources(typeDatabase)
+	for _, db := range dbs {
+		keep[s.dbPath(serverOf(db.ID), db.Name)] = true
+	}
+	if err := s.removeStale(keep); err != nil {
+		return err
+	}
+	for _, srv := range servers {
+		if err := s.PutServer(srv.Name); err != nil {
+			return err
+		}
+	}
+	for _, ad := range a.Resources(typeAdmin) {
+		str := func(k string) string { v, _ := ad.Properties[k].(string); return v }
+		if err := s.SetAdmin(serverOf(ad.ID), &Admin{Login: str("login"), SID: str("sid"), TenantID: str("tenantId")}); err != nil {
+			return err
+		}
+	}
+	for _, db := range dbs {
+		if err := s.PutDatabase(serverOf(db.ID), db.Name); err != nil {
+			return err
+		}
+	}
+	var gone state.Batch
+	err := l.Each("u/", func(k string, v []byte) error {
+		server, db, _ := strings.Cut(strings.TrimPrefix(k, "u/"), "/")
+		ls, ok := s.logical(server)
+		var d *database
+		if ok {
+			d, ok = ls.database(db)
+		}
+		if !ok {
+			gone.Delete(k)
+			return nil
+		}
+		var users []*dbUser
+		if err := json.Unmarshal(v, &users); err != nil {
+			return err
+		}
+		d.mu.Lock()
+		for _, u := range users {
+			d.users[strings.ToLower(u.Name)] = u
+		}
+		d.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return l.Commit(&gone)
+}
+
+// serverOf is the server name in a .../servers/{server}[/...] id.
+func serverOf(id string) string {
+	i := strings.Index(strings.ToLower(id), "/servers/")
+	if i < 0 {
+		return ""
+	}
+	name, _, _ := strings.Cut(id[i+len("/servers/"):], "/")
+	return name
+}
+
+// removeStale deletes database files (and their WAL) not in keep.
+func (s *Server) removeStale(keep map[string]bool) error {
+	files, err := filepath.Glob(filepath.Join(s.dir, "*", "*.sqlite*"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		base := strings.TrimSuffix(strings.TrimSuffix(f, "-wal"), "-shm")
+		if !keep[base] {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dropFiles removes a dropped database's file (or, with db "", a dropped
+// server's directory) and its users.
+func (s *Server) dropFiles(server, db string) {
+	if s.dir == "" {
+		return
+	}
+	var b state.Batch
+	if db == "" {
+		_ = os.RemoveAll(filepath.Join(s.dir, fileName(server)))
+		b.DeletePrefix(usersKey(server, ""))
+	} else {
+		p := s.dbPath(server, db)
+		for _, f := range []string{p, p + "-wal", p + "-shm"} {
+			_ = os.Remove(f)
+		}
+		b.Delete(usersKey(server, db))
+	}
+	state.Must(s.log.Commit(&b))
+}
+
+// saveUsers records a database's users; the caller holds d.mu.
+func (s *Server) saveUsers(ls *logical, d *database) error {
+	if s.log == nil {
+		return nil
+	}
+	users := make([]*dbUser, 0, len(d.users))
+	for _, u := range d.users {
+		users = append(users, u)
+	}
+	sort.Slice(users, func(i, j int) bool { return strings.ToLower(users[i].Name) < strings.ToLower(users[j].Name) })
+	var b state.Batch
+	if err := b.PutJSON(usersKey(ls.name, d.name), users); err != nil {
+		return err
+	}
+	return s.log.Commit(&b)
+}
