@@ -4,6 +4,7 @@
 package suite
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -76,11 +77,25 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	regMu.Unlock()
 
 	format := "pretty," + name
+	var cuke *bufio.Writer
 	if o.ReportDir != "" {
 		if err := os.MkdirAll(o.ReportDir, 0o755); err != nil {
 			return nil, false, err
 		}
-		format += ",cucumber:" + filepath.Join(o.ReportDir, "cucumber.json")
+		// godog's "cucumber:<file>" writes the file one rune per write
+		// call (its no-colors writer), a second or more of system calls
+		// for a full run; the same formatter writes here through a buffer.
+		f, err := os.Create(filepath.Join(o.ReportDir, "cucumber.json"))
+		if err != nil {
+			return nil, false, err
+		}
+		defer f.Close()
+		cuke = bufio.NewWriterSize(f, 1<<20)
+		cucumber := godog.FindFmt("cucumber")
+		regMu.Lock()
+		godog.Format(name+"-cucumber", "cucumber JSON, buffered", func(suite string, _ io.Writer) godog.Formatter { return cucumber(suite, cuke) })
+		regMu.Unlock()
+		format += "," + name + "-cucumber"
 	}
 	tags := targetTags(o.Target.Name())
 	if o.Tags != "" {
@@ -117,6 +132,9 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	res := col.Result()
 	res.Meta.Extra["rbac-propagation-wait"] = stats.Summary()
 	if o.ReportDir != "" {
+		if err := cuke.Flush(); err != nil {
+			return res, false, err
+		}
 		if err := res.WriteJUnit(filepath.Join(o.ReportDir, "junit.xml")); err != nil {
 			return res, false, err
 		}
