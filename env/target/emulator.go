@@ -92,4 +92,10 @@ func nonEmpty(m map[string]string) map[string]string {
 }
 
 // Close implements Target.
-func (t *Emulator) Close(context.Context) error { return t.E.Close() }
+func (t *Emulator) Close(context.Context) error {
+	// The client closes its idle connections first: the emulator's
+	// HTTP/2 server otherwise keeps each one for a second after its GOAWAY
+	// before Shutdown returns.
+	t.client.CloseIdleConnections()
+	return t.E.Close()
+}
