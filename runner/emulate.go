@@ -24,7 +24,7 @@ func emulate(args []string) int {
 	cloudName := fs.String("cloud", "AzureCloud", "cloud to emulate: AzureCloud, AzureChinaCloud or AzureUSGovernment")
 	httpsAddr := fs.String("https-addr", "127.0.0.1:0", "listen address serving every Azure host name (HTTPS)")
 	imdsAddr := fs.String("imds-addr", "127.0.0.1:0", "listen address for IMDS (a VM reaches it at 169.254.169.254:80)")
-	stateDir := fs.String("state-dir", "", "directory keeping the CA, the token signing key and the tenant's ids across restarts")
+	stateDir := fs.String("state-dir", "", "directory keeping everything (CA, signing key, ids, resources, role assignments, blobs, secrets, SQL databases) across restarts and crashes; writes are answered once on disk")
 	seed := fs.String("seed", "tutorials", "world to create at start: tutorials or none")
 	sqlAddr := fs.String("sql-addr", "127.0.0.1:0", "listen address for Azure SQL's TDS endpoint (a VM reaches it at {server}.database.<suffix>:1433)")
 	throttle := fs.Bool("imds-throttle", true, "throttle IMDS token requests as Azure does (20/s, 5 concurrent)")

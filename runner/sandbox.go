@@ -20,7 +20,7 @@ import (
 func sandboxCmd(args []string) int {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	cloudName := fs.String("cloud", "AzureCloud", "cloud to emulate: AzureCloud, AzureChinaCloud or AzureUSGovernment")
-	stateDir := fs.String("state-dir", "", "directory keeping the CA, the token signing key and the tenant's ids across runs")
+	stateDir := fs.String("state-dir", "", "directory keeping everything the emulator holds across runs")
 	quiet := fs.Bool("quiet", false, "print nothing but the command's own output")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: runner sandbox [flags] -- command [args...]\n\n"+

@@ -38,8 +38,10 @@ import (
 type Config struct {
 	// Cloud is the cloud to emulate (default AzureCloud).
 	Cloud cloud.Profile
-	// StateDir keeps the CA, the token signing key and the tenant's ids
-	// across restarts; empty keeps everything in memory.
+	// StateDir keeps everything across restarts and crashes (persist.go):
+	// the CA, the signing key, the tenant's ids and every service's data,
+	// each write durable before it is answered. Empty keeps everything in
+	// memory.
 	StateDir string
 	// HTTPSAddr and IMDSAddr are listen addresses (default 127.0.0.1:0,
 	// a free loopback port).

@@ -29,6 +29,10 @@ type durableStore struct {
 	// wmu orders changes so the log replays them in the order memory saw
 	// them; readers go straight to memory.
 	wmu sync.Mutex
+	// staged holds the stagedPrefix of every blob with uncommitted
+	// blocks, so a Put Blob writes a prefix delete only when there is
+	// something to delete (a prefix delete scans the log's index).
+	staged map[string]bool
 }
 
 // Persist loads the accounts and blobs l holds, keeping only accounts
@@ -41,6 +45,7 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 		live[res.Name] = true
 	}
 	var gone state.Batch
+	staged := map[string]bool{}
 	load := func(k string, v []byte) error {
 		kind, rest, _ := strings.Cut(k, "/")
 		account, rest, _ := strings.Cut(rest, "/")
@@ -78,6 +83,7 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 				return errors.New("blob: bad uncommitted block key")
 			}
 			mem.restoreStaged(account, container, rest[:size], rest[size:], v)
+			staged[stagedPrefix(account, container, rest[:size])] = true
 		}
 		return nil
 	}
@@ -90,7 +96,7 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 	if err := l.Commit(&gone); err != nil {
 		return err
 	}
-	s.Store = &durableStore{mem: mem, log: l}
+	s.Store = &durableStore{mem: mem, log: l, staged: staged}
 	s.log = l
 	// A crash between Resource Manager storing a new account and its keys
 	// being recorded leaves an account that was never acknowledged and
@@ -217,7 +223,7 @@ func (d *durableStore) DeleteContainer(account, name string) error {
 	var b state.Batch
 	b.Delete(containerKey(account, name))
 	b.DeletePrefix(blobKey(account, name, ""))
-	b.DeletePrefix("k/" + account + "/" + name + "/")
+	d.dropStaged(&b, "k/"+account+"/"+name+"/")
 	return d.commit(&b)
 }
 
@@ -237,7 +243,7 @@ func (d *durableStore) putBlob(account, container, name string, bl Blob, err err
 	}
 	var b state.Batch
 	b.Put(blobKey(account, container, name), v)
-	b.DeletePrefix(stagedPrefix(account, container, name))
+	d.dropStaged(&b, stagedPrefix(account, container, name))
 	return bl, d.commit(&b)
 }
 
@@ -259,7 +265,7 @@ func (d *durableStore) DeleteBlob(account, container, name string, cond func(*Bl
 	}
 	var b state.Batch
 	b.Delete(blobKey(account, container, name))
-	b.DeletePrefix(stagedPrefix(account, container, name))
+	d.dropStaged(&b, stagedPrefix(account, container, name))
 	return d.commit(&b)
 }
 
@@ -274,7 +280,9 @@ func (d *durableStore) PutBlock(account, container, blob, id string, data []byte
 		return err
 	}
 	var b state.Batch
-	b.Put(stagedPrefix(account, container, blob)+id, data)
+	p := stagedPrefix(account, container, blob)
+	b.Put(p+id, data)
+	d.staged[p] = true
 	return d.commit(&b)
 }
 
@@ -288,10 +296,24 @@ func (d *durableStore) DropAccount(account string) {
 	d.wmu.Lock()
 	d.mem.DropAccount(account)
 	var b state.Batch
-	for _, k := range []string{"c/", "b/", "k/"} {
-		b.DeletePrefix(k + account + "/")
-	}
+	b.DeletePrefix("c/" + account + "/")
+	b.DeletePrefix("b/" + account + "/")
+	d.dropStaged(&b, "k/"+account+"/")
 	state.Must(d.commit(&b))
+}
+
+// dropStaged deletes the uncommitted blocks under prefix, if any; under wmu.
+func (d *durableStore) dropStaged(b *state.Batch, prefix string) {
+	found := false
+	for p := range d.staged {
+		if strings.HasPrefix(p, prefix) {
+			delete(d.staged, p)
+			found = true
+		}
+	}
+	if found {
+		b.DeletePrefix(prefix)
+	}
 }
 
 // The restore helpers put records back into the memory store at start.

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/miconform/miconform/env/emulator/arm"
@@ -13,16 +14,17 @@ import (
 
 // Persistence (--state-dir). Vaults are Resource Manager resources, so
 // their settings come back from Resource Manager's own log; this log keeps
-// each secret (all its versions, and its soft-deleted state) under
-// "s/{vault}/{secret}" and the backup key, so backups taken before a
-// restart restore after it.
+// the backup key (so backups taken before a restart restore after it) and
+// each secret as "s/{vault}/{secret}/meta" (its name and soft-deleted
+// state) and one "s/{vault}/{secret}/v/{n}" per version, n its place in
+// the version history, so a new version writes one record, not the whole
+// history. Secret names hold no "/".
 
 const backupKeyRecord = "backup-key"
 
-// secretRecord is a secret as the log keeps it.
+// secretRecord is a secret's meta record.
 type secretRecord struct {
-	Name     string     `json:"name"`
-	Versions []*version `json:"versions"`
+	Name string `json:"name"`
 	// Deleted is set while the secret is soft-deleted.
 	Deleted *deletedRecord `json:"deleted,omitempty"`
 }
@@ -32,9 +34,17 @@ type deletedRecord struct {
 	PurgeDateUTC int64 `json:"scheduledPurgeDate"`
 }
 
+// secretKey is the prefix of a secret's records (of a vault's, with
+// secret "").
 func secretKey(vault, secret string) string {
-	return "s/" + strings.ToLower(vault) + "/" + strings.ToLower(secret)
+	k := "s/" + strings.ToLower(vault) + "/"
+	if secret != "" {
+		k += strings.ToLower(secret) + "/"
+	}
+	return k
 }
+
+func versionKey(prefix string, n int) string { return fmt.Sprintf("%sv/%08d", prefix, n) }
 
 // Persist rebuilds the vaults from Resource Manager (whose log must be
 // loaded first), loads the secrets l holds and records every later change
@@ -72,28 +82,54 @@ func (s *Service) Persist(l *state.Log) error {
 		s.vaults[strings.ToLower(res.Name)] = v
 	}
 	var gone state.Batch
+	// Keys sort as meta, then versions in order, secret by secret.
+	var cur *secret
 	err = l.Each("s/", func(k string, val []byte) error {
-		var rec secretRecord
-		if err := json.Unmarshal(val, &rec); err != nil {
-			return err
-		}
-		vaultName, _, _ := strings.Cut(strings.TrimPrefix(k, "s/"), "/")
+		vaultName, rest, _ := strings.Cut(strings.TrimPrefix(k, "s/"), "/")
+		name, field, _ := strings.Cut(rest, "/")
 		v, ok := s.vaults[vaultName]
-		if !ok || len(rec.Versions) == 0 {
+		if !ok {
 			// The vault went with a crash before its secrets were dropped.
-			gone.Delete(k)
+			gone.DeletePrefix(secretKey(vaultName, ""))
 			return nil
 		}
-		x := &secret{name: rec.Name, versions: rec.Versions}
-		if rec.Deleted != nil {
-			v.deleted[strings.ToLower(rec.Name)] = &deletedSecret{s: x, deletedDate: rec.Deleted.DeletedDate, purgeDateUTC: rec.Deleted.PurgeDateUTC}
-		} else {
-			v.secrets[strings.ToLower(rec.Name)] = x
+		if field == "meta" {
+			var rec secretRecord
+			if err := json.Unmarshal(val, &rec); err != nil {
+				return err
+			}
+			cur = &secret{name: rec.Name}
+			if rec.Deleted != nil {
+				v.deleted[name] = &deletedSecret{s: cur, deletedDate: rec.Deleted.DeletedDate, purgeDateUTC: rec.Deleted.PurgeDateUTC}
+			} else {
+				v.secrets[name] = cur
+			}
+			return nil
 		}
+		if cur == nil || !strings.EqualFold(cur.name, name) {
+			return fmt.Errorf("keyvault: version record %s without its secret", k)
+		}
+		var ver version
+		if err := json.Unmarshal(val, &ver); err != nil {
+			return err
+		}
+		cur.versions = append(cur.versions, &ver)
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	for _, v := range s.vaults {
+		for k, x := range v.secrets {
+			if len(x.versions) == 0 {
+				delete(v.secrets, k)
+			}
+		}
+		for k, d := range v.deleted {
+			if len(d.s.versions) == 0 {
+				delete(v.deleted, k)
+			}
+		}
 	}
 	if err := l.Commit(&gone); err != nil {
 		return err
@@ -132,19 +168,29 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 	}
 	var b state.Batch
 	for _, k := range purged {
-		b.Delete(secretKey(v.info.Name, k))
+		b.DeletePrefix(secretKey(v.info.Name, k))
 	}
 	if status != 0 {
 		switch op.kind {
-		case opSetSecret, opUpdateSecret, opDeleteSecret, opRecoverDeletedSecret, opPurgeDeletedSecret:
-			s.recordSecret(&b, v, op.name)
+		case opSetSecret:
+			s.recordSecret(&b, v, op.name, -1)
+		case opUpdateSecret:
+			if x, ver, e := lookupVersion(v, op); e == nil {
+				for i, y := range x.versions {
+					if y == ver {
+						s.recordSecret(&b, v, op.name, i)
+					}
+				}
+			}
+		case opDeleteSecret, opRecoverDeletedSecret, opPurgeDeletedSecret:
+			s.recordSecret(&b, v, op.name, -2)
 		case opRestoreSecret:
 			// The restored name comes from the backup: the answer's id
 			// is {vault}/secrets/{name}/{version}.
 			if bo, ok := out.(bundleOut); ok {
 				_, rest, _ := strings.Cut(bo.ID, "/secrets/")
 				name, _, _ := strings.Cut(rest, "/")
-				s.recordSecret(&b, v, name)
+				s.recordSecret(&b, v, name, -3)
 			}
 		}
 	}
@@ -157,19 +203,41 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 	}
 }
 
-func (s *Service) recordSecret(b *state.Batch, v *vault, name string) {
+// recordSecret writes a secret's meta record and version n (-1 the
+// latest, -2 none, -3 all, replacing what the log had), or removes it all
+// when the secret is gone.
+func (s *Service) recordSecret(b *state.Batch, v *vault, name string, n int) {
 	k := strings.ToLower(name)
-	key := secretKey(v.info.Name, k)
-	var rec secretRecord
-	if x, ok := v.secrets[k]; ok {
-		rec = secretRecord{Name: x.name, Versions: x.versions}
+	prefix := secretKey(v.info.Name, k)
+	var x *secret
+	rec := secretRecord{}
+	if live, ok := v.secrets[k]; ok {
+		x = live
 	} else if d, ok := v.deleted[k]; ok {
-		rec = secretRecord{Name: d.s.name, Versions: d.s.versions, Deleted: &deletedRecord{DeletedDate: d.deletedDate, PurgeDateUTC: d.purgeDateUTC}}
+		x = d.s
+		rec.Deleted = &deletedRecord{DeletedDate: d.deletedDate, PurgeDateUTC: d.purgeDateUTC}
 	} else {
-		b.Delete(key)
+		b.DeletePrefix(prefix)
 		return
 	}
-	if err := b.PutJSON(key, rec); err != nil {
-		b.Delete(key) // cannot happen: versions are plain data
+	rec.Name = x.name
+	put := func(key string, val any) {
+		j, _ := json.Marshal(val) // plain data: cannot fail
+		b.Put(key, j)
 	}
+	switch n {
+	case -3:
+		b.DeletePrefix(prefix)
+		for i, ver := range x.versions {
+			put(versionKey(prefix, i), ver)
+		}
+	case -1:
+		n = len(x.versions) - 1
+		fallthrough
+	default:
+		if n >= 0 {
+			put(versionKey(prefix, n), x.versions[n])
+		}
+	}
+	put(prefix+"meta", rec)
 }
