@@ -84,7 +84,6 @@ func (h *harness) sqlDB(database, tok string) *sql.DB {
 	return db
 }
 
-
 // TestRestartKeepsEverything writes to every service, restarts the
 // emulator on the same state dir and finds all of it, with no second seed
 // and the VM's token from before the restart still accepted.
