@@ -24,6 +24,12 @@
 // it over the log (then fsyncs the directory): at every instant the log
 // name points to a complete file.
 //
+// Reads are served from memory, so between Write and Wait another client
+// can read a change that is not yet durable (and that a crash in that
+// instant loses, unacknowledged to its writer); every change a later write
+// depends on is durable before that later write is acknowledged, since
+// the log is one ordered file.
+//
 // Failure policy: a failed write or fsync leaves the log failed; every later
 // Write and Wait returns the error, so the service stops acknowledging
 // writes (the in-memory change that failed may be visible until restart;
