@@ -74,6 +74,7 @@ func (t *Emulator) Facts() Facts {
 		TenantID: t.E.TenantID(), SubscriptionID: t.E.SubscriptionID(), ResourceGroup: w.ResourceGroup,
 		VMName: w.VMName, VMResourceID: w.VMResourceID, Location: w.Location,
 		Fixtures: nonEmpty(map[string]string{
+			FixtureStorageAccount: w.StorageAccount, FixtureContainer: w.Container, FixtureBlob: w.Blob,
 			FixtureKeyVault: w.VaultName, FixtureSecret: w.SecretName, FixtureUserIdentity: w.UserIdentityName,
 		}),
 	}
