@@ -45,7 +45,7 @@ func (s *scenario) tokenRequestFailed() error {
 	case x.Err != nil:
 		return fmt.Errorf("%s %s got no answer: %v", x.Method, x.URL, x.Err)
 	case x.Status != http.StatusOK:
-		msg := fmt.Sprintf("the token request answered %d: %.300s", x.Status, x.Body)
+		msg := fmt.Sprintf("the token request answered %d%s: %.300s", x.Status, retryNote(x), x.Body)
 		if j := gjson.ParseBytes(x.Body); strings.Contains(errorMessage(j), "Identity not found") || errorCode(j) == "unknown" {
 			return fmt.Errorf("%s. %s", msg, guidance)
 		}

@@ -97,6 +97,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerSnippets(sc)
 	registerStorage(sc)
 	registerKeyVault(sc)
+	registerFaults(sc)
 }
 
 func (s *scenario) onCleanup(what string, fn func(context.Context) error) {

@@ -347,7 +347,9 @@ func newLimiter(perSecond, concurrent int) *limiter {
 func (l *limiter) acquire(now time.Time) (release func(), ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.last.IsZero() {
+	// A clock set back (a clock-skew fault reset) refills nothing rather
+	// than draining the bucket until real time catches up.
+	if !l.last.IsZero() && now.After(l.last) {
 		l.tokens += now.Sub(l.last).Seconds() * l.rate
 		if l.tokens > l.rate {
 			l.tokens = l.rate
