@@ -1,6 +1,7 @@
 package suite_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -19,13 +20,17 @@ func TestFeatures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tg.Close(context.Background())
-			res, ok, err := suite.Run(context.Background(), suite.Options{Target: tg, T: t, ReportDir: t.TempDir()})
+			var pretty bytes.Buffer
+			dir := t.TempDir()
+			res, ok, err := suite.Run(context.Background(), suite.Options{Target: tg, T: t, ReportDir: dir, Output: &pretty})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !ok {
 				t.Errorf("features failed on %s:\n%s", name, res.Table())
 			}
+			// Every report and log of the full run is free of secrets.
+			assertNoSecrets(t, tg, dir, pretty.String())
 		})
 	}
 }
