@@ -300,10 +300,7 @@ func assignUserIdentity(ctx context.Context) error {
 // -H "Authorization: Bearer <ACCESS-TOKEN>".
 func vmCallWithToken(ctx context.Context, method, rawURL string) error {
 	s := from(ctx)
-	if s.token == "" {
-		return fmt.Errorf("the VM has no access token yet")
-	}
-	u, err := s.expand(rawURL)
+	u, err := s.tokenURL(rawURL)
 	if err != nil {
 		return err
 	}

@@ -80,10 +80,7 @@ func removeLastAssignment(ctx context.Context) error {
 // since Azure applies a removal eventually too.
 func vmCallExpectRefusal(ctx context.Context, rawURL string) error {
 	s := from(ctx)
-	if s.token == "" {
-		return fmt.Errorf("the VM has no access token yet")
-	}
-	u, err := s.expand(rawURL)
+	u, err := s.tokenURL(rawURL)
 	if err != nil {
 		return err
 	}

@@ -159,10 +159,7 @@ func tokenWithBudget(ctx context.Context, secs int) error {
 // https://learn.microsoft.com/azure/architecture/best-practices/retry-service-specific
 func readWithSDK(ctx context.Context, rawURL string) error {
 	s := from(ctx)
-	if s.token == "" {
-		return fmt.Errorf("the VM has no access token yet")
-	}
-	u, err := s.expand(rawURL)
+	u, err := s.tokenURL(rawURL)
 	if err != nil {
 		return err
 	}

@@ -127,6 +127,15 @@ func (s *scenario) expand(text string) (string, error) {
 	return out, nil
 }
 
+// tokenURL is the prologue of every step that calls with the VM's token:
+// there must be one, and the URL's placeholders are filled in.
+func (s *scenario) tokenURL(rawURL string) (string, error) {
+	if s.token == "" {
+		return "", fmt.Errorf("the VM has no access token yet")
+	}
+	return s.expand(rawURL)
+}
+
 // set records a placeholder's value, and the forms derived from it.
 func (s *scenario) set(k, v string) {
 	s.vars[k] = v

@@ -253,10 +253,7 @@ func (s *scenario) sendWithToken(ctx context.Context, method, u string, h http.H
 // with a TokenCredential: a GET with the bearer token and x-ms-version.
 func vmGetWithTokenAndHeader(ctx context.Context, rawURL, header, refusal string) error {
 	s := from(ctx)
-	if s.token == "" {
-		return fmt.Errorf("the VM has no access token yet")
-	}
-	u, err := s.expand(rawURL)
+	u, err := s.tokenURL(rawURL)
 	if err != nil {
 		return err
 	}
@@ -274,10 +271,7 @@ func vmGetWithTokenAndHeader(ctx context.Context, rawURL, header, refusal string
 // -Headers @{Authorization="Bearer $ArmToken"}.
 func vmPostWithToken(ctx context.Context, rawURL, refusal string, doc *godog.DocString) error {
 	s := from(ctx)
-	if s.token == "" {
-		return fmt.Errorf("the VM has no access token yet")
-	}
-	u, err := s.expand(rawURL)
+	u, err := s.tokenURL(rawURL)
 	if err != nil {
 		return err
 	}
