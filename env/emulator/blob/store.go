@@ -189,17 +189,7 @@ func (s *memStore) ListContainers(account, prefix, marker string, max int) ([]Co
 	if a == nil {
 		return nil, ""
 	}
-	var names []string
-	for n := range a.containers {
-		if strings.HasPrefix(n, prefix) && n >= marker {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	next := ""
-	if len(names) > max {
-		next, names = names[max], names[:max]
-	}
+	names, next := page(a.containers, prefix, marker, max)
 	out := make([]Container, len(names))
 	for i, n := range names {
 		out[i] = a.containers[n].Container
@@ -279,17 +269,7 @@ func (s *memStore) ListBlobs(account, container, prefix, marker string, max int)
 	if err != nil {
 		return nil, "", err
 	}
-	var names []string
-	for n := range c.blobs {
-		if strings.HasPrefix(n, prefix) && n >= marker {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	next := ""
-	if len(names) > max {
-		next, names = names[max], names[:max]
-	}
+	names, next := page(c.blobs, prefix, marker, max)
 	out := make([]Blob, len(names))
 	for i, n := range names {
 		out[i] = *c.blobs[n]
@@ -371,4 +351,22 @@ func (s *memStore) DropAccount(account string) {
 func contentMD5(b []byte) []byte {
 	sum := md5.Sum(b)
 	return sum[:]
+}
+
+// page is the List operations' paging: the names with the prefix from the
+// marker on, in order, at most max of them, and the marker of the next page
+// ("" on the last one).
+// https://learn.microsoft.com/rest/api/storageservices/enumerating-blob-resources
+func page[V any](m map[string]V, prefix, marker string, max int) ([]string, string) {
+	var names []string
+	for n := range m {
+		if strings.HasPrefix(n, prefix) && n >= marker {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if len(names) > max {
+		return names[:max], names[max]
+	}
+	return names, ""
 }
