@@ -94,6 +94,18 @@ type Counts struct {
 	Tests, Passed, Failed, Errors, Skipped int
 }
 
+// verdict is a feature's one-word result: FAIL when anything failed or
+// errored, SKIP when nothing passed, else PASS.
+func (c Counts) verdict() string {
+	switch {
+	case c.Failed+c.Errors > 0:
+		return "FAIL"
+	case c.Passed == 0:
+		return "SKIP"
+	}
+	return "PASS"
+}
+
 func (c *Counts) add(s *Scenario) {
 	c.Tests++
 	switch {

@@ -103,13 +103,7 @@ func (r *Result) Summary() string {
 	b.WriteString("|---|---|---:|---:|---:|---:|\n")
 	for _, f := range r.Features {
 		c := f.Counts()
-		icon := "✅"
-		switch {
-		case c.Failed+c.Errors > 0:
-			icon = "❌"
-		case c.Passed == 0:
-			icon = "⏭️"
-		}
+		icon := map[string]string{"PASS": "✅", "FAIL": "❌", "SKIP": "⏭️"}[c.verdict()]
 		tut := "—"
 		if f.Tutorial != "" {
 			tut = "`" + strings.ReplaceAll(clean(f.Tutorial), "`", "") + "`"
@@ -190,13 +184,7 @@ func (r *Result) Table() string {
 	fmt.Fprintln(tw, "RESULT\tTUTORIAL\tFEATURE\tPASSED\tFAILED\tSKIPPED\tTIME")
 	for _, f := range r.Features {
 		c := f.Counts()
-		res := "PASS"
-		switch {
-		case c.Failed+c.Errors > 0:
-			res = "FAIL"
-		case c.Passed == 0:
-			res = "SKIP"
-		}
+		res := c.verdict()
 		tut := f.Tutorial
 		if tut == "" {
 			tut = "-"
