@@ -52,20 +52,12 @@ func errSourceIPMismatch(ip string) *Error {
 	return errorf(403, "AuthorizationSourceIPMismatch", "This request is not authorized to perform this operation using this source IP "+ip+".")
 }
 
-func errResourceTypeMismatch() *Error {
-	return errorf(403, "AuthorizationResourceTypeMismatch", "This request is not authorized to perform this operation using this resource type.")
-}
-
 func errContainerNotFound() *Error {
 	return errorf(404, "ContainerNotFound", "The specified container does not exist.")
 }
 
 func errBlobNotFound() *Error {
 	return errorf(404, "BlobNotFound", "The specified blob does not exist.")
-}
-
-func errResourceNotFound() *Error {
-	return errorf(404, "ResourceNotFound", "The specified resource does not exist.")
 }
 
 func errMissingHeader(name string) *Error {
