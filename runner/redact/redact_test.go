@@ -147,6 +147,9 @@ func FuzzString(f *testing.F) {
 		`{"keyName":"k","value":"v1234567"}`, "client_secret=xyz&a=b", "[redacted]",
 		"eyJhbGci…[redacted]", "sig=AbCd…[redacted]x", "fuzz-registered-secret",
 		"fuzz-registered-fuzz-registered-secretsecret", "]]x[[]]x[[y",
+		// case folds the prefilter must not miss: Kelvin sign, long s
+		"\u212aey=abcdefgh", "\u017fig=abcdefgh", "Ocp-Apim-Subscription-\u212aey: abcdefgh",
+		"SIG%3Dabcd%2Bef", `{"Access_Token":"abcdefgh"}`, `\"PASSWORD\":\"abcdefgh\"`,
 	}
 	for _, s := range seeds {
 		for _, sec := range fuzzSecrets {
@@ -167,6 +170,10 @@ func FuzzString(f *testing.F) {
 				t.Fatalf("registered secret %q in output %q (input %q)", sec, out, s)
 			}
 		}
+		// The needle prefilter only skips rules that cannot match.
+		if all := fixpoint(s, &global, false); out != all {
+			t.Fatalf("prefilter changed the result:\n in: %q\n with: %q\n without: %q", s, out, all)
+		}
 		// a private registry holding a fuzzed secret
 		var reg registry
 		reg.add(secret)
@@ -178,4 +185,19 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("registered secret %q in output %q (input %q)", secret, out, s)
 		}
 	})
+}
+
+// BenchmarkStringExchange redacts a logged Resource Manager exchange (a
+// bearer token in the request, a JSON body in the answer), the text every
+// HTTP step logs.
+func BenchmarkStringExchange(b *testing.B) {
+	s := "> GET https://management.azure.com/subscriptions/0b5e7a4c-1111-2222-3333-444455556666/resourceGroups/myResourceGroup?api-version=2021-04-01\n" +
+		"> Authorization: Bearer " + jwt + "\n> User-Agent: miconform\n< 200 OK\n< Content-Type: application/json; charset=utf-8\n" +
+		"< x-ms-request-id: 6b2c1a2e-aaaa-bbbb-cccc-ddddeeeeffff\n<\n" +
+		`{"id":"/subscriptions/0b5e7a4c-1111-2222-3333-444455556666/resourceGroups/myResourceGroup","name":"myResourceGroup",` +
+		`"type":"Microsoft.Resources/resourceGroups","location":"westus","properties":{"provisioningState":"Succeeded"}}`
+	b.ReportAllocs()
+	for b.Loop() {
+		String(s)
+	}
 }
