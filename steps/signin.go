@@ -16,12 +16,12 @@ import (
 // `az resource list -n <VM-NAME>` and `Get-AzVM` do, as HTTP, and the error
 // handling guidance when the VM's identity is not configured.
 func registerSignin(sc *godog.ScenarioContext) {
-	sc.Step(`^the subscriptions listed include <SUBSCRIPTION-ID> in the access token's tenant$`, subscriptionsInTokenTenant)
-	sc.Step(`^the response's "([^"]*)" is exactly the access token's "([^"]*)" claim$`, responseIsClaim)
-	sc.Step(`^the operator disables the VM's managed identities$`, disableIdentities)
-	sc.Step(`^the operator disables and re-enables the VM's system-assigned identity$`, reenableSystemIdentity)
-	sc.Step(`^the VM's new principal id differs from the one before$`, principalChanged)
-	sc.Step(`^extracting the access token fails with the tutorial's guidance$`, extractFailsWithGuidance)
+	step(sc, `^the subscriptions listed include <SUBSCRIPTION-ID> in the access token's tenant$`, subscriptionsInTokenTenant)
+	step(sc, `^the response's "([^"]*)" is exactly the access token's "([^"]*)" claim$`, responseIsClaim)
+	step(sc, `^the operator disables the VM's managed identities$`, disableIdentities)
+	step(sc, `^the operator disables and re-enables the VM's system-assigned identity$`, reenableSystemIdentity)
+	step(sc, `^the VM's new principal id differs from the one before$`, principalChanged)
+	step(sc, `^extracting the access token fails with the tutorial's guidance$`, extractFailsWithGuidance)
 }
 
 // guidance is 003's "Error handling guidance", which the harness prints
