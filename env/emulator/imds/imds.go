@@ -110,7 +110,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	switch strings.TrimSuffix(r.URL.Path, "/") {
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	switch path {
 	case "/metadata/identity/oauth2/token":
 		if s.Throttle {
 			// The issuer's clock is the emulated world's clock, so clock
@@ -125,14 +126,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.Token(w, r)
 	case "/metadata/identity/info":
 		s.IdentityInfo(w, r)
-	case "/metadata/instance":
-		s.Instance(w, r, false)
-	case "/metadata/instance/compute":
-		s.Instance(w, r, true)
 	case "/metadata/versions":
 		writeJSON(w, http.StatusOK, map[string]any{"apiVersions": reversed(instanceAPIVersions)}, false)
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not found"}, identity)
+		if path == "/metadata/instance" || strings.HasPrefix(path, "/metadata/instance/") {
+			s.Instance(w, r)
+			return
+		}
+		writeNotFound(w, identity)
 	}
 }
 
@@ -251,54 +252,6 @@ func (s *Server) IdentityInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"tenantId": s.Issuer.Dir.TenantID}, true)
 }
 
-// Instance is GET /metadata/instance[/compute]: all primitives are strings.
-func (s *Server) Instance(w http.ResponseWriter, r *http.Request, computeOnly bool) {
-	if !supported(r.URL.Query().Get("api-version"), "2017-04-02") {
-		writeJSON(w, http.StatusBadRequest, badVersion(), false)
-		return
-	}
-	vm, ok := s.VM()
-	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not found"}, false)
-		return
-	}
-	var tags []string
-	tagsList := []map[string]string{}
-	for k, v := range vm.Tags {
-		tags = append(tags, k+":"+v)
-		tagsList = append(tagsList, map[string]string{"name": k, "value": v})
-	}
-	compute := map[string]any{
-		"azEnvironment":              s.Cloud.IMDSEnvironment,
-		"location":                   vm.Location,
-		"name":                       vm.Name,
-		"osType":                     "Linux",
-		"provider":                   "Microsoft.Compute",
-		"resourceGroupName":          vm.ResourceGroup,
-		"resourceId":                 vm.ResourceID,
-		"subscriptionId":             vm.SubscriptionID,
-		"tags":                       strings.Join(tags, ";"),
-		"tagsList":                   tagsList,
-		"vmId":                       vm.VMID,
-		"vmSize":                     vm.VMSize,
-		"zone":                       "",
-		"isHostCompatibilityLayerVm": "false",
-		"osProfile":                  map[string]string{"adminUsername": "azureuser", "computerName": vm.Name, "disablePasswordAuthentication": "true"},
-	}
-	if computeOnly {
-		writeJSON(w, http.StatusOK, compute, false)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"compute": compute,
-		"network": map[string]any{"interface": []any{map[string]any{
-			"ipv4":       map[string]any{"ipAddress": []any{map[string]string{"privateIpAddress": "10.0.0.4", "publicIpAddress": ""}}, "subnet": []any{map[string]string{"address": "10.0.0.0", "prefix": "24"}}},
-			"ipv6":       map[string]any{"ipAddress": []any{}},
-			"macAddress": "000D3A000001",
-		}}},
-	}, false)
-}
-
 func badVersion() map[string]any {
 	return map[string]any{
 		"error":           "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds",
@@ -318,10 +271,13 @@ func reversed(in []string) []string {
 	return out
 }
 
+// serverHeader is the Server header IMDS answers carry.
+const serverHeader = "IMDS/150.870.65.1854"
+
 func writeJSON(w http.ResponseWriter, status int, v any, identity bool) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Server", "IMDS/150.870.65.1854")
+	h.Set("Server", serverHeader)
 	if identity {
 		h.Set("Cache-Control", "no-store")
 	}

@@ -90,12 +90,7 @@ type result struct {
 
 func (f *fixture) do(t testing.TB, method, target string, header map[string]string) result {
 	t.Helper()
-	req := httptest.NewRequest(method, "http://169.254.169.254"+target, nil)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	f.srv.ServeHTTP(rec, req)
+	rec := f.serve(method, target, header)
 	r := result{code: rec.Code, header: rec.Header(), raw: rec.Body.String()}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &r.body), "body %q is not JSON", r.raw)
 	assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
@@ -316,11 +311,7 @@ func walkStrings(t *testing.T, path string, v any) {
 }
 
 func TestInstance(t *testing.T) {
-	for _, tc := range []struct{ cloud, env string }{
-		{"AzureCloud", "AzurePublicCloud"},
-		{"AzureChinaCloud", "AzureChinaCloud"},
-		{"AzureUSGovernment", "AzureUSGovernmentCloud"},
-	} {
+	for _, tc := range cloudEnvironments {
 		t.Run(tc.cloud, func(t *testing.T) {
 			f := newFixture(t, tc.cloud)
 			r := f.do(t, "GET", "/metadata/instance?api-version=2021-02-01", md)
