@@ -63,6 +63,13 @@ type Config struct {
 	Faults *faults.Set
 	// AllowRemote permits listen addresses other than loopback (bind.go).
 	AllowRemote bool
+	// SigningKey is the token-signing key to use instead of a new one, so
+	// several emulators in one process (the harness's pool) skip the RSA
+	// key generation, about 55 ms each. Entra's tenants share their
+	// signing keys too; each emulator still has a tenant of its own, and
+	// its services refuse another tenant's tokens. Not with StateDir,
+	// which keeps its own key.
+	SigningKey *entra.SigningKey
 }
 
 // Emulator is one emulated Azure cloud with one tenant and one subscription.
@@ -103,6 +110,9 @@ type Emulator struct {
 	tempDirs []string
 	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
 	vmEndpoints []VMEndpoint
+	// opToken is operatorCall's cached token.
+	opMu    sync.Mutex
+	opToken entra.Token
 }
 
 // World is the seeded world the tutorials assume.
@@ -171,9 +181,14 @@ func New(cfg Config) (*Emulator, error) {
 	if e.leaf, err = e.CA.Leaf(names); err != nil {
 		return nil, fmt.Errorf("emulator: TLS certificate: %w", err)
 	}
-	key, err := entra.LoadOrCreateSigningKey(cfg.StateDir)
-	if err != nil {
-		return nil, fmt.Errorf("emulator: signing key: %w", err)
+	key := cfg.SigningKey
+	if key != nil && cfg.StateDir != "" {
+		return nil, errors.New("emulator: a SigningKey cannot be given with a StateDir (the state dir keeps its own)")
+	}
+	if key == nil {
+		if key, err = entra.LoadOrCreateSigningKey(cfg.StateDir); err != nil {
+			return nil, fmt.Errorf("emulator: signing key: %w", err)
+		}
 	}
 	if e.ids, err = loadOrCreateIDs(cfg.StateDir); err != nil {
 		return nil, fmt.Errorf("emulator: tenant ids: %w", err)

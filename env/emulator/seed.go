@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/entra"
 )
 
 // Tutorial world names, as the tutorials spell them.
@@ -84,7 +86,7 @@ func (e *Emulator) seedTutorials() error {
 // operatorCall sends one Resource Manager request as the operator, in
 // process, and returns the body of a 2xx answer.
 func (e *Emulator) operatorCall(method, path string, body any) ([]byte, error) {
-	tok, err := e.Issuer.AppToken(e.Operator, e.Cloud.ARMResource)
+	tok, err := e.operatorToken()
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +103,23 @@ func (e *Emulator) operatorCall(method, path string, body any) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
 	}
 	return rec.Body.Bytes(), nil
+}
+
+// operatorToken is the operator's Resource Manager token, reused while it
+// has a minute left, as a client's token cache would: signing one per
+// seeding call was most of an emulator's start after key generation.
+func (e *Emulator) operatorToken() (entra.Token, error) {
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+	if e.opToken.Raw != "" && e.opToken.ExpiresOn.Sub(e.Issuer.Now()) > time.Minute {
+		return e.opToken, nil
+	}
+	tok, err := e.Issuer.AppToken(e.Operator, e.Cloud.ARMResource)
+	if err != nil {
+		return tok, err
+	}
+	e.opToken = tok
+	return tok, nil
 }
 
 // newSecret makes a client secret shaped like Entra's (40 characters).

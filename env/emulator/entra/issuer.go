@@ -20,6 +20,10 @@ import (
 // them for 24 hours (https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/managed-identities-faq).
 const DefaultLifetime = 24 * time.Hour
 
+// SigningKey is the key the issuer signs with, for another emulator in
+// the same process to share (emulator.Config.SigningKey).
+func (i *Issuer) SigningKey() *SigningKey { return i.key }
+
 // AppTokenLifetime is the lifetime of client-credentials tokens (60 to 90
 // minutes in Entra; the emulator uses the lower bound).
 const AppTokenLifetime = time.Hour
