@@ -328,6 +328,8 @@ func TestFlagErrors(t *testing.T) {
 		{"--verify-only"},
 		{"--target", "moon"},
 		{"--no-such-flag"},
+		{"--target", "azure", "--concurrency", "2"},
+		{"--concurrency", "-1"},
 	} {
 		var out, errb bytes.Buffer
 		assert.Equal(t, 2, runTutorials(context.Background(), args, &out, &errb), "%v", args)

@@ -100,6 +100,7 @@ type runFlags struct {
 	fs                              *flag.FlagSet
 	cloudName, targetName           *string
 	tags, reports                   *string
+	concurrency                     *int
 	provision, verifyOnly, annotate *bool
 	az                              *azureFlags
 }
@@ -113,13 +114,14 @@ func newRunFlags(stderr io.Writer) *runFlags {
 	reports := fs.String("reports", "reports", "directory for junit.xml, cucumber.json and summary.md")
 	provision := fs.Bool("provision", false, "Azure target: Given steps create what the tutorials create (tagged, deleted at the end)")
 	verifyOnly := fs.Bool("verify-only", false, "Azure target: Given steps create nothing; they check what exists and skip what they cannot tell (the default on Azure)")
+	concurrency := fs.Int("concurrency", 0, "scenarios run at once, each on an emulator of its own (0: 8 on the emulator; Azure runs one at a time); 1 also prints every step as it runs")
 	annotate := fs.Bool("github-annotations", os.Getenv("GITHUB_ACTIONS") == "true", "print a GitHub Actions error annotation naming each failing tutorial (default: on in GitHub Actions)")
 	az := addAzureFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: runner [flags] [feature paths...]\n       runner emulate [flags]\n       runner sweep [flags]\n\n")
 		fs.PrintDefaults()
 	}
-	return &runFlags{fs, cloudName, targetName, tags, reports, provision, verifyOnly, annotate, az}
+	return &runFlags{fs, cloudName, targetName, tags, reports, concurrency, provision, verifyOnly, annotate, az}
 }
 
 func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -131,6 +133,10 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *provision && *verifyOnly {
 		fmt.Fprintln(stderr, "runner: --provision and --verify-only exclude each other")
+		return 2
+	}
+	if c := *rf.concurrency; c < 0 || (c > 1 && *targetName != "emulator") {
+		fmt.Fprintln(stderr, "runner: --concurrency wants 1 or more, and more than 1 only on the emulator (an Azure VM's scenarios share the one VM)")
 		return 2
 	}
 
@@ -194,7 +200,7 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f, isFile := stdout.(*os.File)
 	colors := isFile && isTerminal(f)
 	start := time.Now()
-	res, ok, err := suite.Run(ctx, suite.Options{Target: tg, Paths: fs.Args(), Tags: *tags, ReportDir: *reports, Output: stdout, Colors: colors, Meta: meta})
+	res, ok, err := suite.Run(ctx, suite.Options{Target: tg, Paths: fs.Args(), Tags: *tags, ReportDir: *reports, Output: stdout, Colors: colors, Meta: meta, Concurrency: *rf.concurrency})
 	if err != nil {
 		fmt.Fprintln(stderr, "runner:", err)
 		return 1

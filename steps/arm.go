@@ -19,15 +19,15 @@ import (
 // Resource Manager steps: the portal actions of the tutorials (done as the
 // operator through ARM) and the VM's calls with its access token.
 func registerARM(sc *godog.ScenarioContext) {
-	step(sc, `^the VM has a system-assigned managed identity$`, vmHasSystemIdentity)
-	step(sc, `^the resource group the VM is in$`, theVMsResourceGroup)
-	step(sc, `^a new resource group named like "([^"]*)"$`, newResourceGroup)
-	step(sc, `^the operator grants the VM's system-assigned identity the "([^"]*)" role on the resource group$`, grantVMRole)
-	step(sc, `^the operator creates the user-assigned identity "([^"]*)" in the resource group$`, createUserIdentity)
-	step(sc, `^the operator assigns the user-assigned identity to the VM$`, assignUserIdentity)
-	step(sc, `^the operator grants the user-assigned identity the "([^"]*)" role on the resource group$`, grantUserIdentityRole)
-	step(sc, `^the VM sends (GET|PUT|POST|PATCH|DELETE) "([^"]*)" with the access token$`, vmCallWithToken)
-	step(sc, `^the VM sends GET "([^"]*)" without a token$`, vmCallWithoutToken)
+	sc.Step(re(`^the VM has a system-assigned managed identity$`), vmHasSystemIdentity)
+	sc.Step(re(`^the resource group the VM is in$`), theVMsResourceGroup)
+	sc.Step(re(`^a new resource group named like "([^"]*)"$`), newResourceGroup)
+	sc.Step(re(`^the operator grants the VM's system-assigned identity the "([^"]*)" role on the resource group$`), grantVMRole)
+	sc.Step(re(`^the operator creates the user-assigned identity "([^"]*)" in the resource group$`), createUserIdentity)
+	sc.Step(re(`^the operator assigns the user-assigned identity to the VM$`), assignUserIdentity)
+	sc.Step(re(`^the operator grants the user-assigned identity the "([^"]*)" role on the resource group$`), grantUserIdentityRole)
+	sc.Step(re(`^the VM sends (GET|PUT|POST|PATCH|DELETE) "([^"]*)" with the access token$`), vmCallWithToken)
+	sc.Step(re(`^the VM sends GET "([^"]*)" without a token$`), vmCallWithoutToken)
 }
 
 const (

@@ -17,11 +17,11 @@ import (
 // its scope and below, not above it or beside it, and removing it takes the
 // access away.
 func registerConcepts(sc *godog.ScenarioContext) {
-	step(sc, `^the access token's "([^"]*)" claim is a GUID$`, tokenClaimIsGUID)
-	step(sc, `^a second new resource group named like "([^"]*)"$`, secondResourceGroup)
-	step(sc, `^the operator grants the VM's system-assigned identity the "([^"]*)" role on the user-assigned identity$`, grantOnUserIdentity)
-	step(sc, `^the operator removes that role assignment$`, removeLastAssignment)
-	step(sc, `^the VM sends GET "([^"]*)" with the access token, expecting to be refused$`, vmCallExpectRefusal)
+	sc.Step(re(`^the access token's "([^"]*)" claim is a GUID$`), tokenClaimIsGUID)
+	sc.Step(re(`^a second new resource group named like "([^"]*)"$`), secondResourceGroup)
+	sc.Step(re(`^the operator grants the VM's system-assigned identity the "([^"]*)" role on the user-assigned identity$`), grantOnUserIdentity)
+	sc.Step(re(`^the operator removes that role assignment$`), removeLastAssignment)
+	sc.Step(re(`^the VM sends GET "([^"]*)" with the access token, expecting to be refused$`), vmCallExpectRefusal)
 }
 
 func (s *scenario) provisioning() bool { return s.t.Policy().Mode == target.Provision }

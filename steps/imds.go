@@ -15,9 +15,9 @@ import (
 // IMDS steps: what the tutorials run on the VM against
 // http://169.254.169.254/metadata/identity/oauth2/token.
 func registerIMDS(sc *godog.ScenarioContext) {
-	step(sc, `^the VM sends GET "([^"]*)" with header "([^"]*)"$`, vmGetWithHeader)
-	step(sc, `^the VM sends GET "([^"]*)" without the Metadata header$`, vmGetWithoutHeader)
-	step(sc, `^the VM extracts the access token from the response$`, vmExtractsToken)
+	sc.Step(re(`^the VM sends GET "([^"]*)" with header "([^"]*)"$`), vmGetWithHeader)
+	sc.Step(re(`^the VM sends GET "([^"]*)" without the Metadata header$`), vmGetWithoutHeader)
+	sc.Step(re(`^the VM extracts the access token from the response$`), vmExtractsToken)
 }
 
 func vmGetWithHeader(ctx context.Context, rawURL, header string) error {

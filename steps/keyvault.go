@@ -31,17 +31,17 @@ func registerKeyVault(sc *godog.ScenarioContext) {
 		s.set("TOKEN-ISSUER", c.Issuer(s.vars["TENANT-ID"]))
 		return ctx, nil
 	})
-	step(sc, `^the operator creates a key vault named like "([^"]*)" in the resource group with the "(Vault access policy|Azure role-based access control)" permission model$`, createVault)
-	step(sc, `^the operator grants itself the "([^"]*)" role on the resource group$`, grantOperatorRole)
-	step(sc, `^the operator adds the secret "([^"]*)" with the value "([^"]*)" to the vault$`, addSecret)
-	step(sc, `^the operator adds an access policy for the VM's system-assigned identity from the "Secret Management" template$`, addSecretManagementPolicy)
-	step(sc, `^the operator adds an access policy for the VM's system-assigned identity with the secret permissions "([^"]*)"$`, addSecretPolicy)
-	step(sc, `^the response field "([^"]*)" is the JSON (true|false)$`, responseFieldBool)
-	step(sc, `^the response field "([^"]*)" is the secret's identifier: the vault URL, "secrets", its name and a 32-hex version$`, responseFieldSecretID)
-	step(sc, `^the response field "([^"]*)" is a Unix time in the past hour$`, responseFieldRecentUnix)
-	step(sc, `^the inner error code is "([^"]*)"$`, innerErrorCode)
-	step(sc, `^the error message starts with "([^"]*)" and names the action "([^"]*)"$`, errorMessageStartsAndAction)
-	step(sc, `^the response carries Key Vault's challenge: the tenant's authority and the cloud's vault resource$`, vaultChallenge)
+	sc.Step(re(`^the operator creates a key vault named like "([^"]*)" in the resource group with the "(Vault access policy|Azure role-based access control)" permission model$`), createVault)
+	sc.Step(re(`^the operator grants itself the "([^"]*)" role on the resource group$`), grantOperatorRole)
+	sc.Step(re(`^the operator adds the secret "([^"]*)" with the value "([^"]*)" to the vault$`), addSecret)
+	sc.Step(re(`^the operator adds an access policy for the VM's system-assigned identity from the "Secret Management" template$`), addSecretManagementPolicy)
+	sc.Step(re(`^the operator adds an access policy for the VM's system-assigned identity with the secret permissions "([^"]*)"$`), addSecretPolicy)
+	sc.Step(re(`^the response field "([^"]*)" is the JSON (true|false)$`), responseFieldBool)
+	sc.Step(re(`^the response field "([^"]*)" is the secret's identifier: the vault URL, "secrets", its name and a 32-hex version$`), responseFieldSecretID)
+	sc.Step(re(`^the response field "([^"]*)" is a Unix time in the past hour$`), responseFieldRecentUnix)
+	sc.Step(re(`^the inner error code is "([^"]*)"$`), innerErrorCode)
+	sc.Step(re(`^the error message starts with "([^"]*)" and names the action "([^"]*)"$`), errorMessageStartsAndAction)
+	sc.Step(re(`^the response carries Key Vault's challenge: the tenant's authority and the cloud's vault resource$`), vaultChallenge)
 }
 
 // keyVaultAPI is the management api-version the Given steps use; from it

@@ -16,14 +16,14 @@ import (
 // (localhost:50342), installed through Resource Manager as the portal's
 // "Enable MSI" did, and what a VM without it answers.
 func registerLegacy(sc *godog.ScenarioContext) {
-	step(sc, `^the operator installs the "([^"]*)" VM extension on the VM$`, installExtension)
-	step(sc, `^the operator removes the "([^"]*)" VM extension from the VM$`, removeExtension)
-	step(sc, `^the operator lists the VM's extensions$`, listExtensions)
-	step(sc, `^the VM's extensions include "([^"]*)" from publisher "([^"]*)"$`, extensionsInclude)
-	step(sc, `^the VM has no managed identity VM extension$`, noIdentityExtension)
-	step(sc, `^the VM sends POST "([^"]*)" with header "([^"]*)" and the form body "([^"]*)"$`, vmPostForm)
-	step(sc, `^the connection is refused$`, connectionRefused)
-	step(sc, `^the failure reads as 003's error handling guidance says: "([^"]*)"$`, failureReads)
+	sc.Step(re(`^the operator installs the "([^"]*)" VM extension on the VM$`), installExtension)
+	sc.Step(re(`^the operator removes the "([^"]*)" VM extension from the VM$`), removeExtension)
+	sc.Step(re(`^the operator lists the VM's extensions$`), listExtensions)
+	sc.Step(re(`^the VM's extensions include "([^"]*)" from publisher "([^"]*)"$`), extensionsInclude)
+	sc.Step(re(`^the VM has no managed identity VM extension$`), noIdentityExtension)
+	sc.Step(re(`^the VM sends POST "([^"]*)" with header "([^"]*)" and the form body "([^"]*)"$`), vmPostForm)
+	sc.Step(re(`^the connection is refused$`), connectionRefused)
+	sc.Step(re(`^the failure reads as 003's error handling guidance says: "([^"]*)"$`), failureReads)
 }
 
 const extensionPublisher = "Microsoft.ManagedIdentity"

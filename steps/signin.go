@@ -16,12 +16,12 @@ import (
 // `az resource list -n <VM-NAME>` and `Get-AzVM` do, as HTTP, and the error
 // handling guidance when the VM's identity is not configured.
 func registerSignin(sc *godog.ScenarioContext) {
-	step(sc, `^the subscriptions listed include <SUBSCRIPTION-ID> in the access token's tenant$`, subscriptionsInTokenTenant)
-	step(sc, `^the response's "([^"]*)" is exactly the access token's "([^"]*)" claim$`, responseIsClaim)
-	step(sc, `^the operator disables the VM's managed identities$`, disableIdentities)
-	step(sc, `^the operator disables and re-enables the VM's system-assigned identity$`, reenableSystemIdentity)
-	step(sc, `^the VM's new principal id differs from the one before$`, principalChanged)
-	step(sc, `^extracting the access token fails with the tutorial's guidance$`, extractFailsWithGuidance)
+	sc.Step(re(`^the subscriptions listed include <SUBSCRIPTION-ID> in the access token's tenant$`), subscriptionsInTokenTenant)
+	sc.Step(re(`^the response's "([^"]*)" is exactly the access token's "([^"]*)" claim$`), responseIsClaim)
+	sc.Step(re(`^the operator disables the VM's managed identities$`), disableIdentities)
+	sc.Step(re(`^the operator disables and re-enables the VM's system-assigned identity$`), reenableSystemIdentity)
+	sc.Step(re(`^the VM's new principal id differs from the one before$`), principalChanged)
+	sc.Step(re(`^extracting the access token fails with the tutorial's guidance$`), extractFailsWithGuidance)
 }
 
 // guidance is 003's "Error handling guidance", which the harness prints

@@ -29,16 +29,16 @@ func registerSnippets(sc *godog.ScenarioContext) {
 	sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
 		return context.WithValue(ctx, snippetKey{}, &snippetState{}), nil
 	})
-	step(sc, `^the tutorial's commands are written for the "([^"]*)" cloud$`, commandsWrittenFor)
-	step(sc, `^the VM has "([^"]*)" installed$`, vmHasTool)
-	step(sc, `^the Azure CLI on the VM uses the run's cloud$`, azUsesRunCloud)
-	step(sc, `^the VM runs the tutorial's command:$`, vmRunsCommand)
-	step(sc, `^the command succeeds$`, commandSucceeds)
-	step(sc, `^the command prints what the tutorial shows:$`, commandPrintsTutorial)
-	step(sc, `^in the tutorial's sample output below, these values differ by run:$`, sampleDiffersByRun)
-	step(sc, `^the command's output starts with JSON that has:$`, commandOutputStartsWithJSON)
-	step(sc, `^the command's last line is "([^"]*)"$`, commandLastLine)
-	step(sc, `^the VM takes the access token from the command's output$`, takeTokenFromOutput)
+	sc.Step(re(`^the tutorial's commands are written for the "([^"]*)" cloud$`), commandsWrittenFor)
+	sc.Step(re(`^the VM has "([^"]*)" installed$`), vmHasTool)
+	sc.Step(re(`^the Azure CLI on the VM uses the run's cloud$`), azUsesRunCloud)
+	sc.Step(re(`^the VM runs the tutorial's command:$`), vmRunsCommand)
+	sc.Step(re(`^the command succeeds$`), commandSucceeds)
+	sc.Step(re(`^the command prints what the tutorial shows:$`), commandPrintsTutorial)
+	sc.Step(re(`^in the tutorial's sample output below, these values differ by run:$`), sampleDiffersByRun)
+	sc.Step(re(`^the command's output starts with JSON that has:$`), commandOutputStartsWithJSON)
+	sc.Step(re(`^the command's last line is "([^"]*)"$`), commandLastLine)
+	sc.Step(re(`^the VM takes the access token from the command's output$`), takeTokenFromOutput)
 }
 
 type snippetKey struct{}

@@ -22,11 +22,14 @@ import (
 
 // scenario is one scenario's state.
 type scenario struct {
-	t     target.Target
-	log   azhttp.Logger
-	vars  map[string]string
-	last  *azhttp.Exchange
-	token string // the access token the VM extracted
+	t target.Target
+	// release gives t back to the run when the scenario is over (see
+	// target.Isolator).
+	release func()
+	log     azhttp.Logger
+	vars    map[string]string
+	last    *azhttp.Exchange
+	token   string // the access token the VM extracted
 	// requested is the resource parameter of the last token request.
 	requested string
 
@@ -57,21 +60,33 @@ func from(ctx context.Context) *scenario {
 // the ~140 patterns each time cost 13% of a suite run's CPU.
 var stepREs sync.Map // pattern -> *regexp.Regexp
 
-// step registers fn for pattern, compiled once per process.
-func step(sc *godog.ScenarioContext, pattern string, fn any) {
-	re, ok := stepREs.Load(pattern)
+// re is pattern compiled once per process. Call sites keep calling
+// sc.Step themselves, since godog reports the caller's file and line as
+// the step definition's location.
+func re(pattern string) *regexp.Regexp {
+	r, ok := stepREs.Load(pattern)
 	if !ok {
-		re, _ = stepREs.LoadOrStore(pattern, regexp.MustCompile(pattern))
+		r, _ = stepREs.LoadOrStore(pattern, regexp.MustCompile(pattern))
 	}
-	sc.Step(re.(*regexp.Regexp), fn)
+	return r.(*regexp.Regexp)
 }
 
 // Register adds every step definition and the scenario hooks for target t.
 func Register(sc *godog.ScenarioContext, t target.Target) {
 	sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
+		// A target that can isolate scenarios gives this one a VM of its
+		// own, so scenarios running at once never see each other's faults
+		// or role assignments; released once the scenario has cleaned up.
+		t, release := t, func() {}
+		if iso, ok := t.(target.Isolator); ok {
+			var err error
+			if t, release, err = iso.Isolate(); err != nil {
+				return ctx, err
+			}
+		}
 		f := t.Facts()
 		c := t.Cloud()
-		s := &scenario{t: t, log: report.LogFrom(ctx), vars: map[string]string{
+		s := &scenario{t: t, release: release, log: report.LogFrom(ctx), vars: map[string]string{
 			"SUBSCRIPTION-ID":       f.SubscriptionID,
 			"TENANT-ID":             f.TenantID,
 			"VM-NAME":               f.VMName,
@@ -98,6 +113,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 				errs = append(errs, fmt.Errorf("cleanup %s: %w", c.what, err))
 			}
 		}
+		s.release()
 		return ctx, errors.Join(errs...)
 	})
 	registerIMDS(sc)

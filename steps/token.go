@@ -22,10 +22,10 @@ import (
 // against real Entra ID too: keys come from the authority's published
 // OpenID configuration.
 func registerToken(sc *godog.ScenarioContext) {
-	step(sc, `^the access token is a JWT signed with a key the authority publishes$`, tokenVerifies)
-	step(sc, `^the access token's "([^"]*)" claim is "([^"]*)"$`, tokenClaimIs)
-	step(sc, `^the access token's "([^"]*)" claim is the requested resource$`, tokenClaimIsRequested)
-	step(sc, `^the access token's "([^"]*)" claim is absent$`, tokenClaimAbsent)
+	sc.Step(re(`^the access token is a JWT signed with a key the authority publishes$`), tokenVerifies)
+	sc.Step(re(`^the access token's "([^"]*)" claim is "([^"]*)"$`), tokenClaimIs)
+	sc.Step(re(`^the access token's "([^"]*)" claim is the requested resource$`), tokenClaimIsRequested)
+	sc.Step(re(`^the access token's "([^"]*)" claim is absent$`), tokenClaimAbsent)
 }
 
 // jwtParts decodes a compact JWS.

@@ -2,7 +2,11 @@ package target
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -11,16 +15,31 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/runner/redact"
 )
 
 // Emulator is a target backed by an in-process emulator seeded with the
-// tutorials' world.
+// tutorials' world. It is an Isolator: scenarios running at once each get
+// an emulator of their own from its pool.
 type Emulator struct {
 	E        *emulator.Emulator
 	client   *http.Client
 	operator azcore.TokenCredential
 	policy   Policy
+	// pool is shared by the emulator NewEmulator made and the ones Isolate
+	// started beside it.
+	pool *emulatorPool
+}
+
+// emulatorPool holds the emulators of one run: the first (the one
+// NewEmulator returned, whose facts the run reports) and those Isolate
+// started when every one was in use.
+type emulatorPool struct {
+	mu      sync.Mutex
+	idle    []*Emulator
+	members []*Emulator // every emulator, the first one first
+	closed  bool
 }
 
 // emulatorRBACPropagation is the emulator's RBAC retry window: its role
@@ -29,7 +48,20 @@ const emulatorRBACPropagation = 30 * time.Second
 
 // NewEmulator starts an emulator of the given cloud on loopback ports.
 func NewEmulator(c cloud.Profile) (*Emulator, error) {
-	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials", IMDSThrottle: true})
+	t, err := startEmulator(c, nil, Policy{
+		Mode: Provision, Tags: runTags(newRunID(), time.Now()), RBACPropagation: emulatorRBACPropagation,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.pool = &emulatorPool{idle: []*Emulator{t}, members: []*Emulator{t}}
+	return t, nil
+}
+
+// startEmulator starts one emulator seeded with the tutorials' world,
+// signing with key (nil: a key of its own).
+func startEmulator(c cloud.Profile, key *entra.SigningKey, pol Policy) (*Emulator, error) {
+	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials", IMDSThrottle: true, SigningKey: key})
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +70,7 @@ func NewEmulator(c cloud.Profile) (*Emulator, error) {
 	}
 	// The operator's secret must never reach a report or log.
 	redact.Register(e.Operator.Secret)
-	t := &Emulator{E: e, client: e.HTTPClient(), policy: Policy{
-		Mode: Provision, Tags: runTags(newRunID(), time.Now()), RBACPropagation: emulatorRBACPropagation,
-	}}
+	t := &Emulator{E: e, client: e.HTTPClient(), policy: pol}
 	// The operator signs in as a real client would: the official
 	// azidentity client-credentials flow against the emulated login host.
 	t.operator, err = azidentity.NewClientSecretCredential(e.TenantID(), e.Operator.ClientID, e.Operator.Secret,
@@ -92,11 +122,80 @@ func nonEmpty(m map[string]string) map[string]string {
 	return m
 }
 
-// Close implements Target.
+// Isolate implements Isolator. The emulator is a whole cloud with one VM,
+// and scenarios change it (they inject faults, enable and disable the VM's
+// identity, assign roles on its resource group), so a scenario running
+// beside others gets an emulator no other scenario uses until it releases
+// it: an idle one of the pool, or a new one started now, seeded with the
+// same tutorials' world in a tenant and subscription of its own (and, as
+// one Azure VM is, throttled by its own IMDS). Scenarios leave their
+// emulator as they found it (they undo their changes), so one run after
+// another on the same emulator is what a sequential run does.
+func (t *Emulator) Isolate() (Target, func(), error) {
+	p := t.pool
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, nil, errors.New("target: the emulator is closed")
+	}
+	var e *Emulator
+	if n := len(p.idle); n > 0 {
+		e, p.idle = p.idle[n-1], p.idle[:n-1]
+	}
+	first := p.members[0]
+	p.mu.Unlock()
+	if e == nil {
+		var err error
+		if e, err = startEmulator(first.E.Cloud, first.E.Issuer.SigningKey(), first.policy); err != nil {
+			return nil, nil, fmt.Errorf("target: starting another emulator: %w", err)
+		}
+		e.pool = p
+		p.mu.Lock()
+		if p.closed { // Close ran while this one started
+			p.mu.Unlock()
+			_ = e.closeOne()
+			return nil, nil, errors.New("target: the emulator is closed")
+		}
+		p.members = append(p.members, e)
+		p.mu.Unlock()
+	}
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			p.mu.Lock()
+			p.idle = append(p.idle, e)
+			p.mu.Unlock()
+		})
+	}
+	return e, release, nil
+}
+
+// Pooled is every emulator of the run: this one's pool, the first one
+// first. Tests scan all of them (their secrets, their tokens).
+func (t *Emulator) Pooled() []*Emulator {
+	t.pool.mu.Lock()
+	defer t.pool.mu.Unlock()
+	return slices.Clone(t.pool.members)
+}
+
+// Close implements Target: it closes every emulator of the pool.
 func (t *Emulator) Close(context.Context) error {
-	// The client closes its idle connections first: the emulator's
-	// HTTP/2 server otherwise keeps each one for a second after its GOAWAY
-	// before Shutdown returns.
+	p := t.pool
+	p.mu.Lock()
+	p.closed = true
+	members := p.members
+	p.mu.Unlock()
+	var errs []error
+	for _, m := range members {
+		errs = append(errs, m.closeOne())
+	}
+	return errors.Join(errs...)
+}
+
+func (t *Emulator) closeOne() error {
+	// The client closes its idle connections first: the emulator's HTTP/2
+	// server otherwise keeps each one for a second after its GOAWAY before
+	// Shutdown returns.
 	t.client.CloseIdleConnections()
 	return t.E.Close()
 }

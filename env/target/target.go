@@ -103,3 +103,15 @@ type Target interface {
 	// what its run left behind first.
 	Close(ctx context.Context) error
 }
+
+// Isolator is a target that can give a scenario a VM and cloud of its own,
+// so that scenarios may run at once without seeing each other's faults,
+// role assignments and identity changes. The emulator is one; an Azure VM
+// is not (its scenarios run one at a time).
+type Isolator interface {
+	Target
+	// Isolate returns a target only the caller uses until it calls
+	// release (once the scenario has undone its changes). The caller does
+	// not Close it: closing the Isolator closes it.
+	Isolate() (t Target, release func(), err error)
+}

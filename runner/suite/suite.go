@@ -38,7 +38,18 @@ type Options struct {
 	Meta map[string]string
 	// Colors turns on ANSI colors in the pretty output.
 	Colors bool
+	// Concurrency is how many scenarios run at once; 0 is
+	// DefaultConcurrency on a target that isolates scenarios
+	// (target.Isolator, the emulator) and 1 elsewhere (an Azure VM, whose
+	// scenarios share the one VM).
+	Concurrency int
 }
+
+// DefaultConcurrency is how many scenarios run at once on a target that
+// isolates them. Most of a scenario's time is spent waiting (on retries,
+// Retry-After, fault windows, the Azure CLI), so this is more than the
+// cores a laptop or CI runner has.
+const DefaultConcurrency = 8
 
 // godog's formatter registry is global; each run registers its collector
 // under its own name.
@@ -59,6 +70,19 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	}
 	rw := redact.Writer(out)
 	defer rw.Close()
+
+	_, isolates := o.Target.(target.Isolator)
+	conc := o.Concurrency
+	switch {
+	case conc < 0:
+		return nil, false, fmt.Errorf("concurrency %d: want 1 or more (0: the target's default)", conc)
+	case conc == 0 && isolates:
+		conc = DefaultConcurrency
+	case conc == 0:
+		conc = 1
+	case conc > 1 && !isolates:
+		return nil, false, fmt.Errorf("the %s target runs one scenario at a time (its scenarios share one VM); concurrency %d is for the emulator", o.Target.Name(), conc)
+	}
 
 	f := o.Target.Facts()
 	extra := map[string]string{}
@@ -106,7 +130,7 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		Paths:          o.Paths,
 		Tags:           tags,
 		Strict:         true,
-		Concurrency:    1,
+		Concurrency:    conc,
 		Output:         rw,
 		NoColors:       !o.Colors,
 		DefaultContext: ctx,

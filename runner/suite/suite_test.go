@@ -3,6 +3,7 @@ package suite_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/miconform/miconform/env/cloud"
@@ -31,6 +32,34 @@ func TestFeatures(t *testing.T) {
 			}
 			// Every report and log of the full run is free of secrets.
 			assertNoSecrets(t, tg, dir, pretty.String())
+			// Scenarios ran at once, each on an emulator of its own.
+			if n := len(tg.Pooled()); n < 2 {
+				t.Errorf("the run used %d emulator; scenarios did not run concurrently", n)
+			}
 		})
+	}
+}
+
+// notIsolating hides the emulator's Isolate, as an Azure VM target has none.
+type notIsolating struct{ target.Target }
+
+// A target whose scenarios share one VM runs them one at a time: asking
+// for more is an error, not a run whose scenarios trample each other.
+func TestConcurrencyNeedsIsolation(t *testing.T) {
+	tg, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close(context.Background())
+	_, _, err = suite.Run(context.Background(), suite.Options{Target: notIsolating{tg}, Concurrency: 2, Tags: "@tutorial:rm-system-identity"})
+	if err == nil || !strings.Contains(err.Error(), "one scenario at a time") {
+		t.Fatalf("Concurrency 2 on a target without Isolate: err = %v", err)
+	}
+	res, ok, err := suite.Run(context.Background(), suite.Options{Target: notIsolating{tg}, Tags: "@tutorial:rm-system-identity"})
+	if err != nil || !ok {
+		t.Fatalf("the default (one at a time) failed: %v\n%s", err, res.Table())
+	}
+	if n := len(tg.Pooled()); n != 1 {
+		t.Errorf("a sequential run started %d emulators", n)
 	}
 }
