@@ -130,7 +130,11 @@ func (s *scenario) run(ctx context.Context, st *snippetState, script string) (*t
 			return nil, err
 		}
 		st.dir = d
-		s.onCleanup("the scenario's directory on the VM", func(context.Context) error { return os.RemoveAll(d) })
+		restoreAzCommandIndex(filepath.Join(d, ".azure"))
+		s.onCleanup("the scenario's directory on the VM", func(context.Context) error {
+			keepAzCommandIndex(filepath.Join(d, ".azure"))
+			return os.RemoveAll(d)
+		})
 	}
 	c := target.Command{
 		Args: []string{"/bin/sh", "-c", script},
@@ -148,6 +152,65 @@ func (s *scenario) run(ctx context.Context, st *snippetState, script string) (*t
 	}
 	s.log.Printf("$ %s\n%s(exit %d)", redact.String(script), redact.String(clipOutput(res.Stdout, res.Stderr)), res.ExitCode)
 	return &res, nil
+}
+
+// azCommandIndex is the Azure CLI's command index, the one file of a
+// scenario's AZURE_CONFIG_DIR kept between scenarios and runs (in the
+// user's cache directory). It maps command groups to the Python modules
+// that implement them, and holds no sign-in state; without it every fresh
+// configuration directory makes az import every command module to rebuild
+// it, about 1.1 s of each scenario's first az command (0.46 s with it). az
+// checks the index's version itself and rebuilds a stale one.
+func azCommandIndex() (string, bool) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", false
+	}
+	return filepath.Join(dir, "miconform", "azure-cli", "commandIndex.json"), true
+}
+
+// restoreAzCommandIndex seeds a scenario's fresh az configuration directory
+// with the cached index, if there is one.
+func restoreAzCommandIndex(configDir string) {
+	cached, ok := azCommandIndex()
+	if !ok {
+		return
+	}
+	b, err := os.ReadFile(cached)
+	if err != nil {
+		return
+	}
+	if os.MkdirAll(configDir, 0o700) == nil {
+		_ = os.WriteFile(filepath.Join(configDir, "commandIndex.json"), b, 0o600)
+	}
+}
+
+// keepAzCommandIndex caches the index az left in a scenario's configuration
+// directory when it differs from the cached one. The write is a rename, so
+// scenarios finishing at once never leave a torn index.
+func keepAzCommandIndex(configDir string) {
+	cached, ok := azCommandIndex()
+	if !ok {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(configDir, "commandIndex.json"))
+	if err != nil || len(b) == 0 {
+		return
+	}
+	if old, err := os.ReadFile(cached); err == nil && bytes.Equal(old, b) {
+		return
+	}
+	if os.MkdirAll(filepath.Dir(cached), 0o700) != nil {
+		return
+	}
+	f, err := os.CreateTemp(filepath.Dir(cached), "commandIndex-*.json")
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(b)
+	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), cached) != nil {
+		_ = os.Remove(f.Name())
+	}
 }
 
 func clipOutput(stdout, stderr []byte) string {

@@ -1,8 +1,13 @@
 package steps
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
 )
@@ -54,4 +59,33 @@ func TestRewriteHostsToRunCloud(t *testing.T) {
 	if got := rewriteHosts(&china, china, cmd); got != cmd {
 		t.Errorf("on the written-for cloud the command must stay as printed, got %s", got)
 	}
+}
+
+// The Azure CLI's command index outlives a scenario's configuration
+// directory (in the user's cache), and nothing else of it does.
+func TestAzCommandIndexCache(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	first := filepath.Join(t.TempDir(), ".azure")
+	restoreAzCommandIndex(first) // nothing cached yet: nothing written
+	_, err := os.Stat(filepath.Join(first, "commandIndex.json"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	require.NoError(t, os.MkdirAll(first, 0o700))
+	index := []byte(`{"version": "2.45.0", "cloudProfile": "latest", "commandIndex": {"login": ["azure.cli.command_modules.profile"]}}`)
+	require.NoError(t, os.WriteFile(filepath.Join(first, "commandIndex.json"), index, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(first, "azureProfile.json"), []byte(`{"subscriptions":[]}`), 0o600))
+	keepAzCommandIndex(first)
+
+	second := filepath.Join(t.TempDir(), ".azure")
+	restoreAzCommandIndex(second)
+	got, err := os.ReadFile(filepath.Join(second, "commandIndex.json"))
+	require.NoError(t, err)
+	assert.Equal(t, index, got)
+	_, err = os.Stat(filepath.Join(second, "azureProfile.json"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the sign-in state must not travel between scenarios")
+
+	cached, _ := azCommandIndex()
+	entries, err := os.ReadDir(filepath.Dir(cached))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary files left beside the cached index")
 }
