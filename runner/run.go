@@ -114,7 +114,7 @@ func newRunFlags(stderr io.Writer) *runFlags {
 	reports := fs.String("reports", "reports", "directory for junit.xml, cucumber.json and summary.md")
 	provision := fs.Bool("provision", false, "Azure target: Given steps create what the tutorials create (tagged, deleted at the end)")
 	verifyOnly := fs.Bool("verify-only", false, "Azure target: Given steps create nothing; they check what exists and skip what they cannot tell (the default on Azure)")
-	concurrency := fs.Int("concurrency", 0, "scenarios run at once, each on an emulator of its own (0: 8 on the emulator; Azure runs one at a time); 1 also prints every step as it runs")
+	concurrency := fs.Int("concurrency", 0, "scenarios run at once, each on an emulator of its own (0: 16 on the emulator; Azure runs one at a time); 1 also prints every step as it runs")
 	annotate := fs.Bool("github-annotations", os.Getenv("GITHUB_ACTIONS") == "true", "print a GitHub Actions error annotation naming each failing tutorial (default: on in GitHub Actions)")
 	az := addAzureFlags(fs)
 	fs.Usage = func() {

@@ -24,16 +24,16 @@ import (
 // Scenarios that use them are @emulator-only. Every fault set in a
 // scenario is reset after it.
 func registerFaults(sc *godog.ScenarioContext) {
-	sc.Step(re(`^IMDS answers (\d+) to every request for (\d+) seconds?$`), imdsFaultFor)
+	sc.Step(re(`^IMDS answers (\d+) to every request for (\d+(?:\.\d+)?) seconds?$`), imdsFaultFor)
 	sc.Step(re(`^IMDS answers (\d+) to the next (\d+) requests?$`), imdsFaultCount)
 	sc.Step(re(`^IMDS drops the next (\d+) connections?$`), imdsResets)
 	sc.Step(re(`^IMDS takes (\d+) ms longer to answer for (\d+) seconds?$`), imdsLatency)
 	sc.Step(re(`^(Resource Manager|Blob storage|Key Vault|the login host) answers (500|503) with "Retry-After: (\d+)" to the next (\d+) requests?$`), serviceFault)
-	sc.Step(re(`^new role assignments take (\d+) seconds? to take effect$`), rbacGrantDelay)
-	sc.Step(re(`^removed role assignments keep granting for (\d+) seconds?$`), rbacRevokeDelay)
+	sc.Step(re(`^new role assignments take (\d+(?:\.\d+)?) seconds? to take effect$`), rbacGrantDelay)
+	sc.Step(re(`^removed role assignments keep granting for (\d+(?:\.\d+)?) seconds?$`), rbacRevokeDelay)
 	sc.Step(re(`^tokens are issued for (\d+) seconds$`), tokenLifetime)
 	sc.Step(re(`^the cloud's clock runs (\d+) minutes? ahead$`), clockAhead)
-	sc.Step(re(`^the VM requests a token for Resource Manager from IMDS, giving up after (\d+) seconds?$`), tokenWithBudget)
+	sc.Step(re(`^the VM requests a token for Resource Manager from IMDS, giving up after (\d+(?:\.\d+)?) seconds?$`), tokenWithBudget)
 	sc.Step(re(`^the VM reads "([^"]*)" with the access token through the Azure SDK for Go$`), readWithSDK)
 	sc.Step(re(`^the answer came after (\d+) tries$`), answerAfterTries)
 	sc.Step(re(`^the VM tried (\d+) times?$`), answerAfterTries)
@@ -74,7 +74,7 @@ func (s *scenario) currentFault(ctx context.Context, kind string) (map[string]an
 	return m, nil
 }
 
-func imdsFaultFor(ctx context.Context, status, secs int) error {
+func imdsFaultFor(ctx context.Context, status int, secs float64) error {
 	return from(ctx).setFault(ctx, "imds", map[string]any{"status": status, "seconds": secs})
 }
 
@@ -99,15 +99,15 @@ func serviceFault(ctx context.Context, service string, status, retryAfter, n int
 }
 
 // rbacGrantDelay and rbacRevokeDelay each keep the other delay.
-func rbacGrantDelay(ctx context.Context, secs int) error {
+func rbacGrantDelay(ctx context.Context, secs float64) error {
 	return setRBACDelay(ctx, "grantDelaySeconds", secs)
 }
 
-func rbacRevokeDelay(ctx context.Context, secs int) error {
+func rbacRevokeDelay(ctx context.Context, secs float64) error {
 	return setRBACDelay(ctx, "revokeDelaySeconds", secs)
 }
 
-func setRBACDelay(ctx context.Context, field string, secs int) error {
+func setRBACDelay(ctx context.Context, field string, secs float64) error {
 	s := from(ctx)
 	f, err := s.currentFault(ctx, "rbac")
 	if err != nil {
@@ -138,14 +138,14 @@ func setTokenFault(ctx context.Context, field string, v int) error {
 // tokenWithBudget is a token request under Microsoft's IMDS retry guidance
 // with a client that gives up sooner than the guidance's 70 s (a timeout
 // the caller chose): the budget, not the number of tries, ends it.
-func tokenWithBudget(ctx context.Context, secs int) error {
+func tokenWithBudget(ctx context.Context, secs float64) error {
 	s := from(ctx)
 	u, err := s.expand("http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>")
 	if err != nil {
 		return err
 	}
 	p := azhttp.IMDSRetry
-	p.Budget = time.Duration(secs) * time.Second
+	p.Budget = time.Duration(secs * float64(time.Second))
 	s.requested = s.t.Cloud().ARMResource
 	s.last = azhttp.SendWithRetry(ctx, s.t.HTTPClient(), s.log, p, http.MethodGet, u, http.Header{"Metadata": {"true"}}, nil)
 	s.set("RETRY-BUDGET", p.Budget.String())

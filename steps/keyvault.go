@@ -161,7 +161,7 @@ func addSecret(ctx context.Context, name, value string) error {
 	var x *azhttp.Exchange
 	// A role the operator just gave itself applies eventually.
 	if window := s.grantWindow(oid); window > 0 {
-		x = azhttp.SendWithRetry(ctx, s.t.HTTPClient(), s.log, azhttp.RBACPropagation(window), http.MethodPut, u, h, body)
+		x = azhttp.SendWithRetry(ctx, s.t.HTTPClient(), s.log, s.rbacRetry(window), http.MethodPut, u, h, body)
 	} else {
 		x = azhttp.Send(ctx, s.t.HTTPClient(), s.log, http.MethodPut, u, h, body)
 	}

@@ -63,12 +63,22 @@ func (s *scenario) sendAsVM(ctx context.Context, method, u string, h http.Header
 	if window <= 0 {
 		return azhttp.Send(ctx, s.t.HTTPClient(), s.log, method, u, h, body)
 	}
-	x := azhttp.SendWithRetry(ctx, s.t.HTTPClient(), s.log, azhttp.RBACPropagation(window), method, u, h, body)
+	x := azhttp.SendWithRetry(ctx, s.t.HTTPClient(), s.log, s.rbacRetry(window), method, u, h, body)
 	if x.Attempts > 1 {
 		s.log.Printf("RBAC propagation: waited %s (%d attempts; final answer %d)", x.Waited.Round(100*time.Millisecond), x.Attempts, x.Status)
 		statsFrom(ctx).add(x.Waited)
 	}
 	return x
+}
+
+// rbacRetry is the propagation retry for what is left of window, starting
+// at the target's base wait.
+func (s *scenario) rbacRetry(window time.Duration) azhttp.Retry {
+	p := azhttp.RBACPropagation(window)
+	if b := s.t.Policy().RBACRetryBase; b > 0 {
+		p.Base = b
+	}
+	return p
 }
 
 // rbacWindow is how much of the propagation window is left for the

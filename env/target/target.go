@@ -73,6 +73,10 @@ type Policy struct {
 	// RBACPropagation bounds how long a call that gets 403 is retried when
 	// the same scenario granted its caller a role.
 	RBACPropagation time.Duration
+	// RBACRetryBase is the first wait before retrying such a 403, doubled
+	// each try (0: 1 s, for Azure's minutes). The emulator applies role
+	// assignments when a fault says, so its runs start at 100 ms.
+	RBACRetryBase time.Duration
 }
 
 // Tag names on what a run creates.

@@ -49,7 +49,7 @@ type Options struct {
 // isolates them. Most of a scenario's time is spent waiting (on retries,
 // Retry-After, fault windows, the Azure CLI), so this is more than the
 // cores a laptop or CI runner has.
-const DefaultConcurrency = 8
+const DefaultConcurrency = 16
 
 // godog's formatter registry is global; each run registers its collector
 // under its own name.
