@@ -129,13 +129,21 @@ func (f *Feature) Counts() Counts {
 	return c
 }
 
-// Duration sums the feature's scenario durations.
+// Duration is the feature's wall time, from its first scenario's start to
+// its last one's end. Scenarios may run at once, so it can be less than
+// the sum of their durations (a sum would exceed the run itself).
 func (f *Feature) Duration() time.Duration {
-	var d time.Duration
+	start := f.Started()
+	var end time.Time
 	for _, s := range f.Scenarios {
-		d += s.Duration
+		if e := s.Started.Add(s.Duration); !s.Started.IsZero() && e.After(end) {
+			end = e
+		}
 	}
-	return d
+	if start.IsZero() || !end.After(start) {
+		return 0
+	}
+	return end.Sub(start)
 }
 
 // Started is the start of the feature's first scenario.

@@ -30,7 +30,8 @@ type Options struct {
 	// ReportDir receives junit.xml, cucumber.json and summary.md; empty
 	// writes no files.
 	ReportDir string
-	// Output receives godog's pretty output (redacted); nil discards it.
+	// Output receives godog's pretty output, or the result's Outline when
+	// scenarios run at once (redacted); nil discards it.
 	Output io.Writer
 	// T runs each scenario as a subtest of a Go test.
 	T *testing.T
@@ -100,7 +101,12 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	godog.Format(name, "miconform JUnit and summary collector", col.Formatter)
 	regMu.Unlock()
 
-	format := "pretty," + name
+	// godog's pretty output interleaves scenarios that run at once; such
+	// a run prints its Outline, feature by feature, when it is over.
+	format := name
+	if conc == 1 {
+		format = "pretty," + name
+	}
 	var cuke *bufio.Writer
 	if o.ReportDir != "" {
 		if err := os.MkdirAll(o.ReportDir, 0o755); err != nil {
@@ -155,6 +161,9 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 
 	res := col.Result()
 	res.Meta.Extra["rbac-propagation-wait"] = stats.Summary()
+	if conc > 1 {
+		fmt.Fprint(rw, res.Outline())
+	}
 	if o.ReportDir != "" {
 		if err := cuke.Flush(); err != nil {
 			return res, false, err
