@@ -17,7 +17,7 @@ Feature: Riding through what Azure does to clients: IMDS upgrades and throttling
   pipeline retries 500 and 503 answers that carry Retry-After; a short-lived token is refused once the
   cloud's clock passes its expiry (plus the 5 minutes' leeway) and a fresh token works. The faults are
   injected by the emulator (its control API under /_emulator/faults); waits are kept short (a half-second
-  upgrade window instead of 70, half-second RBAC delays) so the suite stays fast. What Azure fixes in whole
+  upgrade window instead of 70, 1-second RBAC delays) so the suite stays fast. What Azure fixes in whole
   seconds stays whole seconds: Retry-After is delta-seconds (RFC 9110), so those scenarios wait 1 second. The official Go SDK's ManagedIdentityCredential
   riding through IMDS 410/429/500 is shown in go test (env/emulator/faults_test.go), since its retries
   cannot be observed through a step.
@@ -79,9 +79,9 @@ Feature: Riding through what Azure does to clients: IMDS upgrades and throttling
     Then the VM got no answer
     And the VM tried 1 time
 
-  Scenario: [7] RBAC propagation: a new Reader assignment takes a while to take effect (half a second here, up to 10 minutes in Azure); the VM's call retries its 403 until it does
+  Scenario: [7] RBAC propagation: a new Reader assignment takes a while to take effect (1 second here, up to 10 minutes in Azure); the VM's call retries its 403 until it does
     Given a new resource group named like "resilience"
-    And new role assignments take 0.5 seconds to take effect
+    And new role assignments take 1 second to take effect
     And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
@@ -89,9 +89,9 @@ Feature: Riding through what Azure does to clients: IMDS upgrades and throttling
     Then the response status is 200
     And the VM retried before the answer came
 
-  Scenario: [8] RBAC propagation: a removed assignment keeps granting for a while (half a second here), then the VM is refused
+  Scenario: [8] RBAC propagation: a removed assignment keeps granting for a while (1 second here), then the VM is refused
     Given a new resource group named like "resilience"
-    And removed role assignments keep granting for 0.5 seconds
+    And removed role assignments keep granting for 1 second
     And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response

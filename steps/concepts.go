@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/cucumber/godog"
 	"github.com/miconform/miconform/env/target"
@@ -90,8 +89,11 @@ func vmCallExpectRefusal(ctx context.Context, rawURL string) error {
 		s.last = azhttp.Send(ctx, s.t.HTTPClient(), s.log, http.MethodGet, u, h, nil)
 		return nil
 	}
-	p := azhttp.Retry{Attempts: 30, Base: time.Second, Max: 15 * time.Second, Budget: window,
-		Retryable: func(x *azhttp.Exchange) bool { return x.Err == nil && x.Status == http.StatusOK }}
+	// The removal's propagation, retried as a grant's is, but while the
+	// answer is still 200.
+	p := s.rbacRetry(window)
+	p.Attempts, p.Persistent = 30, nil
+	p.Retryable = func(x *azhttp.Exchange) bool { return x.Err == nil && x.Status == http.StatusOK }
 	s.last = azhttp.SendWithRetry(ctx, s.t.HTTPClient(), s.log, p, http.MethodGet, u, h, nil)
 	return nil
 }

@@ -71,12 +71,16 @@ func (s *scenario) sendAsVM(ctx context.Context, method, u string, h http.Header
 	return x
 }
 
-// rbacRetry is the propagation retry for what is left of window, starting
-// at the target's base wait.
+// rbacRetry is the propagation retry for what is left of window, with the
+// target's waits.
 func (s *scenario) rbacRetry(window time.Duration) azhttp.Retry {
 	p := azhttp.RBACPropagation(window)
-	if b := s.t.Policy().RBACRetryBase; b > 0 {
-		p.Base = b
+	pol := s.t.Policy()
+	if pol.RBACRetryBase > 0 {
+		p.Base = pol.RBACRetryBase
+	}
+	if pol.RBACRetryMax > 0 {
+		p.Max = pol.RBACRetryMax
 	}
 	return p
 }

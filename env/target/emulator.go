@@ -46,15 +46,19 @@ type emulatorPool struct {
 // assignments take effect at once unless a test injects a delay.
 const emulatorRBACPropagation = 30 * time.Second
 
-// emulatorRBACRetryBase is the emulator's first wait before retrying a 403
-// in that window: its delays are injected, seconds at most.
-const emulatorRBACRetryBase = 100 * time.Millisecond
+// emulatorRBACRetryBase and emulatorRBACRetryMax bound the emulator's
+// waits before retrying a 403 in that window: its delays are injected, a
+// second or so.
+const (
+	emulatorRBACRetryBase = 100 * time.Millisecond
+	emulatorRBACRetryMax  = 400 * time.Millisecond
+)
 
 // NewEmulator starts an emulator of the given cloud on loopback ports.
 func NewEmulator(c cloud.Profile) (*Emulator, error) {
 	t, err := startEmulator(c, nil, Policy{
 		Mode: Provision, Tags: runTags(newRunID(), time.Now()), RBACPropagation: emulatorRBACPropagation,
-		RBACRetryBase: emulatorRBACRetryBase,
+		RBACRetryBase: emulatorRBACRetryBase, RBACRetryMax: emulatorRBACRetryMax,
 	})
 	if err != nil {
 		return nil, err

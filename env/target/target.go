@@ -74,9 +74,10 @@ type Policy struct {
 	// the same scenario granted its caller a role.
 	RBACPropagation time.Duration
 	// RBACRetryBase is the first wait before retrying such a 403, doubled
-	// each try (0: 1 s, for Azure's minutes). The emulator applies role
-	// assignments when a fault says, so its runs start at 100 ms.
-	RBACRetryBase time.Duration
+	// each try up to RBACRetryMax (0: 1 s and 15 s, for Azure's minutes).
+	// The emulator applies role assignments when a fault says, a second or
+	// so, so its runs poll every 100-400 ms.
+	RBACRetryBase, RBACRetryMax time.Duration
 }
 
 // Tag names on what a run creates.
