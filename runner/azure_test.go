@@ -338,6 +338,14 @@ func TestFlagErrors(t *testing.T) {
 	assert.Equal(t, 2, sweepCmd(context.Background(), []string{"--older-than", "-1h"}, &out, &errb))
 }
 
+// A run that selects no scenario (a mistyped tag) fails and says why.
+func TestNothingSelectedFails(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := runTutorials(context.Background(), []string{"--tags", "@tutorial:no-such-tutorial", "--reports", t.TempDir()}, &out, &errb)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errb.String(), `no scenario matched (--tags "@tutorial:no-such-tutorial"`)
+}
+
 // A failing tutorial fails the run and is named in a GitHub annotation.
 func TestFailingTutorialIsNamed(t *testing.T) {
 	w := standIn(t, "AzureCloud")

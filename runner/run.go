@@ -219,6 +219,11 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !ok {
 		code = 1
 	}
+	// A mistyped tag or path selects nothing; that is not a pass.
+	if res.Counts().Tests == 0 {
+		fmt.Fprintf(stderr, "runner: no scenario matched (--tags %q, paths %q); the tutorials' tags are listed in features/*.feature\n", *tags, fs.Args())
+		code = 1
+	}
 	return code
 }
 
