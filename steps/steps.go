@@ -113,7 +113,11 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 				errs = append(errs, fmt.Errorf("cleanup %s: %w", c.what, err))
 			}
 		}
-		s.release()
+		// An emulator a scenario could not clean up stays out of the pool,
+		// so no later scenario starts on its leftovers.
+		if len(errs) == 0 {
+			s.release()
+		}
 		return ctx, errors.Join(errs...)
 	})
 	registerIMDS(sc)

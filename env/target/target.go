@@ -116,7 +116,9 @@ type Target interface {
 type Isolator interface {
 	Target
 	// Isolate returns a target only the caller uses until it calls
-	// release (once the scenario has undone its changes). The caller does
-	// not Close it: closing the Isolator closes it.
+	// release (once the scenario has undone its changes; a caller that
+	// could not undo them does not release it, and the target is never
+	// handed out again). The caller does not Close it: closing the
+	// Isolator closes it.
 	Isolate() (t Target, release func(), err error)
 }
