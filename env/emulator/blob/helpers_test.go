@@ -36,12 +36,27 @@ func newFixture(t testing.TB, cloudName string) *fixture {
 	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup(cloudName)})
 	require.NoError(t, err)
 	require.NoError(t, e.Start())
-	t.Cleanup(func() { e.Close() })
+	f := fixtureOf(t, e)
+	t.Cleanup(f.close)
+	return f
+}
+
+// fixtureOf is the fixture of a started, seeded emulator.
+func fixtureOf(t testing.TB, e *emulator.Emulator) *fixture {
+	t.Helper()
 	a, ok := e.Blob.Account(emulator.SeedStorageAccount)
 	require.True(t, ok)
 	vm, ok := e.ARM.VirtualMachine(e.World.VMResourceID)
 	require.True(t, ok)
 	return &fixture{t: t, e: e, c: e.HTTPClient(), acct: a.Name, base: e.Blob.Endpoint(a.Name), acctID: a.ResourceID, vmOID: vm.Identity.PrincipalID}
+}
+
+// close stops the emulator. The client's idle keep-alive connections go
+// first: the server's graceful shutdown would otherwise wait a second for
+// them.
+func (f *fixture) close() {
+	f.c.CloseIdleConnections()
+	f.e.Close()
 }
 
 // res is one answer, read whole.
@@ -121,15 +136,18 @@ func (f *fixture) vmToken(resource string) string {
 	return tok.Raw
 }
 
-// grant assigns a built-in role to a principal at a scope, directly.
-func (f *fixture) grant(role, principal, scope string) {
+// grant assigns a built-in role to a principal at a scope, directly, and
+// returns the assignment's name.
+func (f *fixture) grant(role, principal, scope string) string {
 	f.t.Helper()
 	def, ok := f.e.RBAC.RoleByName(role)
 	require.True(f.t, ok, role)
+	name := directory.NewGUID()
 	require.NoError(f.t, f.e.RBAC.Create(rbac.Assignment{
-		Name: directory.NewGUID(), Scope: scope, RoleDefinitionID: rbac.RoleDefinitionID(f.e.SubscriptionID(), def.ID),
+		Name: name, Scope: scope, RoleDefinitionID: rbac.RoleDefinitionID(f.e.SubscriptionID(), def.ID),
 		PrincipalID: principal, PrincipalType: "ServicePrincipal",
 	}))
+	return name
 }
 
 // blobURL is a blob of the seeded container.
