@@ -31,7 +31,9 @@ type operation struct {
 	// sas lists the SAS permission letters any one of which allows it;
 	// empty means a service SAS cannot authorize it.
 	sas string
-	h   func(*Service, *request) reply
+	// bearerOnly operations refuse Shared Key and SAS callers.
+	bearerOnly bool
+	h          func(*Service, *request) reply
 }
 
 const (
@@ -43,16 +45,22 @@ const (
 // operation: a SAS in the query, a Bearer token, Shared Key, or nothing.
 // https://learn.microsoft.com/rest/api/storageservices/authorize-requests-to-azure-storage
 func (s *Service) authenticate(r *request) *Error {
+	h := r.Header.Get("Authorization")
+	scheme, rest, _ := strings.Cut(h, " ")
+	if r.op.bearerOnly && (IsSAS(r.q) || scheme == "SharedKey") {
+		// Azure's answer to Get User Delegation Key with Shared Key
+		// (github.com/Azure/azure-storage-net-data-movement/issues/176,
+		// Azure/azure-sdk-for-net#12052); the same for a SAS is [unverified].
+		return errAuthFailed("Only authentication scheme Bearer is supported")
+	}
 	if IsSAS(r.q) {
 		return s.authSAS(r)
 	}
-	h := r.Header.Get("Authorization")
 	if h == "" {
 		e := errorf(401, "NoAuthenticationInformation", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.")
 		e.Challenge = s.challenge()
 		return e
 	}
-	scheme, rest, _ := strings.Cut(h, " ")
 	switch scheme {
 	case "Bearer":
 		return s.authBearer(r, strings.TrimSpace(rest))
@@ -84,32 +92,52 @@ func (s *Service) audienceOK(aud, account string) bool {
 }
 
 func (s *Service) authBearer(r *request, raw string) *Error {
+	c, e := s.verifyToken(r, raw)
+	if e != nil {
+		return e
+	}
+	r.oid, r.tid = c.OID, c.TID
+	if s.rbacAllows(r, c.OID) {
+		return nil
+	}
+	return errPermissionMismatch()
+}
+
+// verifyToken checks a bearer token as Storage does: version, signature,
+// lifetime, audience, issuer and tenant.
+func (s *Service) verifyToken(r *request, raw string) (*entra.Claims, *Error) {
 	if r.version < bearerMinVersion {
-		return errAuthFailed("Authentication scheme Bearer is not supported in this version.")
+		return nil, errAuthFailed("Authentication scheme Bearer is not supported in this version.")
 	}
 	if raw == "" {
-		return errorf(400, "InvalidAuthenticationInfo", "Authentication information is not given in the correct format. Check the value of Authorization header.")
+		return nil, errorf(400, "InvalidAuthenticationInfo", "Authentication information is not given in the correct format. Check the value of Authorization header.")
 	}
 	c, err := s.Issuer.Verify(raw)
 	switch {
 	case errors.Is(err, entra.ErrExpired):
-		return s.invalidToken("Lifetime validation failed. The token is expired.")
+		return nil, s.invalidToken("Lifetime validation failed. The token is expired.")
 	case errors.Is(err, entra.ErrNotYetValid):
-		return s.invalidToken("Lifetime validation failed. The token is not yet valid.")
+		return nil, s.invalidToken("Lifetime validation failed. The token is not yet valid.")
 	case errors.Is(err, entra.ErrSignature), errors.Is(err, entra.ErrUnknownKey), errors.Is(err, entra.ErrAlgorithm):
-		return s.invalidToken("Signature validation failed. Signature is invalid.")
+		return nil, s.invalidToken("Signature validation failed. Signature is invalid.")
 	case errors.Is(err, entra.ErrPrincipalGone):
-		return s.invalidToken("The principal the token was issued to no longer exists in the tenant.")
+		return nil, s.invalidToken("The principal the token was issued to no longer exists in the tenant.")
 	case err != nil:
-		return s.invalidToken("The token is malformed.")
+		return nil, s.invalidToken("The token is malformed.")
 	}
 	if !s.audienceOK(c.Aud, r.acct.Name) {
-		return s.invalidToken("Audience validation failed. Audience did not match.")
+		return nil, s.invalidToken("Audience validation failed. Audience did not match.")
 	}
 	if c.Iss != s.Issuer.IssuerURL() || !strings.EqualFold(c.TID, s.Issuer.Dir.TenantID) {
-		return s.invalidToken("Issuer validation failed. Issuer did not match.")
+		return nil, s.invalidToken("Issuer validation failed. Issuer did not match.")
 	}
-	r.oid = c.OID
+	return c, nil
+}
+
+// rbacAllows reports whether a principal's role assignments grant the
+// request's operation at its scope (the container, or the account's blob
+// service for account-level operations).
+func (s *Service) rbacAllows(r *request, oid string) bool {
 	scope := r.acct.ResourceID + "/blobServices/default"
 	if r.op.level != levelAccount {
 		scope += "/containers/" + r.container
@@ -122,11 +150,11 @@ func (s *Service) authBearer(r *request, raw string) *Error {
 		}
 	}
 	for _, a := range actions {
-		if s.RBAC.Allowed(c.OID, a, scope, r.op.data) {
-			return nil
+		if s.RBAC.Allowed(oid, a, scope, r.op.data) {
+			return true
 		}
 	}
-	return errPermissionMismatch()
+	return false
 }
 
 func (s *Service) authSharedKey(r *request, h string) *Error {
@@ -179,7 +207,11 @@ func (s *Service) authSAS(r *request) *Error {
 		return errAuthFailed("The specified signed identifier does not exist.")
 	}
 	ip := net.ParseIP(hostOnly(r.RemoteAddr))
-	if e := verifySAS(sas, r.acct.Keys[:], sas.CanonicalResource(r.acct.Name, r.container, r.blob), s.Issuer.Now().UTC(), r.https, ip); e != nil {
+	if sas.UserDelegation() {
+		if e := s.verifyUserDelegation(r, sas, ip); e != nil {
+			return e
+		}
+	} else if e := verifySAS(sas, r.acct.Keys[:], sas.CanonicalResource(r.acct.Name, r.container, r.blob), s.Issuer.Now().UTC(), r.https, ip); e != nil {
 		return e
 	}
 	r.sas = sas
@@ -191,6 +223,13 @@ func (s *Service) authSAS(r *request) *Error {
 		}
 	}
 	if need == "" || !strings.ContainsAny(sas.Permissions, need) {
+		return errPermissionMismatch()
+	}
+	// A user delegation SAS grants the intersection of its permissions and
+	// the RBAC permissions of the principal that requested the key, checked
+	// when the SAS is used (create-user-delegation-sas, "Assign permissions
+	// with Azure RBAC"): removing the role revokes the SAS.
+	if sas.UserDelegation() && !s.rbacAllows(r, sas.KeyOID) {
 		return errPermissionMismatch()
 	}
 	return nil

@@ -98,6 +98,18 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 	}
 	s.Store = &durableStore{mem: mem, log: l, staged: staged}
 	s.log = l
+	// State written before user delegation keys existed has no secret to
+	// derive them from; one is made and kept from now on.
+	var bare []string
+	for name, a := range s.accounts {
+		if len(a.DelegationSecret) == 0 {
+			a.DelegationSecret = newKey()
+			bare = append(bare, name)
+		}
+	}
+	for _, name := range bare {
+		s.saveAccount(name)
+	}
 	// A crash between Resource Manager storing a new account and its keys
 	// being recorded leaves an account that was never acknowledged and
 	// has no keys: it goes, as if the PUT had not happened.

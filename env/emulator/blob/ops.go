@@ -38,8 +38,14 @@ func route(r *request) (*operation, *Error) {
 	m := r.Method
 	switch {
 	case r.container == "":
-		if comp == "list" && m == http.MethodGet {
+		switch {
+		case comp == "list" && m == http.MethodGet:
 			return opListContainers, nil
+		case comp == "userdelegationkey" && r.q.Get("restype") == "service":
+			if m != http.MethodPost {
+				return nil, errUnsupportedVerb()
+			}
+			return opGetUserDelegationKey, nil
 		}
 		return nil, errUnsupportedOperation
 	case r.blob == "":

@@ -48,6 +48,10 @@ func RegisterProvider(a *arm.Server, s *Service) {
 	a.Handle("POST", acct+"/listKeys", act+"/listkeys/action", "2015-06-15", p.ListKeys)
 	a.Handle("POST", acct+"/regenerateKey", act+"/regeneratekey/action", "2015-06-15", p.RegenerateKey)
 	a.Handle("POST", acct+"/listServiceSas", act+"/listServiceSas/action", "2017-06-01", p.ListServiceSAS)
+	// https://learn.microsoft.com/rest/api/storagerp/storage-accounts/revoke-user-delegation-keys
+	// (first in API version 2019-04-01 [unverified]; action name as in
+	// Azure's Microsoft.Storage operations list [unverified]).
+	a.Handle("POST", acct+"/revokeUserDelegationKeys", act+"/revokeUserDelegationKeys/action", "2019-04-01", p.RevokeUserDelegationKeys)
 	// https://learn.microsoft.com/rest/api/storagerp/blob-containers
 	a.Handle("PUT", cont+"/{containerName}", typeContainer+"/write", "2018-02-01", p.CreateBlobContainer)
 	a.Handle("GET", cont+"/{containerName}", typeContainer+"/read", "2018-02-01", p.GetBlobContainer)
@@ -339,6 +343,18 @@ func (p *provider) RegenerateKey(r *arm.Request) arm.Response {
 	}
 	a, _ := p.s.RegenerateKey(res.Name, i)
 	return arm.OK(keysBody(a))
+}
+
+// RevokeUserDelegationKeys is Storage Accounts - Revoke User Delegation Keys:
+// 200 with no body, and every user delegation SAS of the account stops
+// working.
+func (p *provider) RevokeUserDelegationKeys(r *arm.Request) arm.Response {
+	res, e := p.account(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	p.s.RevokeUserDelegationKeys(res.Name)
+	return arm.Status(http.StatusOK, nil)
 }
 
 // ServiceSASParameters is the body of List Service SAS (2017-06-01).

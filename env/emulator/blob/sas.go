@@ -30,6 +30,20 @@ type SAS struct {
 	// Response header overrides.
 	CacheControl, Disposition, Encoding, Language, ContentType string // rscc rscd rsce rscl rsct
 	Signature                                                  string // sig
+
+	// A user delegation SAS names the key that signed it (delegation.go).
+	KeyOID, KeyTID, KeyStart, KeyExpiry, KeyService, KeyVersion string // skoid sktid skt ske sks skv
+	KeyDelegatedUserTID                                         string // skdutid
+	DelegatedUserOID                                            string // sduoid
+	AuthorizedOID, UnauthorizedOID, CorrelationID               string // saoid suoid scid
+	DirectoryDepth                                              string // sdd
+	// SignedHeaders and SignedQuery name the request headers and query
+	// parameters whose values the signature covers (srh, srq).
+	SignedHeaders, SignedQuery string
+
+	// signedHeaderValues and signedQueryValues are those values as the
+	// request carries them, canonicalized (bindRequest).
+	signedHeaderValues, signedQueryValues string
 }
 
 // IsSAS reports whether a request's query carries a SAS (sig present).
@@ -66,6 +80,10 @@ func ParseSAS(q url.Values) (*SAS, error) {
 		{"si", &s.Identifier}, {"sip", &s.IP}, {"spr", &s.Protocol}, {"ses", &s.Encryption},
 		{"rscc", &s.CacheControl}, {"rscd", &s.Disposition}, {"rsce", &s.Encoding}, {"rscl", &s.Language},
 		{"rsct", &s.ContentType}, {"sig", &s.Signature},
+		{"skoid", &s.KeyOID}, {"sktid", &s.KeyTID}, {"skt", &s.KeyStart}, {"ske", &s.KeyExpiry},
+		{"sks", &s.KeyService}, {"skv", &s.KeyVersion}, {"skdutid", &s.KeyDelegatedUserTID},
+		{"sduoid", &s.DelegatedUserOID}, {"saoid", &s.AuthorizedOID}, {"suoid", &s.UnauthorizedOID},
+		{"scid", &s.CorrelationID}, {"sdd", &s.DirectoryDepth}, {"srh", &s.SignedHeaders}, {"srq", &s.SignedQuery},
 	}
 	for _, f := range fields {
 		v, ok := one(f.k)
@@ -116,6 +134,11 @@ func ParseSAS(q url.Values) (*SAS, error) {
 	if s.IP != "" {
 		if _, _, ok := parseIPRange(s.IP); !ok {
 			return nil, &sasError{notWellFormed}
+		}
+	}
+	if s.UserDelegation() {
+		if err := s.checkUserDelegation(); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
@@ -174,9 +197,13 @@ func ipInRange(ip net.IP, r string) bool {
 	return ok && ip != nil && bytesLE(lo, ip) && bytesLE(ip, hi)
 }
 
-// StringToSign is the string a service SAS signs, in the layout of its
-// version. canonicalResource is "/blob/{account}/{container}[/{blob}]".
+// StringToSign is the string a service or user delegation SAS signs, in
+// the layout of its version. canonicalResource is
+// "/blob/{account}/{container}[/{blob}]".
 func (s *SAS) StringToSign(canonicalResource string) string {
+	if s.UserDelegation() {
+		return s.userDelegationStringToSign(canonicalResource)
+	}
 	fields := []string{s.Permissions, s.Start, s.Expiry, canonicalResource, s.Identifier}
 	switch {
 	case s.Version >= "2020-12-06":
@@ -223,6 +250,21 @@ func (s *SAS) Encode() string {
 	add("spr", s.Protocol)
 	add("se", s.Expiry)
 	add("sp", s.Permissions)
+	add("skoid", s.KeyOID)
+	add("sktid", s.KeyTID)
+	add("skt", s.KeyStart)
+	add("ske", s.KeyExpiry)
+	add("sks", s.KeyService)
+	add("skv", s.KeyVersion)
+	add("skdutid", s.KeyDelegatedUserTID)
+	add("sduoid", s.DelegatedUserOID)
+	add("saoid", s.AuthorizedOID)
+	add("suoid", s.UnauthorizedOID)
+	add("scid", s.CorrelationID)
+	add("sdd", s.DirectoryDepth)
+	add("ses", s.Encryption)
+	add("srh", s.SignedHeaders)
+	add("srq", s.SignedQuery)
 	add("rscc", s.CacheControl)
 	add("rscd", s.Disposition)
 	add("rsce", s.Encoding)

@@ -47,6 +47,10 @@ type Account struct {
 	// Keys are key1 and key2 (raw bytes; the API shows them base64).
 	Keys       [2][]byte
 	KeyCreated [2]time.Time
+	// DelegationSecret is what user delegation keys are derived from
+	// (delegation.go); Revoke User Delegation Keys replaces it. Persisted
+	// with the keys so issued keys survive a restart.
+	DelegationSecret []byte
 	// HTTPSOnly is properties.supportsHttpsTrafficOnly ("secure transfer
 	// required"): plain-HTTP requests are refused.
 	HTTPSOnly bool
@@ -83,7 +87,7 @@ func (s *Service) Account(name string) (Account, bool) {
 // AddAccount registers an account with two new keys.
 func (s *Service) AddAccount(name, resourceID string) Account {
 	now := time.Now().UTC()
-	a := &Account{Name: name, ResourceID: resourceID, Keys: [2][]byte{newKey(), newKey()}, KeyCreated: [2]time.Time{now, now}, HTTPSOnly: true}
+	a := &Account{Name: name, ResourceID: resourceID, Keys: [2][]byte{newKey(), newKey()}, KeyCreated: [2]time.Time{now, now}, DelegationSecret: newKey(), HTTPSOnly: true}
 	s.mu.Lock()
 	s.accounts[name] = a
 	s.mu.Unlock()
@@ -124,6 +128,12 @@ func (s *Service) RegenerateKey(name string, i int) (Account, bool) {
 	})
 }
 
+// RevokeUserDelegationKeys invalidates every user delegation key issued for
+// the account, and so every SAS signed with one.
+func (s *Service) RevokeUserDelegationKeys(name string) (Account, bool) {
+	return s.updateAccount(name, func(a *Account) { a.DelegationSecret = newKey() })
+}
+
 // newKey is a 64-byte account key, the size Azure's base64 keys decode to.
 func newKey() []byte {
 	b := make([]byte, 64)
@@ -147,8 +157,9 @@ type request struct {
 	op          *operation
 	// sas is set when the request was authorized with a SAS.
 	sas *SAS
-	// oid is the caller's object id when authorized with a token.
-	oid string
+	// oid and tid are the caller's object and tenant ids when authorized
+	// with a token.
+	oid, tid string
 }
 
 // isLoopback tells path-style hosts (loopback addresses) from host-style ones.
