@@ -26,6 +26,10 @@ func FuzzParseSAS(f *testing.F) {
 		"sv=2021-08-06&sr=b&st=2024-01-01&se=2024-01-02T00:00Z&sp=racwd&sip=10.0.0.1-10.0.0.9&spr=https,http&rsct=text/plain&sig=AAAA",
 		"sv=2013-08-15&sr=c&sp=r&se=2030-01-01&sig=AAAA",
 		"sv=x&sig=%zz", "sig=&sig=", "sv=2015-04-05&sr=c&sp=wr&se=2030-01-01&sig=AAAA",
+		// User delegation SASes.
+		"sv=2021-08-06&sr=b&sp=r&se=2030-01-01T00:00:00Z&skoid=11111111-2222-3333-4444-555555555555&sktid=66666666-7777-8888-9999-000000000000&skt=2029-12-31T00:00:00Z&ske=2030-01-02T00:00:00Z&sks=b&skv=2021-08-06&saoid=11111111-2222-3333-4444-555555555555&scid=x&sig=AAAA",
+		"sv=2026-04-06&sr=c&sp=rl&se=2030-01-01&skoid=11111111-2222-3333-4444-555555555555&sktid=66666666-7777-8888-9999-000000000000&skt=2029-12-31&ske=2030-01-02&sks=b&skv=2026-04-06&skdutid=66666666-7777-8888-9999-000000000000&sduoid=11111111-2222-3333-4444-555555555555&srh=x-ms-a,x-ms-b&srq=comp&ses=scope&sig=AAAA",
+		"sv=2018-11-09&sr=b&sp=r&se=2030-01-01&skoid=x&sig=AAAA",
 	} {
 		f.Add(s)
 	}
