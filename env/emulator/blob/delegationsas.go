@@ -172,9 +172,9 @@ func (s *Service) verifyUserDelegation(r *request, sas *SAS, ip net.IP) *Error {
 		return errAuthFailed(fmt.Sprintf("Signed key expiry time [%s] must be after signed key start time [%s]", httpTime(kexpiry), httpTime(kstart)))
 	}
 	if now.Before(kstart) || now.After(kexpiry) {
-		// The SAS works only while its key does: "the user delegation key
-		// ... is valid between skt and ske" (create-user-delegation-sas,
-		// signedKeyStart / signedKeyExpiry). [unverified] detail text.
+		// The SAS works only while its key does (skt and ske are the key's
+		// lifetime: create-user-delegation-sas, signedKeyStart and
+		// signedKeyExpiry). [unverified] detail text.
 		return errAuthFailed(fmt.Sprintf("Signed key not valid in the specified time frame: Start [%s] - Expiry [%s] - Current [%s]", httpTime(kstart), httpTime(kexpiry), httpTime(now)))
 	}
 	sas.bindRequest(r.Header, r.q)
@@ -192,11 +192,12 @@ func (s *Service) verifyUserDelegation(r *request, sas *SAS, ip net.IP) *Error {
 }
 
 // checkDelegatedUser: from 2025-07-05, sduoid "specifies the Entra ID of
-// the user who is authorized to use the resulting SAS URL ... used in
-// conjunction with an Entra ID token that has been issued to the user"
-// (create-user-delegation-sas, signedDelegatedUserObjectId). The token is
-// checked like any bearer token; its tenant must be skdutid when the key
-// names one. The error details are [unverified].
+// the user would is authorized to use the resulting SAS URL. The resulting
+// SAS URL must be used in conjunction with an Entra ID token that has been
+// issued to the user specified in this value" (the SDKs' reference, e.g.
+// https://learn.microsoft.com/dotnet/api/azure.storage.sas.sasqueryparameters.delegateduserobjectid).
+// The token is checked like any bearer token; its tenant must be skdutid
+// when the key names one. The error details are [unverified].
 func (s *Service) checkDelegatedUser(r *request, sas *SAS) *Error {
 	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if scheme != "Bearer" || strings.TrimSpace(raw) == "" {
