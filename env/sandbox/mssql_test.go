@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miconform/miconform/env/emulator"
+
 	// go-mssqldb's Microsoft Entra driver ("azuresql"), as a Go program on
 	// a VM uses it: fedauth=ActiveDirectoryManagedIdentity gets its token
 	// through azidentity's ManagedIdentityCredential, whose IMDS address
@@ -71,21 +73,12 @@ func TestGoMSSQLManagedIdentityOnTheVM(t *testing.T) {
 			e := newEmulator(t, name)
 			host := e.World.SQLServer + "." + e.Cloud.SQLSuffix
 			dsn := "sqlserver://" + host + "?database=" + e.World.SQLDatabase + "&fedauth=ActiveDirectoryManagedIdentity&encrypt=true"
-			exe, err := os.Executable()
+			out, errb, err := runSelf(t, e, sqlClientEnv+"="+dsn)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("the client failed: %v\nstderr: %s", err, errb)
 			}
-			sb := New(e, exe)
-			sb.Env = append(os.Environ(), sqlClientEnv+"="+dsn)
-			var out, errb strings.Builder
-			sb.Stdout, sb.Stderr = &out, &errb
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := sb.Run(ctx); err != nil {
-				t.Fatalf("the client failed: %v\nstderr: %s", err, errb.String())
-			}
-			if got, want := out.String(), "banana 150\norange 154\napple 100\n"; got != want {
-				t.Errorf("rows = %q, want %q (stderr %s)", got, want, errb.String())
+			if want := "banana 150\norange 154\napple 100\n"; out != want {
+				t.Errorf("rows = %q, want %q (stderr %s)", out, want, errb)
 			}
 
 			// Without the contained user the same program's login fails,
@@ -93,17 +86,38 @@ func TestGoMSSQLManagedIdentityOnTheVM(t *testing.T) {
 			if err := e.SQL.RunAs(e.World.SQLServer, e.World.SQLDatabase, e.Operator.ObjectID, "DROP USER [myVM];"); err != nil {
 				t.Fatal(err)
 			}
-			sb = New(e, exe)
-			sb.Env = append(os.Environ(), sqlClientEnv+"="+dsn)
-			out.Reset()
-			errb.Reset()
-			sb.Stdout, sb.Stderr = &out, &errb
-			if err := sb.Run(ctx); err == nil {
-				t.Fatalf("the client read %q without a contained user", out.String())
+			if out, errb, err = runSelf(t, e, sqlClientEnv+"="+dsn); err == nil {
+				t.Fatalf("the client read %q without a contained user", out)
 			}
-			if !strings.Contains(errb.String(), "Login failed for user '<token-identified principal>'") {
-				t.Errorf("stderr = %q, want SQL's login failure", errb.String())
+			if !strings.Contains(errb, "Login failed for user '<token-identified principal>'") {
+				t.Errorf("stderr = %q, want SQL's login failure", errb)
 			}
 		})
 	}
+}
+
+// runSelf runs this test binary as a program on e's VM (in a sandbox),
+// with this process's environment minus AZURE_* (a VM has no service
+// principal for DefaultAzureCredential's EnvironmentCredential to find)
+// plus mode, the KEY=VALUE that makes the binary the program instead of
+// the tests (see the init functions).
+func runSelf(t *testing.T, e *emulator.Emulator, mode string) (stdout, stderr string, err error) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := New(e, exe)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AZURE_") {
+			sb.Env = append(sb.Env, kv)
+		}
+	}
+	sb.Env = append(sb.Env, mode)
+	var out, errb strings.Builder
+	sb.Stdout, sb.Stderr = &out, &errb
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	err = sb.Run(ctx)
+	return out.String(), errb.String(), err
 }

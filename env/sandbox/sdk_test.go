@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -107,30 +106,14 @@ func TestOfficialSDKOnTheVM(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exe, err := os.Executable()
+			out, errb, err := runSelf(t, e, sdkClientEnv+"="+string(b))
 			if err != nil {
-				t.Fatal(err)
-			}
-			sb := New(e, exe)
-			// The VM's environment has no service principal for
-			// DefaultAzureCredential's EnvironmentCredential to find.
-			for _, kv := range os.Environ() {
-				if !strings.HasPrefix(kv, "AZURE_") {
-					sb.Env = append(sb.Env, kv)
-				}
-			}
-			sb.Env = append(sb.Env, sdkClientEnv+"="+string(b))
-			var out, errb strings.Builder
-			sb.Stdout, sb.Stderr = &out, &errb
-			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-			defer cancel()
-			if err := sb.Run(ctx); err != nil {
-				t.Fatalf("the program failed: %v\nstderr: %s", err, errb.String())
+				t.Fatalf("the program failed: %v\nstderr: %s", err, errb)
 			}
 			sum := sha256.Sum256([]byte("My Secret"))
 			want := "blob: Hello world!\nsecret sha256: " + hex.EncodeToString(sum[:]) + "\n"
-			if out.String() != want {
-				t.Errorf("output = %q, want %q (stderr %s)", out.String(), want, errb.String())
+			if out != want {
+				t.Errorf("output = %q, want %q (stderr %s)", out, want, errb)
 			}
 		})
 	}
