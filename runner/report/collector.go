@@ -334,11 +334,13 @@ func (c *Collector) Result() *Result {
 	for _, fs := range c.features {
 		r.Features = append(r.Features, c.buildFeature(fs))
 	}
+	// Features in file order, however the run scheduled them.
+	slices.SortStableFunc(r.Features, func(a, b *Feature) int { return strings.Compare(a.URI, b.URI) })
 	return r
 }
 
 func (c *Collector) buildFeature(fs *featureState) *Feature {
-	f := &Feature{URI: displayPath(fs.uri)}
+	f := &Feature{URI: DisplayPath(fs.uri)}
 	if fs.doc != nil && fs.doc.Feature != nil {
 		gf := fs.doc.Feature
 		f.Name = gf.Name
@@ -488,9 +490,10 @@ func dedent(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// displayPath makes an absolute feature path relative to the module root
-// (the nearest parent holding go.mod), so reports show repository paths.
-func displayPath(uri string) string {
+// DisplayPath is how reports name a feature file: an absolute path is made
+// relative to the module root (the nearest parent holding go.mod), so
+// reports show repository paths.
+func DisplayPath(uri string) string {
 	if !filepath.IsAbs(uri) {
 		return filepath.ToSlash(uri)
 	}

@@ -166,6 +166,6 @@ func TestDisplayPath(t *testing.T) {
 	wd, err := os.Getwd()
 	require.NoError(t, err)
 	root := filepath.Dir(filepath.Dir(wd)) // the module root holds go.mod
-	assert.Equal(t, "features/x.feature", displayPath(filepath.Join(root, "features", "x.feature")))
-	assert.Equal(t, "features/x.feature", displayPath("features/x.feature"))
+	assert.Equal(t, "features/x.feature", DisplayPath(filepath.Join(root, "features", "x.feature")))
+	assert.Equal(t, "features/x.feature", DisplayPath("features/x.feature"))
 }

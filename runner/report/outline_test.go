@@ -1,6 +1,7 @@
 package report
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -45,4 +46,34 @@ func TestFeatureDurationIsWallTime(t *testing.T) {
 	}}
 	assert.Equal(t, 1200*time.Millisecond, f.Duration())
 	assert.Zero(t, (&Feature{}).Duration())
+}
+
+// A previous run's JUnit gives each feature's longest scenario; a missing
+// or unreadable file gives nothing.
+func TestLongestScenarios(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/junit.xml"
+	assert.Nil(t, LongestScenarios(path))
+
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	res := &Result{Suite: "s", Started: t0, Features: []*Feature{
+		{Name: "slow", URI: "features/slow.feature", Scenarios: []*Scenario{
+			{Name: "a", Status: Passed, Started: t0, Duration: 300 * time.Millisecond},
+			{Name: "b", Status: Passed, Started: t0, Duration: 1500 * time.Millisecond},
+		}},
+		{Name: "quick", URI: "features/quick.feature", Scenarios: []*Scenario{
+			{Name: "c", Status: Passed, Started: t0, Duration: 20 * time.Millisecond},
+		}},
+	}}
+	if err := res.WriteJUnit(path); err != nil {
+		t.Fatal(err)
+	}
+	assert.Equal(t, map[string]time.Duration{
+		"features/slow.feature": 1500 * time.Millisecond, "features/quick.feature": 20 * time.Millisecond,
+	}, LongestScenarios(path))
+
+	if err := os.WriteFile(path, []byte("<testsuites><testsuite"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assert.Nil(t, LongestScenarios(path))
 }

@@ -5,13 +5,18 @@ package suite
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cucumber/godog"
 	"github.com/miconform/miconform/env/target"
@@ -131,9 +136,15 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	if o.Tags != "" {
 		tags += " && " + o.Tags
 	}
+	paths := o.Paths
+	if conc > 1 && o.ReportDir != "" {
+		// The previous run's report tells which features take longest;
+		// starting them first keeps them off the end of the run.
+		paths = longestFirst(paths, report.LongestScenarios(filepath.Join(o.ReportDir, "junit.xml")))
+	}
 	opts := godog.Options{
 		Format:         format,
-		Paths:          o.Paths,
+		Paths:          paths,
 		Tags:           tags,
 		Strict:         true,
 		Concurrency:    conc,
@@ -179,6 +190,34 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		}
 	}
 	return res, status == 0, nil
+}
+
+// longestFirst lists the feature files under paths (directories walked in
+// lexical order, as godog walks them), those whose longest scenario took
+// longest in the previous run first, the rest in their order. godog runs
+// features in the order of its paths, so a run whose scenarios run at once
+// then ends with short scenarios rather than a long one started last.
+func longestFirst(paths []string, prev map[string]time.Duration) []string {
+	if len(prev) == 0 {
+		return paths
+	}
+	var files []string
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || !st.IsDir() {
+			files = append(files, p) // a file, or file:line for godog to judge
+			continue
+		}
+		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".feature") {
+				files = append(files, path)
+			}
+			return nil
+		})
+	}
+	slices.SortStableFunc(files, func(a, b string) int {
+		return cmp.Compare(prev[report.DisplayPath(b)], prev[report.DisplayPath(a)])
+	})
+	return files
 }
 
 // targetTags leaves out what cannot run on the target: @azure-only
