@@ -8,7 +8,7 @@ package rbac
 //	https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/general   (Reader)
 //	https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged (Contributor, Owner, User Access Administrator)
 //	https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage    (Storage Account Contributor, Storage Blob Data *)
-//	https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security   (Key Vault Administrator, Key Vault Secrets *)
+//	https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security   (Key Vault Administrator, Key Vault Secrets *, Key Vault Crypto *, Key Vault Reader)
 //	https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/identity   (Managed Identity Operator)
 //
 // (source markdown: github.com/MicrosoftDocs/azure-docs,
@@ -196,6 +196,77 @@ var BuiltinRoles = []RoleDefinition{
 			NotActions: []string{},
 			DataActions: []string{
 				"Microsoft.KeyVault/vaults/*",
+			},
+			NotDataActions: []string{},
+		}},
+	},
+	{
+		ID:          "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+		RoleName:    "Key Vault Crypto Officer",
+		Description: "Perform any action on the keys of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+		Permissions: []Permission{{
+			Actions: []string{
+				"Microsoft.Authorization/*/read",
+				"Microsoft.Insights/alertRules/*",
+				"Microsoft.Resources/deployments/*",
+				"Microsoft.Resources/subscriptions/resourceGroups/read",
+				"Microsoft.Support/*",
+				"Microsoft.KeyVault/checkNameAvailability/read",
+				"Microsoft.KeyVault/deletedVaults/read",
+				"Microsoft.KeyVault/locations/*/read",
+				"Microsoft.KeyVault/vaults/*/read",
+				"Microsoft.KeyVault/operations/read",
+			},
+			NotActions: []string{},
+			DataActions: []string{
+				"Microsoft.KeyVault/vaults/keys/*",
+				"Microsoft.KeyVault/vaults/keyrotationpolicies/*",
+			},
+			NotDataActions: []string{},
+		}},
+	},
+	{
+		ID:          "12338af0-0e69-4776-bea7-57ae8d297424",
+		RoleName:    "Key Vault Crypto User",
+		Description: "Perform cryptographic operations using keys. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+		Permissions: []Permission{{
+			Actions:    []string{},
+			NotActions: []string{},
+			DataActions: []string{
+				"Microsoft.KeyVault/vaults/keys/read",
+				"Microsoft.KeyVault/vaults/keys/update/action",
+				"Microsoft.KeyVault/vaults/keys/backup/action",
+				"Microsoft.KeyVault/vaults/keys/encrypt/action",
+				"Microsoft.KeyVault/vaults/keys/decrypt/action",
+				"Microsoft.KeyVault/vaults/keys/wrap/action",
+				"Microsoft.KeyVault/vaults/keys/unwrap/action",
+				"Microsoft.KeyVault/vaults/keys/sign/action",
+				"Microsoft.KeyVault/vaults/keys/verify/action",
+			},
+			NotDataActions: []string{},
+		}},
+	},
+	{
+		ID:          "21090545-7ca7-4776-b22c-e363652d74d2",
+		RoleName:    "Key Vault Reader",
+		Description: "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive values such as secret contents or key material. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+		Permissions: []Permission{{
+			Actions: []string{
+				"Microsoft.Authorization/*/read",
+				"Microsoft.Insights/alertRules/*",
+				"Microsoft.Resources/deployments/*",
+				"Microsoft.Resources/subscriptions/resourceGroups/read",
+				"Microsoft.Support/*",
+				"Microsoft.KeyVault/checkNameAvailability/read",
+				"Microsoft.KeyVault/deletedVaults/read",
+				"Microsoft.KeyVault/locations/*/read",
+				"Microsoft.KeyVault/vaults/*/read",
+				"Microsoft.KeyVault/operations/read",
+			},
+			NotActions: []string{},
+			DataActions: []string{
+				"Microsoft.KeyVault/vaults/*/read",
+				"Microsoft.KeyVault/vaults/secrets/readMetadata/action",
 			},
 			NotDataActions: []string{},
 		}},
