@@ -65,10 +65,14 @@ func (s *Service) authenticate(r *http.Request, tenant string) (*caller, *Error)
 // otherwise. https://learn.microsoft.com/azure/key-vault/general/rbac-access-policy
 func (s *Service) authorize(c *caller, op operation, v *vaultInfo) *Error {
 	need := opAccess[op.kind]
+	coll, perms := "secrets", func(p permissions) []string { return p.Secrets }
+	if op.kind.isKeyOp() {
+		coll, perms = "keys", func(p permissions) []string { return p.Keys }
+	}
 	if v.Props.EnableRbacAuthorization {
 		scope := v.ID
 		if op.name != "" {
-			scope += "/secrets/" + op.name
+			scope += "/" + coll + "/" + op.name
 		}
 		if s.RBAC.Allowed(c.OID, need.action, scope, true) {
 			return nil
@@ -84,11 +88,11 @@ func (s *Service) authorize(c *caller, op operation, v *vaultInfo) *Error {
 		if p.ApplicationID != "" && !strings.EqualFold(p.ApplicationID, c.AppID) {
 			continue
 		}
-		for _, perm := range p.Permissions.Secrets {
+		for _, perm := range perms(p.Permissions) {
 			if strings.EqualFold(perm, need.perm) || strings.EqualFold(perm, "all") {
 				return nil
 			}
 		}
 	}
-	return errAccessDenied(c, need.perm, v)
+	return errAccessDenied(c, coll, need.perm, v)
 }

@@ -453,7 +453,7 @@ func TestBadInputKeepsData(t *testing.T) {
 		{"PATCH", "/secrets/keep?api-version=7.5", "[]", 400},
 		{"POST", "/secrets/restore?api-version=7.5", `{"value":"!!"}`, 400},
 		{"POST", "/secrets/restore?api-version=7.5", `{}`, 400},
-		{"GET", "/keys?api-version=7.5", nil, 404},
+		{"GET", "/certificates?api-version=7.5", nil, 404},
 		{"POST", "/secrets?api-version=7.5", nil, 405},
 		{"GET", "/secrets/a%2Fb?api-version=7.5", nil, 400},
 	}

@@ -18,7 +18,9 @@ import (
 // each secret as "s/{vault}/{secret}/meta" (its name and soft-deleted
 // state) and one "s/{vault}/{secret}/v/{n}" per version, n its place in
 // the version history, so a new version writes one record, not the whole
-// history. Secret names hold no "/".
+// history. Secret names hold no "/". Keys are kept the same way under
+// "k/{vault}/{key}/", their versions with the private key (PKCS#8): the
+// log is the only place besides memory that ever holds it.
 
 const backupKeyRecord = "backup-key"
 
@@ -40,6 +42,15 @@ func secretKey(vault, secret string) string {
 	k := "s/" + strings.ToLower(vault) + "/"
 	if secret != "" {
 		k += strings.ToLower(secret) + "/"
+	}
+	return k
+}
+
+// keyRecordPrefix is the prefix of a key's records (of a vault's, with key "").
+func keyRecordPrefix(vault, key string) string {
+	k := "k/" + strings.ToLower(vault) + "/"
+	if key != "" {
+		k += strings.ToLower(key) + "/"
 	}
 	return k
 }
@@ -82,30 +93,15 @@ func (s *Service) Persist(l *state.Log) error {
 		s.vaults[strings.ToLower(res.Name)] = v
 	}
 	var gone state.Batch
-	// Keys sort as meta, then versions in order, secret by secret.
 	var cur *secret
-	err = l.Each("s/", func(k string, val []byte) error {
-		vaultName, rest, _ := strings.Cut(strings.TrimPrefix(k, "s/"), "/")
-		name, field, _ := strings.Cut(rest, "/")
-		v, ok := s.vaults[vaultName]
-		if !ok {
-			// The vault went with a crash before its secrets were dropped.
-			gone.DeletePrefix(secretKey(vaultName, ""))
-			return nil
+	err = s.loadObjects(l, "s/", &gone, func(v *vault, name string, rec secretRecord) {
+		cur = &secret{name: rec.Name}
+		if rec.Deleted != nil {
+			v.deleted[name] = &deletedSecret{s: cur, deletedDate: rec.Deleted.DeletedDate, purgeDateUTC: rec.Deleted.PurgeDateUTC}
+		} else {
+			v.secrets[name] = cur
 		}
-		if field == "meta" {
-			var rec secretRecord
-			if err := json.Unmarshal(val, &rec); err != nil {
-				return err
-			}
-			cur = &secret{name: rec.Name}
-			if rec.Deleted != nil {
-				v.deleted[name] = &deletedSecret{s: cur, deletedDate: rec.Deleted.DeletedDate, purgeDateUTC: rec.Deleted.PurgeDateUTC}
-			} else {
-				v.secrets[name] = cur
-			}
-			return nil
-		}
+	}, func(k, name string, val []byte) error {
 		if cur == nil || !strings.EqualFold(cur.name, name) {
 			return fmt.Errorf("keyvault: version record %s without its secret", k)
 		}
@@ -114,6 +110,32 @@ func (s *Service) Persist(l *state.Log) error {
 			return err
 		}
 		cur.versions = append(cur.versions, &ver)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var curKey *key
+	err = s.loadObjects(l, "k/", &gone, func(v *vault, name string, rec secretRecord) {
+		curKey = &key{name: rec.Name}
+		if rec.Deleted != nil {
+			v.deletedKeys[name] = &deletedKey{k: curKey, deletedDate: rec.Deleted.DeletedDate, purgeDateUTC: rec.Deleted.PurgeDateUTC}
+		} else {
+			v.keys[name] = curKey
+		}
+	}, func(k, name string, val []byte) error {
+		if curKey == nil || !strings.EqualFold(curKey.name, name) {
+			return fmt.Errorf("keyvault: version record %s without its key", k)
+		}
+		var ver keyVersion
+		if err := json.Unmarshal(val, &ver); err != nil {
+			return err
+		}
+		if err := ver.load(); err != nil {
+			// Never the record itself: it holds the private key.
+			return fmt.Errorf("keyvault: key version record %s is unreadable", k)
+		}
+		curKey.versions = append(curKey.versions, &ver)
 		return nil
 	})
 	if err != nil {
@@ -130,6 +152,16 @@ func (s *Service) Persist(l *state.Log) error {
 				delete(v.deleted, k)
 			}
 		}
+		for k, x := range v.keys {
+			if len(x.versions) == 0 {
+				delete(v.keys, k)
+			}
+		}
+		for k, d := range v.deletedKeys {
+			if len(d.k.versions) == 0 {
+				delete(v.deletedKeys, k)
+			}
+		}
 	}
 	if err := l.Commit(&gone); err != nil {
 		return err
@@ -139,6 +171,7 @@ func (s *Service) Persist(l *state.Log) error {
 		if strings.EqualFold(r.Type, typeVault) {
 			var b state.Batch
 			b.DeletePrefix(secretKey(r.Name, ""))
+			b.DeletePrefix(keyRecordPrefix(r.Name, ""))
 			state.Must(l.Commit(&b))
 		}
 	})
@@ -154,10 +187,32 @@ func vaultFromResource(res arm.Resource) (*vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &vault{
-		info:    vaultInfo{ID: res.ID, Name: res.Name, ResourceGroup: res.ResourceGroup, Location: res.Location, Props: props},
-		secrets: map[string]*secret{}, deleted: map[string]*deletedSecret{},
-	}, nil
+	return newVault(vaultInfo{ID: res.ID, Name: res.Name, ResourceGroup: res.ResourceGroup, Location: res.Location, Props: props}), nil
+}
+
+// loadObjects walks the records under root ("s/" or "k/"): keys sort as
+// meta, then versions in order, object by object. Records of a vault that
+// no longer exists (it went with a crash before they were dropped) are
+// removed through gone.
+func (s *Service) loadObjects(l *state.Log, root string, gone *state.Batch, meta func(*vault, string, secretRecord), version func(k, name string, val []byte) error) error {
+	return l.Each(root, func(k string, val []byte) error {
+		vaultName, rest, _ := strings.Cut(strings.TrimPrefix(k, root), "/")
+		name, field, _ := strings.Cut(rest, "/")
+		v, ok := s.vaults[vaultName]
+		if !ok {
+			gone.DeletePrefix(root + vaultName + "/")
+			return nil
+		}
+		if field == "meta" {
+			var rec secretRecord
+			if err := json.Unmarshal(val, &rec); err != nil {
+				return err
+			}
+			meta(v, name, rec)
+			return nil
+		}
+		return version(k, name, val)
+	})
 }
 
 // record writes, under s.mu, the state an operation left its secret in
@@ -167,8 +222,8 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 		return func() error { return nil }
 	}
 	var b state.Batch
-	for _, k := range purged {
-		b.DeletePrefix(secretKey(v.info.Name, k))
+	for _, prefix := range purged {
+		b.DeletePrefix(prefix)
 	}
 	if status != 0 {
 		switch op.kind {
@@ -192,6 +247,18 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 				name, _, _ := strings.Cut(rest, "/")
 				s.recordSecret(&b, v, name, -3)
 			}
+		case opCreateKey:
+			s.recordKey(&b, v, op.name, -1)
+		case opUpdateKey:
+			if x, ver, e := lookupKey(v, op); e == nil {
+				for i, y := range x.versions {
+					if y == ver {
+						s.recordKey(&b, v, op.name, i)
+					}
+				}
+			}
+		case opDeleteKey, opRecoverDeletedKey, opPurgeDeletedKey:
+			s.recordKey(&b, v, op.name, -2)
 		}
 	}
 	t, err := s.log.Write(&b)
@@ -209,18 +276,31 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 func (s *Service) recordSecret(b *state.Batch, v *vault, name string, n int) {
 	k := strings.ToLower(name)
 	prefix := secretKey(v.info.Name, k)
-	var x *secret
-	rec := secretRecord{}
 	if live, ok := v.secrets[k]; ok {
-		x = live
+		recordObject(b, prefix, secretRecord{Name: live.name}, live.versions, n)
 	} else if d, ok := v.deleted[k]; ok {
-		x = d.s
-		rec.Deleted = &deletedRecord{DeletedDate: d.deletedDate, PurgeDateUTC: d.purgeDateUTC}
+		rec := secretRecord{Name: d.s.name, Deleted: &deletedRecord{DeletedDate: d.deletedDate, PurgeDateUTC: d.purgeDateUTC}}
+		recordObject(b, prefix, rec, d.s.versions, n)
 	} else {
 		b.DeletePrefix(prefix)
-		return
 	}
-	rec.Name = x.name
+}
+
+// recordKey is recordSecret for keys.
+func (s *Service) recordKey(b *state.Batch, v *vault, name string, n int) {
+	k := strings.ToLower(name)
+	prefix := keyRecordPrefix(v.info.Name, k)
+	if live, ok := v.keys[k]; ok {
+		recordObject(b, prefix, secretRecord{Name: live.name}, live.versions, n)
+	} else if d, ok := v.deletedKeys[k]; ok {
+		rec := secretRecord{Name: d.k.name, Deleted: &deletedRecord{DeletedDate: d.deletedDate, PurgeDateUTC: d.purgeDateUTC}}
+		recordObject(b, prefix, rec, d.k.versions, n)
+	} else {
+		b.DeletePrefix(prefix)
+	}
+}
+
+func recordObject[V any](b *state.Batch, prefix string, rec secretRecord, versions []V, n int) {
 	put := func(key string, val any) {
 		j, _ := json.Marshal(val) // plain data: cannot fail
 		b.Put(key, j)
@@ -228,15 +308,15 @@ func (s *Service) recordSecret(b *state.Batch, v *vault, name string, n int) {
 	switch n {
 	case -3:
 		b.DeletePrefix(prefix)
-		for i, ver := range x.versions {
+		for i, ver := range versions {
 			put(versionKey(prefix, i), ver)
 		}
 	case -1:
-		n = len(x.versions) - 1
+		n = len(versions) - 1
 		fallthrough
 	default:
 		if n >= 0 {
-			put(versionKey(prefix, n), x.versions[n])
+			put(versionKey(prefix, n), versions[n])
 		}
 	}
 	put(prefix+"meta", rec)

@@ -258,7 +258,7 @@ func (s *Service) CreateOrUpdateVault(r *arm.Request) arm.Response {
 		existing.info = info
 		return arm.OK(s.ARM.TrackedBody(res))
 	}
-	s.vaults[strings.ToLower(name)] = &vault{info: info, secrets: map[string]*secret{}, deleted: map[string]*deletedSecret{}}
+	s.vaults[strings.ToLower(name)] = newVault(info)
 	return arm.Created(s.ARM.TrackedBody(res))
 }
 

@@ -27,12 +27,64 @@ const (
 	opGetDeletedSecrets
 	opRecoverDeletedSecret
 	opPurgeDeletedSecret
+
+	// The keys surface (specification/keyvault/data-plane/Microsoft.KeyVault/stable/7.5/keys.json).
+	opCreateKey
+	opGetKey
+	opUpdateKey
+	opDeleteKey
+	opGetKeys
+	opGetKeyVersions
+	opGetDeletedKey
+	opGetDeletedKeys
+	opRecoverDeletedKey
+	opPurgeDeletedKey
+	opEncrypt
+	opDecrypt
+	opWrapKey
+	opUnwrapKey
+	opSign
+	opVerify
 )
 
-// access says what an operation needs: the access-policy secret permission
-// (the spec's "This operation requires the secrets/... permission") and the
-// RBAC data action (https://learn.microsoft.com/azure/key-vault/general/rbac-abac#azure-key-vault-actions).
+// isKeyOp tells the keys operations from the secrets ones.
+func (k opKind) isKeyOp() bool { return k >= opCreateKey }
+
+// access says what an operation needs: the access-policy permission of
+// its collection (the spec's "This operation requires the secrets/... (or
+// keys/...) permission") and the RBAC data action
+// (https://learn.microsoft.com/azure/key-vault/general/rbac-abac#azure-key-vault-actions;
+// the keys actions are those of the Key Vault Crypto User and Officer roles,
+// https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
 type access struct{ perm, action string }
+
+// keyAccess is what each keys operation needs. Reading a deleted key
+// takes keys/read like reading a live one [unverified: Azure may check a
+// deletedKeys action].
+var keyAccess = map[opKind]access{
+	opCreateKey:         {"create", "Microsoft.KeyVault/vaults/keys/create/action"},
+	opGetKey:            {"get", "Microsoft.KeyVault/vaults/keys/read"},
+	opUpdateKey:         {"update", "Microsoft.KeyVault/vaults/keys/update/action"},
+	opDeleteKey:         {"delete", "Microsoft.KeyVault/vaults/keys/delete"},
+	opGetKeys:           {"list", "Microsoft.KeyVault/vaults/keys/read"},
+	opGetKeyVersions:    {"list", "Microsoft.KeyVault/vaults/keys/read"},
+	opGetDeletedKey:     {"get", "Microsoft.KeyVault/vaults/keys/read"},
+	opGetDeletedKeys:    {"list", "Microsoft.KeyVault/vaults/keys/read"},
+	opRecoverDeletedKey: {"recover", "Microsoft.KeyVault/vaults/keys/recover/action"},
+	opPurgeDeletedKey:   {"purge", "Microsoft.KeyVault/vaults/keys/purge/action"},
+	opEncrypt:           {"encrypt", "Microsoft.KeyVault/vaults/keys/encrypt/action"},
+	opDecrypt:           {"decrypt", "Microsoft.KeyVault/vaults/keys/decrypt/action"},
+	opWrapKey:           {"wrapKey", "Microsoft.KeyVault/vaults/keys/wrap/action"},
+	opUnwrapKey:         {"unwrapKey", "Microsoft.KeyVault/vaults/keys/unwrap/action"},
+	opSign:              {"sign", "Microsoft.KeyVault/vaults/keys/sign/action"},
+	opVerify:            {"verify", "Microsoft.KeyVault/vaults/keys/verify/action"},
+}
+
+func init() {
+	for k, a := range keyAccess {
+		opAccess[k] = a
+	}
+}
 
 var opAccess = map[opKind]access{
 	opSetSecret:            {"set", "Microsoft.KeyVault/vaults/secrets/setSecret/action"},
@@ -93,7 +145,8 @@ func parseOperation(method, escapedPath string, q url.Values) (operation, *Error
 		return op, e
 	}
 	op.api = api
-	if kind == opGetSecrets || kind == opGetSecretVersions || kind == opGetDeletedSecrets {
+	switch kind {
+	case opGetSecrets, opGetSecretVersions, opGetDeletedSecrets, opGetKeys, opGetKeyVersions, opGetDeletedKeys:
 		op.maxResults = maxPage
 		if v, ok := q["maxresults"]; ok {
 			n, err := strconv.Atoi(firstOf(v))
@@ -181,6 +234,68 @@ func route(method string, segs []string) (opKind, string, string, *Error) {
 			if strings.EqualFold(segs[2], "recover") {
 				return allow(opRecoverDeletedSecret, segs[1], "", "POST")
 			}
+		}
+	case strings.EqualFold(segs[0], "keys"):
+		return routeKeys(method, segs, allow, notFound)
+	case strings.EqualFold(segs[0], "deletedkeys"):
+		switch len(segs) {
+		case 1:
+			return allow(opGetDeletedKeys, "", "", "GET")
+		case 2:
+			if method == "DELETE" {
+				return opPurgeDeletedKey, segs[1], "", nil
+			}
+			return allow(opGetDeletedKey, segs[1], "", "GET")
+		case 3:
+			if strings.EqualFold(segs[2], "recover") {
+				return allow(opRecoverDeletedKey, segs[1], "", "POST")
+			}
+		}
+	}
+	return 0, "", "", notFound
+}
+
+// keyOps are the crypto operations' last path segments (keys.json:
+// /keys/{key-name}/{key-version}/encrypt ...). The SDKs send an empty
+// version ("/keys/k//sign") for the latest.
+var keyOps = map[string]opKind{"encrypt": opEncrypt, "decrypt": opDecrypt, "wrapkey": opWrapKey, "unwrapkey": opUnwrapKey, "sign": opSign, "verify": opVerify}
+
+type allowFunc func(k opKind, name, version string, methods ...string) (opKind, string, string, *Error)
+
+// routeKeys is the keys surface: /keys, /keys/{name}, /keys/{name}/{version},
+// /keys/{name}/create, /keys/{name}/versions and
+// /keys/{name}/{version}/{operation}.
+func routeKeys(method string, segs []string, allow allowFunc, notFound *Error) (opKind, string, string, *Error) {
+	switch len(segs) {
+	case 1:
+		return allow(opGetKeys, "", "", "GET")
+	case 2:
+		switch method {
+		case "GET":
+			return opGetKey, segs[1], "", nil
+		case "PATCH":
+			return opUpdateKey, segs[1], "", nil
+		case "DELETE":
+			return opDeleteKey, segs[1], "", nil
+		}
+		return allow(0, "", "")
+	case 3:
+		if strings.EqualFold(segs[2], "create") && method == "POST" {
+			return opCreateKey, segs[1], "", nil
+		}
+		if strings.EqualFold(segs[2], "versions") && method == "GET" {
+			return opGetKeyVersions, segs[1], "", nil
+		}
+		if k, ok := keyOps[strings.ToLower(segs[2])]; ok && method == "POST" {
+			return k, segs[1], "", nil
+		}
+		if method == "PATCH" {
+			return opUpdateKey, segs[1], segs[2], nil
+		}
+		return allow(opGetKey, segs[1], segs[2], "GET")
+	case 4:
+		if k, ok := keyOps[strings.ToLower(segs[3])]; ok {
+			return allow(k, segs[1], segs[2], "POST")
 		}
 	}
 	return 0, "", "", notFound

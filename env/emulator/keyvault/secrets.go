@@ -68,9 +68,11 @@ type bundleOut struct {
 	ScheduledPurgeDate int64             `json:"scheduledPurgeDate,omitempty"`
 }
 
-type listOut struct {
-	Value    []bundleOut `json:"value"`
-	NextLink *string     `json:"nextLink"`
+// listOut is SecretListResult, DeletedSecretListResult, KeyListResult and
+// DeletedKeyListResult.
+type listOut[T any] struct {
+	Value    []T     `json:"value"`
+	NextLink *string `json:"nextLink"`
 }
 
 func (s *Service) baseURL(v *vault) string { return "https://" + s.Host(v.info.Name) }
@@ -121,6 +123,9 @@ func (s *Service) do(v *vault, op operation, body []byte) (int, any) {
 
 // apply runs an operation under s.mu.
 func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, any) {
+	if op.kind.isKeyOp() {
+		return s.applyKey(v, op, body, now)
+	}
 	key := strings.ToLower(op.name)
 	switch op.kind {
 	case opSetSecret:
@@ -190,7 +195,7 @@ func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, an
 		return 200, s.renderDeleted(v, d, op, false)
 
 	case opGetSecrets:
-		return s.list(v, op, "/secrets", sortedKeys(v.secrets), func(k string) bundleOut {
+		return list(s, v, op, "/secrets", sortedKeys(v.secrets), func(k string) bundleOut {
 			x := v.secrets[k]
 			return s.render(v, x, x.latest(), op, false, true)
 		})
@@ -207,12 +212,12 @@ func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, an
 			byID[ver.ID] = ver
 		}
 		sort.Strings(ids)
-		return s.list(v, op, "/secrets/"+x.name+"/versions", ids, func(id string) bundleOut {
+		return list(s, v, op, "/secrets/"+x.name+"/versions", ids, func(id string) bundleOut {
 			return s.render(v, x, byID[id], op, false, false)
 		})
 
 	case opGetDeletedSecrets:
-		return s.list(v, op, "/deletedsecrets", sortedKeys(v.deleted), func(k string) bundleOut {
+		return list(s, v, op, "/deletedsecrets", sortedKeys(v.deleted), func(k string) bundleOut {
 			return s.renderDeleted(v, v.deleted[k], op, true)
 		})
 
@@ -237,7 +242,7 @@ func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, an
 			return 0, errDeletedSecretNotFound(op.name)
 		}
 		if v.info.Props.purgeProtected() {
-			return 0, &Error{Status: 403, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: "Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed."}
+			return 0, errPurgeProtected()
 		}
 		delete(v.deleted, key)
 		return 204, nil
@@ -306,14 +311,21 @@ func applyAttributes(ver *version, a *secretAttributes) {
 	}
 }
 
-// expirePurges drops soft-deleted secrets past their scheduled purge date,
-// as the service does at the end of the retention period.
+// expirePurges drops soft-deleted secrets and keys past their scheduled
+// purge date, as the service does at the end of the retention period, and
+// returns the prefixes of their records in the durable log.
 func (s *Service) expirePurges(v *vault, now int64) []string {
 	var purged []string
 	for k, d := range v.deleted {
 		if d.purgeDateUTC <= now {
 			delete(v.deleted, k)
-			purged = append(purged, k)
+			purged = append(purged, secretKey(v.info.Name, k))
+		}
+	}
+	for k, d := range v.deletedKeys {
+		if d.purgeDateUTC <= now {
+			delete(v.deletedKeys, k)
+			purged = append(purged, keyRecordPrefix(v.info.Name, k))
 		}
 	}
 	return purged
@@ -332,7 +344,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // nextLink whose $skiptoken is the last key returned (opaque, as Key
 // Vault's base64 NextMarker is), so pages stay consistent while secrets
 // are added or removed.
-func (s *Service) list(v *vault, op operation, path string, keys []string, item func(string) bundleOut) (int, any) {
+func list[T any](s *Service, v *vault, op operation, path string, keys []string, item func(string) T) (int, any) {
 	start := 0
 	if op.skipToken != "" {
 		b, err := base64.RawURLEncoding.DecodeString(op.skipToken)
@@ -345,7 +357,7 @@ func (s *Service) list(v *vault, op operation, path string, keys []string, item 
 			start++
 		}
 	}
-	out := listOut{Value: []bundleOut{}}
+	out := listOut[T]{Value: []T{}}
 	end := min(start+op.maxResults, len(keys))
 	for _, k := range keys[start:end] {
 		out.Value = append(out.Value, item(k))
