@@ -136,3 +136,56 @@ func validMethod(m string) bool {
 	}
 	return false
 }
+
+// FuzzKeyParsers feeds arbitrary bodies to the keys request parsers: they
+// never panic, answer bad input with a 400 BadParameter, and what they
+// accept is well formed (a known kty, key_ops the type supports, base64url
+// decoded values).
+func FuzzKeyParsers(f *testing.F) {
+	for _, s := range []string{
+		`{"kty":"RSA","key_size":2048,"key_ops":["encrypt","decrypt"],"attributes":{"enabled":true,"nbf":1,"exp":2},"tags":{"a":"b"}}`,
+		`{"kty":"EC","crv":"P-521","key_ops":["sign","verify","wrapKey"]}`,
+		`{"kty":"EC","key_size":384}`,
+		`{"kty":"RSA-HSM","public_exponent":3}`,
+		`{"kty":"oct"}`,
+		`{"alg":"RS256","value":"AAAA"}`,
+		`{"alg":"ES256","digest":"AAAA","value":"AAAA=="}`,
+		`{"alg":"RSA-OAEP","value":"!!"}`,
+		`{"key_ops":null,"tags":null}`,
+		`{"kty":1}`,
+		`[]`, `null`, ``, `{`,
+	} {
+		f.Add([]byte(s), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, which uint8) {
+		check := func(e *Error) {
+			if e != nil && (e.Status != 400 || e.Code != "BadParameter" || e.Message == "") {
+				t.Fatalf("malformed error %+v", e)
+			}
+		}
+		p, e := parseKeyCreate(body, which%2 == 0)
+		check(e)
+		if e == nil {
+			if !containsFold([]string{"RSA", "EC", "RSA-HSM", "EC-HSM"}, *p.Kty) {
+				t.Fatalf("accepted kty %q", *p.Kty)
+			}
+			supported := allKeyOps
+			if strings.HasPrefix(*p.Kty, "EC") {
+				supported = ecKeyOps
+			}
+			for _, op := range p.KeyOps {
+				if !containsFold(supported, op) {
+					t.Fatalf("accepted key_ops %q for %s", op, *p.Kty)
+				}
+			}
+		}
+		_, e = parseKeyUpdate(body)
+		check(e)
+		kind := []opKind{opEncrypt, opDecrypt, opWrapKey, opUnwrapKey, opSign, opVerify}[int(which)%6]
+		alg, value, digest, e := parseKeyOperation(body, kind)
+		check(e)
+		if e == nil && (alg == "" || value == nil || kind == opVerify && digest == nil) {
+			t.Fatalf("accepted %q as alg=%q value=%v digest=%v", body, alg, value, digest)
+		}
+	})
+}
