@@ -1,10 +1,11 @@
 // Package keyvault is the emulator's Azure Key Vault: the vault data plane
-// (secrets, with soft delete and backup/restore) served at
+// (secrets, with soft delete and backup/restore; keys, with soft delete and
+// the cryptographic operations) served at
 // https://{vault}.{vault suffix}/, and the Microsoft.KeyVault/vaults resource
 // provider registered with Resource Manager. A data-plane request goes
 // ServeHTTP -> authenticate (Entra token, WWW-Authenticate challenge) ->
 // parseOperation -> authorize (access policy or RBAC data action) -> the
-// handler named after the REST operation -> the vault's secrets.
+// handler named after the REST operation -> the vault's secrets or keys.
 package keyvault
 
 import (
