@@ -36,6 +36,12 @@ type operation struct {
 	h          func(*Service, *request) reply
 }
 
+// createsBlob tells the operations that create or replace a blob, which
+// need less to create one than to overwrite one.
+func (o *operation) createsBlob() bool {
+	return o.name == "PutBlob" || o.name == "PutBlockList" || o.name == "PutBlock"
+}
+
 const (
 	actContainers = "Microsoft.Storage/storageAccounts/blobServices/containers"
 	actBlobs      = actContainers + "/blobs"
@@ -143,7 +149,7 @@ func (s *Service) rbacAllows(r *request, oid string) bool {
 		scope += "/containers/" + r.container
 	}
 	actions := strings.Split(r.op.action, "|")
-	if r.op.name == "PutBlob" || r.op.name == "PutBlockList" || r.op.name == "PutBlock" {
+	if r.op.createsBlob() {
 		// Creating a blob needs write or add; replacing one needs write.
 		if _, err := s.Store.GetBlob(r.acct.Name, r.container, r.blob); err == nil {
 			actions = actions[:1]
@@ -216,11 +222,16 @@ func (s *Service) authSAS(r *request) *Error {
 	}
 	r.sas = sas
 	need := r.op.sas
-	if need == "cw" {
+	if r.op.createsBlob() {
 		// A new blob may be created with c or w; an existing one needs w.
 		if _, err := s.Store.GetBlob(r.acct.Name, r.container, r.blob); err == nil {
 			need = "w"
 		}
+	}
+	if r.op == opLeaseBlob && strings.EqualFold(r.Header.Get("x-ms-lease-action"), "break") && sas.Version >= "2017-07-29" {
+		// "For version 2017-07-29 and later, the Delete permission also
+		// allows breaking a lease on a blob" (create-service-sas).
+		need = "wd"
 	}
 	if need == "" || !strings.ContainsAny(sas.Permissions, need) {
 		return errPermissionMismatch()

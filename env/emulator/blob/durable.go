@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/state"
@@ -19,19 +21,26 @@ import (
 //	c/{account}/{container}                      container properties
 //	b/{account}/{container}/{blob}               blob properties, block list, data
 //	k/{account}/{container}/{len(blob)}/{blob}{block id}   uncommitted block
+//	l/{account}/{container}/{blob}               the blob's lease
+//	s/{account}/{container}/{len(blob)}/{blob}{snapshot time}   snapshot
+//	p/{account}/{container}/{len(blob)}/{blob}{block number}    appended block
 //
-// Account and container names never hold "/"; the length in an
-// uncommitted block's key makes "all blocks of this blob" a prefix that no
-// other blob's blocks share.
+// Account and container names never hold "/"; the length in the k, s and
+// p keys makes "all of this blob's" a prefix that no other blob's share.
+// A lease has its own record so a renewal does not rewrite the blob's
+// data; an append blob is its b record plus its p records in order, so an
+// Append Block writes one block, not the whole blob (any write of the b
+// record folds the p records in and drops them).
 type durableStore struct {
 	mem *memStore
 	log *state.Log
 	// wmu orders changes so the log replays them in the order memory saw
 	// them; readers go straight to memory.
 	wmu sync.Mutex
-	// staged holds the stagedPrefix of every blob with uncommitted
-	// blocks, so a Put Blob writes a prefix delete only when there is
-	// something to delete (a prefix delete scans the log's index).
+	// staged holds the k, s and p prefixes (blobPrefix) of every blob
+	// with uncommitted blocks, snapshots or appended blocks, so a write
+	// adds a prefix delete only when there is something to delete (a
+	// prefix delete scans the log's index).
 	staged map[string]bool
 }
 
@@ -75,20 +84,44 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 				return err
 			}
 			mem.restoreBlob(account, container, b)
-		case "k":
+		case "l":
+			container, name, _ := strings.Cut(rest, "/")
+			var l Lease
+			if err := json.Unmarshal(v, &l); err != nil {
+				return err
+			}
+			mem.restoreLease(account, container, name, l)
+		case "k", "s", "p":
 			container, rest, _ := strings.Cut(rest, "/")
 			n, rest, _ := strings.Cut(rest, "/")
 			size, err := strconv.Atoi(n)
-			if err != nil || size > len(rest) {
-				return errors.New("blob: bad uncommitted block key")
+			if err != nil || size < 0 || size > len(rest) {
+				return errors.New("blob: bad " + kind + " key")
 			}
-			mem.restoreStaged(account, container, rest[:size], rest[size:], v)
-			staged[stagedPrefix(account, container, rest[:size])] = true
+			name, tail := rest[:size], rest[size:]
+			staged[blobPrefix(kind, account, container, name)] = true
+			switch kind {
+			case "k":
+				mem.restoreStaged(account, container, name, tail, v)
+			case "s":
+				b, err := decodeBlob(v)
+				if err != nil {
+					return err
+				}
+				mem.restoreSnapshot(account, container, b)
+			case "p":
+				etag, modified, data, err := decodeAppended(v)
+				if err != nil {
+					return err
+				}
+				mem.restoreAppended(account, container, name, etag, modified, data)
+			}
 		}
 		return nil
 	}
-	// Containers before the blobs in them.
-	for _, prefix := range []string{"a/", "c/", "b/", "k/"} {
+	// Containers before the blobs in them, blobs before what hangs on
+	// them; appended blocks in key (block number) order.
+	for _, prefix := range []string{"a/", "c/", "b/", "k/", "l/", "s/", "p/"} {
 		if err := l.Each(prefix, load); err != nil {
 			return err
 		}
@@ -143,8 +176,49 @@ func containerKey(account, container string) string { return "c/" + account + "/
 func blobKey(account, container, name string) string {
 	return "b/" + account + "/" + container + "/" + name
 }
+func leaseKey(account, container, name string) string {
+	return "l/" + account + "/" + container + "/" + name
+}
+
+// blobPrefix is the prefix of a blob's k (uncommitted block), s
+// (snapshot) or p (appended block) records.
+func blobPrefix(kind, account, container, blob string) string {
+	return kind + "/" + account + "/" + container + "/" + strconv.Itoa(len(blob)) + "/" + blob
+}
+
 func stagedPrefix(account, container, blob string) string {
-	return "k/" + account + "/" + container + "/" + strconv.Itoa(len(blob)) + "/" + blob
+	return blobPrefix("k", account, container, blob)
+}
+
+// appendedMeta is what an appended block's record holds beside the bytes:
+// the blob's ETag and time after the append.
+type appendedMeta struct {
+	ETag         string
+	LastModified time.Time
+}
+
+// encodeAppended is u32 length of the JSON, the JSON, the block's bytes.
+func encodeAppended(b Blob, data []byte) ([]byte, error) {
+	j, err := json.Marshal(appendedMeta{ETag: b.ETag, LastModified: b.LastModified})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 4, 4+len(j)+len(data))
+	binary.LittleEndian.PutUint32(out, uint32(len(j)))
+	out = append(out, j...)
+	return append(out, data...), nil
+}
+
+func decodeAppended(v []byte) (string, time.Time, []byte, error) {
+	if len(v) < 4 || int(binary.LittleEndian.Uint32(v)) > len(v)-4 {
+		return "", time.Time{}, nil, errors.New("blob: bad appended block record")
+	}
+	n := int(binary.LittleEndian.Uint32(v))
+	var m appendedMeta
+	if err := json.Unmarshal(v[4:4+n], &m); err != nil {
+		return "", time.Time{}, nil, err
+	}
+	return m.ETag, m.LastModified, v[4+n:], nil
 }
 
 // blobMeta is a blob's record without its data.
@@ -226,16 +300,19 @@ func (d *durableStore) GetContainer(account, name string) (Container, error) {
 	return d.mem.GetContainer(account, name)
 }
 
-func (d *durableStore) DeleteContainer(account, name string) error {
+func (d *durableStore) DeleteContainer(account, name string, cond func(*Container) error) error {
 	d.wmu.Lock()
-	if err := d.mem.DeleteContainer(account, name); err != nil {
+	if err := d.mem.DeleteContainer(account, name, cond); err != nil {
 		d.wmu.Unlock()
 		return err
 	}
 	var b state.Batch
 	b.Delete(containerKey(account, name))
 	b.DeletePrefix(blobKey(account, name, ""))
-	d.dropStaged(&b, "k/"+account+"/"+name+"/")
+	b.DeletePrefix(leaseKey(account, name, ""))
+	for _, kind := range []string{"k", "s", "p"} {
+		d.dropStaged(&b, kind+"/"+account+"/"+name+"/")
+	}
 	return d.commit(&b)
 }
 
@@ -256,6 +333,7 @@ func (d *durableStore) putBlob(account, container, name string, bl Blob, err err
 	var b state.Batch
 	b.Put(blobKey(account, container, name), v)
 	d.dropStaged(&b, stagedPrefix(account, container, name))
+	d.dropStaged(&b, blobPrefix("p", account, container, name))
 	return bl, d.commit(&b)
 }
 
@@ -269,25 +347,111 @@ func (d *durableStore) GetBlob(account, container, name string) (Blob, error) {
 	return d.mem.GetBlob(account, container, name)
 }
 
-func (d *durableStore) DeleteBlob(account, container, name string, cond func(*Blob) error) error {
+func (d *durableStore) DeleteBlob(account, container, name string, del Deletion, cond func(*Blob) error) error {
 	d.wmu.Lock()
-	if err := d.mem.DeleteBlob(account, container, name, cond); err != nil {
+	if err := d.mem.DeleteBlob(account, container, name, del, cond); err != nil {
 		d.wmu.Unlock()
 		return err
 	}
 	var b state.Batch
-	b.Delete(blobKey(account, container, name))
-	d.dropStaged(&b, stagedPrefix(account, container, name))
+	switch {
+	case del.Snapshot != "":
+		b.Delete(blobPrefix("s", account, container, name) + del.Snapshot)
+	case del.Snapshots == "only":
+		d.dropStaged(&b, blobPrefix("s", account, container, name))
+	default:
+		b.Delete(blobKey(account, container, name))
+		b.Delete(leaseKey(account, container, name))
+		for _, kind := range []string{"k", "s", "p"} {
+			d.dropStaged(&b, blobPrefix(kind, account, container, name))
+		}
+	}
 	return d.commit(&b)
 }
 
-func (d *durableStore) ListBlobs(account, container, prefix, marker string, max int) ([]Blob, string, error) {
-	return d.mem.ListBlobs(account, container, prefix, marker, max)
+func (d *durableStore) ListBlobs(account, container, prefix, marker string, max int, snapshots bool) ([]Blob, string, error) {
+	return d.mem.ListBlobs(account, container, prefix, marker, max, snapshots)
 }
 
-func (d *durableStore) PutBlock(account, container, blob, id string, data []byte) error {
+func (d *durableStore) GetSnapshot(account, container, name, snapshot string) (Blob, error) {
+	return d.mem.GetSnapshot(account, container, name, snapshot)
+}
+
+func (d *durableStore) Snapshot(account, container, name string, meta map[string]string, cond func(*Blob) error) (Blob, error) {
 	d.wmu.Lock()
-	if err := d.mem.PutBlock(account, container, blob, id, data); err != nil {
+	sn, err := d.mem.Snapshot(account, container, name, meta, cond)
+	if err != nil {
+		d.wmu.Unlock()
+		return sn, err
+	}
+	v, err := encodeBlob(sn)
+	if err != nil {
+		d.wmu.Unlock()
+		return Blob{}, err
+	}
+	var b state.Batch
+	p := blobPrefix("s", account, container, name)
+	b.Put(p+sn.Snapshot, v)
+	d.staged[p] = true
+	return sn, d.commit(&b)
+}
+
+func (d *durableStore) LeaseBlob(account, container, name string, fn func(*Blob) error) (Blob, error) {
+	d.wmu.Lock()
+	bl, err := d.mem.LeaseBlob(account, container, name, fn)
+	if err != nil {
+		d.wmu.Unlock()
+		return bl, err
+	}
+	var b state.Batch
+	if bl.Lease.ID == "" {
+		b.Delete(leaseKey(account, container, name))
+	} else if err := b.PutJSON(leaseKey(account, container, name), bl.Lease); err != nil {
+		d.wmu.Unlock()
+		return Blob{}, err
+	}
+	return bl, d.commit(&b)
+}
+
+func (d *durableStore) LeaseContainer(account, name string, fn func(*Container) error) (Container, error) {
+	d.wmu.Lock()
+	c, err := d.mem.LeaseContainer(account, name, fn)
+	if err != nil {
+		d.wmu.Unlock()
+		return c, err
+	}
+	var b state.Batch
+	if err := b.PutJSON(containerKey(account, name), c); err != nil {
+		d.wmu.Unlock()
+		return Container{}, err
+	}
+	return c, d.commit(&b)
+}
+
+func (d *durableStore) AppendBlock(account, container, name string, data []byte, cond func(*Blob) error) (Blob, error) {
+	d.wmu.Lock()
+	bl, err := d.mem.AppendBlock(account, container, name, data, cond)
+	if err != nil {
+		d.wmu.Unlock()
+		return bl, err
+	}
+	v, err := encodeAppended(bl, data)
+	if err != nil {
+		d.wmu.Unlock()
+		return Blob{}, err
+	}
+	var b state.Batch
+	p := blobPrefix("p", account, container, name)
+	// Five digits hold block numbers up to maxAppendBlocks, so key order
+	// is append order.
+	b.Put(p+fmt.Sprintf("%05d", len(bl.blocks)-1), v)
+	d.staged[p] = true
+	return bl, d.commit(&b)
+}
+
+func (d *durableStore) PutBlock(account, container, blob, id string, data []byte, cond func(*Blob) error) error {
+	d.wmu.Lock()
+	if err := d.mem.PutBlock(account, container, blob, id, data, cond); err != nil {
 		d.wmu.Unlock()
 		return err
 	}
@@ -310,7 +474,10 @@ func (d *durableStore) DropAccount(account string) {
 	var b state.Batch
 	b.DeletePrefix("c/" + account + "/")
 	b.DeletePrefix("b/" + account + "/")
-	d.dropStaged(&b, "k/"+account+"/")
+	b.DeletePrefix("l/" + account + "/")
+	for _, kind := range []string{"k", "s", "p"} {
+		d.dropStaged(&b, kind+"/"+account+"/")
+	}
 	state.Must(d.commit(&b))
 }
 
@@ -336,7 +503,25 @@ func (s *memStore) restoreContainer(account string, c Container) {
 		a = &memAccount{containers: map[string]*memContainer{}}
 		s.accounts[account] = a
 	}
-	a.containers[c.Name] = &memContainer{Container: c, blobs: map[string]*Blob{}, staged: map[string]map[string][]byte{}}
+	a.containers[c.Name] = newMemContainer(c)
+}
+
+func (s *memStore) restoreLease(account, container, name string, l Lease) {
+	if c, err := s.container(account, container); err == nil && c.blobs[name] != nil {
+		c.blobs[name].Lease = l
+	}
+}
+
+func (s *memStore) restoreSnapshot(account, container string, b Blob) {
+	if c, err := s.container(account, container); err == nil && c.blobs[b.Name] != nil {
+		c.snaps[b.Name] = append(c.snaps[b.Name], &b)
+	}
+}
+
+func (s *memStore) restoreAppended(account, container, name, etag string, modified time.Time, data []byte) {
+	if c, err := s.container(account, container); err == nil && c.blobs[name] != nil && c.blobs[name].Type == appendBlob {
+		s.appendData(c.blobs[name], data, modified, etag)
+	}
 }
 
 func (s *memStore) restoreBlob(account, container string, b Blob) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,17 +18,26 @@ import (
 // Operations, by what route picks: the REST reference of each is beside
 // its handler.
 var (
-	opListContainers        = &operation{name: "ListContainers", level: levelAccount, action: actContainers + "/read", h: (*Service).ListContainers}
-	opCreateContainer       = &operation{name: "CreateContainer", level: levelContainer, action: actContainers + "/write", h: (*Service).CreateContainer}
-	opGetContainerProps     = &operation{name: "GetContainerProperties", level: levelContainer, action: actContainers + "/read", sas: "r", h: (*Service).GetContainerProperties}
-	opDeleteContainer       = &operation{name: "DeleteContainer", level: levelContainer, action: actContainers + "/delete", h: (*Service).DeleteContainer}
-	opListBlobs             = &operation{name: "ListBlobs", level: levelContainer, action: actBlobs + "/read", data: true, sas: "l", h: (*Service).ListBlobs}
-	opPutBlob               = &operation{name: "PutBlob", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "cw", h: (*Service).PutBlob}
-	opPutBlock              = &operation{name: "PutBlock", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "cw", h: (*Service).PutBlock}
-	opPutBlockList          = &operation{name: "PutBlockList", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "cw", h: (*Service).PutBlockList}
-	opGetBlob               = &operation{name: "GetBlob", level: levelBlob, action: actBlobs + "/read", data: true, sas: "r", h: (*Service).GetBlob}
-	opGetBlobProperties     = &operation{name: "GetBlobProperties", level: levelBlob, action: actBlobs + "/read", data: true, sas: "r", h: (*Service).GetBlobProperties}
-	opDeleteBlob            = &operation{name: "DeleteBlob", level: levelBlob, action: actBlobs + "/delete", data: true, sas: "d", h: (*Service).DeleteBlob}
+	opListContainers    = &operation{name: "ListContainers", level: levelAccount, action: actContainers + "/read", h: (*Service).ListContainers}
+	opCreateContainer   = &operation{name: "CreateContainer", level: levelContainer, action: actContainers + "/write", h: (*Service).CreateContainer}
+	opGetContainerProps = &operation{name: "GetContainerProperties", level: levelContainer, action: actContainers + "/read", sas: "r", h: (*Service).GetContainerProperties}
+	opDeleteContainer   = &operation{name: "DeleteContainer", level: levelContainer, action: actContainers + "/delete", h: (*Service).DeleteContainer}
+	opListBlobs         = &operation{name: "ListBlobs", level: levelContainer, action: actBlobs + "/read", data: true, sas: "l", h: (*Service).ListBlobs}
+	opPutBlob           = &operation{name: "PutBlob", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "cw", h: (*Service).PutBlob}
+	opPutBlock          = &operation{name: "PutBlock", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "cw", h: (*Service).PutBlock}
+	opPutBlockList      = &operation{name: "PutBlockList", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "cw", h: (*Service).PutBlockList}
+	opGetBlob           = &operation{name: "GetBlob", level: levelBlob, action: actBlobs + "/read", data: true, sas: "r", h: (*Service).GetBlob}
+	opGetBlobProperties = &operation{name: "GetBlobProperties", level: levelBlob, action: actBlobs + "/read", data: true, sas: "r", h: (*Service).GetBlobProperties}
+	opDeleteBlob        = &operation{name: "DeleteBlob", level: levelBlob, action: actBlobs + "/delete", data: true, sas: "d", h: (*Service).DeleteBlob}
+	// Leases need write (lease-blob, lease-container: "Permissions"); a
+	// service SAS cannot lease a container, as it cannot create one.
+	opLeaseContainer = &operation{name: "LeaseContainer", level: levelContainer, action: actContainers + "/write", h: (*Service).LeaseContainer}
+	opLeaseBlob      = &operation{name: "LeaseBlob", level: levelBlob, action: actBlobs + "/write", data: true, sas: "w", h: (*Service).LeaseBlob}
+	// Snapshot Blob: SAS c or w ("Create: ... snapshot a blob"; "Write:
+	// ... Snapshot or lease the blob", create-service-sas#permissions-for-a-directory-container-or-blob).
+	opSnapshotBlob = &operation{name: "SnapshotBlob", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "cw", h: (*Service).SnapshotBlob}
+	// Append Block: SAS a ("Add a block to an append blob") or w.
+	opAppendBlock           = &operation{name: "AppendBlock", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "aw", h: (*Service).AppendBlock}
 	errUnsupportedOperation = errorf(400, "UnsupportedQueryParameter", "One of the query parameters specified in the request URI is not supported.")
 )
 
@@ -52,6 +62,8 @@ func route(r *request) (*operation, *Error) {
 		switch {
 		case comp == "list" && m == http.MethodGet:
 			return opListBlobs, nil
+		case comp == "lease" && m == http.MethodPut:
+			return opLeaseContainer, nil
 		case comp != "":
 			return nil, errUnsupportedOperation
 		case m == http.MethodPut:
@@ -66,9 +78,20 @@ func route(r *request) (*operation, *Error) {
 	if len(r.blob) > 1024 || !utf8.ValidString(r.blob) {
 		return nil, errorf(400, "InvalidUri", "The requested URI does not represent any resource on the server.")
 	}
+	if r.q.Has("snapshot") && m != http.MethodGet && m != http.MethodHead && m != http.MethodDelete {
+		// A snapshot is read-only: only reads and Delete Blob take one
+		// [unverified: the code Azure answers a write to one with].
+		return nil, errInvalidQuery("snapshot", r.q.Get("snapshot"), "")
+	}
 	switch {
 	case m == http.MethodPut && comp == "":
 		return opPutBlob, nil
+	case m == http.MethodPut && comp == "lease":
+		return opLeaseBlob, nil
+	case m == http.MethodPut && comp == "snapshot":
+		return opSnapshotBlob, nil
+	case m == http.MethodPut && comp == "appendblock":
+		return opAppendBlock, nil
 	case m == http.MethodPut && comp == "block":
 		return opPutBlock, nil
 	case m == http.MethodPut && comp == "blocklist":
@@ -107,6 +130,12 @@ func storeError(err error) *Error {
 		return errorf(400, "InvalidBlockList", "The specified block list is invalid.")
 	case errors.Is(err, ErrTooManyBlocks):
 		return errorf(409, "BlockCountExceedsLimit", "The uncommitted block count cannot exceed the maximum limit of 100,000 blocks.")
+	case errors.Is(err, ErrAppendLimit):
+		return errorf(409, "BlockCountExceedsLimit", "The committed block count cannot exceed the maximum limit of 50,000 blocks.")
+	case errors.Is(err, ErrSnapshotsPresent):
+		return errorf(409, "SnapshotsPresent", "This operation is not permitted because the blob has snapshots.")
+	case errors.Is(err, ErrInvalidBlobType):
+		return errorf(409, "InvalidBlobType", "The blob type is invalid for this operation.")
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -150,9 +179,9 @@ func (s *Service) GetContainerProperties(r *request) reply {
 	}
 	h := http.Header{
 		"ETag": {c.ETag}, "Last-Modified": {httpTime(c.LastModified)},
-		"x-ms-lease-status": {"unlocked"}, "x-ms-lease-state": {"available"},
 		"x-ms-has-immutability-policy": {"false"}, "x-ms-has-legal-hold": {"false"},
 	}
+	c.Lease.setHeaders(h, s.Issuer.Now())
 	if c.PublicAccess != "" {
 		h.Set("x-ms-blob-public-access", c.PublicAccess)
 	}
@@ -164,7 +193,18 @@ func (s *Service) GetContainerProperties(r *request) reply {
 
 // DeleteContainer: https://learn.microsoft.com/rest/api/storageservices/delete-container
 func (s *Service) DeleteContainer(r *request) reply {
-	if err := s.Store.DeleteContainer(r.acct.Name, r.container); err != nil {
+	id, e := leaseHeader(r.Header, "x-ms-lease-id")
+	if e != nil {
+		return fail(e)
+	}
+	now := s.Issuer.Now()
+	cond := func(c *Container) error {
+		if e := checkLease(c.Lease, id, now, "Container"); e != nil {
+			return e
+		}
+		return nil
+	}
+	if err := s.Store.DeleteContainer(r.acct.Name, r.container, cond); err != nil {
 		return fail(storeError(err))
 	}
 	return reply{status: 202}
@@ -200,6 +240,7 @@ type containerXML struct {
 		Etag                  string `xml:"Etag"`
 		LeaseStatus           string `xml:"LeaseStatus"`
 		LeaseState            string `xml:"LeaseState"`
+		LeaseDuration         string `xml:"LeaseDuration,omitempty"`
 		PublicAccess          string `xml:"PublicAccess,omitempty"`
 		HasImmutabilityPolicy bool   `xml:"HasImmutabilityPolicy"`
 		HasLegalHold          bool   `xml:"HasLegalHold"`
@@ -217,10 +258,12 @@ func (s *Service) ListContainers(r *request) reply {
 	if r.q.Has("maxresults") {
 		out.MaxResults = max
 	}
+	now := s.Issuer.Now()
 	for _, c := range cs {
 		x := containerXML{Name: c.Name}
 		x.Properties.LastModified, x.Properties.Etag = httpTime(c.LastModified), c.ETag
-		x.Properties.LeaseStatus, x.Properties.LeaseState, x.Properties.PublicAccess = "unlocked", "available", c.PublicAccess
+		x.Properties.LeaseStatus, x.Properties.LeaseState, x.Properties.LeaseDuration = c.Lease.status(now), c.Lease.State(now), c.Lease.duration(now)
+		x.Properties.PublicAccess = c.PublicAccess
 		out.Containers = append(out.Containers, x)
 	}
 	return xmlReply(out)
@@ -243,6 +286,7 @@ type blobListXML struct {
 type blobXML struct {
 	XMLName    xml.Name `xml:"Blob"`
 	Name       string   `xml:"Name"`
+	Snapshot   string   `xml:"Snapshot,omitempty"`
 	Properties struct {
 		CreationTime       string `xml:"Creation-Time"`
 		LastModified       string `xml:"Last-Modified"`
@@ -255,17 +299,69 @@ type blobXML struct {
 		CacheControl       string `xml:"Cache-Control"`
 		ContentDisposition string `xml:"Content-Disposition"`
 		BlobType           string `xml:"BlobType"`
-		AccessTier         string `xml:"AccessTier"`
-		AccessTierInferred bool   `xml:"AccessTierInferred"`
+		AccessTier         string `xml:"AccessTier,omitempty"`
+		AccessTierInferred bool   `xml:"AccessTierInferred,omitempty"`
 		LeaseStatus        string `xml:"LeaseStatus"`
 		LeaseState         string `xml:"LeaseState"`
+		LeaseDuration      string `xml:"LeaseDuration,omitempty"`
 		ServerEncrypted    bool   `xml:"ServerEncrypted"`
 	} `xml:"Properties"`
+	Metadata *struct {
+		Items []xmlKV `xml:",any"`
+	} `xml:"Metadata"`
 }
 
 type blobPrefixXML struct {
 	XMLName xml.Name `xml:"BlobPrefix"`
 	Name    string   `xml:"Name"`
+}
+
+// listIncludes are the values List Blobs' include parameter takes; only
+// snapshots and metadata change what is listed here (the others name
+// features not emulated, so there is nothing more to show).
+// https://learn.microsoft.com/rest/api/storageservices/list-blobs#uri-parameters
+var listIncludes = map[string]bool{
+	"snapshots": true, "metadata": true, "uncommittedblobs": true, "copy": true, "deleted": true, "tags": true,
+	"versions": true, "deletedwithversions": true, "immutabilitypolicy": true, "legalhold": true, "permissions": true,
+}
+
+// listMarker is where a List Blobs page starts: a blob name, and within a
+// blob's group (its snapshots, then the blob) the entry to resume at
+// (snapshot time, or "" for the blob itself once its snapshots are done).
+// A page that ends inside a group writes the position as an opaque
+// "2!" marker, as Azure's markers are opaque.
+type listMarker struct {
+	name    string
+	inGroup bool
+	at      string
+}
+
+func (m listMarker) encode() string {
+	if !m.inGroup {
+		return m.name
+	}
+	return "2!" + base64.RawURLEncoding.EncodeToString([]byte(m.name)) + "!" + m.at
+}
+
+func parseListMarker(v string) listMarker {
+	if rest, ok := strings.CutPrefix(v, "2!"); ok {
+		enc, at, found := strings.Cut(rest, "!")
+		if name, err := base64.RawURLEncoding.DecodeString(enc); found && err == nil {
+			return listMarker{name: string(name), inGroup: true, at: at}
+		}
+	}
+	return listMarker{name: v}
+}
+
+// before reports whether b comes before the marker's position.
+func (m listMarker) before(b Blob) bool {
+	if !m.inGroup || b.Name != m.name {
+		return false
+	}
+	if m.at == "" {
+		return b.Snapshot != ""
+	}
+	return b.Snapshot != "" && b.Snapshot < m.at
 }
 
 // ListBlobs: https://learn.microsoft.com/rest/api/storageservices/list-blobs
@@ -275,10 +371,20 @@ func (s *Service) ListBlobs(r *request) reply {
 	if e != nil {
 		return fail(e)
 	}
+	include := map[string]bool{}
+	if v := r.q.Get("include"); v != "" {
+		for _, it := range strings.Split(v, ",") {
+			if !listIncludes[it] {
+				return fail(errInvalidQuery("include", v, ""))
+			}
+			include[it] = true
+		}
+	}
 	delim := r.q.Get("delimiter")
+	mk := parseListMarker(marker)
 	// Fetch everything from the marker on and page here, since a delimiter
 	// folds many blobs into one prefix entry.
-	all, _, err := s.Store.ListBlobs(r.acct.Name, r.container, prefix, marker, int(^uint(0)>>1))
+	all, _, err := s.Store.ListBlobs(r.acct.Name, r.container, prefix, mk.name, int(^uint(0)>>1), include["snapshots"])
 	if err != nil {
 		return fail(storeError(err))
 	}
@@ -286,9 +392,21 @@ func (s *Service) ListBlobs(r *request) reply {
 	if r.q.Has("maxresults") {
 		out.MaxResults = max
 	}
+	now := s.Issuer.Now()
 	seen := map[string]bool{}
 	n := 0
-	for _, b := range all {
+	for i, b := range all {
+		if mk.before(b) {
+			continue
+		}
+		// next is the marker that resumes at b.
+		next := func() string {
+			m := listMarker{name: b.Name}
+			if i > 0 && all[i-1].Name == b.Name && !mk.before(all[i-1]) {
+				m.inGroup, m.at = true, b.Snapshot
+			}
+			return m.encode()
+		}
 		if delim != "" {
 			if i := strings.Index(b.Name[len(prefix):], delim); i >= 0 {
 				p := b.Name[:len(prefix)+i+len(delim)]
@@ -296,7 +414,7 @@ func (s *Service) ListBlobs(r *request) reply {
 					continue
 				}
 				if n == max {
-					out.NextMarker = b.Name
+					out.NextMarker = next()
 					break
 				}
 				seen[p] = true
@@ -306,25 +424,43 @@ func (s *Service) ListBlobs(r *request) reply {
 			}
 		}
 		if n == max {
-			out.NextMarker = b.Name
+			out.NextMarker = next()
 			break
 		}
-		out.Blobs.Items = append(out.Blobs.Items, toBlobXML(b))
+		out.Blobs.Items = append(out.Blobs.Items, toBlobXML(b, now, include["metadata"]))
 		n++
 	}
 	return xmlReply(out)
 }
 
-func toBlobXML(b Blob) blobXML {
-	x := blobXML{Name: b.Name}
+func toBlobXML(b Blob, now time.Time, meta bool) blobXML {
+	x := blobXML{Name: b.Name, Snapshot: b.Snapshot}
 	p := &x.Properties
 	p.CreationTime, p.LastModified, p.Etag = httpTime(b.Created), httpTime(b.LastModified), b.ETag
 	p.ContentLength, p.ContentType, p.ContentEncoding, p.ContentLanguage = len(b.Data), b.ContentType, b.Encoding, b.Language
 	if b.ContentMD5 != nil {
 		p.ContentMD5 = base64.StdEncoding.EncodeToString(b.ContentMD5)
 	}
-	p.CacheControl, p.ContentDisposition, p.BlobType = b.CacheControl, b.Disposition, "BlockBlob"
-	p.AccessTier, p.AccessTierInferred, p.LeaseStatus, p.LeaseState, p.ServerEncrypted = "Hot", true, "unlocked", "available", true
+	p.CacheControl, p.ContentDisposition, p.BlobType = b.CacheControl, b.Disposition, b.BlobType()
+	if b.BlobType() == blockBlob {
+		// Access tiers are a block blob property.
+		// https://learn.microsoft.com/azure/storage/blobs/access-tiers-overview
+		p.AccessTier, p.AccessTierInferred = "Hot", true
+	}
+	p.LeaseStatus, p.LeaseState, p.LeaseDuration, p.ServerEncrypted = b.Lease.status(now), b.Lease.State(now), b.Lease.duration(now), true
+	if meta {
+		x.Metadata = &struct {
+			Items []xmlKV `xml:",any"`
+		}{}
+		keys := make([]string, 0, len(b.Metadata))
+		for k := range b.Metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			x.Metadata.Items = append(x.Metadata.Items, xmlKV{XMLName: xml.Name{Local: k}, Value: b.Metadata[k]})
+		}
+	}
 	return x
 }
 
@@ -368,29 +504,69 @@ func readBody(r *request) ([]byte, *Error) {
 	return b, nil
 }
 
-// writeConditions checks If-Match / If-None-Match against the blob a write
-// would replace (nil when there is none).
+// writeConditions checks If-Match / If-None-Match and the lease against
+// the blob a write would replace (nil when there is none); the lease id
+// header is checked for its form before anything is read.
 // https://learn.microsoft.com/rest/api/storageservices/specifying-conditional-headers-for-blob-service-operations
-func writeConditions(r *request) func(*Blob) error {
-	ifMatch, ifNone := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
-	if ifMatch == "" && ifNone == "" {
-		return nil
+// https://learn.microsoft.com/rest/api/storageservices/put-blob (x-ms-lease-id)
+func (s *Service) writeConditions(r *request) (func(*Blob) error, *Error) {
+	lease, e := s.leaseCond(r)
+	if e != nil {
+		return nil, e
 	}
+	ifMatch, ifNone := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
 	return func(old *Blob) error {
 		if ifNone == "*" && old != nil {
 			return errorf(409, "BlobAlreadyExists", "The specified blob already exists.")
 		}
 		if ifNone != "" && ifNone != "*" && old != nil && ifNone == old.ETag {
-			return errorf(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.")
+			return errConditionNotMet()
 		}
 		if ifMatch != "" && (old == nil || (ifMatch != "*" && ifMatch != old.ETag)) {
 			if old == nil {
 				return errBlobNotFound()
 			}
-			return errorf(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.")
+			return errConditionNotMet()
+		}
+		return lease(old)
+	}, nil
+}
+
+// leaseCond checks the request's x-ms-lease-id against the lease of the
+// blob it writes (nil: a blob that does not exist yet, which has none).
+func (s *Service) leaseCond(r *request) (func(*Blob) error, *Error) {
+	id, e := leaseHeader(r.Header, "x-ms-lease-id")
+	if e != nil {
+		return nil, e
+	}
+	now := s.Issuer.Now()
+	return func(b *Blob) error {
+		var l Lease
+		if b != nil {
+			l = b.Lease
+		}
+		if e := checkLease(l, id, now, "Blob"); e != nil {
+			return e
 		}
 		return nil
+	}, nil
+}
+
+func errConditionNotMet() *Error {
+	return errorf(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.")
+}
+
+// ifConditions is the conditional headers of an operation that changes an
+// existing blob without replacing it (Delete Blob, Lease Blob, Snapshot
+// Blob, Append Block): where a read would answer 304, these fail with 412.
+func ifConditions(r *request, b Blob) *Error {
+	if rp := readConditions(r, b); rp != nil {
+		if rp.err != nil {
+			return rp.err
+		}
+		return errConditionNotMet()
 	}
+	return nil
 }
 
 // blobProps reads the x-ms-blob-content-* headers a write sets.
@@ -429,16 +605,30 @@ func writtenHeaders(b Blob) http.Header {
 }
 
 // PutBlob: https://learn.microsoft.com/rest/api/storageservices/put-blob
-// (block blobs; page and append blobs are not emulated).
+// (block and append blobs; page blobs are not emulated).
 func (s *Service) PutBlob(r *request) reply {
-	switch t := r.Header.Get("x-ms-blob-type"); t {
+	t := r.Header.Get("x-ms-blob-type")
+	switch t {
 	case "":
 		return fail(errMissingHeader("x-ms-blob-type"))
-	case "BlockBlob":
-	case "PageBlob", "AppendBlob":
-		return fail(errorf(400, "FeatureNotSupportedByEmulator", "miconform emulates block blobs only."))
+	case blockBlob:
+	case appendBlob:
+		if e := appendVersion(r); e != nil {
+			return fail(e)
+		}
+		// "For a page blob or an append blob, the value of this header
+		// must be set to zero" (put-blob, Content-Length).
+		if r.ContentLength != 0 {
+			return fail(errInvalidHeader("Content-Length", strconv.FormatInt(r.ContentLength, 10)))
+		}
+	case "PageBlob":
+		return fail(errorf(400, "FeatureNotSupportedByEmulator", "miconform emulates block and append blobs only."))
 	default:
 		return fail(errInvalidHeader("x-ms-blob-type", t))
+	}
+	cond, e := s.writeConditions(r)
+	if e != nil {
+		return fail(e)
 	}
 	props, e := blobProps(r, r.Header.Get("Content-Type"))
 	if e != nil {
@@ -454,11 +644,11 @@ func (s *Service) PutBlob(r *request) reply {
 	if e != nil {
 		return fail(e)
 	}
-	props.Data = data
-	if props.ContentMD5 == nil {
+	props.Data, props.Type = data, t
+	if props.ContentMD5 == nil && t == blockBlob {
 		props.ContentMD5 = contentMD5(data)
 	}
-	b, err := s.Store.PutBlob(r.acct.Name, r.container, r.blob, props, writeConditions(r))
+	b, err := s.Store.PutBlob(r.acct.Name, r.container, r.blob, props, cond)
 	if err != nil {
 		return fail(storeError(err))
 	}
@@ -477,11 +667,15 @@ func (s *Service) PutBlock(r *request) reply {
 	if !validBlockID(id) {
 		return fail(errInvalidQuery("blockid", id, ""))
 	}
+	cond, e := s.writeConditions(r)
+	if e != nil {
+		return fail(e)
+	}
 	data, e := readBody(r)
 	if e != nil {
 		return fail(e)
 	}
-	if err := s.Store.PutBlock(r.acct.Name, r.container, r.blob, id, data); err != nil {
+	if err := s.Store.PutBlock(r.acct.Name, r.container, r.blob, id, data, cond); err != nil {
 		return fail(storeError(err))
 	}
 	return reply{status: 201, header: http.Header{
@@ -544,6 +738,10 @@ func ParseBlockList(body []byte) ([]BlockRef, error) {
 
 // PutBlockList: https://learn.microsoft.com/rest/api/storageservices/put-block-list
 func (s *Service) PutBlockList(r *request) reply {
+	cond, e := s.writeConditions(r)
+	if e != nil {
+		return fail(e)
+	}
 	props, e := blobProps(r, "")
 	if e != nil {
 		return fail(e)
@@ -559,7 +757,7 @@ func (s *Service) PutBlockList(r *request) reply {
 	if len(refs) > 50000 {
 		return fail(errorf(400, "InvalidBlockList", "The specified block list is invalid."))
 	}
-	b, err := s.Store.CommitBlocks(r.acct.Name, r.container, r.blob, refs, props, writeConditions(r))
+	b, err := s.Store.CommitBlocks(r.acct.Name, r.container, r.blob, refs, props, cond)
 	if err != nil {
 		return fail(storeError(err))
 	}
@@ -571,12 +769,12 @@ func (s *Service) PutBlockList(r *request) reply {
 func readConditions(r *request, b Blob) *reply {
 	h := r.Header
 	if v := h.Get("If-Match"); v != "" && v != "*" && v != b.ETag {
-		rp := fail(errorf(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met."))
+		rp := fail(errConditionNotMet())
 		return &rp
 	}
 	if v := h.Get("If-Unmodified-Since"); v != "" {
 		if t, err := time.Parse(http.TimeFormat, v); err == nil && b.LastModified.Truncate(time.Second).After(t) {
-			rp := fail(errorf(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met."))
+			rp := fail(errConditionNotMet())
 			return &rp
 		}
 	}
@@ -598,11 +796,15 @@ func readConditions(r *request, b Blob) *reply {
 
 // blobHeaders are the properties Get Blob and Get Blob Properties return,
 // with the SAS's response-header overrides (rsct, rscd, ...) applied.
-func blobHeaders(r *request, b Blob) http.Header {
+func blobHeaders(r *request, b Blob, now time.Time) http.Header {
 	h := http.Header{
 		"ETag": {b.ETag}, "Last-Modified": {httpTime(b.LastModified)}, "x-ms-creation-time": {httpTime(b.Created)},
-		"x-ms-blob-type": {"BlockBlob"}, "x-ms-lease-status": {"unlocked"}, "x-ms-lease-state": {"available"},
-		"x-ms-server-encrypted": {"true"}, "Accept-Ranges": {"bytes"}, "Content-Type": {b.ContentType},
+		"x-ms-blob-type": {b.BlobType()}, "x-ms-server-encrypted": {"true"}, "Accept-Ranges": {"bytes"}, "Content-Type": {b.ContentType},
+	}
+	b.Lease.setHeaders(h, now)
+	if b.BlobType() == appendBlob {
+		// https://learn.microsoft.com/rest/api/storageservices/get-blob-properties#response-headers
+		h.Set("x-ms-blob-committed-block-count", strconv.Itoa(len(b.blocks)))
 	}
 	set := func(k, v string) {
 		if v != "" {
@@ -653,14 +855,14 @@ func parseRange(v string) (start, end int64, open, ok bool) {
 
 // GetBlob: https://learn.microsoft.com/rest/api/storageservices/get-blob
 func (s *Service) GetBlob(r *request) reply {
-	b, err := s.Store.GetBlob(r.acct.Name, r.container, r.blob)
-	if err != nil {
-		return fail(storeError(err))
+	b, now, e := s.readBlob(r)
+	if e != nil {
+		return fail(e)
 	}
 	if rp := readConditions(r, b); rp != nil {
 		return *rp
 	}
-	h := blobHeaders(r, b)
+	h := blobHeaders(r, b, now)
 	rangeHdr := r.Header.Get("x-ms-range")
 	if rangeHdr == "" {
 		rangeHdr = r.Header.Get("Range")
@@ -700,32 +902,90 @@ func nonNil(b []byte) []byte {
 
 // GetBlobProperties: https://learn.microsoft.com/rest/api/storageservices/get-blob-properties
 func (s *Service) GetBlobProperties(r *request) reply {
-	b, err := s.Store.GetBlob(r.acct.Name, r.container, r.blob)
-	if err != nil {
-		return fail(storeError(err))
+	b, now, e := s.readBlob(r)
+	if e != nil {
+		return fail(e)
 	}
 	if rp := readConditions(r, b); rp != nil {
 		return *rp
 	}
-	h := blobHeaders(r, b)
+	h := blobHeaders(r, b, now)
 	h.Set("Content-Length", strconv.Itoa(len(b.Data)))
-	h.Set("x-ms-access-tier", "Hot")
-	h.Set("x-ms-access-tier-inferred", "true")
+	if b.BlobType() == blockBlob {
+		h.Set("x-ms-access-tier", "Hot")
+		h.Set("x-ms-access-tier-inferred", "true")
+	}
 	if b.ContentMD5 != nil {
 		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(b.ContentMD5))
 	}
 	return reply{status: 200, header: h}
 }
 
-// DeleteBlob: https://learn.microsoft.com/rest/api/storageservices/delete-blob
-func (s *Service) DeleteBlob(r *request) reply {
-	cond := func(b *Blob) error {
-		if rp := readConditions(r, *b); rp != nil && rp.err != nil {
-			return rp.err
-		}
-		return nil
+// readBlob is the blob (or, with ?snapshot=, the snapshot) a read names,
+// after the lease condition a read may carry: with x-ms-lease-id, the read
+// succeeds only while that lease is active (get-blob, x-ms-lease-id).
+func (s *Service) readBlob(r *request) (Blob, time.Time, *Error) {
+	now := s.Issuer.Now()
+	id, e := leaseHeader(r.Header, "x-ms-lease-id")
+	if e != nil {
+		return Blob{}, now, e
 	}
-	if err := s.Store.DeleteBlob(r.acct.Name, r.container, r.blob, cond); err != nil {
+	var b Blob
+	var err error
+	if r.q.Has("snapshot") {
+		snap, e := snapshotParam(r)
+		if e != nil {
+			return Blob{}, now, e
+		}
+		b, err = s.Store.GetSnapshot(r.acct.Name, r.container, r.blob, snap)
+	} else {
+		b, err = s.Store.GetBlob(r.acct.Name, r.container, r.blob)
+	}
+	if err != nil {
+		return Blob{}, now, storeError(err)
+	}
+	if id != "" {
+		if e := checkLease(b.Lease, id, now, "Blob"); e != nil {
+			return Blob{}, now, e
+		}
+	}
+	return b, now, nil
+}
+
+// DeleteBlob: https://learn.microsoft.com/rest/api/storageservices/delete-blob
+// (a blob, a blob and its snapshots, its snapshots only, or one snapshot).
+func (s *Service) DeleteBlob(r *request) reply {
+	var del Deletion
+	switch v := r.Header.Get("x-ms-delete-snapshots"); v {
+	case "", "include", "only":
+		del.Snapshots = v
+	default:
+		return fail(errInvalidHeader("x-ms-delete-snapshots", v))
+	}
+	if r.q.Has("snapshot") {
+		snap, e := snapshotParam(r)
+		if e != nil {
+			return fail(e)
+		}
+		if del.Snapshots != "" {
+			// "If this header is specified on a request to delete an
+			// individual snapshot, Blob Storage returns status code 400"
+			// (delete-blob, x-ms-delete-snapshots) [unverified: the code].
+			return fail(errInvalidHeader("x-ms-delete-snapshots", del.Snapshots))
+		}
+		del.Snapshot = snap
+	}
+	lease, e := s.leaseCond(r)
+	if e != nil {
+		return fail(e)
+	}
+	cond := func(b *Blob) error {
+		if e := ifConditions(r, *b); e != nil {
+			return e
+		}
+		return lease(b)
+	}
+	if err := s.Store.DeleteBlob(r.acct.Name, r.container, r.blob, del, cond); err != nil {
 		return fail(storeError(err))
 	}
 	return reply{status: 202, header: http.Header{"x-ms-delete-type-permanent": {"true"}}}

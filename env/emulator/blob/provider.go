@@ -549,7 +549,7 @@ func (p *provider) DeleteBlobContainer(r *arm.Request) arm.Response {
 	if e != nil {
 		return arm.Fail(e)
 	}
-	if err := p.s.Store.DeleteContainer(res.Name, r.Var("containerName")); err != nil {
+	if err := p.s.Store.DeleteContainer(res.Name, r.Var("containerName"), nil); err != nil {
 		return arm.Status(http.StatusNoContent, nil)
 	}
 	return arm.Status(http.StatusOK, nil)

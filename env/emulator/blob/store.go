@@ -17,8 +17,10 @@ type Store interface {
 	CreateContainer(account, name string, c Container) (Container, error)
 	// GetContainer returns a container's properties.
 	GetContainer(account, name string) (Container, error)
-	// DeleteContainer removes a container and its blobs.
-	DeleteContainer(account, name string) error
+	// DeleteContainer removes a container and its blobs when cond (nil:
+	// always) accepts it; cond sees the container under the store's lock,
+	// so a lease check and the delete are one step.
+	DeleteContainer(account, name string, cond func(*Container) error) error
 	// ListContainers lists containers by name from marker on, at most max
 	// of them, and the name to continue from ("" when done).
 	ListContainers(account, prefix, marker string, max int) ([]Container, string)
@@ -27,12 +29,33 @@ type Store interface {
 	PutBlob(account, container, name string, b Blob, cond func(*Blob) error) (Blob, error)
 	// GetBlob returns a committed blob. Its Data must not be modified.
 	GetBlob(account, container, name string) (Blob, error)
-	// DeleteBlob removes a committed blob and its uncommitted blocks.
-	DeleteBlob(account, container, name string, cond func(*Blob) error) error
-	// ListBlobs lists committed blobs by name from marker on.
-	ListBlobs(account, container, prefix, marker string, max int) ([]Blob, string, error)
-	// PutBlock stages an uncommitted block for a blob.
-	PutBlock(account, container, blob, id string, data []byte) error
+	// DeleteBlob removes a committed blob (with its uncommitted blocks and
+	// lease), its snapshots, or one snapshot, as del says, when cond
+	// accepts the blob or snapshot; ErrSnapshotsPresent when deleting the
+	// base blob would orphan snapshots.
+	DeleteBlob(account, container, name string, del Deletion, cond func(*Blob) error) error
+	// ListBlobs lists committed blobs by name from marker on; with
+	// snapshots, each blob's snapshots (oldest first) come before it and
+	// count towards max.
+	ListBlobs(account, container, prefix, marker string, max int, snapshots bool) ([]Blob, string, error)
+	// GetSnapshot returns one snapshot of a blob (ErrBlobNotFound when
+	// there is none with that time).
+	GetSnapshot(account, container, name, snapshot string) (Blob, error)
+	// Snapshot records a read-only copy of a blob as it is now when cond
+	// accepts it, with meta as its metadata when non-nil, and returns the
+	// copy (its Snapshot field set).
+	Snapshot(account, container, name string, meta map[string]string, cond func(*Blob) error) (Blob, error)
+	// LeaseBlob changes a blob's lease through fn, which sees the blob
+	// under the lock; the blob's ETag and data do not change.
+	LeaseBlob(account, container, name string, fn func(*Blob) error) (Blob, error)
+	// LeaseContainer changes a container's lease through fn.
+	LeaseContainer(account, name string, fn func(*Container) error) (Container, error)
+	// AppendBlock adds data as one block at the end of an append blob when
+	// cond accepts the blob as it is before the append.
+	AppendBlock(account, container, name string, data []byte, cond func(*Blob) error) (Blob, error)
+	// PutBlock stages an uncommitted block for a blob when cond accepts
+	// the committed blob (not called when there is none).
+	PutBlock(account, container, blob, id string, data []byte, cond func(*Blob) error) error
 	// CommitBlocks builds a blob from staged and committed blocks; the
 	// staged blocks of the blob are dropped when it succeeds.
 	CommitBlocks(account, container, name string, list []BlockRef, props Blob, cond func(*Blob) error) (Blob, error)
@@ -48,11 +71,27 @@ type Container struct {
 	// PublicAccess is "" (private), "blob" or "container".
 	PublicAccess string
 	Metadata     map[string]string
+	Lease        Lease
+}
+
+// Deletion is what a Delete Blob removes: Snapshot names one snapshot
+// (then only it goes); otherwise Snapshots is "" (the blob, which must
+// have no snapshots), "include" (the blob and its snapshots) or "only"
+// (its snapshots, keeping the blob).
+// https://learn.microsoft.com/rest/api/storageservices/delete-blob
+type Deletion struct {
+	Snapshot  string
+	Snapshots string
 }
 
 // Blob is a committed block blob.
 type Blob struct {
-	Name         string
+	Name string
+	// Type is "BlockBlob" or "AppendBlob" ("" is a block blob, as
+	// records written before append blobs existed have it).
+	Type string `json:",omitempty"`
+	// Snapshot is the snapshot's time ("" for the base blob).
+	Snapshot     string `json:",omitempty"`
 	Data         []byte
 	ContentType  string
 	ContentMD5   []byte
@@ -64,9 +103,26 @@ type Blob struct {
 	Created      time.Time
 	LastModified time.Time
 	Metadata     map[string]string
-	// blocks are the committed blocks, for Put Block List's <Committed>.
+	// Lease is kept in its own record (durable.go), so renewing a lease
+	// does not rewrite the blob's data.
+	Lease Lease `json:"-"`
+	// blocks are the committed blocks, for Put Block List's <Committed>,
+	// and an append blob's appended blocks.
 	blocks []block
 }
+
+// BlobType is the x-ms-blob-type of the blob.
+func (b *Blob) BlobType() string {
+	if b.Type == "" {
+		return blockBlob
+	}
+	return b.Type
+}
+
+const (
+	blockBlob  = "BlockBlob"
+	appendBlob = "AppendBlob"
+)
 
 type block struct {
 	id   string
@@ -87,7 +143,14 @@ var (
 	ErrBlobNotFound      = errors.New("blob not found")
 	ErrInvalidBlockList  = errors.New("invalid block list")
 	ErrTooManyBlocks     = errors.New("too many uncommitted blocks")
+	ErrSnapshotsPresent  = errors.New("blob has snapshots")
+	ErrInvalidBlobType   = errors.New("wrong blob type for the operation")
+	ErrAppendLimit       = errors.New("too many committed blocks")
 )
+
+// maxAppendBlocks is Azure's limit of blocks in an append blob.
+// https://learn.microsoft.com/rest/api/storageservices/append-block#remarks
+const maxAppendBlocks = 50000
 
 // maxUncommitted is Azure's limit of uncommitted blocks per blob.
 // https://learn.microsoft.com/rest/api/storageservices/put-block#remarks
@@ -110,6 +173,12 @@ type memContainer struct {
 	blobs map[string]*Blob
 	// staged holds uncommitted blocks per blob name.
 	staged map[string]map[string][]byte
+	// snaps holds each blob's snapshots, oldest first.
+	snaps map[string][]*Blob
+}
+
+func newMemContainer(c Container) *memContainer {
+	return &memContainer{Container: c, blobs: map[string]*Blob{}, staged: map[string]map[string][]byte{}, snaps: map[string][]*Blob{}}
 }
 
 // NewMemStore makes an empty in-memory store.
@@ -158,7 +227,7 @@ func (s *memStore) CreateContainer(account, name string, c Container) (Container
 	}
 	now := time.Now().UTC()
 	c.Name, c.LastModified, c.ETag = name, now, s.etag(now)
-	a.containers[name] = &memContainer{Container: c, blobs: map[string]*Blob{}, staged: map[string]map[string][]byte{}}
+	a.containers[name] = newMemContainer(c)
 	return c, nil
 }
 
@@ -172,11 +241,17 @@ func (s *memStore) GetContainer(account, name string) (Container, error) {
 	return c.Container, nil
 }
 
-func (s *memStore) DeleteContainer(account, name string) error {
+func (s *memStore) DeleteContainer(account, name string, cond func(*Container) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.container(account, name); err != nil {
+	c, err := s.container(account, name)
+	if err != nil {
 		return err
+	}
+	if cond != nil {
+		if err := cond(&c.Container); err != nil {
+			return err
+		}
 	}
 	delete(s.accounts[account].containers, name)
 	return nil
@@ -204,7 +279,11 @@ func (s *memStore) PutBlob(account, container, name string, b Blob, cond func(*B
 	if err != nil {
 		return Blob{}, err
 	}
-	return s.commit(c, name, b, []block{{id: "", data: b.Data}}, cond)
+	blocks := []block{{id: "", data: b.Data}}
+	if b.Type == appendBlob {
+		blocks = nil
+	}
+	return s.commit(c, name, b, blocks, cond)
 }
 
 // commit stores b as the blob's new committed state, keeping its creation
@@ -220,7 +299,9 @@ func (s *memStore) commit(c *memContainer, name string, b Blob, blocks []block, 
 	b.Name, b.LastModified, b.ETag, b.blocks = name, now, s.etag(now), blocks
 	b.Created = now
 	if old != nil {
-		b.Created = old.Created
+		// Replacing a blob keeps its creation time and its lease.
+		// https://learn.microsoft.com/rest/api/storageservices/put-blob
+		b.Created, b.Lease = old.Created, old.Lease
 	}
 	c.blobs[name] = &b
 	delete(c.staged, name)
@@ -241,12 +322,29 @@ func (s *memStore) GetBlob(account, container, name string) (Blob, error) {
 	return *b, nil
 }
 
-func (s *memStore) DeleteBlob(account, container, name string, cond func(*Blob) error) error {
+func (s *memStore) DeleteBlob(account, container, name string, del Deletion, cond func(*Blob) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := s.container(account, container)
 	if err != nil {
 		return err
+	}
+	if del.Snapshot != "" {
+		snaps := c.snaps[name]
+		i := findSnapshot(snaps, del.Snapshot)
+		if i < 0 {
+			return ErrBlobNotFound
+		}
+		if cond != nil {
+			if err := cond(snaps[i]); err != nil {
+				return err
+			}
+		}
+		c.snaps[name] = append(snaps[:i:i], snaps[i+1:]...)
+		if len(c.snaps[name]) == 0 {
+			delete(c.snaps, name)
+		}
+		return nil
 	}
 	b := c.blobs[name]
 	if b == nil {
@@ -257,32 +355,202 @@ func (s *memStore) DeleteBlob(account, container, name string, cond func(*Blob) 
 			return err
 		}
 	}
+	switch {
+	case del.Snapshots == "" && len(c.snaps[name]) > 0:
+		return ErrSnapshotsPresent
+	case del.Snapshots == "only":
+		delete(c.snaps, name)
+		return nil
+	}
+	delete(c.snaps, name)
 	delete(c.blobs, name)
 	delete(c.staged, name)
 	return nil
 }
 
-func (s *memStore) ListBlobs(account, container, prefix, marker string, max int) ([]Blob, string, error) {
+// findSnapshot is the index of the snapshot taken at t, or -1.
+func findSnapshot(snaps []*Blob, t string) int {
+	for i, sn := range snaps {
+		if sn.Snapshot == t {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *memStore) GetSnapshot(account, container, name, snapshot string) (Blob, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, err := s.container(account, container)
+	if err != nil {
+		return Blob{}, err
+	}
+	snaps := c.snaps[name]
+	i := findSnapshot(snaps, snapshot)
+	if i < 0 {
+		return Blob{}, ErrBlobNotFound
+	}
+	return *snaps[i], nil
+}
+
+// snapshotLayout is how Azure writes a snapshot's time: UTC with seven
+// fractional digits. https://learn.microsoft.com/rest/api/storageservices/snapshot-blob
+const snapshotLayout = "2006-01-02T15:04:05.0000000Z"
+
+func (s *memStore) Snapshot(account, container, name string, meta map[string]string, cond func(*Blob) error) (Blob, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.container(account, container)
+	if err != nil {
+		return Blob{}, err
+	}
+	b := c.blobs[name]
+	if b == nil {
+		return Blob{}, ErrBlobNotFound
+	}
+	if cond != nil {
+		if err := cond(b); err != nil {
+			return Blob{}, err
+		}
+	}
+	t := time.Now().UTC().Truncate(100 * time.Nanosecond)
+	snaps := c.snaps[name]
+	if n := len(snaps); n > 0 {
+		// Two snapshots in one 100 ns tick would share a name; the later
+		// one moves to the next tick.
+		if last, err := time.Parse(snapshotLayout, snaps[n-1].Snapshot); err == nil && !t.After(last) {
+			t = last.Add(100 * time.Nanosecond)
+		}
+	}
+	sn := *b
+	sn.Snapshot, sn.Lease = t.Format(snapshotLayout), Lease{}
+	// The snapshot shares the blob's bytes; capping the capacity keeps a
+	// later append to the blob from writing where the snapshot could see.
+	sn.Data = b.Data[:len(b.Data):len(b.Data)]
+	sn.blocks = b.blocks[:len(b.blocks):len(b.blocks)]
+	if meta != nil {
+		sn.Metadata = meta
+	}
+	c.snaps[name] = append(snaps, &sn)
+	return sn, nil
+}
+
+func (s *memStore) LeaseBlob(account, container, name string, fn func(*Blob) error) (Blob, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.container(account, container)
+	if err != nil {
+		return Blob{}, err
+	}
+	b := c.blobs[name]
+	if b == nil {
+		return Blob{}, ErrBlobNotFound
+	}
+	nb := *b
+	if err := fn(&nb); err != nil {
+		return Blob{}, err
+	}
+	b.Lease = nb.Lease
+	return *b, nil
+}
+
+func (s *memStore) LeaseContainer(account, name string, fn func(*Container) error) (Container, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.container(account, name)
+	if err != nil {
+		return Container{}, err
+	}
+	nc := c.Container
+	if err := fn(&nc); err != nil {
+		return Container{}, err
+	}
+	c.Lease = nc.Lease
+	return c.Container, nil
+}
+
+func (s *memStore) AppendBlock(account, container, name string, data []byte, cond func(*Blob) error) (Blob, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.container(account, container)
+	if err != nil {
+		return Blob{}, err
+	}
+	b := c.blobs[name]
+	if b == nil {
+		return Blob{}, ErrBlobNotFound
+	}
+	if b.Type != appendBlob {
+		return Blob{}, ErrInvalidBlobType
+	}
+	if cond != nil {
+		if err := cond(b); err != nil {
+			return Blob{}, err
+		}
+	}
+	if len(b.blocks) >= maxAppendBlocks {
+		return Blob{}, ErrAppendLimit
+	}
+	now := time.Now().UTC()
+	s.appendData(b, data, now, s.etag(now))
+	return *b, nil
+}
+
+// appendData adds one block to an append blob in place. Readers hold
+// copies whose Data ends before the new bytes, so they never see them.
+func (s *memStore) appendData(b *Blob, data []byte, now time.Time, etag string) {
+	off := len(b.Data)
+	b.Data = append(b.Data, data...)
+	b.blocks = append(b.blocks, block{data: b.Data[off:len(b.Data):len(b.Data)]})
+	b.LastModified, b.ETag = now, etag
+}
+
+func (s *memStore) ListBlobs(account, container, prefix, marker string, max int, snapshots bool) ([]Blob, string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c, err := s.container(account, container)
 	if err != nil {
 		return nil, "", err
 	}
-	names, next := page(c.blobs, prefix, marker, max)
-	out := make([]Blob, len(names))
-	for i, n := range names {
-		out[i] = *c.blobs[n]
+	if !snapshots {
+		names, next := page(c.blobs, prefix, marker, max)
+		out := make([]Blob, len(names))
+		for i, n := range names {
+			out[i] = *c.blobs[n]
+		}
+		return out, next, nil
 	}
-	return out, next, nil
+	names, _ := page(c.blobs, prefix, marker, int(^uint(0)>>1))
+	var out []Blob
+	for _, n := range names {
+		for _, sn := range c.snaps[n] {
+			out = append(out, *sn)
+		}
+		out = append(out, *c.blobs[n])
+		if len(out) > max {
+			break
+		}
+	}
+	return out, "", nil
 }
 
-func (s *memStore) PutBlock(account, container, blob, id string, data []byte) error {
+func (s *memStore) PutBlock(account, container, blob, id string, data []byte, cond func(*Blob) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := s.container(account, container)
 	if err != nil {
 		return err
+	}
+	if b := c.blobs[blob]; b != nil {
+		if b.Type == appendBlob {
+			// https://learn.microsoft.com/rest/api/storageservices/put-block#remarks
+			return ErrInvalidBlobType
+		}
+		if cond != nil {
+			if err := cond(b); err != nil {
+				return err
+			}
+		}
 	}
 	st := c.staged[blob]
 	if st == nil {
@@ -305,7 +573,10 @@ func (s *memStore) CommitBlocks(account, container, name string, list []BlockRef
 	}
 	staged := c.staged[name]
 	committed := map[string][]byte{}
-	if old := c.blobs[name]; old != nil {
+	if old := c.blobs[name]; old != nil && old.Type == appendBlob {
+		// https://learn.microsoft.com/rest/api/storageservices/put-block-list#remarks
+		return Blob{}, ErrInvalidBlobType
+	} else if old != nil {
 		for _, b := range old.blocks {
 			if b.id != "" {
 				committed[b.id] = b.data
