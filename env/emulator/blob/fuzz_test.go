@@ -184,6 +184,20 @@ func FuzzBlobRequest(f *testing.F) {
 		{"DELETE", "/cont/keep", "", "If-Match", "*", nil},
 		{"HEAD", "/cont/%zz", "", "x-ms-version", "9999-99-99", nil},
 		{"PATCH", "/cont", "restype=container", "", "", nil},
+		// Leases, snapshots and append blobs.
+		{"PUT", "/cont/keep", "comp=lease", "x-ms-lease-action", "acquire", nil},
+		{"PUT", "/cont/keep", "comp=lease", "x-ms-lease-id", "{6F9C1B1E-1111-4222-8333-944445555666}", nil},
+		{"PUT", "/cont/keep", "comp=lease", "x-ms-lease-break-period", "61", nil},
+		{"PUT", "/cont", "restype=container&comp=lease", "x-ms-lease-duration", "-1", nil},
+		{"PUT", "/cont/keep", "", "x-ms-lease-id", "not-a-guid", []byte("new")},
+		{"PUT", "/cont/keep", "comp=snapshot", "x-ms-meta-a", "b", nil},
+		{"GET", "/cont/keep", "snapshot=2024-01-01T00:00:00.0000000Z", "x-ms-version", "2021-08-06", nil},
+		{"DELETE", "/cont/keep", "snapshot=2024-13-01", "x-ms-delete-snapshots", "only", nil},
+		{"DELETE", "/cont/keep", "", "x-ms-delete-snapshots", "include", nil},
+		{"GET", "/cont", "restype=container&comp=list&include=snapshots,metadata&marker=2!a2VlcA!", "", "", nil},
+		{"PUT", "/cont/log", "", "x-ms-blob-type", "AppendBlob", nil},
+		{"PUT", "/cont/keep", "comp=appendblock", "x-ms-blob-condition-appendpos", "8", []byte("x")},
+		{"PUT", "/cont/keep", "comp=appendblock", "x-ms-blob-condition-maxsize", "-3", []byte("x")},
 	} {
 		f.Add(seed.method, seed.path, seed.query, seed.hname, seed.hvalue, seed.body)
 	}
