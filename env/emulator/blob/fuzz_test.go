@@ -333,3 +333,21 @@ func TestBearerOtherTenant(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseLeaseID: an accepted lease id is canonical (lower case,
+// hyphenated) and parses to itself, so ids compare by their GUID value.
+func FuzzParseLeaseID(f *testing.F) {
+	for _, s := range []string{"6f9c1b1e-1111-4222-8333-944445555666", "{6F9C1B1E-1111-4222-8333-944445555666}", "6f9c1b1e111142228333944445555666", "(6f9c1b1e-1111-4222-8333-94444555566)", "abc", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		id, ok := parseLeaseID(v)
+		if !ok {
+			return
+		}
+		again, ok := parseLeaseID(id)
+		if !ok || again != id || len(id) != 36 || strings.ToLower(id) != id {
+			t.Fatalf("%q parsed to %q, which is not canonical (%q, %v)", v, id, again, ok)
+		}
+	})
+}
