@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"math/big"
-	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -23,43 +22,25 @@ import (
 // material lives only in memory and in the durable log (persist.go); no
 // answer, error or log line carries it.
 
-// key is a named key and its versions, oldest first.
-type key struct {
-	name     string
-	versions []*keyVersion
-}
+// key is a named key and its versions, oldest first; deletedKey is one
+// soft-deleted (objects.go).
+type (
+	key        = object[*keyVersion]
+	deletedKey = deletedObject[*keyVersion]
+)
 
 // keyVersion is one generated key pair with its mutable metadata. PKCS8 is
 // the private key as stored in the durable log; signer is it parsed.
 type keyVersion struct {
-	ID      string            `json:"id"`
-	Kty     string            `json:"kty"`
-	Ops     []string          `json:"key_ops"`
-	PKCS8   []byte            `json:"pkcs8"`
-	Tags    map[string]string `json:"tags,omitempty"`
-	Enabled bool              `json:"enabled"`
-	NBF     *int64            `json:"nbf,omitempty"`
-	Exp     *int64            `json:"exp,omitempty"`
-	Created int64             `json:"created"`
-	Updated int64             `json:"updated"`
-	signer  crypto.Signer
+	ID    string   `json:"id"`
+	Kty   string   `json:"kty"`
+	Ops   []string `json:"key_ops"`
+	PKCS8 []byte   `json:"pkcs8"`
+	versionMeta
+	signer crypto.Signer
 }
 
-type deletedKey struct {
-	k                         *key
-	deletedDate, purgeDateUTC int64
-}
-
-func (x *key) latest() *keyVersion { return x.versions[len(x.versions)-1] }
-
-func (x *key) find(id string) *keyVersion {
-	for _, v := range x.versions {
-		if strings.EqualFold(v.ID, id) {
-			return v
-		}
-	}
-	return nil
-}
+func (kv *keyVersion) versionID() string { return kv.ID }
 
 // load parses the stored private key (after a restart).
 func (kv *keyVersion) load() error {
@@ -349,15 +330,7 @@ func publicJWK(kid string, ver *keyVersion) *jsonWebKey {
 // renderKey builds a KeyBundle (item false) or a KeyItem (item true; the
 // kid names the key unless withVersion).
 func (s *Service) renderKey(v *vault, x *key, ver *keyVersion, op operation, item, withVersion bool) keyBundleOut {
-	b := keyBundleOut{Tags: ver.Tags}
-	b.Attributes = attributesOut{Enabled: ver.Enabled, NBF: ver.NBF, Exp: ver.Exp, Created: ver.Created, Updated: ver.Updated}
-	if op.api.softDelete {
-		b.Attributes.RecoveryLevel = v.info.Props.recoveryLevel()
-	}
-	if op.api.recoverableDays {
-		d := v.info.Props.recoverableDays()
-		b.Attributes.RecoverableDays = &d
-	}
+	b := keyBundleOut{Tags: ver.Tags, Attributes: ver.attributes(v, op)}
 	if item {
 		if withVersion {
 			b.Kid = s.kid(v, x, ver)
@@ -371,46 +344,14 @@ func (s *Service) renderKey(v *vault, x *key, ver *keyVersion, op operation, ite
 }
 
 func (s *Service) renderDeletedKey(v *vault, d *deletedKey, op operation, item bool) keyBundleOut {
-	b := s.renderKey(v, d.k, d.k.latest(), op, item, false)
-	b.RecoveryID = s.baseURL(v) + "/deletedkeys/" + d.k.name
+	b := s.renderKey(v, d.obj, d.obj.latest(), op, item, false)
+	b.RecoveryID = s.baseURL(v) + "/deletedkeys/" + d.obj.name
 	b.DeletedDate, b.ScheduledPurgeDate = d.deletedDate, d.purgeDateUTC
 	return b
 }
 
-// lookupKey finds the latest or the named version of a key.
-func lookupKey(v *vault, op operation) (*key, *keyVersion, *Error) {
-	x, ok := v.keys[strings.ToLower(op.name)]
-	if !ok {
-		return nil, nil, errKeyNotFound(op.name)
-	}
-	if op.version == "" {
-		return x, x.latest(), nil
-	}
-	ver := x.find(op.version)
-	if ver == nil {
-		return nil, nil, errKeyNotFound(op.name + "/" + op.version)
-	}
-	return x, ver, nil
-}
-
-func applyKeyAttributes(ver *keyVersion, a *secretAttributes) {
-	if a == nil {
-		return
-	}
-	if a.Enabled != nil {
-		ver.Enabled = *a.Enabled
-	}
-	if a.NBF != nil {
-		ver.NBF = a.NBF
-	}
-	if a.Exp != nil {
-		ver.Exp = a.Exp
-	}
-}
-
 // applyKey runs a keys operation under s.mu.
 func (s *Service) applyKey(v *vault, op operation, body []byte, now int64) (int, any) {
-	name := strings.ToLower(op.name)
 	switch op.kind {
 	case opCreateKey:
 		// CreateKey: a new version of the key (or the key's first).
@@ -418,8 +359,8 @@ func (s *Service) applyKey(v *vault, op operation, body []byte, now int64) (int,
 		if e != nil {
 			return 0, e
 		}
-		if d, ok := v.deletedKeys[name]; ok {
-			return 0, errKeyDeletedButRecoverable(d.k.name)
+		if e := v.keys.refuseDeleted(op.name); e != nil {
+			return 0, e
 		}
 		sg, e := generateKey(p)
 		if e != nil {
@@ -429,21 +370,16 @@ func (s *Service) applyKey(v *vault, op operation, body []byte, now int64) (int,
 		if err != nil {
 			return 0, errorf(500, "InternalServerError", "The key could not be generated.")
 		}
-		ver := &keyVersion{ID: newVersion(), Kty: *p.Kty, Ops: p.KeyOps, PKCS8: der, Tags: p.Tags, Enabled: true, Created: now, Updated: now, signer: sg}
-		applyKeyAttributes(ver, p.Attributes)
-		x, ok := v.keys[name]
-		if !ok {
-			x = &key{name: op.name}
-			v.keys[name] = x
-		}
-		x.versions = append(x.versions, ver)
+		ver := &keyVersion{ID: newVersion(), Kty: *p.Kty, Ops: p.KeyOps, PKCS8: der, versionMeta: versionMeta{Tags: p.Tags, Enabled: true, Created: now, Updated: now}, signer: sg}
+		ver.applyAttributes(p.Attributes)
+		x := v.keys.add(op.name, ver)
 		return 200, s.renderKey(v, x, ver, op, false, false)
 
 	case opGetKey:
 		// GetKey: "The get key operation is applicable to all key types"
 		// and returns public material only; it works on disabled keys
 		// (the SDKs read them to crypt locally, azure-sdk-for-python#45342).
-		x, ver, e := lookupKey(v, op)
+		x, ver, e := v.keys.lookup(op)
 		if e != nil {
 			return 0, e
 		}
@@ -455,7 +391,7 @@ func (s *Service) applyKey(v *vault, op operation, body []byte, now int64) (int,
 		if e != nil {
 			return 0, e
 		}
-		x, ver, e := lookupKey(v, op)
+		x, ver, e := v.keys.lookup(op)
 		if e != nil {
 			return 0, e
 		}
@@ -475,74 +411,59 @@ func (s *Service) applyKey(v *vault, op operation, body []byte, now int64) (int,
 		if p.Tags != nil {
 			ver.Tags = p.Tags
 		}
-		applyKeyAttributes(ver, p.Attributes)
+		ver.applyAttributes(p.Attributes)
 		ver.Updated = now
 		return 200, s.renderKey(v, x, ver, op, false, false)
 
 	case opDeleteKey:
-		x, ok := v.keys[name]
-		if !ok {
-			return 0, errKeyNotFound(op.name)
+		x, d, e := v.keys.remove(op.name, v.info.Props, now)
+		if e != nil {
+			return 0, e
 		}
-		delete(v.keys, name)
-		if !v.info.Props.softDelete() {
+		if d == nil {
 			return 200, s.renderKey(v, x, x.latest(), op, false, false)
 		}
-		d := &deletedKey{k: x, deletedDate: now, purgeDateUTC: now + int64(v.info.Props.retentionDays())*86400}
-		v.deletedKeys[name] = d
 		return 200, s.renderDeletedKey(v, d, op, false)
 
 	case opGetKeys:
-		return list(s, v, op, "/keys", sortedKeys(v.keys), func(k string) keyBundleOut {
-			x := v.keys[k]
+		return list(s, v, op, "/keys", sortedKeys(v.keys.live), func(k string) keyBundleOut {
+			x := v.keys.live[k]
 			return s.renderKey(v, x, x.latest(), op, true, false)
 		})
 
 	case opGetKeyVersions:
-		x, ok := v.keys[name]
-		if !ok {
-			return 0, errKeyNotFound(op.name)
+		x, e := v.keys.get(op.name)
+		if e != nil {
+			return 0, e
 		}
-		byID := map[string]*keyVersion{}
-		ids := make([]string, len(x.versions))
-		for i, ver := range x.versions {
-			ids[i] = ver.ID
-			byID[ver.ID] = ver
-		}
-		sort.Strings(ids)
+		ids, byID := x.sortedVersions()
 		return list(s, v, op, "/keys/"+x.name+"/versions", ids, func(id string) keyBundleOut {
 			return s.renderKey(v, x, byID[id], op, true, true)
 		})
 
 	case opGetDeletedKeys:
-		return list(s, v, op, "/deletedkeys", sortedKeys(v.deletedKeys), func(k string) keyBundleOut {
-			return s.renderDeletedKey(v, v.deletedKeys[k], op, true)
+		return list(s, v, op, "/deletedkeys", sortedKeys(v.keys.deleted), func(k string) keyBundleOut {
+			return s.renderDeletedKey(v, v.keys.deleted[k], op, true)
 		})
 
 	case opGetDeletedKey:
-		d, ok := v.deletedKeys[name]
-		if !ok {
-			return 0, errDeletedKeyNotFound(op.name)
+		d, e := v.keys.getDeleted(op.name)
+		if e != nil {
+			return 0, e
 		}
 		return 200, s.renderDeletedKey(v, d, op, false)
 
 	case opRecoverDeletedKey:
-		d, ok := v.deletedKeys[name]
-		if !ok {
-			return 0, errDeletedKeyNotFound(op.name)
+		x, e := v.keys.recover(op.name)
+		if e != nil {
+			return 0, e
 		}
-		delete(v.deletedKeys, name)
-		v.keys[name] = d.k
-		return 200, s.renderKey(v, d.k, d.k.latest(), op, false, false)
+		return 200, s.renderKey(v, x, x.latest(), op, false, false)
 
 	case opPurgeDeletedKey:
-		if _, ok := v.deletedKeys[name]; !ok {
-			return 0, errDeletedKeyNotFound(op.name)
+		if e := v.keys.purge(op.name, v.info.Props); e != nil {
+			return 0, e
 		}
-		if v.info.Props.purgeProtected() {
-			return 0, errPurgeProtected()
-		}
-		delete(v.deletedKeys, name)
 		return 204, nil
 	}
 	return s.cryptoOp(v, op, body, now)
@@ -571,7 +492,7 @@ func (s *Service) cryptoOp(v *vault, op operation, body []byte, now int64) (int,
 	if e != nil {
 		return 0, e
 	}
-	x, ver, e := lookupKey(v, op)
+	x, ver, e := v.keys.lookup(op)
 	if e != nil {
 		return 0, e
 	}

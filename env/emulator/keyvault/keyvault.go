@@ -51,15 +51,13 @@ type Service struct {
 // vault is one vault: the Resource Manager view that decides who may do
 // what, its secrets and its keys.
 type vault struct {
-	info        vaultInfo
-	secrets     map[string]*secret        // lower-case name -> secret
-	deleted     map[string]*deletedSecret // lower-case name -> soft-deleted secret
-	keys        map[string]*key           // lower-case name -> key
-	deletedKeys map[string]*deletedKey    // lower-case name -> soft-deleted key
+	info    vaultInfo
+	secrets collection[*version]
+	keys    collection[*keyVersion]
 }
 
 func newVault(info vaultInfo) *vault {
-	return &vault{info: info, secrets: map[string]*secret{}, deleted: map[string]*deletedSecret{}, keys: map[string]*key{}, deletedKeys: map[string]*deletedKey{}}
+	return &vault{info: info, secrets: newCollection[*version](secretKind), keys: newCollection[*keyVersion](keyKind)}
 }
 
 // vaultInfo is what the data plane needs of the vault resource.

@@ -24,35 +24,16 @@ import (
 
 const backupKeyRecord = "backup-key"
 
-// secretRecord is a secret's meta record.
-type secretRecord struct {
+// objectRecord is a secret's or key's meta record.
+type objectRecord struct {
 	Name string `json:"name"`
-	// Deleted is set while the secret is soft-deleted.
+	// Deleted is set while the object is soft-deleted.
 	Deleted *deletedRecord `json:"deleted,omitempty"`
 }
 
 type deletedRecord struct {
 	DeletedDate  int64 `json:"deletedDate"`
 	PurgeDateUTC int64 `json:"scheduledPurgeDate"`
-}
-
-// secretKey is the prefix of a secret's records (of a vault's, with
-// secret "").
-func secretKey(vault, secret string) string {
-	k := "s/" + strings.ToLower(vault) + "/"
-	if secret != "" {
-		k += strings.ToLower(secret) + "/"
-	}
-	return k
-}
-
-// keyRecordPrefix is the prefix of a key's records (of a vault's, with key "").
-func keyRecordPrefix(vault, key string) string {
-	k := "k/" + strings.ToLower(vault) + "/"
-	if key != "" {
-		k += strings.ToLower(key) + "/"
-	}
-	return k
 }
 
 func versionKey(prefix string, n int) string { return fmt.Sprintf("%sv/%08d", prefix, n) }
@@ -93,75 +74,33 @@ func (s *Service) Persist(l *state.Log) error {
 		s.vaults[strings.ToLower(res.Name)] = v
 	}
 	var gone state.Batch
-	var cur *secret
-	err = s.loadObjects(l, "s/", &gone, func(v *vault, name string, rec secretRecord) {
-		cur = &secret{name: rec.Name}
-		if rec.Deleted != nil {
-			v.deleted[name] = &deletedSecret{s: cur, deletedDate: rec.Deleted.DeletedDate, purgeDateUTC: rec.Deleted.PurgeDateUTC}
-		} else {
-			v.secrets[name] = cur
-		}
-	}, func(k, name string, val []byte) error {
-		if cur == nil || !strings.EqualFold(cur.name, name) {
-			return fmt.Errorf("keyvault: version record %s without its secret", k)
-		}
+	err = loadObjects(s, l, secretKind, &gone, func(v *vault) *collection[*version] { return &v.secrets }, func(k string, val []byte) (*version, error) {
 		var ver version
 		if err := json.Unmarshal(val, &ver); err != nil {
-			return err
+			return nil, err
 		}
-		cur.versions = append(cur.versions, &ver)
-		return nil
+		return &ver, nil
 	})
 	if err != nil {
 		return err
 	}
-	var curKey *key
-	err = s.loadObjects(l, "k/", &gone, func(v *vault, name string, rec secretRecord) {
-		curKey = &key{name: rec.Name}
-		if rec.Deleted != nil {
-			v.deletedKeys[name] = &deletedKey{k: curKey, deletedDate: rec.Deleted.DeletedDate, purgeDateUTC: rec.Deleted.PurgeDateUTC}
-		} else {
-			v.keys[name] = curKey
-		}
-	}, func(k, name string, val []byte) error {
-		if curKey == nil || !strings.EqualFold(curKey.name, name) {
-			return fmt.Errorf("keyvault: version record %s without its key", k)
-		}
+	err = loadObjects(s, l, keyKind, &gone, func(v *vault) *collection[*keyVersion] { return &v.keys }, func(k string, val []byte) (*keyVersion, error) {
 		var ver keyVersion
 		if err := json.Unmarshal(val, &ver); err != nil {
-			return err
+			return nil, err
 		}
 		if err := ver.load(); err != nil {
 			// Never the record itself: it holds the private key.
-			return fmt.Errorf("keyvault: key version record %s is unreadable", k)
+			return nil, fmt.Errorf("keyvault: key version record %s is unreadable", k)
 		}
-		curKey.versions = append(curKey.versions, &ver)
-		return nil
+		return &ver, nil
 	})
 	if err != nil {
 		return err
 	}
 	for _, v := range s.vaults {
-		for k, x := range v.secrets {
-			if len(x.versions) == 0 {
-				delete(v.secrets, k)
-			}
-		}
-		for k, d := range v.deleted {
-			if len(d.s.versions) == 0 {
-				delete(v.deleted, k)
-			}
-		}
-		for k, x := range v.keys {
-			if len(x.versions) == 0 {
-				delete(v.keys, k)
-			}
-		}
-		for k, d := range v.deletedKeys {
-			if len(d.k.versions) == 0 {
-				delete(v.deletedKeys, k)
-			}
-		}
+		v.secrets.dropEmpty()
+		v.keys.dropEmpty()
 	}
 	if err := l.Commit(&gone); err != nil {
 		return err
@@ -170,8 +109,8 @@ func (s *Service) Persist(l *state.Log) error {
 	s.ARM.OnDelete(func(r arm.Resource) {
 		if strings.EqualFold(r.Type, typeVault) {
 			var b state.Batch
-			b.DeletePrefix(secretKey(r.Name, ""))
-			b.DeletePrefix(keyRecordPrefix(r.Name, ""))
+			b.DeletePrefix(secretKind.recordPrefix(r.Name, ""))
+			b.DeletePrefix(keyKind.recordPrefix(r.Name, ""))
 			state.Must(l.Commit(&b))
 		}
 	})
@@ -190,11 +129,13 @@ func vaultFromResource(res arm.Resource) (*vault, error) {
 	return newVault(vaultInfo{ID: res.ID, Name: res.Name, ResourceGroup: res.ResourceGroup, Location: res.Location, Props: props}), nil
 }
 
-// loadObjects walks the records under root ("s/" or "k/"): keys sort as
-// meta, then versions in order, object by object. Records of a vault that
-// no longer exists (it went with a crash before they were dropped) are
-// removed through gone.
-func (s *Service) loadObjects(l *state.Log, root string, gone *state.Batch, meta func(*vault, string, secretRecord), version func(k, name string, val []byte) error) error {
+// loadObjects walks the records of one kind (under "s/" or "k/"): keys
+// sort as meta, then versions in order, object by object. Records of a
+// vault that no longer exists (it went with a crash before they were
+// dropped) are removed through gone.
+func loadObjects[V versioned](s *Service, l *state.Log, kind *objectKind, gone *state.Batch, pick func(*vault) *collection[V], decode func(k string, val []byte) (V, error)) error {
+	root := kind.root
+	var cur *object[V]
 	return l.Each(root, func(k string, val []byte) error {
 		vaultName, rest, _ := strings.Cut(strings.TrimPrefix(k, root), "/")
 		name, field, _ := strings.Cut(rest, "/")
@@ -204,14 +145,28 @@ func (s *Service) loadObjects(l *state.Log, root string, gone *state.Batch, meta
 			return nil
 		}
 		if field == "meta" {
-			var rec secretRecord
+			var rec objectRecord
 			if err := json.Unmarshal(val, &rec); err != nil {
 				return err
 			}
-			meta(v, name, rec)
+			c := pick(v)
+			cur = &object[V]{name: rec.Name}
+			if rec.Deleted != nil {
+				c.deleted[name] = &deletedObject[V]{obj: cur, deletedDate: rec.Deleted.DeletedDate, purgeDateUTC: rec.Deleted.PurgeDateUTC}
+			} else {
+				c.live[name] = cur
+			}
 			return nil
 		}
-		return version(k, name, val)
+		if cur == nil || !strings.EqualFold(cur.name, name) {
+			return fmt.Errorf("keyvault: version record %s without its %s", k, kind.noun)
+		}
+		ver, err := decode(k, val)
+		if err != nil {
+			return err
+		}
+		cur.versions = append(cur.versions, ver)
+		return nil
 	})
 }
 
@@ -226,39 +181,25 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 		b.DeletePrefix(prefix)
 	}
 	if status != 0 {
+		var c recorder = &v.secrets
+		if op.kind.isKeyOp() {
+			c = &v.keys
+		}
 		switch op.kind {
-		case opSetSecret:
-			s.recordSecret(&b, v, op.name, -1)
-		case opUpdateSecret:
-			if x, ver, e := lookupVersion(v, op); e == nil {
-				for i, y := range x.versions {
-					if y == ver {
-						s.recordSecret(&b, v, op.name, i)
-					}
-				}
-			}
-		case opDeleteSecret, opRecoverDeletedSecret, opPurgeDeletedSecret:
-			s.recordSecret(&b, v, op.name, -2)
+		case opSetSecret, opCreateKey:
+			c.record(&b, v.info.Name, op.name, -1)
+		case opUpdateSecret, opUpdateKey:
+			c.recordUpdate(&b, v.info.Name, op)
+		case opDeleteSecret, opRecoverDeletedSecret, opPurgeDeletedSecret, opDeleteKey, opRecoverDeletedKey, opPurgeDeletedKey:
+			c.record(&b, v.info.Name, op.name, -2)
 		case opRestoreSecret:
 			// The restored name comes from the backup: the answer's id
 			// is {vault}/secrets/{name}/{version}.
 			if bo, ok := out.(bundleOut); ok {
 				_, rest, _ := strings.Cut(bo.ID, "/secrets/")
 				name, _, _ := strings.Cut(rest, "/")
-				s.recordSecret(&b, v, name, -3)
+				c.record(&b, v.info.Name, name, -3)
 			}
-		case opCreateKey:
-			s.recordKey(&b, v, op.name, -1)
-		case opUpdateKey:
-			if x, ver, e := lookupKey(v, op); e == nil {
-				for i, y := range x.versions {
-					if y == ver {
-						s.recordKey(&b, v, op.name, i)
-					}
-				}
-			}
-		case opDeleteKey, opRecoverDeletedKey, opPurgeDeletedKey:
-			s.recordKey(&b, v, op.name, -2)
 		}
 	}
 	t, err := s.log.Write(&b)
@@ -270,37 +211,40 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 	}
 }
 
-// recordSecret writes a secret's meta record and version n (-1 the
-// latest, -2 none, -3 all, replacing what the log had), or removes it all
-// when the secret is gone.
-func (s *Service) recordSecret(b *state.Batch, v *vault, name string, n int) {
+// recorder is a vault's secrets or keys as record writes them.
+type recorder interface {
+	record(b *state.Batch, vault, name string, n int)
+	recordUpdate(b *state.Batch, vault string, op operation)
+}
+
+// record writes an object's meta record and version n (-1 the latest, -2
+// none, -3 all, replacing what the log had), or removes it all when the
+// object is gone.
+func (c *collection[V]) record(b *state.Batch, vault, name string, n int) {
 	k := strings.ToLower(name)
-	prefix := secretKey(v.info.Name, k)
-	if live, ok := v.secrets[k]; ok {
-		recordObject(b, prefix, secretRecord{Name: live.name}, live.versions, n)
-	} else if d, ok := v.deleted[k]; ok {
-		rec := secretRecord{Name: d.s.name, Deleted: &deletedRecord{DeletedDate: d.deletedDate, PurgeDateUTC: d.purgeDateUTC}}
-		recordObject(b, prefix, rec, d.s.versions, n)
+	prefix := c.kind.recordPrefix(vault, k)
+	if live, ok := c.live[k]; ok {
+		recordObject(b, prefix, objectRecord{Name: live.name}, live.versions, n)
+	} else if d, ok := c.deleted[k]; ok {
+		rec := objectRecord{Name: d.obj.name, Deleted: &deletedRecord{DeletedDate: d.deletedDate, PurgeDateUTC: d.purgeDateUTC}}
+		recordObject(b, prefix, rec, d.obj.versions, n)
 	} else {
 		b.DeletePrefix(prefix)
 	}
 }
 
-// recordKey is recordSecret for keys.
-func (s *Service) recordKey(b *state.Batch, v *vault, name string, n int) {
-	k := strings.ToLower(name)
-	prefix := keyRecordPrefix(v.info.Name, k)
-	if live, ok := v.keys[k]; ok {
-		recordObject(b, prefix, secretRecord{Name: live.name}, live.versions, n)
-	} else if d, ok := v.deletedKeys[k]; ok {
-		rec := secretRecord{Name: d.k.name, Deleted: &deletedRecord{DeletedDate: d.deletedDate, PurgeDateUTC: d.purgeDateUTC}}
-		recordObject(b, prefix, rec, d.k.versions, n)
-	} else {
-		b.DeletePrefix(prefix)
+// recordUpdate writes the version an update changed.
+func (c *collection[V]) recordUpdate(b *state.Batch, vault string, op operation) {
+	if x, ver, e := c.lookup(op); e == nil {
+		for i, y := range x.versions {
+			if y == ver {
+				c.record(b, vault, op.name, i)
+			}
+		}
 	}
 }
 
-func recordObject[V any](b *state.Batch, prefix string, rec secretRecord, versions []V, n int) {
+func recordObject[V any](b *state.Batch, prefix string, rec objectRecord, versions []V, n int) {
 	put := func(key string, val any) {
 		j, _ := json.Marshal(val) // plain data: cannot fail
 		b.Put(key, j)

@@ -222,34 +222,38 @@ func route(method string, segs []string) (opKind, string, string, *Error) {
 			return allow(opGetSecret, segs[1], segs[2], "GET")
 		}
 	case strings.EqualFold(segs[0], "deletedsecrets"):
-		switch len(segs) {
-		case 1:
-			return allow(opGetDeletedSecrets, "", "", "GET")
-		case 2:
-			if method == "DELETE" {
-				return opPurgeDeletedSecret, segs[1], "", nil
-			}
-			return allow(opGetDeletedSecret, segs[1], "", "GET")
-		case 3:
-			if strings.EqualFold(segs[2], "recover") {
-				return allow(opRecoverDeletedSecret, segs[1], "", "POST")
-			}
-		}
+		return routeDeleted(method, segs, deletedSecretOps, allow, notFound)
 	case strings.EqualFold(segs[0], "keys"):
 		return routeKeys(method, segs, allow, notFound)
 	case strings.EqualFold(segs[0], "deletedkeys"):
-		switch len(segs) {
-		case 1:
-			return allow(opGetDeletedKeys, "", "", "GET")
-		case 2:
-			if method == "DELETE" {
-				return opPurgeDeletedKey, segs[1], "", nil
-			}
-			return allow(opGetDeletedKey, segs[1], "", "GET")
-		case 3:
-			if strings.EqualFold(segs[2], "recover") {
-				return allow(opRecoverDeletedKey, segs[1], "", "POST")
-			}
+		return routeDeleted(method, segs, deletedKeyOps, allow, notFound)
+	}
+	return 0, "", "", notFound
+}
+
+// deletedOps are the operations of a deleted collection.
+type deletedOps struct{ list, get, purge, recover opKind }
+
+var (
+	deletedSecretOps = deletedOps{opGetDeletedSecrets, opGetDeletedSecret, opPurgeDeletedSecret, opRecoverDeletedSecret}
+	deletedKeyOps    = deletedOps{opGetDeletedKeys, opGetDeletedKey, opPurgeDeletedKey, opRecoverDeletedKey}
+)
+
+// routeDeleted is a deleted collection, /deletedsecrets or /deletedkeys:
+// the list, /{collection}/{name} (GET; DELETE purges) and
+// /{collection}/{name}/recover.
+func routeDeleted(method string, segs []string, ops deletedOps, allow allowFunc, notFound *Error) (opKind, string, string, *Error) {
+	switch len(segs) {
+	case 1:
+		return allow(ops.list, "", "", "GET")
+	case 2:
+		if method == "DELETE" {
+			return ops.purge, segs[1], "", nil
+		}
+		return allow(ops.get, segs[1], "", "GET")
+	case 3:
+		if strings.EqualFold(segs[2], "recover") {
+			return allow(ops.recover, segs[1], "", "POST")
 		}
 	}
 	return 0, "", "", notFound

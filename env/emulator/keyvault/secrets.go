@@ -10,40 +10,22 @@ import (
 	"strings"
 )
 
-// secret is a named secret and its versions, oldest first.
-type secret struct {
-	name     string // the casing it was first set with
-	versions []*version
-}
+// secret is a named secret and its versions, oldest first; deletedSecret
+// is one soft-deleted (objects.go).
+type (
+	secret        = object[*version]
+	deletedSecret = deletedObject[*version]
+)
 
 // version is one immutable value with its mutable metadata.
 type version struct {
-	ID          string            `json:"id"`
-	Value       string            `json:"value"`
-	ContentType *string           `json:"contentType,omitempty"`
-	Tags        map[string]string `json:"tags,omitempty"`
-	Enabled     bool              `json:"enabled"`
-	NBF         *int64            `json:"nbf,omitempty"`
-	Exp         *int64            `json:"exp,omitempty"`
-	Created     int64             `json:"created"`
-	Updated     int64             `json:"updated"`
+	ID          string  `json:"id"`
+	Value       string  `json:"value"`
+	ContentType *string `json:"contentType,omitempty"`
+	versionMeta
 }
 
-type deletedSecret struct {
-	s                         *secret
-	deletedDate, purgeDateUTC int64
-}
-
-func (x *secret) latest() *version { return x.versions[len(x.versions)-1] }
-
-func (x *secret) find(id string) *version {
-	for _, v := range x.versions {
-		if strings.EqualFold(v.ID, id) {
-			return v
-		}
-	}
-	return nil
-}
+func (ver *version) versionID() string { return ver.ID }
 
 // Answers, with the field names and order of SecretBundle, SecretItem,
 // DeletedSecretBundle and DeletedSecretItem (secrets.json).
@@ -88,20 +70,13 @@ func (s *Service) render(v *vault, x *secret, ver *version, op operation, withVa
 		val := ver.Value
 		b.Value = &val
 	}
-	b.Attributes = attributesOut{Enabled: ver.Enabled, NBF: ver.NBF, Exp: ver.Exp, Created: ver.Created, Updated: ver.Updated}
-	if op.api.softDelete {
-		b.Attributes.RecoveryLevel = v.info.Props.recoveryLevel()
-	}
-	if op.api.recoverableDays {
-		d := v.info.Props.recoverableDays()
-		b.Attributes.RecoverableDays = &d
-	}
+	b.Attributes = ver.attributes(v, op)
 	return b
 }
 
 func (s *Service) renderDeleted(v *vault, d *deletedSecret, op operation, itemID bool) bundleOut {
-	b := s.render(v, d.s, d.s.latest(), op, false, itemID)
-	b.RecoveryID = s.baseURL(v) + "/deletedsecrets/" + d.s.name
+	b := s.render(v, d.obj, d.obj.latest(), op, false, itemID)
+	b.RecoveryID = s.baseURL(v) + "/deletedsecrets/" + d.obj.name
 	b.DeletedDate, b.ScheduledPurgeDate = d.deletedDate, d.purgeDateUTC
 	return b
 }
@@ -126,7 +101,6 @@ func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, an
 	if op.kind.isKeyOp() {
 		return s.applyKey(v, op, body, now)
 	}
-	key := strings.ToLower(op.name)
 	switch op.kind {
 	case opSetSecret:
 		// SetSecret: https://learn.microsoft.com/rest/api/keyvault/secrets/set-secret
@@ -134,24 +108,19 @@ func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, an
 		if e != nil {
 			return 0, e
 		}
-		if d, ok := v.deleted[key]; ok {
-			return 0, errDeletedButRecoverable(d.s.name)
+		if e := v.secrets.refuseDeleted(op.name); e != nil {
+			return 0, e
 		}
-		ver := &version{ID: newVersion(), Value: *p.Value, ContentType: p.ContentType, Tags: p.Tags, Enabled: true, Created: now, Updated: now}
-		applyAttributes(ver, p.Attributes)
-		x, ok := v.secrets[key]
-		if !ok {
-			x = &secret{name: op.name}
-			v.secrets[key] = x
-		}
-		x.versions = append(x.versions, ver)
+		ver := &version{ID: newVersion(), Value: *p.Value, ContentType: p.ContentType, versionMeta: versionMeta{Tags: p.Tags, Enabled: true, Created: now, Updated: now}}
+		ver.applyAttributes(p.Attributes)
+		x := v.secrets.add(op.name, ver)
 		return 200, s.render(v, x, ver, op, true, false)
 
 	case opGetSecret:
 		// GetSecret. nbf and exp are informational for secrets: "A secret's
 		// get operation works for not-yet-valid and expired secrets"
 		// (https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#date-time-controlled-operations).
-		x, ver, e := lookupVersion(v, op)
+		x, ver, e := v.secrets.lookup(op)
 		if e != nil {
 			return 0, e
 		}
@@ -166,7 +135,7 @@ func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, an
 		if e != nil {
 			return 0, e
 		}
-		x, ver, e := lookupVersion(v, op)
+		x, ver, e := v.secrets.lookup(op)
 		if e != nil {
 			return 0, e
 		}
@@ -176,81 +145,66 @@ func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, an
 		if p.Tags != nil {
 			ver.Tags = p.Tags
 		}
-		applyAttributes(ver, p.Attributes)
+		ver.applyAttributes(p.Attributes)
 		ver.Updated = now
 		return 200, s.render(v, x, ver, op, false, false)
 
 	case opDeleteSecret:
 		// DeleteSecret: all versions; recoverable when soft delete is on.
-		x, ok := v.secrets[key]
-		if !ok {
-			return 0, errSecretNotFound(op.name)
+		x, d, e := v.secrets.remove(op.name, v.info.Props, now)
+		if e != nil {
+			return 0, e
 		}
-		delete(v.secrets, key)
-		if !v.info.Props.softDelete() {
+		if d == nil {
 			return 200, s.render(v, x, x.latest(), op, false, false)
 		}
-		d := &deletedSecret{s: x, deletedDate: now, purgeDateUTC: now + int64(v.info.Props.retentionDays())*86400}
-		v.deleted[key] = d
 		return 200, s.renderDeleted(v, d, op, false)
 
 	case opGetSecrets:
-		return list(s, v, op, "/secrets", sortedKeys(v.secrets), func(k string) bundleOut {
-			x := v.secrets[k]
+		return list(s, v, op, "/secrets", sortedKeys(v.secrets.live), func(k string) bundleOut {
+			x := v.secrets.live[k]
 			return s.render(v, x, x.latest(), op, false, true)
 		})
 
 	case opGetSecretVersions:
-		x, ok := v.secrets[key]
-		if !ok {
-			return 0, errSecretNotFound(op.name)
+		x, e := v.secrets.get(op.name)
+		if e != nil {
+			return 0, e
 		}
-		ids := make([]string, len(x.versions))
-		byID := map[string]*version{}
-		for i, ver := range x.versions {
-			ids[i] = ver.ID
-			byID[ver.ID] = ver
-		}
-		sort.Strings(ids)
+		ids, byID := x.sortedVersions()
 		return list(s, v, op, "/secrets/"+x.name+"/versions", ids, func(id string) bundleOut {
 			return s.render(v, x, byID[id], op, false, false)
 		})
 
 	case opGetDeletedSecrets:
-		return list(s, v, op, "/deletedsecrets", sortedKeys(v.deleted), func(k string) bundleOut {
-			return s.renderDeleted(v, v.deleted[k], op, true)
+		return list(s, v, op, "/deletedsecrets", sortedKeys(v.secrets.deleted), func(k string) bundleOut {
+			return s.renderDeleted(v, v.secrets.deleted[k], op, true)
 		})
 
 	case opGetDeletedSecret:
-		d, ok := v.deleted[key]
-		if !ok {
-			return 0, errDeletedSecretNotFound(op.name)
+		d, e := v.secrets.getDeleted(op.name)
+		if e != nil {
+			return 0, e
 		}
 		return 200, s.renderDeleted(v, d, op, false)
 
 	case opRecoverDeletedSecret:
-		d, ok := v.deleted[key]
-		if !ok {
-			return 0, errDeletedSecretNotFound(op.name)
+		x, e := v.secrets.recover(op.name)
+		if e != nil {
+			return 0, e
 		}
-		delete(v.deleted, key)
-		v.secrets[key] = d.s
-		return 200, s.render(v, d.s, d.s.latest(), op, false, false)
+		return 200, s.render(v, x, x.latest(), op, false, false)
 
 	case opPurgeDeletedSecret:
-		if _, ok := v.deleted[key]; !ok {
-			return 0, errDeletedSecretNotFound(op.name)
+		if e := v.secrets.purge(op.name, v.info.Props); e != nil {
+			return 0, e
 		}
-		if v.info.Props.purgeProtected() {
-			return 0, errPurgeProtected()
-		}
-		delete(v.deleted, key)
 		return 204, nil
 
 	case opBackupSecret:
-		x, ok := v.secrets[key]
-		if !ok {
-			return 0, errSecretNotFound(op.name)
+		x, e := v.secrets.get(op.name)
+		if e != nil {
+			return 0, e
 		}
 		blob, err := s.seal(x)
 		if err != nil {
@@ -268,67 +222,23 @@ func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, an
 			return 0, errBadParameter("Backup blob contains invalid or corrupt version.")
 		}
 		k := strings.ToLower(x.name)
-		if _, exists := v.secrets[k]; exists {
+		if _, exists := v.secrets.live[k]; exists {
 			return 0, errorf(409, "Conflict", "Secret %s already exists in this vault; restore requires that no secret of that name exists.", x.name)
 		}
-		if d, exists := v.deleted[k]; exists {
-			return 0, errDeletedButRecoverable(d.s.name)
+		if e := v.secrets.refuseDeleted(x.name); e != nil {
+			return 0, e
 		}
-		v.secrets[k] = x
+		v.secrets.live[k] = x
 		return 200, s.render(v, x, x.latest(), op, false, false)
 	}
 	return 0, errorf(404, "NotFound", "The requested resource was not found.")
-}
-
-// lookupVersion finds the latest or the named version of a secret.
-func lookupVersion(v *vault, op operation) (*secret, *version, *Error) {
-	x, ok := v.secrets[strings.ToLower(op.name)]
-	if !ok {
-		return nil, nil, errSecretNotFound(op.name)
-	}
-	if op.version == "" {
-		return x, x.latest(), nil
-	}
-	ver := x.find(op.version)
-	if ver == nil {
-		return nil, nil, errSecretNotFound(op.name + "/" + op.version)
-	}
-	return x, ver, nil
-}
-
-func applyAttributes(ver *version, a *secretAttributes) {
-	if a == nil {
-		return
-	}
-	if a.Enabled != nil {
-		ver.Enabled = *a.Enabled
-	}
-	if a.NBF != nil {
-		ver.NBF = a.NBF
-	}
-	if a.Exp != nil {
-		ver.Exp = a.Exp
-	}
 }
 
 // expirePurges drops soft-deleted secrets and keys past their scheduled
 // purge date, as the service does at the end of the retention period, and
 // returns the prefixes of their records in the durable log.
 func (s *Service) expirePurges(v *vault, now int64) []string {
-	var purged []string
-	for k, d := range v.deleted {
-		if d.purgeDateUTC <= now {
-			delete(v.deleted, k)
-			purged = append(purged, secretKey(v.info.Name, k))
-		}
-	}
-	for k, d := range v.deletedKeys {
-		if d.purgeDateUTC <= now {
-			delete(v.deletedKeys, k)
-			purged = append(purged, keyRecordPrefix(v.info.Name, k))
-		}
-	}
-	return purged
+	return append(v.secrets.expire(v.info.Name, now), v.keys.expire(v.info.Name, now)...)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
