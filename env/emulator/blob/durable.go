@@ -281,19 +281,35 @@ func (d *durableStore) commit(b *state.Batch) error {
 	return d.log.Wait(t)
 }
 
-func (d *durableStore) CreateContainer(account, name string, c Container) (Container, error) {
+// record makes a change in memory under wmu and, when memory takes it,
+// logs the records put adds to a batch before answering. A change memory
+// refuses, or one put cannot encode, logs nothing.
+func record[T any](d *durableStore, change func() (T, error), put func(*state.Batch, T) error) (T, error) {
 	d.wmu.Lock()
-	c, err := d.mem.CreateContainer(account, name, c)
+	v, err := change()
 	if err != nil {
 		d.wmu.Unlock()
-		return c, err
+		return v, err
 	}
 	var b state.Batch
-	if err := b.PutJSON(containerKey(account, name), c); err != nil {
+	if err := put(&b, v); err != nil {
 		d.wmu.Unlock()
-		return Container{}, err
+		var zero T
+		return zero, err
 	}
-	return c, d.commit(&b)
+	return v, d.commit(&b)
+}
+
+// recordErr is record for a change that answers only an error.
+func (d *durableStore) recordErr(change func() error, put func(*state.Batch)) error {
+	_, err := record(d, func() (struct{}, error) { return struct{}{}, change() },
+		func(b *state.Batch, _ struct{}) error { put(b); return nil })
+	return err
+}
+
+func (d *durableStore) CreateContainer(account, name string, c Container) (Container, error) {
+	return record(d, func() (Container, error) { return d.mem.CreateContainer(account, name, c) },
+		func(b *state.Batch, c Container) error { return b.PutJSON(containerKey(account, name), c) })
 }
 
 func (d *durableStore) GetContainer(account, name string) (Container, error) {
@@ -301,46 +317,37 @@ func (d *durableStore) GetContainer(account, name string) (Container, error) {
 }
 
 func (d *durableStore) DeleteContainer(account, name string, cond func(*Container) error) error {
-	d.wmu.Lock()
-	if err := d.mem.DeleteContainer(account, name, cond); err != nil {
-		d.wmu.Unlock()
-		return err
-	}
-	var b state.Batch
-	b.Delete(containerKey(account, name))
-	b.DeletePrefix(blobKey(account, name, ""))
-	b.DeletePrefix(leaseKey(account, name, ""))
-	for _, kind := range []string{"k", "s", "p"} {
-		d.dropStaged(&b, kind+"/"+account+"/"+name+"/")
-	}
-	return d.commit(&b)
+	return d.recordErr(func() error { return d.mem.DeleteContainer(account, name, cond) }, func(b *state.Batch) {
+		b.Delete(containerKey(account, name))
+		b.DeletePrefix(blobKey(account, name, ""))
+		b.DeletePrefix(leaseKey(account, name, ""))
+		for _, kind := range []string{"k", "s", "p"} {
+			d.dropStaged(b, kind+"/"+account+"/"+name+"/")
+		}
+	})
 }
 
 func (d *durableStore) ListContainers(account, prefix, marker string, max int) ([]Container, string) {
 	return d.mem.ListContainers(account, prefix, marker, max)
 }
 
-func (d *durableStore) putBlob(account, container, name string, bl Blob, err error) (Blob, error) {
-	if err != nil {
-		d.wmu.Unlock()
-		return bl, err
-	}
-	v, err := encodeBlob(bl)
-	if err != nil {
-		d.wmu.Unlock()
-		return Blob{}, err
-	}
-	var b state.Batch
-	b.Put(blobKey(account, container, name), v)
-	d.dropStaged(&b, stagedPrefix(account, container, name))
-	d.dropStaged(&b, blobPrefix("p", account, container, name))
-	return bl, d.commit(&b)
+// putBlob records a blob's whole new committed state: its b record, which
+// replaces its uncommitted and appended blocks.
+func (d *durableStore) putBlob(account, container, name string, change func() (Blob, error)) (Blob, error) {
+	return record(d, change, func(b *state.Batch, bl Blob) error {
+		v, err := encodeBlob(bl)
+		if err != nil {
+			return err
+		}
+		b.Put(blobKey(account, container, name), v)
+		d.dropStaged(b, stagedPrefix(account, container, name))
+		d.dropStaged(b, blobPrefix("p", account, container, name))
+		return nil
+	})
 }
 
 func (d *durableStore) PutBlob(account, container, name string, b Blob, cond func(*Blob) error) (Blob, error) {
-	d.wmu.Lock()
-	b, err := d.mem.PutBlob(account, container, name, b, cond)
-	return d.putBlob(account, container, name, b, err)
+	return d.putBlob(account, container, name, func() (Blob, error) { return d.mem.PutBlob(account, container, name, b, cond) })
 }
 
 func (d *durableStore) GetBlob(account, container, name string) (Blob, error) {
@@ -348,25 +355,20 @@ func (d *durableStore) GetBlob(account, container, name string) (Blob, error) {
 }
 
 func (d *durableStore) DeleteBlob(account, container, name string, del Deletion, cond func(*Blob) error) error {
-	d.wmu.Lock()
-	if err := d.mem.DeleteBlob(account, container, name, del, cond); err != nil {
-		d.wmu.Unlock()
-		return err
-	}
-	var b state.Batch
-	switch {
-	case del.Snapshot != "":
-		b.Delete(blobPrefix("s", account, container, name) + del.Snapshot)
-	case del.Snapshots == "only":
-		d.dropStaged(&b, blobPrefix("s", account, container, name))
-	default:
-		b.Delete(blobKey(account, container, name))
-		b.Delete(leaseKey(account, container, name))
-		for _, kind := range []string{"k", "s", "p"} {
-			d.dropStaged(&b, blobPrefix(kind, account, container, name))
+	return d.recordErr(func() error { return d.mem.DeleteBlob(account, container, name, del, cond) }, func(b *state.Batch) {
+		switch {
+		case del.Snapshot != "":
+			b.Delete(blobPrefix("s", account, container, name) + del.Snapshot)
+		case del.Snapshots == "only":
+			d.dropStaged(b, blobPrefix("s", account, container, name))
+		default:
+			b.Delete(blobKey(account, container, name))
+			b.Delete(leaseKey(account, container, name))
+			for _, kind := range []string{"k", "s", "p"} {
+				d.dropStaged(b, blobPrefix(kind, account, container, name))
+			}
 		}
-	}
-	return d.commit(&b)
+	})
 }
 
 func (d *durableStore) ListBlobs(account, container, prefix, marker string, max int, snapshots bool) ([]Blob, string, error) {
@@ -378,94 +380,61 @@ func (d *durableStore) GetSnapshot(account, container, name, snapshot string) (B
 }
 
 func (d *durableStore) Snapshot(account, container, name string, meta map[string]string, cond func(*Blob) error) (Blob, error) {
-	d.wmu.Lock()
-	sn, err := d.mem.Snapshot(account, container, name, meta, cond)
-	if err != nil {
-		d.wmu.Unlock()
-		return sn, err
-	}
-	v, err := encodeBlob(sn)
-	if err != nil {
-		d.wmu.Unlock()
-		return Blob{}, err
-	}
-	var b state.Batch
-	p := blobPrefix("s", account, container, name)
-	b.Put(p+sn.Snapshot, v)
-	d.staged[p] = true
-	return sn, d.commit(&b)
+	return record(d, func() (Blob, error) { return d.mem.Snapshot(account, container, name, meta, cond) },
+		func(b *state.Batch, sn Blob) error {
+			v, err := encodeBlob(sn)
+			if err != nil {
+				return err
+			}
+			p := blobPrefix("s", account, container, name)
+			b.Put(p+sn.Snapshot, v)
+			d.staged[p] = true
+			return nil
+		})
 }
 
 func (d *durableStore) LeaseBlob(account, container, name string, fn func(*Blob) error) (Blob, error) {
-	d.wmu.Lock()
-	bl, err := d.mem.LeaseBlob(account, container, name, fn)
-	if err != nil {
-		d.wmu.Unlock()
-		return bl, err
-	}
-	var b state.Batch
-	if bl.Lease.ID == "" {
-		b.Delete(leaseKey(account, container, name))
-	} else if err := b.PutJSON(leaseKey(account, container, name), bl.Lease); err != nil {
-		d.wmu.Unlock()
-		return Blob{}, err
-	}
-	return bl, d.commit(&b)
+	return record(d, func() (Blob, error) { return d.mem.LeaseBlob(account, container, name, fn) },
+		func(b *state.Batch, bl Blob) error {
+			if bl.Lease.ID == "" {
+				b.Delete(leaseKey(account, container, name))
+				return nil
+			}
+			return b.PutJSON(leaseKey(account, container, name), bl.Lease)
+		})
 }
 
 func (d *durableStore) LeaseContainer(account, name string, fn func(*Container) error) (Container, error) {
-	d.wmu.Lock()
-	c, err := d.mem.LeaseContainer(account, name, fn)
-	if err != nil {
-		d.wmu.Unlock()
-		return c, err
-	}
-	var b state.Batch
-	if err := b.PutJSON(containerKey(account, name), c); err != nil {
-		d.wmu.Unlock()
-		return Container{}, err
-	}
-	return c, d.commit(&b)
+	return record(d, func() (Container, error) { return d.mem.LeaseContainer(account, name, fn) },
+		func(b *state.Batch, c Container) error { return b.PutJSON(containerKey(account, name), c) })
 }
 
 func (d *durableStore) AppendBlock(account, container, name string, data []byte, cond func(*Blob) error) (Blob, error) {
-	d.wmu.Lock()
-	bl, err := d.mem.AppendBlock(account, container, name, data, cond)
-	if err != nil {
-		d.wmu.Unlock()
-		return bl, err
-	}
-	v, err := encodeAppended(bl, data)
-	if err != nil {
-		d.wmu.Unlock()
-		return Blob{}, err
-	}
-	var b state.Batch
-	p := blobPrefix("p", account, container, name)
-	// Five digits hold block numbers up to maxAppendBlocks, so key order
-	// is append order.
-	b.Put(p+fmt.Sprintf("%05d", len(bl.blocks)-1), v)
-	d.staged[p] = true
-	return bl, d.commit(&b)
+	return record(d, func() (Blob, error) { return d.mem.AppendBlock(account, container, name, data, cond) },
+		func(b *state.Batch, bl Blob) error {
+			v, err := encodeAppended(bl, data)
+			if err != nil {
+				return err
+			}
+			p := blobPrefix("p", account, container, name)
+			// Five digits hold block numbers up to maxAppendBlocks, so key
+			// order is append order.
+			b.Put(p+fmt.Sprintf("%05d", len(bl.blocks)-1), v)
+			d.staged[p] = true
+			return nil
+		})
 }
 
 func (d *durableStore) PutBlock(account, container, blob, id string, data []byte, cond func(*Blob) error) error {
-	d.wmu.Lock()
-	if err := d.mem.PutBlock(account, container, blob, id, data, cond); err != nil {
-		d.wmu.Unlock()
-		return err
-	}
-	var b state.Batch
-	p := stagedPrefix(account, container, blob)
-	b.Put(p+id, data)
-	d.staged[p] = true
-	return d.commit(&b)
+	return d.recordErr(func() error { return d.mem.PutBlock(account, container, blob, id, data, cond) }, func(b *state.Batch) {
+		p := stagedPrefix(account, container, blob)
+		b.Put(p+id, data)
+		d.staged[p] = true
+	})
 }
 
 func (d *durableStore) CommitBlocks(account, container, name string, list []BlockRef, props Blob, cond func(*Blob) error) (Blob, error) {
-	d.wmu.Lock()
-	b, err := d.mem.CommitBlocks(account, container, name, list, props, cond)
-	return d.putBlob(account, container, name, b, err)
+	return d.putBlob(account, container, name, func() (Blob, error) { return d.mem.CommitBlocks(account, container, name, list, props, cond) })
 }
 
 func (d *durableStore) DropAccount(account string) {
@@ -507,20 +476,20 @@ func (s *memStore) restoreContainer(account string, c Container) {
 }
 
 func (s *memStore) restoreLease(account, container, name string, l Lease) {
-	if c, err := s.container(account, container); err == nil && c.blobs[name] != nil {
-		c.blobs[name].Lease = l
+	if _, b, err := s.blob(account, container, name); err == nil {
+		b.Lease = l
 	}
 }
 
 func (s *memStore) restoreSnapshot(account, container string, b Blob) {
-	if c, err := s.container(account, container); err == nil && c.blobs[b.Name] != nil {
+	if c, _, err := s.blob(account, container, b.Name); err == nil {
 		c.snaps[b.Name] = append(c.snaps[b.Name], &b)
 	}
 }
 
 func (s *memStore) restoreAppended(account, container, name, etag string, modified time.Time, data []byte) {
-	if c, err := s.container(account, container); err == nil && c.blobs[name] != nil && c.blobs[name].Type == appendBlob {
-		s.appendData(c.blobs[name], data, modified, etag)
+	if _, b, err := s.blob(account, container, name); err == nil && b.Type == appendBlob {
+		s.appendData(b, data, modified, etag)
 	}
 }
 

@@ -152,6 +152,24 @@ func checkLease(l Lease, id string, now time.Time, what string) *Error {
 	return nil
 }
 
+// leaseCheck is the lease check of a write or delete: it reads the
+// request's x-ms-lease-id (a malformed one fails before anything is looked
+// up) and returns checkLease of a "Blob" or "Container" (what) against it
+// at the request's time, as a Store condition's error.
+func (s *Service) leaseCheck(r *request, what string) (func(Lease) error, *Error) {
+	id, e := leaseHeader(r.Header, "x-ms-lease-id")
+	if e != nil {
+		return nil, e
+	}
+	now := s.Issuer.Now()
+	return func(l Lease) error {
+		if e := checkLease(l, id, now, what); e != nil {
+			return e
+		}
+		return nil
+	}, nil
+}
+
 // leaseRequest is one Lease Blob / Lease Container request.
 type leaseRequest struct {
 	action   string
@@ -218,10 +236,10 @@ func parseLeaseRequest(h http.Header) (leaseRequest, *Error) {
 
 // apply runs the request against a lease at now: the transitions of Lease
 // Blob's outcomes table, which Lease Container shares. It returns the
-// seconds a break leaves (x-ms-lease-time).
+// seconds a break leaves (x-ms-lease-time); its error is an *Error, or nil.
 // https://learn.microsoft.com/rest/api/storageservices/lease-blob#remarks
 // https://learn.microsoft.com/rest/api/storageservices/lease-container#remarks
-func (q leaseRequest) apply(l *Lease, now time.Time) (int, *Error) {
+func (q leaseRequest) apply(l *Lease, now time.Time) (int, error) {
 	notPresent := errorf(409, "LeaseNotPresentWithLeaseOperation", "There is currently no lease on the blob/container.")
 	mismatch := errorf(409, "LeaseIdMismatchWithLeaseOperation", "The lease ID specified did not match the lease ID for the blob/container.")
 	st := l.State(now)
@@ -337,16 +355,12 @@ func (s *Service) LeaseBlob(r *request) reply {
 	}
 	now := s.Issuer.Now()
 	var leaseTime int
-	b, err := s.Store.LeaseBlob(r.acct.Name, r.container, r.blob, func(b *Blob) error {
+	b, err := s.Store.LeaseBlob(r.acct.Name, r.container, r.blob, func(b *Blob) (err error) {
 		if e := ifConditions(r, *b); e != nil {
 			return e
 		}
-		n, e := q.apply(&b.Lease, now)
-		if e != nil {
-			return e
-		}
-		leaseTime = n
-		return nil
+		leaseTime, err = q.apply(&b.Lease, now)
+		return err
 	})
 	if err != nil {
 		return fail(storeError(err))
@@ -362,13 +376,9 @@ func (s *Service) LeaseContainer(r *request) reply {
 	}
 	now := s.Issuer.Now()
 	var leaseTime int
-	c, err := s.Store.LeaseContainer(r.acct.Name, r.container, func(c *Container) error {
-		n, e := q.apply(&c.Lease, now)
-		if e != nil {
-			return e
-		}
-		leaseTime = n
-		return nil
+	c, err := s.Store.LeaseContainer(r.acct.Name, r.container, func(c *Container) (err error) {
+		leaseTime, err = q.apply(&c.Lease, now)
+		return err
 	})
 	if err != nil {
 		return fail(storeError(err))

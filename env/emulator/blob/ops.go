@@ -193,17 +193,11 @@ func (s *Service) GetContainerProperties(r *request) reply {
 
 // DeleteContainer: https://learn.microsoft.com/rest/api/storageservices/delete-container
 func (s *Service) DeleteContainer(r *request) reply {
-	id, e := leaseHeader(r.Header, "x-ms-lease-id")
+	lease, e := s.leaseCheck(r, "Container")
 	if e != nil {
 		return fail(e)
 	}
-	now := s.Issuer.Now()
-	cond := func(c *Container) error {
-		if e := checkLease(c.Lease, id, now, "Container"); e != nil {
-			return e
-		}
-		return nil
-	}
+	cond := func(c *Container) error { return lease(c.Lease) }
 	if err := s.Store.DeleteContainer(r.acct.Name, r.container, cond); err != nil {
 		return fail(storeError(err))
 	}
@@ -535,20 +529,16 @@ func (s *Service) writeConditions(r *request) (func(*Blob) error, *Error) {
 // leaseCond checks the request's x-ms-lease-id against the lease of the
 // blob it writes (nil: a blob that does not exist yet, which has none).
 func (s *Service) leaseCond(r *request) (func(*Blob) error, *Error) {
-	id, e := leaseHeader(r.Header, "x-ms-lease-id")
+	lease, e := s.leaseCheck(r, "Blob")
 	if e != nil {
 		return nil, e
 	}
-	now := s.Issuer.Now()
 	return func(b *Blob) error {
 		var l Lease
 		if b != nil {
 			l = b.Lease
 		}
-		if e := checkLease(l, id, now, "Blob"); e != nil {
-			return e
-		}
-		return nil
+		return lease(l)
 	}, nil
 }
 

@@ -214,6 +214,40 @@ func (s *memStore) container(account, name string) (*memContainer, error) {
 	return c, nil
 }
 
+// blob looks up a committed blob and its container, with the store's
+// not-found errors; the caller holds mu.
+func (s *memStore) blob(account, container, name string) (*memContainer, *Blob, error) {
+	c, err := s.container(account, container)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := c.blobs[name]
+	if b == nil {
+		return nil, nil, ErrBlobNotFound
+	}
+	return c, b, nil
+}
+
+// snapshot is the index in c.snaps[name] of the snapshot taken at t;
+// ErrBlobNotFound when there is none.
+func (c *memContainer) snapshot(name, t string) (int, error) {
+	for i, sn := range c.snaps[name] {
+		if sn.Snapshot == t {
+			return i, nil
+		}
+	}
+	return -1, ErrBlobNotFound
+}
+
+// accept runs a store method's condition on what it would change (nil
+// cond: no condition).
+func accept[T any](cond func(*T) error, v *T) error {
+	if cond == nil {
+		return nil
+	}
+	return cond(v)
+}
+
 func (s *memStore) CreateContainer(account, name string, c Container) (Container, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -248,10 +282,8 @@ func (s *memStore) DeleteContainer(account, name string, cond func(*Container) e
 	if err != nil {
 		return err
 	}
-	if cond != nil {
-		if err := cond(&c.Container); err != nil {
-			return err
-		}
+	if err := accept(cond, &c.Container); err != nil {
+		return err
 	}
 	delete(s.accounts[account].containers, name)
 	return nil
@@ -290,10 +322,8 @@ func (s *memStore) PutBlob(account, container, name string, b Blob, cond func(*B
 // time when it replaces an existing blob.
 func (s *memStore) commit(c *memContainer, name string, b Blob, blocks []block, cond func(*Blob) error) (Blob, error) {
 	old := c.blobs[name]
-	if cond != nil {
-		if err := cond(old); err != nil {
-			return Blob{}, err
-		}
+	if err := accept(cond, old); err != nil {
+		return Blob{}, err
 	}
 	now := time.Now().UTC()
 	b.Name, b.LastModified, b.ETag, b.blocks = name, now, s.etag(now), blocks
@@ -311,13 +341,9 @@ func (s *memStore) commit(c *memContainer, name string, b Blob, blocks []block, 
 func (s *memStore) GetBlob(account, container, name string) (Blob, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, err := s.container(account, container)
+	_, b, err := s.blob(account, container, name)
 	if err != nil {
 		return Blob{}, err
-	}
-	b := c.blobs[name]
-	if b == nil {
-		return Blob{}, ErrBlobNotFound
 	}
 	return *b, nil
 }
@@ -330,15 +356,13 @@ func (s *memStore) DeleteBlob(account, container, name string, del Deletion, con
 		return err
 	}
 	if del.Snapshot != "" {
-		snaps := c.snaps[name]
-		i := findSnapshot(snaps, del.Snapshot)
-		if i < 0 {
-			return ErrBlobNotFound
+		i, err := c.snapshot(name, del.Snapshot)
+		if err != nil {
+			return err
 		}
-		if cond != nil {
-			if err := cond(snaps[i]); err != nil {
-				return err
-			}
+		snaps := c.snaps[name]
+		if err := accept(cond, snaps[i]); err != nil {
+			return err
 		}
 		c.snaps[name] = append(snaps[:i:i], snaps[i+1:]...)
 		if len(c.snaps[name]) == 0 {
@@ -350,10 +374,8 @@ func (s *memStore) DeleteBlob(account, container, name string, del Deletion, con
 	if b == nil {
 		return ErrBlobNotFound
 	}
-	if cond != nil {
-		if err := cond(b); err != nil {
-			return err
-		}
+	if err := accept(cond, b); err != nil {
+		return err
 	}
 	switch {
 	case del.Snapshots == "" && len(c.snaps[name]) > 0:
@@ -368,16 +390,6 @@ func (s *memStore) DeleteBlob(account, container, name string, del Deletion, con
 	return nil
 }
 
-// findSnapshot is the index of the snapshot taken at t, or -1.
-func findSnapshot(snaps []*Blob, t string) int {
-	for i, sn := range snaps {
-		if sn.Snapshot == t {
-			return i
-		}
-	}
-	return -1
-}
-
 func (s *memStore) GetSnapshot(account, container, name, snapshot string) (Blob, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -385,12 +397,11 @@ func (s *memStore) GetSnapshot(account, container, name, snapshot string) (Blob,
 	if err != nil {
 		return Blob{}, err
 	}
-	snaps := c.snaps[name]
-	i := findSnapshot(snaps, snapshot)
-	if i < 0 {
-		return Blob{}, ErrBlobNotFound
+	i, err := c.snapshot(name, snapshot)
+	if err != nil {
+		return Blob{}, err
 	}
-	return *snaps[i], nil
+	return *c.snaps[name][i], nil
 }
 
 // snapshotLayout is how Azure writes a snapshot's time: UTC with seven
@@ -400,18 +411,12 @@ const snapshotLayout = "2006-01-02T15:04:05.0000000Z"
 func (s *memStore) Snapshot(account, container, name string, meta map[string]string, cond func(*Blob) error) (Blob, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.container(account, container)
+	c, b, err := s.blob(account, container, name)
 	if err != nil {
 		return Blob{}, err
 	}
-	b := c.blobs[name]
-	if b == nil {
-		return Blob{}, ErrBlobNotFound
-	}
-	if cond != nil {
-		if err := cond(b); err != nil {
-			return Blob{}, err
-		}
+	if err := accept(cond, b); err != nil {
+		return Blob{}, err
 	}
 	t := time.Now().UTC().Truncate(100 * time.Nanosecond)
 	snaps := c.snaps[name]
@@ -438,13 +443,9 @@ func (s *memStore) Snapshot(account, container, name string, meta map[string]str
 func (s *memStore) LeaseBlob(account, container, name string, fn func(*Blob) error) (Blob, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.container(account, container)
+	_, b, err := s.blob(account, container, name)
 	if err != nil {
 		return Blob{}, err
-	}
-	b := c.blobs[name]
-	if b == nil {
-		return Blob{}, ErrBlobNotFound
 	}
 	nb := *b
 	if err := fn(&nb); err != nil {
@@ -472,21 +473,15 @@ func (s *memStore) LeaseContainer(account, name string, fn func(*Container) erro
 func (s *memStore) AppendBlock(account, container, name string, data []byte, cond func(*Blob) error) (Blob, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.container(account, container)
+	_, b, err := s.blob(account, container, name)
 	if err != nil {
 		return Blob{}, err
-	}
-	b := c.blobs[name]
-	if b == nil {
-		return Blob{}, ErrBlobNotFound
 	}
 	if b.Type != appendBlob {
 		return Blob{}, ErrInvalidBlobType
 	}
-	if cond != nil {
-		if err := cond(b); err != nil {
-			return Blob{}, err
-		}
+	if err := accept(cond, b); err != nil {
+		return Blob{}, err
 	}
 	if len(b.blocks) >= maxAppendBlocks {
 		return Blob{}, ErrAppendLimit
@@ -546,10 +541,8 @@ func (s *memStore) PutBlock(account, container, blob, id string, data []byte, co
 			// https://learn.microsoft.com/rest/api/storageservices/put-block#remarks
 			return ErrInvalidBlobType
 		}
-		if cond != nil {
-			if err := cond(b); err != nil {
-				return err
-			}
+		if err := accept(cond, b); err != nil {
+			return err
 		}
 	}
 	st := c.staged[blob]
