@@ -382,10 +382,7 @@ func TestUserDelegationKeySurvivesRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	start := func() *fixture {
-		e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
-		require.NoError(t, err)
-		require.NoError(t, e.Start())
-		return fixtureOf(t, e)
+		return startFixture(t, emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
 	}
 	f := start()
 	s := sign(t, udCred(t, f, staticToken(f.vmToken(storageAud)), time.Hour), sas.BlobSignatureValues{BlobName: emulator.SeedBlob, Permissions: "r"})

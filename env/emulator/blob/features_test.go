@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/appendblob"
 	sdkblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -25,16 +23,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sdkContainer is the seeded container through the official SDK with
-// Shared Key, as a team pointing its own code at the emulator has it.
-func (f *fixture) sdkContainer(t *testing.T) *container.Client {
+// sdkClient is the seeded account through the official SDK with Shared
+// Key, as a team pointing its own code at the emulator has it.
+func (f *fixture) sdkClient(t *testing.T) *azblob.Client {
 	t.Helper()
 	cred, err := azblob.NewSharedKeyCredential(f.acct, f.key(0))
 	require.NoError(t, err)
-	opts := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: f.c, Retry: policy.RetryOptions{MaxRetries: -1}}}
-	c, err := azblob.NewClientWithSharedKeyCredential(f.base, cred, opts)
+	c, err := azblob.NewClientWithSharedKeyCredential(f.base, cred, &azblob.ClientOptions{ClientOptions: sdkOpts(f)})
 	require.NoError(t, err)
-	return c.ServiceClient().NewContainerClient(emulator.SeedContainer)
+	return c
+}
+
+// sdkContainer is the seeded container through sdkClient.
+func (f *fixture) sdkContainer(t *testing.T) *container.Client {
+	t.Helper()
+	return f.sdkClient(t).ServiceClient().NewContainerClient(emulator.SeedContainer)
 }
 
 func upload(t *testing.T, bb *blockblob.Client, body string, ac *sdkblob.AccessConditions) error {
@@ -163,11 +166,8 @@ func TestSDKLeases(t *testing.T) {
 
 	t.Run("container lease", func(t *testing.T) {
 		f.e.Issuer.SetClock(time.Now)
-		cred, err := azblob.NewSharedKeyCredential(f.acct, f.key(0))
-		require.NoError(t, err)
-		c, err := azblob.NewClientWithSharedKeyCredential(f.base, cred, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: f.c, Retry: policy.RetryOptions{MaxRetries: -1}}})
-		require.NoError(t, err)
-		_, err = c.CreateContainer(ctx, "leased-container", nil)
+		c := f.sdkClient(t)
+		_, err := c.CreateContainer(ctx, "leased-container", nil)
 		require.NoError(t, err)
 		lcc, err := lease.NewContainerClient(c.ServiceClient().NewContainerClient("leased-container"), nil)
 		require.NoError(t, err)
@@ -451,10 +451,7 @@ func TestLeaseSnapshotAppendAuthorization(t *testing.T) {
 func TestLeaseSnapshotAppendSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	start := func() *fixture {
-		e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
-		require.NoError(t, err)
-		require.NoError(t, e.Start())
-		return fixtureOf(t, e)
+		return startFixture(t, emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
 	}
 	ctx := context.Background()
 	f := start()

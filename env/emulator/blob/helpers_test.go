@@ -33,17 +33,18 @@ type fixture struct {
 
 func newFixture(t testing.TB, cloudName string) *fixture {
 	t.Helper()
-	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup(cloudName)})
-	require.NoError(t, err)
-	require.NoError(t, e.Start())
-	f := fixtureOf(t, e)
+	f := startFixture(t, emulator.Config{Cloud: cloud.MustLookup(cloudName)})
 	t.Cleanup(f.close)
 	return f
 }
 
-// fixtureOf is the fixture of a started, seeded emulator.
-func fixtureOf(t testing.TB, e *emulator.Emulator) *fixture {
+// startFixture starts and seeds an emulator; the caller closes it. One
+// started again on the same StateDir is the first one restarted.
+func startFixture(t testing.TB, cfg emulator.Config) *fixture {
 	t.Helper()
+	e, err := emulator.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.Start())
 	a, ok := e.Blob.Account(emulator.SeedStorageAccount)
 	require.True(t, ok)
 	vm, ok := e.ARM.VirtualMachine(e.World.VMResourceID)
