@@ -19,6 +19,9 @@ import (
 // ask which target they have.
 type Shell interface {
 	RunOnVM(ctx context.Context, c Command) (CommandResult, error)
+	// LookPath finds a program on the VM as its shell would (in PATH),
+	// without starting anything.
+	LookPath(file string) (string, error)
 }
 
 // Command is one program run on the VM.
@@ -62,6 +65,15 @@ func (t *Emulator) RunOnVM(ctx context.Context, c Command) (CommandResult, error
 	}
 	return CommandResult{Stdout: out.Bytes(), Stderr: errb.Bytes(), ExitCode: sb.ExitCode()}, nil
 }
+
+// LookPath implements Shell. The sandbox runs this machine's programs (its
+// mount namespace replaces only /etc/hosts, /etc/resolv.conf and the CA
+// bundle) with this process's PATH, so the VM finds what this process
+// finds; no sandbox need start to ask.
+func (t *Emulator) LookPath(file string) (string, error) { return exec.LookPath(file) }
+
+// LookPath implements Shell: the runner is on the VM.
+func (t *Azure) LookPath(file string) (string, error) { return exec.LookPath(file) }
 
 // RunOnVM implements Shell: the runner is on the VM.
 func (t *Azure) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
