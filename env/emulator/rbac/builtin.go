@@ -157,18 +157,7 @@ var BuiltinRoles = []RoleDefinition{
 		RoleName:    "Key Vault Secrets Officer",
 		Description: "Perform any action on the secrets of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
 		Permissions: []Permission{{
-			Actions: []string{
-				"Microsoft.Authorization/*/read",
-				"Microsoft.Insights/alertRules/*",
-				"Microsoft.Resources/deployments/*",
-				"Microsoft.Resources/subscriptions/resourceGroups/read",
-				"Microsoft.Support/*",
-				"Microsoft.KeyVault/checkNameAvailability/read",
-				"Microsoft.KeyVault/deletedVaults/read",
-				"Microsoft.KeyVault/locations/*/read",
-				"Microsoft.KeyVault/vaults/*/read",
-				"Microsoft.KeyVault/operations/read",
-			},
+			Actions:    keyVaultDataRoleActions(),
 			NotActions: []string{},
 			DataActions: []string{
 				"Microsoft.KeyVault/vaults/secrets/*",
@@ -181,18 +170,7 @@ var BuiltinRoles = []RoleDefinition{
 		RoleName:    "Key Vault Administrator",
 		Description: "Perform all data plane operations on a key vault and all objects in it, including certificates, keys, and secrets. Cannot manage key vault resources or manage role assignments. Only works for key vaults that use the 'Azure role-based access control' permission model.",
 		Permissions: []Permission{{
-			Actions: []string{
-				"Microsoft.Authorization/*/read",
-				"Microsoft.Insights/alertRules/*",
-				"Microsoft.Resources/deployments/*",
-				"Microsoft.Resources/subscriptions/resourceGroups/read",
-				"Microsoft.Support/*",
-				"Microsoft.KeyVault/checkNameAvailability/read",
-				"Microsoft.KeyVault/deletedVaults/read",
-				"Microsoft.KeyVault/locations/*/read",
-				"Microsoft.KeyVault/vaults/*/read",
-				"Microsoft.KeyVault/operations/read",
-			},
+			Actions:    keyVaultDataRoleActions(),
 			NotActions: []string{},
 			DataActions: []string{
 				"Microsoft.KeyVault/vaults/*",
@@ -205,18 +183,7 @@ var BuiltinRoles = []RoleDefinition{
 		RoleName:    "Key Vault Crypto Officer",
 		Description: "Perform any action on the keys of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
 		Permissions: []Permission{{
-			Actions: []string{
-				"Microsoft.Authorization/*/read",
-				"Microsoft.Insights/alertRules/*",
-				"Microsoft.Resources/deployments/*",
-				"Microsoft.Resources/subscriptions/resourceGroups/read",
-				"Microsoft.Support/*",
-				"Microsoft.KeyVault/checkNameAvailability/read",
-				"Microsoft.KeyVault/deletedVaults/read",
-				"Microsoft.KeyVault/locations/*/read",
-				"Microsoft.KeyVault/vaults/*/read",
-				"Microsoft.KeyVault/operations/read",
-			},
+			Actions:    keyVaultDataRoleActions(),
 			NotActions: []string{},
 			DataActions: []string{
 				"Microsoft.KeyVault/vaults/keys/*",
@@ -251,18 +218,7 @@ var BuiltinRoles = []RoleDefinition{
 		RoleName:    "Key Vault Reader",
 		Description: "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive values such as secret contents or key material. Only works for key vaults that use the 'Azure role-based access control' permission model.",
 		Permissions: []Permission{{
-			Actions: []string{
-				"Microsoft.Authorization/*/read",
-				"Microsoft.Insights/alertRules/*",
-				"Microsoft.Resources/deployments/*",
-				"Microsoft.Resources/subscriptions/resourceGroups/read",
-				"Microsoft.Support/*",
-				"Microsoft.KeyVault/checkNameAvailability/read",
-				"Microsoft.KeyVault/deletedVaults/read",
-				"Microsoft.KeyVault/locations/*/read",
-				"Microsoft.KeyVault/vaults/*/read",
-				"Microsoft.KeyVault/operations/read",
-			},
+			Actions:    keyVaultDataRoleActions(),
 			NotActions: []string{},
 			DataActions: []string{
 				"Microsoft.KeyVault/vaults/*/read",
@@ -305,4 +261,23 @@ var BuiltinRoles = []RoleDefinition{
 			NotDataActions: []string{},
 		}},
 	},
+}
+
+// keyVaultDataRoleActions are the control-plane actions every Key Vault
+// data role (Administrator, Secrets Officer, Crypto Officer, Reader) lists
+// word for word: read the vault and its resource group, nothing more.
+// https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security
+func keyVaultDataRoleActions() []string {
+	return []string{
+		"Microsoft.Authorization/*/read",
+		"Microsoft.Insights/alertRules/*",
+		"Microsoft.Resources/deployments/*",
+		"Microsoft.Resources/subscriptions/resourceGroups/read",
+		"Microsoft.Support/*",
+		"Microsoft.KeyVault/checkNameAvailability/read",
+		"Microsoft.KeyVault/deletedVaults/read",
+		"Microsoft.KeyVault/locations/*/read",
+		"Microsoft.KeyVault/vaults/*/read",
+		"Microsoft.KeyVault/operations/read",
+	}
 }
