@@ -156,7 +156,11 @@ type Coverage struct {
 	// Stale are claims-file rows naming blocks the articles no longer have.
 	Stale []string
 	// Dir is the --articles directory, "" for the embedded articles.
-	Dir string
+	Dir   string
+	bound []Bound
+	// Scenarios is how many scenarios were read; Ran how many of them
+	// ran, once Record has been called (-1 before).
+	Scenarios, Ran int
 }
 
 // ArticleCoverage is one article's coverage.
@@ -237,7 +241,8 @@ func (c *ClaimCoverage) NotChecked() string {
 // Cover matches the scenarios' binding tags with the set's blocks and
 // claims.
 func Cover(set *Set, scenarios []Bound) *Coverage {
-	c := &Coverage{Dir: set.Dir, Stale: set.Stale()}
+	c := &Coverage{Dir: set.Dir, Stale: set.Stale(), Scenarios: len(scenarios), Ran: -1}
+	c.bound = scenarios
 	blocks := map[string]*BlockCoverage{}
 	claims := map[string]*ClaimCoverage{}
 	for _, a := range set.Articles() {
@@ -300,6 +305,12 @@ func Cover(set *Set, scenarios []Bound) *Coverage {
 // Record sets each use's Result from a run: result(file, line) is the
 // outcome of the scenario at file:line ("" if it did not run).
 func (c *Coverage) Record(result func(file string, line int) string) {
+	c.Ran = 0
+	for _, b := range c.bound {
+		if result(b.File, b.Line) != "" {
+			c.Ran++
+		}
+	}
 	set := func(uses []Use) {
 		for i := range uses {
 			file, line, _ := cutLine(uses[i].Where)

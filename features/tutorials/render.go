@@ -15,7 +15,11 @@ func (c *Coverage) Table() string {
 	if c.Dir != "" {
 		where = "the articles in " + c.Dir
 	}
-	fmt.Fprintf(&b, "Coverage of %s\n", where)
+	fmt.Fprintf(&b, "Coverage of %s by %d scenario(s)", where, c.Scenarios)
+	if c.Ran >= 0 && c.Ran < c.Scenarios {
+		fmt.Fprintf(&b, ", %d of which ran in this run (the others were left out by --tags, paths or the target)", c.Ran)
+	}
+	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "article\tblocks\tverbatim\trestated\tnot checked\t\tclaims\tholds\tdoc-discrepancy\tnot checked")
 	row := func(name string, n Counts) {
@@ -107,6 +111,11 @@ func (c *Coverage) Markdown() string {
 	if c.Dir != "" {
 		fmt.Fprintf(&b, "Articles read from `%s` (`--articles`).\n\n", c.Dir)
 	}
+	fmt.Fprintf(&b, "Bound by %d scenario(s)", c.Scenarios)
+	if c.Ran >= 0 && c.Ran < c.Scenarios {
+		fmt.Fprintf(&b, ", %d of which ran in this run", c.Ran)
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("| article | blocks | verbatim | restated | not checked | claims | holds | doc-discrepancy | not checked |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	row := func(name string, n Counts) {

@@ -54,7 +54,11 @@ func sentences(s string) string {
 // articleLines is the scenario's article context for a docs writer: each
 // block and claim its binding tags name, as "id, file:line" and the
 // article's current text (a block's first lines, a claim's sentence).
-func (r *Result) articleLines(s *Scenario) []string {
+func (r *Result) articleLines(s *Scenario) []string { return r.articleText(s, 8) }
+
+// articleText is articleLines with blocks cut to their first n lines (whole
+// lines; n == 1 gives one line per block and claim, for the terminal).
+func (r *Result) articleText(s *Scenario, n int) []string {
 	if r.Articles == nil {
 		return nil
 	}
@@ -72,7 +76,11 @@ func (r *Result) articleLines(s *Scenario) []string {
 				out = append(out, fmt.Sprintf("%s: %v", bd.How, err))
 				continue
 			}
-			out = append(out, fmt.Sprintf("%s block %s:\n%s", bd.How, b.Where(), indent(excerptLines(b.Text, 8), "    ")))
+			if n == 1 {
+				out = append(out, fmt.Sprintf("%s block %s: %s", bd.How, b.Where(), excerptLines(b.Text, 1)))
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s block %s:\n%s", bd.How, b.Where(), strings.TrimSuffix(indent(excerptLines(b.Text, n), "    "), "\n")))
 			continue
 		}
 		c, err := r.Articles.Claim(bd.Ref)
@@ -107,7 +115,11 @@ func excerptLines(s string, n int) string {
 	if len(lines) <= n {
 		return s
 	}
-	return strings.Join(lines[:n], "\n") + fmt.Sprintf("\n[... %d more line(s)]", len(lines)-n)
+	more := fmt.Sprintf("[... %d more line(s)]", len(lines)-n)
+	if n == 1 {
+		return lines[0] + " " + more
+	}
+	return strings.Join(lines[:n], "\n") + "\n" + more
 }
 
 // coverageProperties are the JUnit properties of the coverage that concern

@@ -220,7 +220,7 @@ func (r *Result) Table() string {
 				}
 			}
 			b.WriteString(oneLine(line) + "\n")
-			for _, a := range r.articleLines(s) {
+			for _, a := range r.articleText(s, 1) {
 				b.WriteString("     " + strings.ReplaceAll(clean(a), "\n", "\n     ") + "\n")
 			}
 		}
