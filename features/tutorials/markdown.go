@@ -218,9 +218,10 @@ func plain(s string) string {
 // quotes and apostrophes into ASCII ones, so a quote matches text however
 // it is wrapped or typeset.
 func norm(s string) string {
-	s = strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u201c", `"`, "\u201d", `"`, "\u00a0", " ").Replace(s)
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.Fields(typographic.Replace(s)), " ")
 }
+
+var typographic = strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u201c", `"`, "\u201d", `"`, "\u00a0", " ")
 
 // proseBuilder joins the article's lines into one normalised string,
 // remembering which line each byte came from.

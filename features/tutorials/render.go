@@ -142,6 +142,19 @@ func (c *Coverage) Markdown() string {
 		}
 		fmt.Fprintf(&b, "\n<details><summary>%s: %d not checked</summary>\n\n| id | what | why not checked |\n|---|---|---|\n%s\n\n</details>\n", a.Name, len(rows), strings.Join(rows, "\n"))
 	}
+	// Every block and claim, checked or not, so the summary lists every id.
+	for _, a := range c.Articles {
+		fmt.Fprintf(&b, "\n<details><summary>%s: every block and claim</summary>\n\n| id | block or claim | status | by |\n|---|---|---|---|\n", a.Name)
+		for _, bc := range a.Blocks {
+			st, by := mdStatus(bc.Status(), bc.Uses, bc.NotChecked())
+			fmt.Fprintf(&b, "| %s | block `%s` (line %d) | %s | %s |\n", strings.Join(bc.Inventory, ", "), bc.Block.ID, bc.Block.Line, st, by)
+		}
+		for _, cc := range a.Claims {
+			st, by := mdStatus(cc.Status(), cc.Uses, cc.NotChecked())
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cc.Claim.ID, mdCell(cc.Claim.Text), st, by)
+		}
+		b.WriteString("\n</details>\n")
+	}
 	var p strings.Builder
 	c.problems(&p, "-")
 	b.WriteString(p.String())
@@ -150,4 +163,19 @@ func (c *Coverage) Markdown() string {
 
 func mdCell(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}
+
+func mdStatus(s string, uses []Use, why string) (string, string) {
+	if s == "" {
+		return "not checked", mdCell(why)
+	}
+	var by []string
+	for _, u := range uses {
+		r := u.How + " " + u.Where
+		if u.Result != "" {
+			r += " (" + u.Result + ")"
+		}
+		by = append(by, r)
+	}
+	return s, mdCell(strings.Join(by, "; "))
 }
