@@ -31,7 +31,7 @@ func TestFailureShowsTheArticle(t *testing.T) {
 	require.NoError(t, err)
 	r := &Result{Articles: set, Features: []*Feature{{Name: "f", URI: "features/f.feature", Scenarios: []*Scenario{{
 		Name: "s", Line: 3, Status: Failed,
-		Tags: []string{"@tutorial:x", "@verbatim:windows-vm-access:get-an-access-token/bash#2", "@claim:001-RMS-07:doc-discrepancy"},
+		Tags:  []string{"@tutorial:x", "@verbatim:windows-vm-access:get-an-access-token/bash#2", "@claim:001-RMS-07:doc-discrepancy"},
 		Steps: []*Step{{Keyword: "Then ", Text: "it fails", Status: Failed, Error: "boom"}},
 	}}}}}
 	b, _ := set.Block("001-RMS-CB3")
