@@ -167,18 +167,18 @@ func (r *Result) coverageProperties(f *Feature) map[string]string {
 		if !articles[a.Name] {
 			continue
 		}
-		var ids []string
+		// One property per block or claim nothing checks, its reason the
+		// value.
 		for _, b := range a.Blocks {
 			if b.Status() == "" {
-				ids = append(ids, strings.Join(b.Inventory, "+"))
+				out["coverage."+a.Name+".not-checked."+strings.Join(b.Inventory, "+")] = b.Block.ID + ": " + b.NotChecked()
 			}
 		}
 		for _, c := range a.Claims {
 			if c.Status() == "" {
-				ids = append(ids, c.Claim.ID)
+				out["coverage."+a.Name+".not-checked."+c.Claim.ID] = c.NotChecked()
 			}
 		}
-		out["coverage."+a.Name+".not-checked.ids"] = strings.Join(ids, ",")
 	}
 	return out
 }

@@ -40,7 +40,14 @@ func TestFailureShowsTheArticle(t *testing.T) {
 		assert.Contains(t, text, "api-version=2016-09-01", name)
 		assert.Contains(t, text, `claim (Azure differs, doc-discrepancy) 001-RMS-07, features/tutorials/windows-vm-access.md:`, name)
 	}
+	r.Coverage = tutorials.Cover(set, []tutorials.Bound{{File: "features/f.feature", Line: 3, Bindings: []tutorials.Binding{{How: tutorials.Verbatim, Ref: b.Ref()}}}})
 	x, err := r.JUnit()
 	require.NoError(t, err)
 	assert.Contains(t, string(x), "What the article says:\nverbatim block "+b.Where())
+	// The coverage of the article the feature binds, with a reason for
+	// each block and claim nothing checks.
+	assert.Contains(t, string(x), `<property name="coverage.windows-vm-access.blocks.verbatim" value="1">`)
+	assert.Contains(t, string(x), `<property name="coverage.windows-vm-access.not-checked.001-SAS-22" value="no such cmdlet`)
+	assert.Contains(t, string(x), `<property name="coverage.blocks" value="56">`)
+	assert.NotContains(t, string(x), `coverage.rm-msi-2017.`)
 }
