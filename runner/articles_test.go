@@ -37,7 +37,8 @@ func TestArticlesFlagErrors(t *testing.T) {
 	dir := articlesCopy(t)
 	require.NoError(t, os.Remove(filepath.Join(dir, "signin-vm-identity.md")))
 	var out, errb bytes.Buffer
-	assert.Equal(t, 2, runTutorials(context.Background(), []string{"--articles", dir}, &out, &errb))
+	// --reports: were the flag ignored, the run would write no reports here.
+	assert.Equal(t, 2, runTutorials(context.Background(), []string{"--articles", dir, "--reports", t.TempDir()}, &out, &errb))
 	assert.Contains(t, errb.String(), filepath.Join(dir, "signin-vm-identity.md")+" does not exist")
 	assert.Empty(t, out.String(), "nothing ran")
 
@@ -51,7 +52,7 @@ func TestArticlesFlagErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, b[:len(b)-4], 0o644))
 	out.Reset()
 	errb.Reset()
-	assert.Equal(t, 2, runTutorials(context.Background(), []string{"--articles", dir}, &out, &errb))
+	assert.Equal(t, 2, runTutorials(context.Background(), []string{"--articles", dir, "--reports", t.TempDir()}, &out, &errb))
 	assert.Regexp(t, `windows-vm-access\.md:[0-9]+: code fence `+"```"+` is never closed`, errb.String())
 
 	out.Reset()
