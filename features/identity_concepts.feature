@@ -87,3 +87,22 @@ Feature: What happens when a VM's identity is enabled, what its token is, and ho
     Then the response status is 400
     And the error code is "invalid_request"
     And the error message is "Identity not found"
+
+  # Step 4: "To give your app access to the key vault, use role-based access control (RBAC) in Microsoft
+  # Entra ID. Assign the required role to the VM's service principal. For example, you could assign the
+  # Reader or Contributor roles." Reader and Contributor are control-plane roles with no data actions:
+  # reading a secret needs a Key Vault data role (Key Vault Secrets User) or, on an access-policy vault,
+  # an access policy (learn.microsoft.com/azure/key-vault/general/rbac-guide, rbac-access-policy).
+  @doc-discrepancy
+  Scenario: [6] The unit says Reader or Contributor gives the app access to the key vault; neither lets it read a secret
+    Given a new resource group named like "kv-roles"
+    And the operator creates a key vault named like "kv-roles" in the resource group without choosing a permission model
+    And the operator grants itself the "Key Vault Secrets Officer" role on the resource group
+    And the operator adds the secret "stock-api" with the value "s3cret" to the vault
+    And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
+    And the operator grants the VM's system-assigned identity the "Contributor" role on the resource group
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<VAULT-RESOURCE-ENCODED>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends GET "https://<YOUR-KEY-VAULT-URL>/secrets/<SECRET-NAME>?api-version=2016-10-01" with the access token, expecting to be refused
+    Then the response status is 403
+    And the inner error code is "ForbiddenByRbac"

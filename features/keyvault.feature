@@ -129,3 +129,22 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     Then the response status is 200
     And the response field "value" is "<SECRET-VALUE>"
     And the response field "id" is the secret's identifier: the vault URL, "secrets", its name and a 32-hex version
+
+  # "Select Access Policy from the menu on the left side. Select Add Access Policy ... Secret Management".
+  # A vault created today without choosing a permission model uses Azure RBAC (Key Vault API
+  # 2026-02-01 and later, "consistent with the Azure portal experience":
+  # learn.microsoft.com/azure/key-vault/general/access-control-default), where access policies do not
+  # authorize data access (learn.microsoft.com/azure/key-vault/general/rbac-access-policy).
+  @doc-discrepancy
+  Scenario: [9] The article grants access with an access policy; a vault created today uses Azure RBAC and the read is refused
+    Given the operator creates a key vault named like "mi-lab-vault" in the resource group without choosing a permission model
+    Then the response field "properties.enableRbacAuthorization" is the JSON true
+    Given the operator grants itself the "Key Vault Secrets Officer" role on the resource group
+    And the operator adds the secret "mi-test" with the value "My Secret" to the vault
+    And the operator adds an access policy for the VM's system-assigned identity from the "Secret Management" template
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<VAULT-RESOURCE-ENCODED>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends GET "https://<YOUR-KEY-VAULT-URL>/secrets/<SECRET-NAME>?api-version=2016-10-01" with the access token, expecting to be refused
+    Then the response status is 403
+    And the error code is "Forbidden"
+    And the inner error code is "ForbiddenByRbac"

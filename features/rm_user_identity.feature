@@ -6,10 +6,13 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
   resource group with New-AzRoleAssignment, get a token with client_id= from IMDS and read the
   resource group with api-version=2016-06-01.
 
-  Claims checked: the identity's Id, Name, Location, TenantId, PrincipalId and ClientId; that the
-  client_id selects ID1 (the token is ID1's, not the VM's system identity's); the resource group
-  body. Not checked: ClientSecretUrl, which the tutorial prints but Resource Manager's REST
-  answer does not carry (it is internal to the PowerShell cmdlet's output).
+  Claims checked: the identity's Id (compared as Azure compares ids, without regard to case), Name,
+  Location, TenantId, PrincipalId and ClientId; that the client_id selects ID1 (the token is ID1's,
+  not the VM's system identity's); the resource group body; against Azure (@doc-discrepancy): the
+  sample's ClientSecretUrl ([5]) and what the article's Update-AzVM -IdentityType "UserAssigned" does
+  to the VM's system-assigned identity ([6]). Not run: the PowerShell cmdlets themselves
+  (New-AzUserAssignedIdentity now requires -Location, which the article's command lacks; each
+  scenario sends the cmdlet's REST request, with a location).
 
   Background:
     Given the VM has a system-assigned managed identity
@@ -19,15 +22,16 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     # New-AzUserAssignedIdentity -ResourceGroupName myResourceGroupVM -Name ID1
     When the operator creates the user-assigned identity "ID1" in the resource group
     Then the response status is 201
-    And the response field "id" is "/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"
+    And the response field "id" is the Azure id "/subscriptions/<SUBSCRIPTION-ID>/resourcegroups/<RESOURCE-GROUP>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"
     And the response field "name" is "ID1"
     And the response field "type" is "Microsoft.ManagedIdentity/userAssignedIdentities"
     And the response field "location" is "<LOCATION>"
     And the response field "properties.tenantId" is "<TENANT-ID>"
     And the response field "properties.principalId" is a GUID
     And the response field "properties.clientId" is a GUID
-    # Update-AzVM ... -IdentityType "UserAssigned" -IdentityID ".../userAssignedIdentities/ID1"
-    Given the operator assigns the user-assigned identity to the VM
+    # Update-AzVM ... -IdentityType "UserAssigned" -IdentityID ".../userAssignedIdentities/ID1" would drop the
+    # system-assigned identity ([6]); the other tutorials need it, so this keeps it (SystemAssignedUserAssigned).
+    Given the operator assigns the user-assigned identity to the VM, keeping its system-assigned identity
     # New-AzRoleAssignment -ObjectId $spID -RoleDefinitionName "Reader" -Scope ".../resourcegroups/myResourceGroupVM/"
     And the operator grants the user-assigned identity the "Reader" role on the resource group
     # Invoke-WebRequest -Uri 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=...&resource=https://management.azure.com/' -Headers @{Metadata="true"}
@@ -66,10 +70,33 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
   @failure
   Scenario: [4] ID1 assigned but without Reader: reading the resource group is refused
     When the operator creates the user-assigned identity "ID1" in the resource group
-    And the operator assigns the user-assigned identity to the VM
+    And the operator assigns the user-assigned identity to the VM, keeping its system-assigned identity
     And the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=<CLIENT-ID>&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
     And the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-06-01" with the access token
     Then the response status is 403
     And the error code is "AuthorizationFailed"
     And the error message is "The client '<CLIENT-ID>' with object id '<UAI-PRINCIPAL-ID>' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/read' over scope '/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>' or the scope is invalid. If access was recently granted, please refresh your credentials."
+
+  # The sample output of New-AzUserAssignedIdentity lists "ClientSecretUrl: https://control-chinanorth.identity...".
+  # Only the 2015-08-31-preview API had clientSecretUrl; the answer at 2023-01-31 has id, name, type,
+  # location, tags and tenantId/principalId/clientId (Azure/azure-rest-api-specs
+  # specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/examples/UserAssignedIdentities_CreateOrUpdate.json).
+  @doc-discrepancy
+  Scenario: [5] The article's identity output shows ClientSecretUrl; Resource Manager's answer has none
+    When the operator creates the user-assigned identity "ID1" in the resource group
+    Then the response status is 201
+    And the response has no field "properties.clientSecretUrl"
+    And the response field "properties.clientId" is a GUID
+
+  # "Update-AzVM -ResourceGroupName TestRG -VM $vm -IdentityType "UserAssigned" -IdentityID ".../ID1"" on
+  # the prerequisite VM, which has a system-assigned identity. The identity type is the VM's whole set:
+  # "UserAssigned" removes the system-assigned identity (entra-docs qs-configure-powershell-windows-vm.md
+  # uses exactly this command to remove it; keeping both takes "SystemAssignedUserAssigned").
+  @doc-discrepancy @emulator-only
+  Scenario: [6] The article's Update-AzVM -IdentityType "UserAssigned" adds ID1 and removes the VM's system-assigned identity
+    When the operator creates the user-assigned identity "ID1" in the resource group
+    And the operator sets the VM's identity type to "UserAssigned" with the user-assigned identity, as Update-AzVM -IdentityType "UserAssigned" does
+    Then the response status is 200
+    And the response field "identity.type" is "UserAssigned"
+    And the response has no field "identity.principalId"

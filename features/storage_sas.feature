@@ -8,11 +8,16 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
   it as test2.txt (Get-AzStorageBlobContent).
 
   Claims checked: the SAS's shape as the tutorial prints it (sv=2015-04-05, sr=c, spr=https, se
-  URL-encoded, sp=rcw, sig), "Order is important" for the permissions, that the SAS uploads and
-  downloads the file unchanged, "Length : 56" for the file PowerShell's echo writes, BlobType
-  BlockBlob and ContentType application/octet-stream; and the refusals: Reader instead of Storage
-  Account Contributor, an expired SAS, a tampered signature, https-only over http, and a SAS signed
-  with a key that was since regenerated.
+  URL-encoded, sp=rcw, sig), that the SAS uploads and downloads the file unchanged, BlobType
+  BlockBlob, Length as Storage reports it, and ContentType application/octet-stream; the refusals:
+  Reader instead of Storage Account Contributor, an expired SAS, a tampered signature, https-only over
+  http, and a SAS signed with a key that was since regenerated; and, against Azure (@doc-discrepancy),
+  the article's literal 2017 signedExpiry and its POST without -ContentType. Working calls send
+  Content-Type application/json, which the article's command omits.
+  Not run: the PowerShell itself (echo > test.txt, whose "Length : 56" is Windows PowerShell 5.1's
+  UTF-16 encoding; New-AzStorageContext, Set/Get-AzStorageBlobContent and their output objects);
+  "Order is important" for signedPermission (no recorded Azure answer to an out-of-order
+  signedPermission sent to listServiceSas to judge it by).
 
   Background:
     Given the VM has a system-assigned managed identity
@@ -32,7 +37,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     Then the response status is 200
     When the VM extracts the access token from the response
     # $params = @{canonicalizedResource="/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>";signedResource="c";signedPermission="rcw";signedProtocol="https";signedExpiry="..."}
-    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/json" and this body:
       """
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
       """
@@ -47,9 +52,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
       | se  | <EXPIRATION-TIME> |
       | sp  | rcw               |
     And the SAS credential has a signature
-    # echo "This is a test text file." > test.txt
-    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
-    Then "test.txt" is 56 bytes long
+    # echo "This is a test text file." > test.txt (PowerShell, not run here: the file is the scenario's)
+    Given a file "test.txt" on the VM with the line "This is a test text file."
     # Set-AzStorageBlobContent -File test.txt -Container <CONTAINER-NAME> -Blob testblob -Context $ctx
     When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
     Then the response status is 201
@@ -58,8 +62,9 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     Then the response status is 200
     And "test2.txt" has the same bytes as "test.txt"
     # BlobType : BlockBlob  Length : 56  ContentType : application/octet-stream
+    # (56 is what Windows PowerShell 5.1's echo writes; here Length is the uploaded file's size)
     And the response header "x-ms-blob-type" is "BlockBlob"
-    And the response header "Content-Length" is "56"
+    And the response header "Content-Length" is the size of "test.txt"
     And the response header "Content-Type" is "application/octet-stream"
 
   @failure
@@ -67,7 +72,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     Given the operator grants the VM's system-assigned identity the "Reader" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body, expecting to be refused:
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/json" and this body, expecting to be refused:
       """
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
       """
@@ -75,87 +80,109 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the error code is "AuthorizationFailed"
 
   @failure
-  Scenario: [3] "Order is important": a SAS with its permissions out of order (sp=wr) is refused as not well formed
-    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
-    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
-    And the VM extracts the access token from the response
-    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
-      """
-      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
-      """
-    And the VM extracts the SAS credential from the response
-    And the VM changes "sp=rw" to "sp=wr" in the SAS credential
-    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
-    When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
-    Then the response status is 403
-    And the storage error code is "AuthenticationFailed"
-    And the storage error detail starts with "Signature fields not well formed."
-
-  @failure
-  Scenario: [4] An expired SAS is refused with the time frame in the error detail
+  Scenario: [3] An expired SAS is refused with the time frame in the error detail
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     And the time 2 hours ago as <START-TIME>
     And the time 1 hour ago as <EXPIRATION-TIME>
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/json" and this body:
       """
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedStart":"<START-TIME>","signedExpiry":"<EXPIRATION-TIME>"}
       """
     And the VM extracts the SAS credential from the response
-    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    Given a file "test.txt" on the VM with the line "This is a test text file."
     When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
     Then the response status is 403
     And the storage error code is "AuthenticationFailed"
     And the storage error detail starts with "Signature not valid in the specified time frame"
 
   @failure
-  Scenario: [5] A SAS whose signature was tampered with is refused, and the detail shows the string to sign
+  Scenario: [4] A SAS whose signature was tampered with is refused, and the detail shows the string to sign
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/json" and this body:
       """
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
       """
     And the VM extracts the SAS credential from the response
     And the VM changes "sig=" to "sig=AAAA" in the SAS credential
-    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    Given a file "test.txt" on the VM with the line "This is a test text file."
     When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
     Then the response status is 403
     And the storage error code is "AuthenticationFailed"
     And the storage error detail starts with "Signature did not match. String to sign used was rcw"
 
   @failure
-  Scenario: [6] spr=https: over plain HTTP the SAS is refused with AuthorizationProtocolMismatch
+  Scenario: [5] spr=https: over plain HTTP the SAS is refused with AuthorizationProtocolMismatch
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     # Without this the account refuses any HTTP request before looking at the SAS.
     And the operator turns off "Secure transfer required" on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/json" and this body:
       """
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
       """
     And the VM extracts the SAS credential from the response
-    Given the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    Given a file "test.txt" on the VM with the line "This is a test text file."
     When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential over http
     Then the response status is 403
     And the storage error code is "AuthorizationProtocolMismatch"
 
   @failure
-  Scenario: [7] Regenerating the key the SAS was signed with invalidates the SAS
+  Scenario: [6] Regenerating the key the SAS was signed with invalidates the SAS
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token and this body:
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/json" and this body:
       """
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
       """
     And the VM extracts the SAS credential from the response
     Given the operator regenerates the storage account's "key1"
-    And the VM runs echo "This is a test text file." > test.txt in Windows PowerShell
+    And a file "test.txt" on the VM with the line "This is a test text file."
     When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
     Then the response status is 403
     And the storage error code is "AuthenticationFailed"
     And the storage error detail starts with "Signature did not match."
+
+  # "$params = @{...;signedExpiry="2017-09-23T00:00:00Z"}": the article's runnable command, as written.
+  # Resource Manager signs what it is given; the Blob service then refuses the SAS as expired.
+  @doc-discrepancy
+  Scenario: [7] The article's command asks for a SAS that expired in 2017: Resource Manager signs it, Storage refuses it
+    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/json" and this body:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"2017-09-23T00:00:00Z"}
+      """
+    Then the response status is 200
+    When the VM extracts the SAS credential from the response
+    Then the SAS credential has these parameters:
+      | sp | rcw                  |
+      | se | 2017-09-23T00:00:00Z |
+    Given a file "test.txt" on the VM with the line "This is a test text file."
+    When the VM uploads "test.txt" to the container as blob "testblob" with the SAS credential
+    Then the response status is 403
+    And the storage error code is "AuthenticationFailed"
+    And the storage error detail starts with "Signature not valid in the specified time frame"
+
+  # "$sasResponse = Invoke-WebRequest -Uri .../listServiceSas/?api-version=2017-06-01 -Method POST
+  # -Body $jsonParams -Headers @{Authorization="Bearer $ArmToken"}": no -ContentType, so Invoke-WebRequest
+  # sends application/x-www-form-urlencoded (Invoke-WebRequest reference, -ContentType). Resource Manager
+  # accepts only application/json (Azure/azure-cli#10143, #13056). A reader needs -ContentType "application/json".
+  @doc-discrepancy
+  Scenario: [8] The article's listServiceSas POST sets no content type; Resource Manager refuses the form-encoded body
+    Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/x-www-form-urlencoded" and this body, expecting to be refused:
+      """
+      {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
+      """
+    Then the response status is 415
+    And the error code is "UnsupportedMediaType"
+    And the error message is "The content media type 'application/x-www-form-urlencoded' is not supported. Only 'application/json' is supported."

@@ -31,12 +31,15 @@ Feature: The tutorials' own Linux commands, run unchanged on the VM
       """
     Then the command succeeds
     # The sample's "resource" lacks the trailing slash the command sent; IMDS echoes the resource
-    # as requested (see rm_system_identity.feature [7], @doc-discrepancy).
+    # as requested (see rm_system_identity.feature [7], @doc-discrepancy). Its refresh_token and its
+    # "3599" are not what IMDS sends (rm_system_identity.feature [8], @doc-discrepancy).
     And in the tutorial's sample output below, these values differ by run:
       | expires_in | a string of digits     |
       | expires_on | a string of digits     |
       | not_before | a string of digits     |
       | resource   | the requested resource |
+    And in the tutorial's sample output below, Azure's answer differs from the article in:
+      | refresh_token | absent |
     And the command prints what the tutorial shows:
       """
       {

@@ -24,7 +24,8 @@ func registerARM(sc *godog.ScenarioContext) {
 	sc.Step(re(`^a new resource group named like "([^"]*)"$`), newResourceGroup)
 	sc.Step(re(`^the operator grants the VM's system-assigned identity the "([^"]*)" role on the resource group$`), grantVMRole)
 	sc.Step(re(`^the operator creates the user-assigned identity "([^"]*)" in the resource group$`), createUserIdentity)
-	sc.Step(re(`^the operator assigns the user-assigned identity to the VM$`), assignUserIdentity)
+	sc.Step(re(`^the operator assigns the user-assigned identity to the VM, keeping its system-assigned identity$`), assignUserIdentity)
+	sc.Step(re(`^the operator sets the VM's identity type to "UserAssigned" with the user-assigned identity, as Update-AzVM -IdentityType "UserAssigned" does$`), setUserAssignedOnly)
 	sc.Step(re(`^the operator grants the user-assigned identity the "([^"]*)" role on the resource group$`), grantUserIdentityRole)
 	sc.Step(re(`^the VM sends (GET|PUT|POST|PATCH|DELETE) "([^"]*)" with the access token$`), vmCallWithToken)
 	sc.Step(re(`^the VM sends GET "([^"]*)" without a token$`), vmCallWithoutToken)
@@ -245,10 +246,10 @@ func createUserIdentity(ctx context.Context, name string) error {
 	return nil
 }
 
-// assignUserIdentity is Update-AzVM -IdentityType UserAssigned -IdentityID
-// ..., except that the VM keeps its system-assigned identity: the tutorial's
-// command would drop it, and the other tutorials need it. Removed again
-// after the scenario.
+// assignUserIdentity is Update-AzVM -IdentityType SystemAssignedUserAssigned
+// -IdentityID ...: ID1 added, the system-assigned identity kept. The
+// article's -IdentityType "UserAssigned" drops the system identity (see
+// setUserAssignedOnly). Removed again after the scenario.
 func assignUserIdentity(ctx context.Context) error {
 	s := from(ctx)
 	if err := s.skipUnlessProvisioning("a user-assigned identity assigned to the VM"); err != nil {
@@ -294,6 +295,30 @@ func assignUserIdentity(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// setUserAssignedOnly is the article's command as written: Update-AzVM
+// -VM $vm -IdentityType "UserAssigned" -IdentityID <ID1>, a PATCH of the
+// VM's identity to type UserAssigned with ID1. Resource Manager's answer
+// becomes the last response. The VM's identities and their access are put
+// back after the scenario.
+func setUserAssignedOnly(ctx context.Context) error {
+	s := from(ctx)
+	if err := s.skipUnlessProvisioning("the VM's identity type changed"); err != nil {
+		return err
+	}
+	uai, err := s.expand("<UAI-ID>")
+	if err != nil {
+		return err
+	}
+	if err := s.keepIdentityAccess(ctx); err != nil {
+		return err
+	}
+	x, err := s.operator(ctx, http.MethodPatch, s.vars["VM-RESOURCE-ID"]+"?api-version="+computeAPI, map[string]any{"identity": map[string]any{
+		"type": "UserAssigned", "userAssignedIdentities": map[string]any{uai: map[string]any{}},
+	}})
+	s.last = x
+	return err
 }
 
 // vmCallWithToken is the tutorials' Invoke-WebRequest / curl with
