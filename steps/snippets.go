@@ -16,6 +16,7 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/features/tutorials"
 	"github.com/miconform/miconform/runner/redact"
 	"github.com/tidwall/gjson"
 )
@@ -56,6 +57,9 @@ type snippetState struct {
 	res     *target.CommandResult
 	// byRun is the next sample comparison's run-specific fields.
 	byRun map[string]string
+	// block is the article block the last command came from (zero when
+	// the feature spelled the command out).
+	block tutorials.Block
 }
 
 func snippets(ctx context.Context) (*scenario, *snippetState) {
@@ -279,7 +283,7 @@ func vmRunsCommand(ctx context.Context, doc *godog.DocString) error {
 	if err != nil {
 		return err
 	}
-	st.command, st.res = cmd, nil
+	st.command, st.res, st.block = cmd, nil, tutorials.Block{}
 	// A token request's resource, for the checks on "resource" and "aud".
 	if m := resourceParam.FindStringSubmatch(cmd); m != nil {
 		if r, err := url.QueryUnescape(m[1]); err == nil {
@@ -308,6 +312,9 @@ func commandSucceeds(ctx context.Context) error {
 		return err
 	}
 	if res.ExitCode != 0 {
+		if st.block.ID != "" {
+			return fmt.Errorf("%s: the command exited %d:\n%s\nit ran:\n%s", st.block.Where(), res.ExitCode, redact.String(clipOutput(res.Stdout, res.Stderr)), indent(redact.String(st.command)))
+		}
 		return fmt.Errorf("the command exited %d: %s", res.ExitCode, redact.String(clipOutput(res.Stdout, res.Stderr)))
 	}
 	return nil
@@ -413,6 +420,9 @@ func compareSample(s *scenario, want, got any, path string, byRun map[string]str
 				continue
 			}
 			if !ok {
+				if _, named := byRun[p]; named {
+					seen[p] = true
+				}
 				*diffs = append(*diffs, fmt.Sprintf("%s: missing", p))
 				continue
 			}
