@@ -20,6 +20,7 @@ Feature: What happens when a VM's identity is enabled, what its token is, and ho
     Given the VM has a system-assigned managed identity
 
   @emulator-only
+  @claim:004-03 @claim:003-01 @claim:000-02 @claim:000-03 @claim:002-02 @claim:002-03
   Scenario: [1] Enabling the system-assigned identity creates a new service principal in the subscription's tenant
     # "In Microsoft Entra ID, a service principal is created for the VM within the tenant that the subscription trusts."
     When the operator disables and re-enables the VM's system-assigned identity
@@ -31,6 +32,7 @@ Feature: What happens when a VM's identity is enabled, what its token is, and ho
     Then the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
     And the access token's "tid" claim is "<SUBSCRIPTION-TENANT-ID>"
 
+  @claim:004-07 @claim:004-08
   Scenario: [2] The access token is a JWT from the authority, for the requested resource, about the VM
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
@@ -42,6 +44,7 @@ Feature: What happens when a VM's identity is enabled, what its token is, and ho
     And the access token's "appid" claim is a GUID
     And the access token's "xms_mirid" claim is "<VM-RESOURCE-ID>"
 
+  @claim:004-05a @claim:004-09 @claim:004-10 @claim:004-12
   Scenario: [3] A Reader assignment on a resource group grants reading inside it, not beside it; removing it takes the access away
     Given a new resource group named like "rbac-scope"
     And a second new resource group named like "rbac-beside"
@@ -67,6 +70,7 @@ Feature: What happens when a VM's identity is enabled, what its token is, and ho
     When the VM sends GET "https://<ARM-HOST><UAI-ID>?api-version=2023-01-31" with the access token, expecting to be refused
     Then the response status is 403
 
+  @claim:004-10
   Scenario: [4] A Reader assignment on one resource grants that resource, not its resource group above it
     Given a new resource group named like "rbac-resource"
     And the operator creates the user-assigned identity "rbac-probe" in the resource group
@@ -94,6 +98,7 @@ Feature: What happens when a VM's identity is enabled, what its token is, and ho
   # reading a secret needs a Key Vault data role (Key Vault Secrets User) or, on an access-policy vault,
   # an access policy (learn.microsoft.com/azure/key-vault/general/rbac-guide, rbac-access-policy).
   @doc-discrepancy
+  @claim:004-05b:doc-discrepancy
   Scenario: [6] The unit says Reader or Contributor gives the app access to the key vault; neither lets it read a secret
     Given a new resource group named like "kv-roles"
     And the operator creates a key vault named like "kv-roles" in the resource group without choosing a permission model

@@ -18,6 +18,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     And a new resource group named like "mi-test"
 
   @keyvault:tutorial
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#3 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#4 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/output#1 @claim:001-KV-01 @claim:001-KV-03 @claim:001-KV-04 @claim:001-KV-08 @claim:001-KV-09 @claim:001-KV-11 @claim:001-KV-12 @claim:001-KV-13
   Scenario: [1] Create a vault, add a secret, grant the VM Secret Management, read the secret with a token from IMDS
     # "Provide a Name for the new key vault ... choose the subscription and resource group"
     Given the operator creates a key vault named like "mi-lab-vault" in the resource group with the "Vault access policy" permission model
@@ -43,6 +44,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     And the response field "attributes.created" is a Unix time in the past hour
 
   @failure
+  @claim:001-KV-04
   Scenario: [2] Without an access policy for the VM the read is refused with AccessDenied
     Given the operator creates a key vault named like "mi-lab-vault" in the resource group with the "Vault access policy" permission model
     And the operator adds the secret "mi-test" with the value "My Secret" to the vault
@@ -55,6 +57,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     And the error message is "The user, group or application 'appid=<VM-CLIENT-ID>;oid=<VM-PRINCIPAL-ID>;iss=<TOKEN-ISSUER>' does not have secrets get permission on key vault '<VAULT-NAME>;location=<LOCATION>'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"
 
   @failure
+  @claim:001-KV-04
   Scenario: [3] An access policy without the get permission lets the VM list secrets but not read one
     Given the operator creates a key vault named like "mi-lab-vault" in the resource group with the "Vault access policy" permission model
     And the operator adds the secret "mi-test" with the value "My Secret" to the vault
@@ -136,6 +139,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
   # learn.microsoft.com/azure/key-vault/general/access-control-default), where access policies do not
   # authorize data access (learn.microsoft.com/azure/key-vault/general/rbac-access-policy).
   @doc-discrepancy
+  @claim:001-KV-02:doc-discrepancy
   Scenario: [9] The article grants access with an access policy; a vault created today uses Azure RBAC and the read is refused
     Given the operator creates a key vault named like "mi-lab-vault" in the resource group without choosing a permission model
     Then the response field "properties.enableRbacAuthorization" is the JSON true

@@ -18,6 +18,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     Given the VM has a system-assigned managed identity
     And a new resource group named like "myResourceGroupVM"
 
+  @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/output#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/grant-access/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/get-an-access-token/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/read-properties/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/read-properties/json#1 @claim:001-RMU-01 @claim:001-RMU-06 @claim:001-RMU-08 @claim:001-RMU-12 @claim:001-RMU-14 @claim:001-RMU-16 @claim:001-RMU-17
   Scenario: [1] Create ID1, assign it to the VM, grant Reader, get a token with client_id and read the resource group
     # New-AzUserAssignedIdentity -ResourceGroupName myResourceGroupVM -Name ID1
     When the operator creates the user-assigned identity "ID1" in the resource group
@@ -54,6 +55,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
       """
 
   @failure
+  @claim:001-RMU-14
   Scenario: [2] A client_id that is not assigned to the VM gets "Identity not found"
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=00001111-aaaa-2222-bbbb-3333cccc4444&resource=<ARM-RESOURCE>" with header "Metadata: true"
     Then the response status is 400
@@ -61,6 +63,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     And the error message is "Identity not found"
 
   @failure
+  @claim:001-RMU-14
   Scenario: [3] ID1 created but not yet assigned to the VM: its client_id is unknown to IMDS
     When the operator creates the user-assigned identity "ID1" in the resource group
     And the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=<CLIENT-ID>&resource=<ARM-RESOURCE>" with header "Metadata: true"
@@ -68,6 +71,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     And the error message is "Identity not found"
 
   @failure
+  @claim:001-RMU-12
   Scenario: [4] ID1 assigned but without Reader: reading the resource group is refused
     When the operator creates the user-assigned identity "ID1" in the resource group
     And the operator assigns the user-assigned identity to the VM, keeping its system-assigned identity
@@ -83,6 +87,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
   # location, tags and tenantId/principalId/clientId (Azure/azure-rest-api-specs
   # specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/examples/UserAssignedIdentities_CreateOrUpdate.json).
   @doc-discrepancy
+  @claim:001-RMU-07:doc-discrepancy
   Scenario: [5] The article's identity output shows ClientSecretUrl; Resource Manager's answer has none
     When the operator creates the user-assigned identity "ID1" in the resource group
     Then the response status is 201
@@ -94,6 +99,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
   # "UserAssigned" removes the system-assigned identity (entra-docs qs-configure-powershell-windows-vm.md
   # uses exactly this command to remove it; keeping both takes "SystemAssignedUserAssigned").
   @doc-discrepancy @emulator-only
+  @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/assign-identity/powershell#1 @claim:001-RMU-10:doc-discrepancy
   Scenario: [6] The article's Update-AzVM -IdentityType "UserAssigned" adds ID1 and removes the VM's system-assigned identity
     When the operator creates the user-assigned identity "ID1" in the resource group
     And the operator sets the VM's identity type to "UserAssigned" with the user-assigned identity, as Update-AzVM -IdentityType "UserAssigned" does

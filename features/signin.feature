@@ -23,6 +23,7 @@ Feature: Sign in with the VM's managed identity from the Azure CLI and Azure Pow
     And the resource group the VM is in
     And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
 
+  @restated:signin-vm-identity:azure-cli/azurecli#1 @restated:signin-vm-identity:azure-powershell/azurepowershell#1 @claim:003-02 @claim:003-03 @claim:003-04 @claim:003-06
   Scenario: [1] az login --identity / Add-AzAccount -identity: a token from IMDS, then the subscriptions in the token's tenant
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
@@ -32,6 +33,7 @@ Feature: Sign in with the VM's managed identity from the Azure CLI and Azure Pow
     Then the response status is 200
     And the subscriptions listed include <SUBSCRIPTION-ID> in the access token's tenant
 
+  @restated:signin-vm-identity:azure-cli/azurecli#1 @restated:signin-vm-identity:azure-powershell/azurepowershell#1 @claim:003-05 @claim:003-07
   Scenario: [2] The service principal ID from az resource list and from Get-AzVM is the identity the VM signs in with
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
@@ -56,6 +58,7 @@ Feature: Sign in with the VM's managed identity from the Azure CLI and Azure Pow
     And the error message is "Identity not found"
 
   @failure
+  @doc-discrepancy @claim:003-10:doc-discrepancy
   Scenario: [4] Error handling: the old CLI's MSI endpoint localhost:50342 cannot be reached
     # CLI: MSI: Failed to retrieve a token from http://localhost:50342/oauth2/token with an error of 'HTTPConnectionPool(host='localhost', port=50342)
     Given the VM has no managed identity VM extension

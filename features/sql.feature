@@ -28,6 +28,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure SQL D
       INSERT INTO dbo.Inventory (Name, Quantity) VALUES (N'banana', 150), (N'orange', 154);
       """
 
+  @verbatim:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#1 @verbatim:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#3 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#4 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#5 @claim:001-SQL-01 @claim:001-SQL-02 @claim:001-SQL-05 @claim:001-SQL-07 @claim:001-SQL-08 @claim:001-SQL-11 @claim:001-SQL-12 @claim:001-SQL-13 @claim:001-SQL-CB10
   Scenario: [1] Create the contained user, grant db_datareader, query with the token from IMDS
     # CREATE USER [VMName] FROM EXTERNAL PROVIDER
     When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
@@ -49,6 +50,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure SQL D
       | 1  | banana | 150      |
       | 2  | orange | 154      |
 
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/csharp#1 @claim:001-SQL-10
   Scenario: [2] The .NET sample's "Authentication=Active Directory Managed Identity" connection
     When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
     And the admin runs "ALTER ROLE db_datareader ADD MEMBER [<VM-NAME>]" on the database
@@ -68,6 +70,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure SQL D
     Then the connection fails with error 18456 "Login failed for user '<token-identified principal>'."
 
   @failure
+  @claim:001-SQL-07
   Scenario: [4] A contained user without db_datareader cannot read the table
     When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
     And the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<SQL-RESOURCE-ENCODED>" with header "Metadata: true"
@@ -77,6 +80,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure SQL D
     Then the query fails with error 229 "The SELECT permission was denied on the object 'Inventory', database '<DATABASE>', schema 'dbo'."
 
   @failure
+  @claim:001-SQL-11
   Scenario: [5] A token for another resource (Resource Manager) is refused
     When the admin runs "CREATE USER [<VM-NAME>] FROM EXTERNAL PROVIDER" on the database
     And the admin runs "ALTER ROLE db_datareader ADD MEMBER [<VM-NAME>]" on the database
@@ -86,6 +90,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure SQL D
     Then the connection fails with error 18456 "Login failed for user '<token-identified principal>'."
 
   @failure
+  @verbatim:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#1 @claim:001-SQL-03 @claim:001-SQL-06 @claim:001-SQL-CB2
   Scenario: [6] A duplicate display name fails CREATE USER; WITH OBJECT_ID picks the VM
     # "If you encounter the error "Principal VMName has a duplicate display name", append the CREATE USER statement with WITH OBJECT_ID='xxx'."
     Given the operator creates a user-assigned identity named "<VM-NAME>" in the resource group

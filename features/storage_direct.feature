@@ -26,6 +26,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     # "create a file titled hello world.txt ... add the text Hello world!, then save it ... Upload"
     Given the operator uploads "hello world.txt" with the text "Hello world!" to the container
 
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/csharp#1 @claim:001-STO-01 @claim:001-STO-03 @claim:001-STO-04 @claim:001-STO-06 @claim:001-STO-07 @claim:001-STO-10 @claim:001-STO-11 @claim:001-STO-13 @claim:004-15
   Scenario: [1] Grant Storage Blob Data Reader on the account, get a token for Storage from IMDS, read the blob with it
     # "Role: Storage Blob Data Reader; Assign access to: Managed identity; System-assigned: Virtual Machine"
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account
@@ -44,6 +45,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the response header "Content-Length" is "12"
 
   @doc-discrepancy
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/output#1 @claim:001-STO-14:doc-discrepancy
   Scenario: [2] The tutorial writes "Hello world!" into the file but shows "Hello world! :)" as the output; the blob holds what was written
     # "add the text Hello world!" ... "The response contains the contents of the file: Hello world! :)"
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account
@@ -54,6 +56,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the response body is the text "Hello world!"
 
   @failure
+  @claim:001-STO-06
   Scenario: [3] Reading the blob before any role is granted is refused with AuthorizationPermissionMismatch
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"
     And the VM extracts the access token from the response
@@ -62,6 +65,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the storage error code is "AuthorizationPermissionMismatch"
 
   @failure
+  @claim:001-STO-06
   Scenario: [4] Reader on the resource group is a control-plane role: it grants no access to blob data
     Given the operator grants the VM's system-assigned identity the "Reader" role on the resource group
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"

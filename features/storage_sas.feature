@@ -29,6 +29,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     # "signedExpiry": "<EXPIRATION TIME>" (the tutorial's own 2017 date is long past)
     And the time 1 hour from now as <EXPIRATION-TIME>
 
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#3 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/json#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#3 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/output#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#4 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#5 @claim:001-SAS-04 @claim:001-SAS-06 @claim:001-SAS-07 @claim:001-SAS-09 @claim:001-SAS-10 @claim:001-SAS-11 @claim:001-SAS-14 @claim:001-SAS-15 @claim:001-SAS-17 @claim:001-SAS-20 @claim:001-SAS-21 @claim:001-SAS-24 @claim:001-SAS-25 @claim:001-SAS-27 @claim:001-SAS-29 @claim:001-SAS-30
   Scenario: [1] Storage Account Contributor, an ARM token from IMDS, listServiceSas, upload and download with the SAS
     # "Role: Storage account contributor ... System-assigned ... <your Windows virtual machine>"
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
@@ -68,6 +69,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the response header "Content-Type" is "application/octet-stream"
 
   @failure
+  @claim:001-SAS-06
   Scenario: [2] With Reader instead of Storage Account Contributor, Resource Manager refuses listServiceSas
     Given the operator grants the VM's system-assigned identity the "Reader" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
@@ -80,6 +82,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the error code is "AuthorizationFailed"
 
   @failure
+  @claim:001-SAS-01
   Scenario: [3] An expired SAS is refused with the time frame in the error detail
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     And the time 2 hours ago as <START-TIME>
@@ -115,6 +118,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the storage error detail starts with "Signature did not match. String to sign used was rcw"
 
   @failure
+  @claim:001-SAS-13
   Scenario: [5] spr=https: over plain HTTP the SAS is refused with AuthorizationProtocolMismatch
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     # Without this the account refuses any HTTP request before looking at the SAS.
@@ -132,6 +136,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the storage error code is "AuthorizationProtocolMismatch"
 
   @failure
+  @claim:001-SAS-01
   Scenario: [6] Regenerating the key the SAS was signed with invalidates the SAS
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
@@ -151,6 +156,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
   # "$params = @{...;signedExpiry="2017-09-23T00:00:00Z"}": the article's runnable command, as written.
   # Resource Manager signs what it is given; the Blob service then refuses the SAS as expired.
   @doc-discrepancy
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#1 @claim:001-SAS-16:doc-discrepancy
   Scenario: [7] The article's command asks for a SAS that expired in 2017: Resource Manager signs it, Storage refuses it
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
@@ -175,6 +181,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
   # sends application/x-www-form-urlencoded (Invoke-WebRequest reference, -ContentType). Resource Manager
   # accepts only application/json (Azure/azure-cli#10143, #13056). A reader needs -ContentType "application/json".
   @doc-discrepancy
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2 @claim:001-SAS-18:doc-discrepancy
   Scenario: [8] The article's listServiceSas POST sets no content type; Resource Manager refuses the form-encoded body
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
