@@ -1,7 +1,9 @@
 @tutorial:identity-concepts
 Feature: What happens when a VM's identity is enabled, what its token is, and how RBAC grants access
   Tutorial: "Use managed identities with Azure virtual machines" (Microsoft Learn unit,
-  ../shared/tutorials/004_22b92159c14dab32.txt): "Managed identity within Azure virtual machines",
+  features/tutorials/how-managed-identities-work-vm.md,
+  https://learn.microsoft.com/training/modules/authenticate-apps-with-managed-identities/4-use-managed-identities-with-vms):
+  "Managed identity within Azure virtual machines",
   "Access control and authentication" and "Use managed identity in an application".
 
   Claims checked: enabling a system-assigned identity creates a service principal in the tenant

@@ -1,7 +1,8 @@
 @tutorial:keyvault
 Feature: Use a Windows VM system-assigned managed identity to access Azure Key Vault
   Tutorial: "Use a Windows VM system-assigned managed identity to access Azure Key Vault"
-  (../shared/tutorials/001_560952d57c964946.txt, that section): create a Key Vault, add a secret,
+  (that section of features/tutorials/windows-vm-access.md,
+  https://docs.azure.cn/en-us/entra/identity/managed-identities-azure-resources/tutorial-windows-managed-identities-vm-access): create a Key Vault, add a secret,
   grant the VM's identity access with an access policy from the "Secret Management" template, get
   a token from IMDS for the cloud's vault resource (https://vault.azure.cn in the text,
   https://vault.usgovcloudapi.net for Azure Government), and GET
@@ -27,6 +28,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     # "Add Access Policy ... Configure from template ... Secret Management ... Select Principal ... the VM"
     And the operator adds an access policy for the VM's system-assigned identity from the "Secret Management" template
     # Invoke-RestMethod -Uri 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.cn' -Method GET -Headers @{Metadata="true"}
+    Given the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#1" says "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.cn'"
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<VAULT-RESOURCE-ENCODED>" with header "Metadata: true"
     Then the response status is 200
     And the response field "resource" echoes the requested resource
@@ -35,6 +37,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     Then the access token's "aud" claim is "<VAULT-RESOURCE>"
     And the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
     # Invoke-RestMethod -Uri https://<your-key-vault-URL>/secrets/<secret-name>?api-version=2016-10-01 -Method GET -Headers @{Authorization="Bearer $KeyVaultToken"}
+    Given the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#4" says "https://<your-key-vault-URL>/secrets/<secret-name>?api-version=2016-10-01"
     When the VM sends GET "https://<YOUR-KEY-VAULT-URL>/secrets/<SECRET-NAME>?api-version=2016-10-01" with the access token
     Then the response status is 200
     # value: 'My Secret'   id: https://mi-lab-vault.vault.azure.cn/secrets/mi-test/50644e90b13249b584c44b9f712f2e51   attributes: @{enabled=True; created=16…
@@ -42,6 +45,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     And the response field "id" is the secret's identifier: the vault URL, "secrets", its name and a 32-hex version
     And the response field "attributes.enabled" is the JSON true
     And the response field "attributes.created" is a Unix time in the past hour
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/output#1" says "@{enabled=True; created="
 
   @failure
   @claim:001-KV-04

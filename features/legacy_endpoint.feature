@@ -1,11 +1,13 @@
 @tutorial:legacy-endpoint
 Feature: The 2017 MSI VM extension endpoint (localhost:50342), and what a VM answers today
   Tutorial: "Use a Windows VM Managed Service Identity (MSI) to access Resource Manager" (2017,
-  ../shared/tutorials/000_a2a6880d01567f7a.txt, markdown 002_aae3b096479708fc.txt), sections "Enable
-  MSI on your VM" and "Get an access token using the VM identity and use it to call Azure Resource
-  Manager"; error handling from "How to use managed identities for Azure resources on an Azure VM for
-  sign in" (003_829fbc9d3336e9a9.txt, "Error handling guidance"). The endpoint's contract is the 2017
-  "How to use an Azure VM MSI to acquire an access token using HTTP" (HTTP response reference).
+  features/tutorials/rm-msi-2017.md, Markdown source features/tutorials/rm-msi-2017-source.md;
+  https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/tutorial-windows-vm-access-arm),
+  sections "Enable MSI on your VM" and "Get an access token using the VM identity and use it to call
+  Azure Resource Manager"; error handling from "How to use managed identities for Azure resources on
+  an Azure VM for sign in" (features/tutorials/signin-vm-identity.md, "Error handling guidance"). The
+  endpoint's contract is the 2017 "How to use an Azure VM MSI to acquire an access token using HTTP"
+  (HTTP response reference).
 
   The extension was retired in January 2019: no real VM has it, so scenario [1] and the extension's
   own answers run on the emulator only; [2] is what every real VM does today and runs on both.
@@ -34,6 +36,10 @@ Feature: The 2017 MSI VM extension endpoint (localhost:50342), and what a VM ans
     Given the resource group the VM is in
     And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
     # $response = Invoke-WebRequest -Uri http://localhost:50342/oauth2/token -Method GET -Body @{resource="https://management.azure.com/"} -Headers @{Metadata="true"}
+    Given the article's block "rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#1" says:
+      """
+      -Uri http://localhost:50342/oauth2/token -Method GET -Body @{resource="https://management.azure.com/"} -Headers @{Metadata="true"}
+      """
     When the VM sends GET "http://localhost:50342/oauth2/token?resource=<ARM-RESOURCE>" with header "Metadata: true"
     Then the response status is 200
     And the response has these fields, each a JSON string:
@@ -48,12 +54,14 @@ Feature: The 2017 MSI VM extension endpoint (localhost:50342), and what a VM ans
     Then the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
     And the access token's "aud" claim is the requested resource
     # (Invoke-WebRequest -Uri https://management.azure.com/subscriptions/<SUBSCRIPTION ID>/resourceGroups/<RESOURCE GROUP>?api-version=2016-06-01 ... -Headers @{ Authorization ="Bearer $ArmToken"}).content
+    Given the article's block "rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4" says "/resourceGroups/<RESOURCE GROUP>?api-version=2016-06-01"
     When the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-06-01" with the access token
     Then the response status is 200
-    And the response body has what the tutorial shows:
-      """
-      {"id":"/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>","name":"<RESOURCE-GROUP>","location":"<LOCATION>","properties":{"provisioningState":"Succeeded"}}
-      """
+    And in the tutorial's sample output below, these values differ by run:
+      | id       | /subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP> |
+      | name     | <RESOURCE-GROUP>                                                 |
+      | location | <LOCATION>                                                       |
+    And the response body has what the article's sample "rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/json#1" shows
 
   # 003: "PowerShell: Invoke-WebRequest : Unable to connect to the remote server" is PowerShell's
   # wording for a refused connection; PowerShell does not run here, so only the refusal is checked.

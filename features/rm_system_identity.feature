@@ -1,9 +1,12 @@
 @tutorial:rm-system-identity
 Feature: Use a Windows VM system-assigned managed identity to access Resource Manager
-  Tutorial: "Use a Windows VM system-assigned managed identity to access resource manager"
-  (../shared/tutorials/001_560952d57c964946.txt, that section), and its 2017 original
-  "Use a Windows VM Managed Service Identity (MSI) to access Resource Manager"
-  (000_a2a6880d01567f7a.txt, markdown 002_aae3b096479708fc.txt), which reads the resource group
+  Tutorial: "Use a Windows VM system-assigned managed identity to access resource manager", that
+  section of features/tutorials/windows-vm-access.md
+  (https://docs.azure.cn/en-us/entra/identity/managed-identities-azure-resources/tutorial-windows-managed-identities-vm-access),
+  and its 2017 original "Use a Windows VM Managed Service Identity (MSI) to access Resource Manager"
+  (features/tutorials/rm-msi-2017.md, Markdown source features/tutorials/rm-msi-2017-source.md;
+  https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/tutorial-windows-vm-access-arm),
+  which reads the resource group
   with api-version=2016-06-01. The 2017 text gets its token from the VM extension endpoint
   (localhost:50342); that endpoint is retired and has its own feature, so here the 2017 variant
   takes its token from IMDS as every VM must today.
@@ -22,7 +25,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
     # "Navigate to the Resource Groups tab ... Access control (IAM) ... select Reader ... choose your VM"
     Given a new resource group named like "DevTest"
     And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
-    # curl 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/' -H Metadata:true
+    # curl 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.chinacloudapi.cn/' -H Metadata:true
+    Given the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/bash#1" says "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource="
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     Then the response status is 200
     And the response has these fields, each a JSON string:
@@ -35,21 +39,15 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
     When the VM extracts the access token from the response
     Then the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
     And the access token's "aud" claim is the requested resource
-    # curl https://management.azure.com/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01 -H "Authorization: Bearer <ACCESS-TOKEN>"
+    # curl https://management.chinacloudapi.cn/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01 -H "Authorization: Bearer <ACCESS-TOKEN>"
+    Given the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/bash#2" says "/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01"
     When the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01" with the access token
     Then the response status is 200
-    And the response body has what the tutorial shows:
-      """
-      {
-      "id":"/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>",
-      "name":"<RESOURCE-GROUP>",
-      "location":"<LOCATION>",
-      "properties":
-      {
-      "provisioningState":"Succeeded"
-      }
-      }
-      """
+    And in the tutorial's sample output below, these values differ by run:
+      | id       | /subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP> |
+      | name     | <RESOURCE-GROUP>                                                 |
+      | location | <LOCATION>                                                       |
+    And the response body has what the article's sample "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#2" shows
 
   @rm-system-identity:2017
   @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4 @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/json#1 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#5 @claim:000-06 @claim:000-11 @claim:000-12 @claim:000-14 @claim:002-06 @claim:002-11 @claim:002-12 @claim:002-14
@@ -59,12 +57,15 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
     And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
-    And the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-06-01" with the access token
+    # (Invoke-WebRequest -Uri https://management.azure.com/subscriptions/<SUBSCRIPTION ID>/resourceGroups/<RESOURCE GROUP>?api-version=2016-06-01 ...).content
+    Given the article's block "rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4" says "/resourceGroups/<RESOURCE GROUP>?api-version=2016-06-01"
+    When the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-06-01" with the access token
     Then the response status is 200
-    And the response body has what the tutorial shows:
-      """
-      {"id":"/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>","name":"<RESOURCE-GROUP>","location":"<LOCATION>","properties":{"provisioningState":"Succeeded"}}
-      """
+    And in the tutorial's sample output below, these values differ by run:
+      | id       | /subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP> |
+      | name     | <RESOURCE-GROUP>                                                 |
+      | location | <LOCATION>                                                       |
+    And the response body has what the article's sample "rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/json#1" shows
 
   @failure
   Scenario: [3] A token request without the Metadata header is refused
@@ -131,5 +132,10 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     Then the response status is 200
     And the response has no field "refresh_token"
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#1" says:
+      """
+      "refresh_token":"",
+      "expires_in":"3599",
+      """
     And the token's lifetime, expires_on - not_before, is about 24 hours
     And the token lifetime fields agree: not_before <= now < expires_on, and expires_in = expires_on - now

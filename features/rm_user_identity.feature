@@ -1,7 +1,8 @@
 @tutorial:rm-user-identity
 Feature: Use a user-assigned managed identity on a Windows VM to access Azure Resource Manager
   Tutorial: "Use a user-assigned managed identity on a Windows VM to access Azure Resource Manager"
-  (../shared/tutorials/001_560952d57c964946.txt, that section): create ID1 with
+  (that section of features/tutorials/windows-vm-access.md,
+  https://docs.azure.cn/en-us/entra/identity/managed-identities-azure-resources/tutorial-windows-managed-identities-vm-access): create ID1 with
   New-AzUserAssignedIdentity, assign it to the VM with Update-AzVM, grant it Reader on the
   resource group with New-AzRoleAssignment, get a token with client_id= from IMDS and read the
   resource group with api-version=2016-06-01.
@@ -21,6 +22,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
   @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/output#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/grant-access/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/get-an-access-token/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/read-properties/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/read-properties/json#1 @claim:001-RMU-01 @claim:001-RMU-06 @claim:001-RMU-08 @claim:001-RMU-12 @claim:001-RMU-14 @claim:001-RMU-16 @claim:001-RMU-17
   Scenario: [1] Create ID1, assign it to the VM, grant Reader, get a token with client_id and read the resource group
     # New-AzUserAssignedIdentity -ResourceGroupName myResourceGroupVM -Name ID1
+    Given the article's block "windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/powershell#1" says "New-AzUserAssignedIdentity -ResourceGroupName myResourceGroupVM -Name ID1"
     When the operator creates the user-assigned identity "ID1" in the resource group
     Then the response status is 201
     And the response field "id" is the Azure id "/subscriptions/<SUBSCRIPTION-ID>/resourcegroups/<RESOURCE-GROUP>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"
@@ -36,6 +38,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     # New-AzRoleAssignment -ObjectId $spID -RoleDefinitionName "Reader" -Scope ".../resourcegroups/myResourceGroupVM/"
     And the operator grants the user-assigned identity the "Reader" role on the resource group
     # Invoke-WebRequest -Uri 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=...&resource=https://management.azure.com/' -Headers @{Metadata="true"}
+    Given the article's block "windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/get-an-access-token/powershell#1" says "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id="
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=<CLIENT-ID>&resource=<ARM-RESOURCE>" with header "Metadata: true"
     Then the response status is 200
     And the response has these fields, each a JSON string:
@@ -47,12 +50,14 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     And the access token's "appid" claim is "<CLIENT-ID>"
     And the access token's "xms_mirid" claim is "<UAI-ID>"
     # (Invoke-WebRequest -Uri https://management.azure.com/subscriptions/.../resourceGroups/myResourceGroupVM?api-version=2016-06-01 ...).content
+    Given the article's block "windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/read-properties/powershell#1" says "/resourceGroups/myResourceGroupVM?api-version=2016-06-01"
     When the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-06-01" with the access token
     Then the response status is 200
-    And the response body has what the tutorial shows:
-      """
-      {"id":"/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>","name":"<RESOURCE-GROUP>","location":"<LOCATION>","properties":{"provisioningState":"Succeeded"}}
-      """
+    And in the tutorial's sample output below, these values differ by run:
+      | id       | /subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP> |
+      | name     | <RESOURCE-GROUP>                                                 |
+      | location | <LOCATION>                                                       |
+    And the response body has what the article's sample "windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/read-properties/json#1" shows
 
   @failure
   @claim:001-RMU-14
@@ -92,6 +97,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     When the operator creates the user-assigned identity "ID1" in the resource group
     Then the response status is 201
     And the response has no field "properties.clientSecretUrl"
+    And the article's block "windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/output#1" says "ClientSecretUrl:"
     And the response field "properties.clientId" is a GUID
 
   # "Update-AzVM -ResourceGroupName TestRG -VM $vm -IdentityType "UserAssigned" -IdentityID ".../ID1"" on
@@ -104,5 +110,9 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     When the operator creates the user-assigned identity "ID1" in the resource group
     And the operator sets the VM's identity type to "UserAssigned" with the user-assigned identity, as Update-AzVM -IdentityType "UserAssigned" does
     Then the response status is 200
+    And the article's block "windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/assign-identity/powershell#1" says:
+      """
+      -IdentityType "UserAssigned"
+      """
     And the response field "identity.type" is "UserAssigned"
     And the response has no field "identity.principalId"

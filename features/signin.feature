@@ -1,7 +1,8 @@
 @tutorial:signin
 Feature: Sign in with the VM's managed identity from the Azure CLI and Azure PowerShell
   Tutorial: "How to use managed identities for Azure resources on an Azure VM for sign in"
-  (../shared/tutorials/003_829fbc9d3336e9a9.txt): `az login --identity` and `Add-AzAccount -identity`,
+  (features/tutorials/signin-vm-identity.md,
+  https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-sign-in): `az login --identity` and `Add-AzAccount -identity`,
   `az resource list -n <VM-NAME> --query [*].identity.principalId`, `Get-AzVM`, and the "Error handling
   guidance". The CLI and PowerShell are not run: each scenario sends what they send, as HTTP.
 

@@ -1,7 +1,8 @@
 @tutorial:storage-direct
 Feature: Use a Windows VM system-assigned managed identity to access Azure Storage
   Tutorial: "Use a Windows VM system-assigned managed identity to access Azure Storage"
-  (../shared/tutorials/001_560952d57c964946.txt, that section): create a general purpose v1 storage
+  (that section of features/tutorials/windows-vm-access.md,
+  https://docs.azure.cn/en-us/entra/identity/managed-identities-azure-resources/tutorial-windows-managed-identities-vm-access): create a general purpose v1 storage
   account and a private container, upload "hello world.txt" containing "Hello world!", grant the VM's
   identity Storage Blob Data Reader on the account, get a token for https://storage.azure.com/ from
   IMDS, and read the blob with it (the .NET sample's CloudBlockBlob.DownloadText with a
@@ -54,6 +55,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-11-09"
     Then the response status is 200
     And the response body is the text "Hello world!"
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/output#1" says "Hello world! :)"
 
   @failure
   @claim:001-STO-06

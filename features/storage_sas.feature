@@ -1,7 +1,8 @@
 @tutorial:storage-sas
 Feature: Use a Windows VM system-assigned managed identity to access Azure Storage via a SAS credential
   Tutorial: "Use a Windows VM system-assigned managed identity to access Azure Storage via a SAS
-  credential" (../shared/tutorials/001_560952d57c964946.txt, that section): create a general purpose
+  credential" (that section of features/tutorials/windows-vm-access.md,
+  https://docs.azure.cn/en-us/entra/identity/managed-identities-azure-resources/tutorial-windows-managed-identities-vm-access): create a general purpose
   account and a container, grant the VM's identity Storage Account Contributor on the account, get a
   Resource Manager token from IMDS, POST listServiceSas (api-version 2017-06-01) with the tutorial's
   parameters, then upload test.txt as "testblob" with the SAS (Set-AzStorageBlobContent) and download
@@ -38,6 +39,11 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     Then the response status is 200
     When the VM extracts the access token from the response
     # $params = @{canonicalizedResource="/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>";signedResource="c";signedPermission="rcw";signedProtocol="https";signedExpiry="..."}
+    Given the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#1" says:
+      """
+      canonicalizedResource="/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>";signedResource="c";signedPermission="rcw";signedProtocol="https"
+      """
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2" says "/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01"
     And the VM sends POST "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>/providers/Microsoft.Storage/storageAccounts/<STORAGE-ACCOUNT-NAME>/listServiceSas/?api-version=2017-06-01" with the access token, Content-Type "application/json" and this body:
       """
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
@@ -46,6 +52,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     # $sasCred = $sasContent.serviceSasToken
     When the VM extracts the SAS credential from the response
     # sv=2015-04-05&sr=c&spr=https&se=2017-09-23T00%3A00%3A00Z&sp=rcw&sig=JVhIWG48nmxqhTIuN0uiFBppdzhwHdehdYan1W%2F4O0E%3D
+    Given the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/output#1" says "sv=2015-04-05&sr=c&spr=https&se="
     Then the SAS credential has these parameters:
       | sv  | 2015-04-05        |
       | sr  | c                 |
@@ -166,6 +173,10 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"2017-09-23T00:00:00Z"}
       """
     Then the response status is 200
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#1" says:
+      """
+      signedExpiry="2017-09-23T00:00:00Z"
+      """
     When the VM extracts the SAS credential from the response
     Then the SAS credential has these parameters:
       | sp | rcw                  |
@@ -191,5 +202,10 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
       {"canonicalizedResource":"/blob/<STORAGE-ACCOUNT-NAME>/<CONTAINER-NAME>","signedResource":"c","signedPermission":"rcw","signedProtocol":"https","signedExpiry":"<EXPIRATION-TIME>"}
       """
     Then the response status is 415
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2" says:
+      """
+      -Method POST -Body $jsonParams -Headers @{Authorization="Bearer $ArmToken"}
+      """
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2" does not say "-ContentType"
     And the error code is "UnsupportedMediaType"
     And the error message is "The content media type 'application/x-www-form-urlencoded' is not supported. Only 'application/json' is supported."

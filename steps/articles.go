@@ -23,6 +23,7 @@ import (
 func registerArticles(sc *godog.ScenarioContext) {
 	sc.Step(re(`^the article's (?:block|claim) "([^"]*)" says "([^"]*)"$`), articleSays)
 	sc.Step(re(`^the article's (?:block|claim) "([^"]*)" says:$`), articleSaysDoc)
+	sc.Step(re(`^the article's block "([^"]*)" does not say "([^"]*)"$`), articleBlockLacks)
 	sc.Step(re(`^the VM runs the article's command "([^"]*)"$`), vmRunsArticleCommand)
 	sc.Step(re(`^the command prints what the article's sample "([^"]*)" shows$`), commandPrintsArticleSample)
 	sc.Step(re(`^the response body has what the article's sample "([^"]*)" shows$`), responseHasArticleSample)
@@ -46,6 +47,20 @@ func articleSays(ctx context.Context, ref, text string) error {
 		return err
 	}
 	return set.Quote(ref, text)
+}
+
+// articleBlockLacks holds while a block still lacks what a discrepancy
+// scenario says it lacks (e.g. -ContentType); once the article adds it,
+// the scenario fails, telling the docs writer the discrepancy is resolved.
+func articleBlockLacks(ctx context.Context, ref, text string) error {
+	b, err := articleBlock(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(b.Text, text) {
+		return fmt.Errorf("the article now says:\n%s\n(%s), which has %q: the scenario expected the article without it", indent(b.Text), b.Where(), text)
+	}
+	return nil
 }
 
 func articleSaysDoc(ctx context.Context, ref string, doc *godog.DocString) error {
