@@ -6,6 +6,8 @@
 //	go run ./runner sweep --older-than 6h delete resource groups runs left behind
 //	go run ./runner emulate               serve the emulator alone
 //	go run ./runner sandbox -- bash       a shell on the emulated VM
+//	go run ./runner coverage              which tutorial blocks and claims the scenarios check
+//	go run ./runner --articles DIR        run against edited copies of the tutorial articles
 package main
 
 import (
@@ -19,6 +21,9 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "sandbox" {
 		os.Exit(sandboxCmd(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "coverage" {
+		os.Exit(coverage(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "sweep" {
 		os.Exit(sweep(os.Args[2:]))

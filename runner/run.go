@@ -103,6 +103,7 @@ type runFlags struct {
 	concurrency                     *int
 	provision, verifyOnly, annotate *bool
 	az                              *azureFlags
+	articles                        *string
 }
 
 func newRunFlags(stderr io.Writer) *runFlags {
@@ -117,11 +118,12 @@ func newRunFlags(stderr io.Writer) *runFlags {
 	concurrency := fs.Int("concurrency", 0, "scenarios run at once, each on an emulator of its own (0: 16 on the emulator; Azure runs one at a time); 1 also prints every step as it runs")
 	annotate := fs.Bool("github-annotations", os.Getenv("GITHUB_ACTIONS") == "true", "print a GitHub Actions error annotation naming each failing tutorial (default: on in GitHub Actions)")
 	az := addAzureFlags(fs)
+	articles := fs.String("articles", "", "read the tutorial articles from this directory (a docs writer's edited copies, same file names as features/tutorials) instead of the embedded ones")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: runner [flags] [feature paths...]\n       runner emulate [flags]\n       runner sweep [flags]\n\n")
+		fmt.Fprintf(fs.Output(), "usage: runner [flags] [feature paths...]\n       runner emulate [flags]\n       runner sweep [flags]\n       runner coverage [flags] [feature paths...]\n\n")
 		fs.PrintDefaults()
 	}
-	return &runFlags{fs, cloudName, targetName, tags, reports, concurrency, provision, verifyOnly, annotate, az}
+	return &runFlags{fs, cloudName, targetName, tags, reports, concurrency, provision, verifyOnly, annotate, az, articles}
 }
 
 func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -131,6 +133,7 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	meta := map[string]string{}
 	if *provision && *verifyOnly {
 		fmt.Fprintln(stderr, "runner: --provision and --verify-only exclude each other")
 		return 2
@@ -139,9 +142,15 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "runner: --concurrency wants 1 or more, and more than 1 only on the emulator (an Azure VM's scenarios share the one VM)")
 		return 2
 	}
+	articles, ok := loadArticles(*rf.articles, stderr)
+	if !ok {
+		return 2
+	}
+	if *rf.articles != "" {
+		meta["articles"] = *rf.articles
+	}
 
 	var tg target.Target
-	meta := map[string]string{}
 	switch *targetName {
 	case "emulator":
 		if *verifyOnly {
@@ -200,12 +209,19 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f, isFile := stdout.(*os.File)
 	colors := isFile && isTerminal(f)
 	start := time.Now()
-	res, ok, err := suite.Run(ctx, suite.Options{Target: tg, Paths: fs.Args(), Tags: *tags, ReportDir: *reports, Output: stdout, Colors: colors, Meta: meta, Concurrency: *rf.concurrency})
+	res, ok, err := suite.Run(ctx, suite.Options{Target: tg, Paths: fs.Args(), Tags: *tags, ReportDir: *reports, Output: stdout, Colors: colors, Meta: meta, Concurrency: *rf.concurrency, Articles: articles})
 	if err != nil {
 		fmt.Fprintln(stderr, "runner:", err)
+		if bindingError(err) {
+			code = 2
+			return code
+		}
 		return 1
 	}
 	fmt.Fprintf(stdout, "\n%s\n", res.Table())
+	if res.Coverage != nil {
+		fmt.Fprintf(stdout, "%s\n", res.Coverage.Table())
+	}
 	fmt.Fprintf(stdout, "%s\n", res.StatusLine())
 	fmt.Fprintf(stdout, "RBAC propagation: %s; %s; reports in %s/\n", res.Meta.Extra["rbac-propagation-wait"], time.Since(start).Round(time.Millisecond), *reports)
 	if *rf.annotate {

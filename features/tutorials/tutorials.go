@@ -438,3 +438,26 @@ func FromContext(ctx context.Context) (*Set, error) {
 	}
 	return Embedded()
 }
+
+// CopyTo writes the embedded articles and their claims files into dir
+// (created if need be): a starting point for a docs writer's edits, and
+// for tests that edit an article.
+func CopyTo(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := fs.ReadDir(embedded, ".")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(embedded, e.Name())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

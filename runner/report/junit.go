@@ -95,6 +95,10 @@ func (r *Result) properties(f *Feature) []junitProperty {
 		}
 		add(k, r.Meta.Extra[k])
 	}
+	cov := r.coverageProperties(f)
+	for _, k := range slices.Sorted(maps.Keys(cov)) {
+		add(k, cov[k])
+	}
 	return ps
 }
 
@@ -128,7 +132,7 @@ func (r *Result) JUnit() ([]byte, error) {
 			js.Timestamp = r.Started.UTC().Format("2006-01-02T15:04:05")
 		}
 		for _, s := range f.Scenarios {
-			js.Cases = append(js.Cases, junitTestCase(f, s))
+			js.Cases = append(js.Cases, r.junitTestCase(f, s))
 		}
 		doc.Suites = append(doc.Suites, js)
 	}
@@ -143,7 +147,7 @@ func (r *Result) JUnit() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func junitTestCase(f *Feature, s *Scenario) junitCase {
+func (r *Result) junitTestCase(f *Feature, s *Scenario) junitCase {
 	jc := junitCase{
 		Classname: clean(classname(f)), Name: clean(s.Name), File: clean(f.URI), Line: s.Line,
 		Time: seconds(s.Duration),
@@ -157,7 +161,7 @@ func junitTestCase(f *Feature, s *Scenario) junitCase {
 			return clean(def)
 		}
 		text := cul.Keyword + " " + cul.Text
-		if e := firstLine(clean(cul.Error)); e != "" {
+		if e := sentences(clean(cul.Error)); e != "" {
 			return clean(strings.TrimSpace(text) + ": " + e)
 		}
 		return clean(strings.TrimSpace(text))
@@ -167,6 +171,10 @@ func junitTestCase(f *Feature, s *Scenario) junitCase {
 		if cul != nil && cul.Error != "" {
 			b.WriteString(cul.Error)
 			b.WriteString("\n\n")
+		}
+		if a := r.articleContext(s); a != "" {
+			b.WriteString(a)
+			b.WriteString("\n")
 		}
 		b.WriteString(stepList(s))
 		return clean(b.String())

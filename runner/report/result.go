@@ -11,6 +11,8 @@ package report
 
 import (
 	"time"
+
+	"github.com/miconform/miconform/features/tutorials"
 )
 
 // Meta describes the run; it becomes JUnit properties and the summary's
@@ -47,6 +49,11 @@ type Result struct {
 	Started  time.Time
 	Duration time.Duration
 	Features []*Feature
+	// Articles are the tutorials the run read (nil: failures are shown
+	// without the article's text); Coverage is how the run's scenarios
+	// cover them (nil: no coverage in the reports).
+	Articles *tutorials.Set
+	Coverage *tutorials.Coverage
 }
 
 // Feature is one feature file: one Microsoft tutorial.

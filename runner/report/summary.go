@@ -116,7 +116,7 @@ func (r *Result) Summary() string {
 	for _, f := range r.Features {
 		for _, s := range f.Scenarios {
 			if s.Failing() {
-				failing = append(failing, failureDetails(f, s))
+				failing = append(failing, r.failureDetails(f, s))
 			}
 		}
 	}
@@ -125,6 +125,9 @@ func (r *Result) Summary() string {
 		for _, d := range failing {
 			b.WriteString(d)
 		}
+	}
+	if r.Coverage != nil {
+		b.WriteString("\n" + r.Coverage.Markdown())
 	}
 	return b.String()
 }
@@ -136,7 +139,7 @@ func (r *Result) title() string {
 	return "miconform"
 }
 
-func failureDetails(f *Feature, s *Scenario) string {
+func (r *Result) failureDetails(f *Feature, s *Scenario) string {
 	var b strings.Builder
 	kind, label := string(s.Status), map[Status]string{
 		Failed: "Failed step", Undefined: "Undefined step", Ambiguous: "Ambiguous step",
@@ -156,6 +159,10 @@ func failureDetails(f *Feature, s *Scenario) string {
 		}
 	} else {
 		b.WriteString("The scenario has no steps.\n")
+	}
+	if lines := r.articleLines(s); len(lines) > 0 {
+		b.WriteString("\n**What the article says:**\n\n")
+		codeBlock(&b, clean(strings.Join(lines, "\n")))
 	}
 	b.WriteString("\n**Steps:**\n\n")
 	codeBlock(&b, clean(stepList(s)))
@@ -208,11 +215,14 @@ func (r *Result) Table() string {
 			line := fmt.Sprintf("FAIL %s:%d %s", f.URI, s.Line, s.Name)
 			if st := s.Culprit(); st != nil {
 				line += " — " + strings.TrimSpace(st.Keyword+" "+st.Text)
-				if e := firstLine(st.Error); e != "" {
+				if e := sentences(st.Error); e != "" {
 					line += ": " + e
 				}
 			}
 			b.WriteString(oneLine(line) + "\n")
+			for _, a := range r.articleText(s, 1) {
+				b.WriteString("     " + strings.ReplaceAll(clean(a), "\n", "\n     ") + "\n")
+			}
 		}
 	}
 	return b.String()

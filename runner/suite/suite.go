@@ -20,6 +20,7 @@ import (
 
 	"github.com/cucumber/godog"
 	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/features/tutorials"
 	"github.com/miconform/miconform/runner/redact"
 	"github.com/miconform/miconform/runner/report"
 	"github.com/miconform/miconform/steps"
@@ -44,6 +45,11 @@ type Options struct {
 	Meta map[string]string
 	// Colors turns on ANSI colors in the pretty output.
 	Colors bool
+	// Articles are the tutorials the steps read (verbatim blocks, quoted
+	// text) and the coverage is computed against: nil is the copies
+	// embedded in the binary, tutorials.Load(dir) a docs writer's edited
+	// ones (--articles). Steps reach them with tutorials.FromContext.
+	Articles *tutorials.Set
 	// Concurrency is how many scenarios run at once; 0 is
 	// DefaultConcurrency on a target that isolates scenarios
 	// (target.Isolator, the emulator) and 1 elsewhere (an Azure VM, whose
@@ -89,6 +95,22 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	case conc > 1 && !isolates:
 		return nil, false, fmt.Errorf("the %s target runs one scenario at a time (its scenarios share one VM); concurrency %d is for the emulator", o.Target.Name(), conc)
 	}
+
+	set := o.Articles
+	if set == nil {
+		var err error
+		if set, err = tutorials.Embedded(); err != nil {
+			return nil, false, err
+		}
+	}
+	cov, err := Coverage(set, o.Paths...)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(cov.Problems) > 0 {
+		return nil, false, &BindingError{Problems: cov.Problems}
+	}
+	ctx = tutorials.NewContext(ctx, set)
 
 	f := o.Target.Facts()
 	extra := map[string]string{}
@@ -172,6 +194,9 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 
 	res := col.Result()
 	res.Meta.Extra["rbac-propagation-wait"] = stats.Summary()
+	res.Articles = set
+	cov.Record(outcomes(res))
+	res.Coverage = cov
 	if conc > 1 {
 		fmt.Fprint(rw, res.Outline())
 	}
@@ -250,4 +275,69 @@ func DefaultFeatures() string {
 		}
 		dir = parent
 	}
+}
+
+// BindingError is a run refused because binding tags name blocks or
+// claims the articles do not have (a typo, or an article edited under
+// --articles): coverage would silently lose them.
+type BindingError struct{ Problems []string }
+
+func (e *BindingError) Error() string {
+	return "binding tags that name nothing in the articles:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// featureFiles drops godog's ":line" suffixes from paths, for reading the
+// files whole.
+func featureFiles(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			if i := strings.LastIndexByte(p, ':'); i > 0 {
+				if _, err := os.Stat(p[:i]); err == nil {
+					p = p[:i]
+				}
+			}
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// outcomes is the run's result of the scenario at file:line, for the
+// coverage: "" for a scenario that did not run (filtered out by tags).
+func outcomes(res *report.Result) func(string, int) string {
+	m := map[string]string{}
+	for _, f := range res.Features {
+		for _, s := range f.Scenarios {
+			r := tutorials.RunPassed
+			switch {
+			case s.Failing():
+				r = tutorials.RunFailed
+			case s.Status != report.Passed:
+				r = tutorials.RunSkipped
+			}
+			m[fmt.Sprintf("%s:%d", report.DisplayPath(f.URI), s.Line)] = r
+		}
+	}
+	return func(file string, line int) string {
+		return m[fmt.Sprintf("%s:%d", file, line)]
+	}
+}
+
+// Coverage is how the feature files under paths (default: the repo's
+// features/) bind the articles, without running anything.
+func Coverage(set *tutorials.Set, paths ...string) (*tutorials.Coverage, error) {
+	if len(paths) == 0 {
+		paths = []string{DefaultFeatures()}
+	}
+	bound, err := tutorials.ScanFeatures(featureFiles(paths)...)
+	if err != nil {
+		return nil, err
+	}
+	for i := range bound {
+		bound[i].File = report.DisplayPath(bound[i].File)
+	}
+	return tutorials.Cover(set, bound), nil
 }
