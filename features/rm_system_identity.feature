@@ -20,7 +20,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
     Given the VM has a system-assigned managed identity
 
   @rm-system-identity:current
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/bash#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/bash#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#2 @claim:001-RMS-01 @claim:001-RMS-04 @claim:001-RMS-10 @claim:001-RMS-11 @claim:001-SAS-07 @claim:004-07
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/bash#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/bash#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#2 @claim:001-GEN-02 @claim:001-RMS-01 @claim:001-RMS-04 @claim:001-RMS-10 @claim:001-RMS-11 @claim:001-SAS-07 @claim:004-07
   Scenario: [1] Grant the VM Reader on a resource group, get a token from IMDS, read the resource group (api-version 2016-09-01)
     # "Navigate to the Resource Groups tab ... Access control (IAM) ... select Reader ... choose your VM"
     Given a new resource group named like "DevTest"
@@ -139,3 +139,18 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
       """
     And the token's lifetime, expires_on - not_before, is about 24 hours
     And the token lifetime fields agree: not_before <= now < expires_on, and expires_in = expires_on - now
+
+  # "In the Role tab, select Reader. This role allows view all resources, but doesn't allow you to make any changes."
+  @failure @claim:001-RMS-02
+  Scenario: [9] Reader lets the VM read the resource group but not change it
+    Given the article's claim "001-RMS-02" says "doesn't allow you to make any changes"
+    And a new resource group named like "DevTest"
+    And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends GET "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01" with the access token
+    Then the response status is 200
+    When the VM sends PATCH "https://<ARM-HOST>/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>?api-version=2016-09-01" with the access token and the JSON body '{"tags":{"changed-by":"reader"}}', expecting to be refused
+    Then the response status is 403
+    And the error code is "AuthorizationFailed"
+    And the error message is "The client '<VM-CLIENT-ID>' with object id '<VM-PRINCIPAL-ID>' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/write' over scope '/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>' or the scope is invalid. If access was recently granted, please refresh your credentials."

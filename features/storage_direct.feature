@@ -27,13 +27,15 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     # "create a file titled hello world.txt ... add the text Hello world!, then save it ... Upload"
     Given the operator uploads "hello world.txt" with the text "Hello world!" to the container
 
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/csharp#1 @claim:001-STO-01 @claim:001-STO-03 @claim:001-STO-04 @claim:001-STO-06 @claim:001-STO-07 @claim:001-STO-10 @claim:001-STO-11 @claim:001-STO-13 @claim:004-15
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/csharp#1 @claim:001-STO-01 @claim:001-STO-03 @claim:001-STO-04 @claim:001-STO-06 @claim:001-STO-07 @claim:001-STO-10 @claim:001-STO-11 @claim:001-STO-12 @claim:001-STO-13 @claim:004-15
   Scenario: [1] Grant Storage Blob Data Reader on the account, get a token for Storage from IMDS, read the blob with it
     # "Role: Storage Blob Data Reader; Assign access to: Managed identity; System-assigned: Virtual Machine"
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account
     # GetMSIToken("https://storage.azure.com/") sends this request with Metadata: true
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"
     Then the response status is 200
+    # Dictionary<string, string> list = (Dictionary<string, string>)j.Deserialize(stringResponse, ...)
+    And every field of the response is a JSON string
     And the response field "resource" echoes the requested resource
     When the VM extracts the access token from the response
     Then the access token's "aud" claim is "https://storage.azure.com/"

@@ -29,6 +29,7 @@ func registerARM(sc *godog.ScenarioContext) {
 	sc.Step(re(`^the operator grants the user-assigned identity the "([^"]*)" role on the resource group$`), grantUserIdentityRole)
 	sc.Step(re(`^the VM sends (GET|PUT|POST|PATCH|DELETE) "([^"]*)" with the access token$`), vmCallWithToken)
 	sc.Step(re(`^the VM sends GET "([^"]*)" without a token$`), vmCallWithoutToken)
+	sc.Step(re(`^the VM sends (PUT|PATCH) "([^"]*)" with the access token and the JSON body '([^']*)', expecting to be refused$`), vmWriteExpectRefusal)
 }
 
 const (
@@ -330,6 +331,22 @@ func vmCallWithToken(ctx context.Context, method, rawURL string) error {
 		return err
 	}
 	s.last = s.sendAsVM(ctx, method, u, nil, nil)
+	return nil
+}
+
+// vmWriteExpectRefusal is a change the VM's identity should not be allowed
+// to make, sent once (a refusal is the expected answer, nothing to wait for).
+func vmWriteExpectRefusal(ctx context.Context, method, rawURL, body string) error {
+	s := from(ctx)
+	u, err := s.tokenURL(rawURL)
+	if err != nil {
+		return err
+	}
+	if !json.Valid([]byte(body)) {
+		return fmt.Errorf("the body in the feature is not JSON: %s", body)
+	}
+	h := http.Header{"Authorization": {"Bearer " + s.token}, "Content-Type": {"application/json"}}
+	s.last = azhttp.Send(ctx, s.t.HTTPClient(), s.log, method, u, h, []byte(body))
 	return nil
 }
 

@@ -23,6 +23,7 @@ func registerResponse(sc *godog.ScenarioContext) {
 	sc.Step(re(`^the response field "([^"]*)" is (a GUID|a string of digits|an empty string|a JWT)$`), responseFieldKind)
 	sc.Step(re(`^the response field "([^"]*)" echoes the requested resource$`), responseFieldEchoesResource)
 	sc.Step(re(`^the response has no field "([^"]*)"$`), responseFieldAbsent)
+	sc.Step(re(`^every field of the response is a JSON string$`), everyFieldString)
 	sc.Step(re(`^the response field "([^"]*)" is the Azure id "([^"]*)"$`), responseFieldIsID)
 	sc.Step(re(`^the token's lifetime, expires_on - not_before, is about (\d+) hours$`), tokenLifetimeHours)
 	sc.Step(re(`^the token lifetime fields agree: not_before <= now < expires_on, and expires_in = expires_on - now$`), tokenTimesAgree)
@@ -347,4 +348,25 @@ func tokenLifetimeHours(ctx context.Context, hours int) error {
 		return fmt.Errorf("the token lives %s (expires_on - not_before = %d s), not about %d hours", life, on-nbf, hours)
 	}
 	return nil
+}
+
+// everyFieldString is what deserialising the answer as a
+// Dictionary<string,string> (the .NET sample's JavaScriptSerializer) needs:
+// a flat object whose every value is a JSON string.
+func everyFieldString(ctx context.Context) error {
+	j, err := from(ctx).json()
+	if err != nil {
+		return err
+	}
+	if !j.IsObject() {
+		return fmt.Errorf("the answer is not a JSON object: %.300s", j.Raw)
+	}
+	c := &check{}
+	j.ForEach(func(k, v gjson.Result) bool {
+		if v.Type != gjson.String {
+			c.Errorf("field %q is %s, not a JSON string", k.String(), v.Raw)
+		}
+		return true
+	})
+	return c.err()
 }
