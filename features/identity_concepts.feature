@@ -87,6 +87,7 @@ Feature: What happens when a VM's identity is enabled, what its token is, and ho
     And the error message is "The client '<VM-CLIENT-ID>' with object id '<VM-PRINCIPAL-ID>' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/read' over scope '/subscriptions/<SUBSCRIPTION-ID>/resourceGroups/<RESOURCE-GROUP>' or the scope is invalid. If access was recently granted, please refresh your credentials."
 
   @emulator-only @failure
+  @claim:001-STO-15
   Scenario: [5] With the identity disabled, IMDS has no identity to give a token for
     Given the operator disables the VM's managed identities
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"

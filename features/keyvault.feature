@@ -19,7 +19,12 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     And a new resource group named like "mi-test"
 
   @keyvault:tutorial
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#3 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#4 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/output#1 @claim:001-KV-01 @claim:001-KV-03 @claim:001-KV-04 @claim:001-KV-08 @claim:001-KV-09 @claim:001-KV-11 @claim:001-KV-12 @claim:001-KV-13
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#1
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#3
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#4
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/output#1
+  @claim:001-KV-01 @claim:001-KV-03 @claim:001-KV-04 @claim:001-KV-08 @claim:001-KV-09 @claim:001-KV-11
+  @claim:001-KV-12 @claim:001-KV-13
   Scenario: [1] Create a vault, add a secret, grant the VM Secret Management, read the secret with a token from IMDS
     # "Provide a Name for the new key vault ... choose the subscription and resource group"
     Given the operator creates a key vault named like "mi-lab-vault" in the resource group with the "Vault access policy" permission model

@@ -28,7 +28,18 @@ Feature: The 2017 MSI VM extension endpoint (localhost:50342), and what a VM ans
     Given the VM has a system-assigned managed identity
 
   @emulator-only
-  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#1 @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#2 @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#3 @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4 @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/json#1 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#1 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#2 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#3 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#5 @claim:000-06 @claim:000-07 @claim:000-09 @claim:000-10 @claim:000-11 @claim:000-12 @claim:000-14 @claim:002-06 @claim:002-07 @claim:002-09 @claim:002-10 @claim:002-11 @claim:002-12 @claim:002-14
+  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#1
+  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#2
+  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#3
+  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4
+  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/json#1
+  @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#1
+  @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#2
+  @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#3
+  @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4
+  @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#5
+  @claim:000-06 @claim:000-07 @claim:000-09 @claim:000-10 @claim:000-11 @claim:000-12 @claim:000-14
+  @claim:002-06 @claim:002-07 @claim:002-09 @claim:002-10 @claim:002-11 @claim:002-12 @claim:002-14
   Scenario: [1] Enable MSI (the extension), grant Reader, get a token from localhost:50342, read the resource group
     # The extension as the 2017 portal installed it; no VM gets it today (scenario [8]).
     Given the operator installs the "ManagedIdentityExtensionForWindows" VM extension on the VM
@@ -130,7 +141,8 @@ Feature: The 2017 MSI VM extension endpoint (localhost:50342), and what a VM ans
   # Azure today: the extension was retired in January 2019; enabling the identity installs nothing,
   # tokens come from IMDS (entra-docs how-managed-identities-work-vm.md).
   @doc-discrepancy
-  @claim:000-04:doc-discrepancy @claim:000-05:doc-discrepancy @claim:002-04:doc-discrepancy @claim:002-05:doc-discrepancy @claim:003-12:doc-discrepancy
+  @claim:000-04:doc-discrepancy @claim:000-05:doc-discrepancy @claim:002-04:doc-discrepancy
+  @claim:002-05:doc-discrepancy @claim:003-12:doc-discrepancy
   Scenario: [8] The articles say enabling the identity installs the MSI extension; Azure installs none
     When the operator lists the VM's extensions
     Then the response status is 200

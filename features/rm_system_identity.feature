@@ -20,7 +20,12 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
     Given the VM has a system-assigned managed identity
 
   @rm-system-identity:current
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/bash#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/bash#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#2 @claim:001-GEN-02 @claim:001-RMS-01 @claim:001-RMS-04 @claim:001-RMS-10 @claim:001-RMS-11 @claim:001-SAS-07 @claim:004-07
+  @restated:windows-vm-access:get-an-access-token/bash#1
+  @restated:windows-vm-access:get-an-access-token/json#1
+  @restated:windows-vm-access:get-an-access-token/bash#2
+  @restated:windows-vm-access:get-an-access-token/json#2
+  @claim:001-GEN-02 @claim:001-RMS-01 @claim:001-RMS-04 @claim:001-RMS-10 @claim:001-RMS-11 @claim:001-SAS-07
+  @claim:004-07
   Scenario: [1] Grant the VM Reader on a resource group, get a token from IMDS, read the resource group (api-version 2016-09-01)
     # "Navigate to the Resource Groups tab ... Access control (IAM) ... select Reader ... choose your VM"
     Given a new resource group named like "DevTest"
@@ -50,7 +55,12 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
     And the response body has what the article's sample "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#2" shows
 
   @rm-system-identity:2017
-  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4 @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/json#1 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4 @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#5 @claim:000-06 @claim:000-11 @claim:000-12 @claim:000-14 @claim:002-06 @claim:002-11 @claim:002-12 @claim:002-14
+  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4
+  @restated:rm-msi-2017:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/json#1
+  @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#4
+  @restated:rm-msi-2017-source:get-an-access-token-using-the-vm-identity-and-use-it-to-call-azure-resource-manager/powershell#5
+  @claim:000-06 @claim:000-11 @claim:000-12 @claim:000-14 @claim:002-06 @claim:002-11 @claim:002-12
+  @claim:002-14
   Scenario: [2] 2017 variant: Reader on the resource group the VM is in, read it with api-version 2016-06-01
     # "grant this VM's identity access to ... the Resource Group in which the VM is contained"
     Given the resource group the VM is in
@@ -127,7 +137,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
   # (entra-docs managed-identities-faq.md: cached "for around 24 hours"; answers captured from VMs
   # show "expires_in":"86400", "ext_expires_in":"86399" and expires_on - not_before = 86700).
   @doc-discrepancy
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-resource-manager/get-an-access-token/json#1 @claim:001-RMS-06:doc-discrepancy @claim:001-RMS-07:doc-discrepancy
+  @restated:windows-vm-access:get-an-access-token/json#1
+  @claim:001-RMS-06:doc-discrepancy @claim:001-RMS-07:doc-discrepancy
   Scenario: [8] The sample token response shows refresh_token "" and a 3599-second token; IMDS sends no refresh_token and a 24-hour token
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     Then the response status is 200

@@ -19,7 +19,14 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     Given the VM has a system-assigned managed identity
     And a new resource group named like "myResourceGroupVM"
 
-  @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/output#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/grant-access/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/get-an-access-token/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/read-properties/powershell#1 @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/access-data/read-properties/json#1 @claim:001-RMU-01 @claim:001-RMU-06 @claim:001-RMU-08 @claim:001-RMU-12 @claim:001-RMU-14 @claim:001-RMU-16 @claim:001-RMU-17
+  @restated:windows-vm-access:create-identity/powershell#1
+  @restated:windows-vm-access:create-identity/output#1
+  @restated:windows-vm-access:grant-access/powershell#1
+  @restated:windows-vm-access:get-an-access-token/powershell#1
+  @restated:windows-vm-access:read-properties/powershell#1
+  @restated:windows-vm-access:read-properties/json#1
+  @claim:001-RMU-01 @claim:001-RMU-06 @claim:001-RMU-09 @claim:001-RMU-08 @claim:001-RMU-12 @claim:001-RMU-14
+  @claim:001-RMU-16 @claim:001-RMU-17
   Scenario: [1] Create ID1, assign it to the VM, grant Reader, get a token with client_id and read the resource group
     # New-AzUserAssignedIdentity -ResourceGroupName myResourceGroupVM -Name ID1
     Given the article's block "windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/create-identity/powershell#1" says "New-AzUserAssignedIdentity -ResourceGroupName myResourceGroupVM -Name ID1"
@@ -35,6 +42,7 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
     # Update-AzVM ... -IdentityType "UserAssigned" -IdentityID ".../userAssignedIdentities/ID1" would drop the
     # system-assigned identity ([6]); the other tutorials need it, so this keeps it (SystemAssignedUserAssigned).
     Given the operator assigns the user-assigned identity to the VM, keeping its system-assigned identity
+    Then the VM's identity in the response lists the user-assigned identity
     # New-AzRoleAssignment -ObjectId $spID -RoleDefinitionName "Reader" -Scope ".../resourcegroups/myResourceGroupVM/"
     And the operator grants the user-assigned identity the "Reader" role on the resource group
     # Invoke-WebRequest -Uri 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=...&resource=https://management.azure.com/' -Headers @{Metadata="true"}
@@ -105,7 +113,8 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
   # "UserAssigned" removes the system-assigned identity (entra-docs qs-configure-powershell-windows-vm.md
   # uses exactly this command to remove it; keeping both takes "SystemAssignedUserAssigned").
   @doc-discrepancy @emulator-only
-  @restated:windows-vm-access:use-a-user-assigned-managed-identity-on-a-windows-vm-to-access-azure-resource-manager/enable/assign-identity/powershell#1 @claim:001-RMU-10:doc-discrepancy
+  @restated:windows-vm-access:assign-identity/powershell#1
+  @claim:001-RMU-09 @claim:001-RMU-10:doc-discrepancy
   Scenario: [6] The article's Update-AzVM -IdentityType "UserAssigned" adds ID1 and removes the VM's system-assigned identity
     When the operator creates the user-assigned identity "ID1" in the resource group
     And the operator sets the VM's identity type to "UserAssigned" with the user-assigned identity, as Update-AzVM -IdentityType "UserAssigned" does
@@ -115,4 +124,20 @@ Feature: Use a user-assigned managed identity on a Windows VM to access Azure Re
       -IdentityType "UserAssigned"
       """
     And the response field "identity.type" is "UserAssigned"
+    And the VM's identity in the response lists the user-assigned identity
     And the response has no field "identity.principalId"
+
+  # "For the assignment to a virtual machine or virtual machine scale set to work properly, the name is
+  # limited to 24 characters." The sister page says names are "limited from 3 to 128 character length for
+  # the assignment to VM/VMSS" (entra-docs includes/qs-configure-powershell-windows-vm.md).
+  @doc-discrepancy @claim:001-RMU-04:doc-discrepancy
+  Scenario: [7] The article limits names to 24 characters for a VM; a 33-character identity is assigned and gives tokens
+    Given the article's claim "001-RMU-04" says "the name is limited to 24 characters"
+    When the operator creates the user-assigned identity "ID1-longer-than-twenty-four-chars" in the resource group
+    Then the response status is 201
+    When the operator assigns the user-assigned identity to the VM, keeping its system-assigned identity
+    Then the VM's identity in the response lists the user-assigned identity
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=<CLIENT-ID>&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    Then the response status is 200
+    When the VM extracts the access token from the response
+    Then the access token's "oid" claim is "<UAI-PRINCIPAL-ID>"

@@ -24,7 +24,9 @@ Feature: Sign in with the VM's managed identity from the Azure CLI and Azure Pow
     And the resource group the VM is in
     And the operator grants the VM's system-assigned identity the "Reader" role on the resource group
 
-  @restated:signin-vm-identity:azure-cli/azurecli#1 @restated:signin-vm-identity:azure-powershell/azurepowershell#1 @claim:003-02 @claim:003-03 @claim:003-04 @claim:003-06
+  @restated:signin-vm-identity:azure-cli/azurecli#1
+  @restated:signin-vm-identity:azure-powershell/azurepowershell#1
+  @claim:003-02 @claim:003-03 @claim:003-04 @claim:003-06
   Scenario: [1] az login --identity / Add-AzAccount -identity: a token from IMDS, then the subscriptions in the token's tenant
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response
@@ -34,7 +36,9 @@ Feature: Sign in with the VM's managed identity from the Azure CLI and Azure Pow
     Then the response status is 200
     And the subscriptions listed include <SUBSCRIPTION-ID> in the access token's tenant
 
-  @restated:signin-vm-identity:azure-cli/azurecli#1 @restated:signin-vm-identity:azure-powershell/azurepowershell#1 @claim:003-05 @claim:003-07
+  @restated:signin-vm-identity:azure-cli/azurecli#1
+  @restated:signin-vm-identity:azure-powershell/azurepowershell#1
+  @claim:003-05 @claim:003-07
   Scenario: [2] The service principal ID from az resource list and from Get-AzVM is the identity the VM signs in with
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     And the VM extracts the access token from the response

@@ -35,7 +35,15 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure SQL D
       INSERT INTO dbo.Inventory (Name, Quantity) VALUES (N'banana', 150), (N'orange', 154);
       """
 
-  @verbatim:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#1 @verbatim:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#3 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#4 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#5 @claim:001-SQL-01 @claim:001-SQL-02 @claim:001-SQL-05 @claim:001-SQL-07 @claim:001-SQL-08 @claim:001-SQL-11 @claim:001-SQL-12 @claim:001-SQL-13 @claim:001-SQL-CB10
+  @verbatim:windows-vm-access:create-contained-user/sql#1
+  @verbatim:windows-vm-access:create-contained-user/sql#2
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#1
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#2
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#3
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/powershell#4
+  @restated:windows-vm-access:access-data/powershell#5
+  @claim:001-SQL-01 @claim:001-SQL-02 @claim:001-SQL-05 @claim:001-SQL-07 @claim:001-SQL-08 @claim:001-SQL-11
+  @claim:001-SQL-12 @claim:001-SQL-13 @claim:001-SQL-CB10
   Scenario: [1] Create the contained user, grant db_datareader, query with the token from IMDS
     # "VMName in the following command is the name of the VM that you enabled system assigned identity on"
     When the admin runs the article's statement "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#1" on the database, with VMName as "<VM-NAME>"
@@ -56,7 +64,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure SQL D
       | 1  | banana | 150      |
       | 2  | orange | 154      |
 
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/csharp#1 @claim:001-SQL-10
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/access-data/csharp#1
+  @claim:001-SQL-10
   Scenario: [2] The .NET sample's "Authentication=Active Directory Managed Identity" connection
     When the admin runs the article's statement "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#1" on the database, with VMName as "<VM-NAME>"
     And the admin runs the article's statement "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#2" on the database, with VMName as "<VM-NAME>"
@@ -96,7 +105,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure SQL D
     Then the connection fails with error 18456 "Login failed for user '<token-identified principal>'."
 
   @failure
-  @verbatim:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-sql-database/grant-access/create-contained-user/sql#1 @claim:001-SQL-03 @claim:001-SQL-06 @claim:001-SQL-CB2
+  @verbatim:windows-vm-access:create-contained-user/sql#1
+  @claim:001-SQL-03 @claim:001-SQL-06 @claim:001-SQL-CB2
   Scenario: [6] A duplicate display name fails CREATE USER; WITH OBJECT_ID picks the VM
     # "If you encounter the error "Principal VMName has a duplicate display name", append the CREATE USER statement with WITH OBJECT_ID='xxx'."
     Given the operator creates a user-assigned identity named "<VM-NAME>" in the resource group

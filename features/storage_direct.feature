@@ -27,7 +27,9 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     # "create a file titled hello world.txt ... add the text Hello world!, then save it ... Upload"
     Given the operator uploads "hello world.txt" with the text "Hello world!" to the container
 
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/csharp#1 @claim:001-STO-01 @claim:001-STO-03 @claim:001-STO-04 @claim:001-STO-06 @claim:001-STO-07 @claim:001-STO-10 @claim:001-STO-11 @claim:001-STO-12 @claim:001-STO-13 @claim:004-15
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/csharp#1
+  @claim:001-STO-01 @claim:001-STO-03 @claim:001-STO-04 @claim:001-STO-06 @claim:001-STO-07 @claim:001-STO-10
+  @claim:001-STO-11 @claim:001-STO-12 @claim:001-STO-13 @claim:004-15
   Scenario: [1] Grant Storage Blob Data Reader on the account, get a token for Storage from IMDS, read the blob with it
     # "Role: Storage Blob Data Reader; Assign access to: Managed identity; System-assigned: Virtual Machine"
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account
@@ -48,7 +50,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the response header "Content-Length" is "12"
 
   @doc-discrepancy
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/output#1 @claim:001-STO-14:doc-discrepancy
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/output#1
+  @claim:001-STO-14:doc-discrepancy
   Scenario: [2] The tutorial writes "Hello world!" into the file but shows "Hello world! :)" as the output; the blob holds what was written
     # "add the text Hello world!" ... "The response contains the contents of the file: Hello world! :)"
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account

@@ -25,13 +25,26 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And a new resource group named like "StorageSasTutorial"
     # "Be sure that Deployment model and Account kind are set to Resource Manager and General purpose."
     And the operator creates a storage account of kind "StorageV2" in the resource group
+    And the response field "kind" is "StorageV2"
     # "Give the container a name, determine the access level, then Select OK."
     And the operator creates the blob container "mycontainer" in the storage account
     # "signedExpiry": "<EXPIRATION TIME>" (the tutorial's own 2017 date is long past)
     And the time 1 hour from now as <EXPIRATION-TIME>
 
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#3 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/json#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#3 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/output#1 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#4 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#5 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/output#2 @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/output#3
-  @claim:001-SAS-04 @claim:001-SAS-06 @claim:001-SAS-07 @claim:001-SAS-09 @claim:001-SAS-10 @claim:001-SAS-11 @claim:001-SAS-14 @claim:001-SAS-15 @claim:001-SAS-17 @claim:001-SAS-20 @claim:001-SAS-21 @claim:001-SAS-24 @claim:001-SAS-25 @claim:001-SAS-27 @claim:001-SAS-29 @claim:001-SAS-30
+  @restated:windows-vm-access:get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#1
+  @restated:windows-vm-access:get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#2
+  @restated:windows-vm-access:get-an-access-token-using-the-vms-identity-and-use-it-to-call-azure-resource-manager/powershell#3
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/json#1
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#3
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/output#1
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#4
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#5
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/output#2
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/output#3
+  @claim:001-SAS-02 @claim:001-SAS-04 @claim:001-SAS-06 @claim:001-SAS-07 @claim:001-SAS-09 @claim:001-SAS-10
+  @claim:001-SAS-11 @claim:001-SAS-14 @claim:001-SAS-15 @claim:001-SAS-17 @claim:001-SAS-20 @claim:001-SAS-21
+  @claim:001-SAS-24 @claim:001-SAS-25 @claim:001-SAS-27 @claim:001-SAS-29 @claim:001-SAS-30
   Scenario: [1] Storage Account Contributor, an ARM token from IMDS, listServiceSas, upload and download with the SAS
     # "Role: Storage account contributor ... System-assigned ... <your Windows virtual machine>"
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
@@ -164,7 +177,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
   # "$params = @{...;signedExpiry="2017-09-23T00:00:00Z"}": the article's runnable command, as written.
   # Resource Manager signs what it is given; the Blob service then refuses the SAS as expired.
   @doc-discrepancy
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#1 @claim:001-SAS-16:doc-discrepancy
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#1
+  @claim:001-SAS-16:doc-discrepancy
   Scenario: [7] The article's command asks for a SAS that expired in 2017: Resource Manager signs it, Storage refuses it
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
@@ -193,7 +207,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
   # sends application/x-www-form-urlencoded (Invoke-WebRequest reference, -ContentType). Resource Manager
   # accepts only application/json (Azure/azure-cli#10143, #13056). A reader needs -ContentType "application/json".
   @doc-discrepancy
-  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage-via-a-sas-credential/get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2 @claim:001-SAS-18:doc-discrepancy
+  @restated:windows-vm-access:get-a-sas-credential-from-azure-resource-manager-to-make-storage-calls/powershell#2
+  @claim:001-SAS-18:doc-discrepancy
   Scenario: [8] The article's listServiceSas POST sets no content type; Resource Manager refuses the form-encoded body
     Given the operator grants the VM's system-assigned identity the "Storage Account Contributor" role on the storage account
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"

@@ -23,8 +23,10 @@ Feature: The tutorials' own Linux commands, run unchanged on the VM
   A scenario whose tool is not installed on the VM is skipped, with the reason in its log.
 
   @snippets:rm-system-identity
-  @verbatim:windows-vm-access:get-an-access-token/bash#1 @verbatim:windows-vm-access:get-an-access-token/bash#2
-  @restated:windows-vm-access:get-an-access-token/json#1 @restated:windows-vm-access:get-an-access-token/json#2
+  @verbatim:windows-vm-access:get-an-access-token/bash#1
+  @verbatim:windows-vm-access:get-an-access-token/bash#2
+  @restated:windows-vm-access:get-an-access-token/json#1
+  @restated:windows-vm-access:get-an-access-token/json#2
   @claim:001-RMS-01 @claim:001-RMS-04 @claim:001-RMS-10 @claim:001-RMS-11
   Scenario: [1] The Resource Manager tutorial's curl token request and resource group read, as printed
     Given the tutorial's commands are written for the "AzureChinaCloud" cloud
@@ -60,7 +62,8 @@ Feature: The tutorials' own Linux commands, run unchanged on the VM
       | location | <LOCATION>                                                       |
     And the command prints what the article's sample "windows-vm-access:get-an-access-token/json#2" shows
 
-  @snippets:rm-system-identity @failure @restated:windows-vm-access:get-an-access-token/bash#1
+  @restated:windows-vm-access:get-an-access-token/bash#1
+  @snippets:rm-system-identity @failure
   Scenario: [2] The same token request without -H Metadata:true prints IMDS's refusal
     Given the tutorial's commands are written for the "AzureChinaCloud" cloud
     And the VM has "curl" installed
@@ -75,7 +78,8 @@ Feature: The tutorials' own Linux commands, run unchanged on the VM
       {"error":"invalid_request","error_description":"Required metadata header not specified"}
       """
 
-  @snippets:sign-in @verbatim:signin-vm-identity:azure-cli/azurecli#1
+  @verbatim:signin-vm-identity:azure-cli/azurecli#1
+  @snippets:sign-in
   @claim:003-02 @claim:003-04 @claim:003-05
   Scenario: [3] Sign in with the VM's identity and print its service principal ID with the Azure CLI
     Given the tutorial's commands are written for the "AzureCloud" cloud

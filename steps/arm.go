@@ -29,6 +29,7 @@ func registerARM(sc *godog.ScenarioContext) {
 	sc.Step(re(`^the operator grants the user-assigned identity the "([^"]*)" role on the resource group$`), grantUserIdentityRole)
 	sc.Step(re(`^the VM sends (GET|PUT|POST|PATCH|DELETE) "([^"]*)" with the access token$`), vmCallWithToken)
 	sc.Step(re(`^the VM sends GET "([^"]*)" without a token$`), vmCallWithoutToken)
+	sc.Step(re(`^the VM's identity in the response lists the user-assigned identity$`), responseListsUAI)
 	sc.Step(re(`^the VM sends (PUT|PATCH) "([^"]*)" with the access token and the JSON body '([^']*)', expecting to be refused$`), vmWriteExpectRefusal)
 }
 
@@ -281,6 +282,7 @@ func assignUserIdentity(ctx context.Context) error {
 		}})
 		return err
 	})
+	s.last = x
 	var got map[string]struct{ ClientID string }
 	for k, v := range gjson.GetBytes(x.Body, "identity.userAssignedIdentities").Map() {
 		if strings.EqualFold(k, uai) {
@@ -332,6 +334,32 @@ func vmCallWithToken(ctx context.Context, method, rawURL string) error {
 	}
 	s.last = s.sendAsVM(ctx, method, u, nil, nil)
 	return nil
+}
+
+// responseListsUAI checks the VM's answer (Resource Manager's, after an
+// update) for <UAI-ID> among identity.userAssignedIdentities, whose keys
+// are resource ids compared without regard to case, with its client id.
+func responseListsUAI(ctx context.Context) error {
+	s := from(ctx)
+	j, err := s.json()
+	if err != nil {
+		return err
+	}
+	uai, err := s.expand("<UAI-ID>")
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for k, v := range j.Get("identity.userAssignedIdentities").Map() {
+		if strings.EqualFold(k, uai) {
+			if got := v.Get("clientId").String(); !strings.EqualFold(got, s.vars["CLIENT-ID"]) {
+				return fmt.Errorf("the VM lists %s with client id %q, the identity's is %q", k, got, s.vars["CLIENT-ID"])
+			}
+			return nil
+		}
+		keys = append(keys, k)
+	}
+	return fmt.Errorf("the VM's user-assigned identities are %v; %s is not among them", keys, uai)
 }
 
 // vmWriteExpectRefusal is a change the VM's identity should not be allowed
