@@ -12,7 +12,10 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
   resource and the token's audience, and the answer the tutorial prints (value, id with the vault
   URL, name and version, attributes with enabled and created). Failure scenarios show what a
   reader gets for each skipped or wrong step, including the same read on a vault that uses Azure
-  RBAC instead of access policies.
+  RBAC instead of access policies. Against Azure (@doc-discrepancy, [9]): a vault created today
+  without choosing a permission model uses Azure RBAC, where the article's access policy grants
+  nothing. Not run: the PowerShell itself (Invoke-RestMethod is restated as HTTP); the US Government
+  variant of the token request runs on --cloud AzureUSGovernment.
 
   Background:
     Given the VM has a system-assigned managed identity
