@@ -1,7 +1,8 @@
 @tutorial:keyvault
 Feature: Use a Windows VM system-assigned managed identity to access Azure Key Vault
   Tutorial: "Use a Windows VM system-assigned managed identity to access Azure Key Vault"
-  (../shared/tutorials/001_560952d57c964946.txt, that section): create a Key Vault, add a secret,
+  (that section of features/tutorials/windows-vm-access.md,
+  https://docs.azure.cn/en-us/entra/identity/managed-identities-azure-resources/tutorial-windows-managed-identities-vm-access): create a Key Vault, add a secret,
   grant the VM's identity access with an access policy from the "Secret Management" template, get
   a token from IMDS for the cloud's vault resource (https://vault.azure.cn in the text,
   https://vault.usgovcloudapi.net for Azure Government), and GET
@@ -11,13 +12,22 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
   resource and the token's audience, and the answer the tutorial prints (value, id with the vault
   URL, name and version, attributes with enabled and created). Failure scenarios show what a
   reader gets for each skipped or wrong step, including the same read on a vault that uses Azure
-  RBAC instead of access policies.
+  RBAC instead of access policies. Against Azure (@doc-discrepancy, [9]): a vault created today
+  without choosing a permission model uses Azure RBAC, where the article's access policy grants
+  nothing. Not run: the PowerShell itself (Invoke-RestMethod is restated as HTTP); the US Government
+  variant of the token request runs on --cloud AzureUSGovernment.
 
   Background:
     Given the VM has a system-assigned managed identity
     And a new resource group named like "mi-test"
 
   @keyvault:tutorial
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#1
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#3
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#4
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/output#1
+  @claim:001-KV-01 @claim:001-KV-03 @claim:001-KV-04 @claim:001-KV-08 @claim:001-KV-09 @claim:001-KV-11
+  @claim:001-KV-12 @claim:001-KV-13
   Scenario: [1] Create a vault, add a secret, grant the VM Secret Management, read the secret with a token from IMDS
     # "Provide a Name for the new key vault ... choose the subscription and resource group"
     Given the operator creates a key vault named like "mi-lab-vault" in the resource group with the "Vault access policy" permission model
@@ -26,6 +36,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     # "Add Access Policy ... Configure from template ... Secret Management ... Select Principal ... the VM"
     And the operator adds an access policy for the VM's system-assigned identity from the "Secret Management" template
     # Invoke-RestMethod -Uri 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.cn' -Method GET -Headers @{Metadata="true"}
+    Given the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#1" says "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.cn'"
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<VAULT-RESOURCE-ENCODED>" with header "Metadata: true"
     Then the response status is 200
     And the response field "resource" echoes the requested resource
@@ -34,6 +45,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     Then the access token's "aud" claim is "<VAULT-RESOURCE>"
     And the access token's "oid" claim is "<VM-PRINCIPAL-ID>"
     # Invoke-RestMethod -Uri https://<your-key-vault-URL>/secrets/<secret-name>?api-version=2016-10-01 -Method GET -Headers @{Authorization="Bearer $KeyVaultToken"}
+    Given the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/powershell#4" says "https://<your-key-vault-URL>/secrets/<secret-name>?api-version=2016-10-01"
     When the VM sends GET "https://<YOUR-KEY-VAULT-URL>/secrets/<SECRET-NAME>?api-version=2016-10-01" with the access token
     Then the response status is 200
     # value: 'My Secret'   id: https://mi-lab-vault.vault.azure.cn/secrets/mi-test/50644e90b13249b584c44b9f712f2e51   attributes: @{enabled=True; created=16…
@@ -41,8 +53,10 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     And the response field "id" is the secret's identifier: the vault URL, "secrets", its name and a 32-hex version
     And the response field "attributes.enabled" is the JSON true
     And the response field "attributes.created" is a Unix time in the past hour
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-key-vault/access-data/output#1" says "@{enabled=True; created="
 
   @failure
+  @claim:001-KV-04
   Scenario: [2] Without an access policy for the VM the read is refused with AccessDenied
     Given the operator creates a key vault named like "mi-lab-vault" in the resource group with the "Vault access policy" permission model
     And the operator adds the secret "mi-test" with the value "My Secret" to the vault
@@ -55,6 +69,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     And the error message is "The user, group or application 'appid=<VM-CLIENT-ID>;oid=<VM-PRINCIPAL-ID>;iss=<TOKEN-ISSUER>' does not have secrets get permission on key vault '<VAULT-NAME>;location=<LOCATION>'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"
 
   @failure
+  @claim:001-KV-04
   Scenario: [3] An access policy without the get permission lets the VM list secrets but not read one
     Given the operator creates a key vault named like "mi-lab-vault" in the resource group with the "Vault access policy" permission model
     And the operator adds the secret "mi-test" with the value "My Secret" to the vault
@@ -129,3 +144,23 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Key V
     Then the response status is 200
     And the response field "value" is "<SECRET-VALUE>"
     And the response field "id" is the secret's identifier: the vault URL, "secrets", its name and a 32-hex version
+
+  # "Select Access Policy from the menu on the left side. Select Add Access Policy ... Secret Management".
+  # A vault created today without choosing a permission model uses Azure RBAC (Key Vault API
+  # 2026-02-01 and later, "consistent with the Azure portal experience":
+  # learn.microsoft.com/azure/key-vault/general/access-control-default), where access policies do not
+  # authorize data access (learn.microsoft.com/azure/key-vault/general/rbac-access-policy).
+  @doc-discrepancy
+  @claim:001-KV-02:doc-discrepancy
+  Scenario: [9] The article grants access with an access policy; a vault created today uses Azure RBAC and the read is refused
+    Given the operator creates a key vault named like "mi-lab-vault" in the resource group without choosing a permission model
+    Then the response field "properties.enableRbacAuthorization" is the JSON true
+    Given the operator grants itself the "Key Vault Secrets Officer" role on the resource group
+    And the operator adds the secret "mi-test" with the value "My Secret" to the vault
+    And the operator adds an access policy for the VM's system-assigned identity from the "Secret Management" template
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<VAULT-RESOURCE-ENCODED>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends GET "https://<YOUR-KEY-VAULT-URL>/secrets/<SECRET-NAME>?api-version=2016-10-01" with the access token, expecting to be refused
+    Then the response status is 403
+    And the error code is "Forbidden"
+    And the inner error code is "ForbiddenByRbac"

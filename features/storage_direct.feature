@@ -1,7 +1,8 @@
 @tutorial:storage-direct
 Feature: Use a Windows VM system-assigned managed identity to access Azure Storage
   Tutorial: "Use a Windows VM system-assigned managed identity to access Azure Storage"
-  (../shared/tutorials/001_560952d57c964946.txt, that section): create a general purpose v1 storage
+  (that section of features/tutorials/windows-vm-access.md,
+  https://docs.azure.cn/en-us/entra/identity/managed-identities-azure-resources/tutorial-windows-managed-identities-vm-access): create a general purpose v1 storage
   account and a private container, upload "hello world.txt" containing "Hello world!", grant the VM's
   identity Storage Blob Data Reader on the account, get a token for https://storage.azure.com/ from
   IMDS, and read the blob with it (the .NET sample's CloudBlockBlob.DownloadText with a
@@ -26,12 +27,17 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     # "create a file titled hello world.txt ... add the text Hello world!, then save it ... Upload"
     Given the operator uploads "hello world.txt" with the text "Hello world!" to the container
 
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/csharp#1
+  @claim:001-STO-01 @claim:001-STO-03 @claim:001-STO-04 @claim:001-STO-06 @claim:001-STO-07 @claim:001-STO-10
+  @claim:001-STO-11 @claim:001-STO-12 @claim:001-STO-13 @claim:004-15
   Scenario: [1] Grant Storage Blob Data Reader on the account, get a token for Storage from IMDS, read the blob with it
     # "Role: Storage Blob Data Reader; Assign access to: Managed identity; System-assigned: Virtual Machine"
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account
     # GetMSIToken("https://storage.azure.com/") sends this request with Metadata: true
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"
     Then the response status is 200
+    # Dictionary<string, string> list = (Dictionary<string, string>)j.Deserialize(stringResponse, ...)
+    And every field of the response is a JSON string
     And the response field "resource" echoes the requested resource
     When the VM extracts the access token from the response
     Then the access token's "aud" claim is "https://storage.azure.com/"
@@ -44,6 +50,8 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the response header "Content-Length" is "12"
 
   @doc-discrepancy
+  @restated:windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/output#1
+  @claim:001-STO-14:doc-discrepancy
   Scenario: [2] The tutorial writes "Hello world!" into the file but shows "Hello world! :)" as the output; the blob holds what was written
     # "add the text Hello world!" ... "The response contains the contents of the file: Hello world! :)"
     Given the operator grants the VM's system-assigned identity the "Storage Blob Data Reader" role on the storage account
@@ -51,10 +59,11 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the VM extracts the access token from the response
     And the VM sends GET "<URI-TO-BLOB-FILE>" with the access token and header "x-ms-version: 2017-11-09"
     Then the response status is 200
-    And the response body is not the text "Hello world! :)"
     And the response body is the text "Hello world!"
+    And the article's block "windows-vm-access:use-a-windows-vm-system-assigned-managed-identity-to-access-azure-storage/access-data/output#1" says "Hello world! :)"
 
   @failure
+  @claim:001-STO-06
   Scenario: [3] Reading the blob before any role is granted is refused with AuthorizationPermissionMismatch
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"
     And the VM extracts the access token from the response
@@ -63,6 +72,7 @@ Feature: Use a Windows VM system-assigned managed identity to access Azure Stora
     And the storage error code is "AuthorizationPermissionMismatch"
 
   @failure
+  @claim:001-STO-06
   Scenario: [4] Reader on the resource group is a control-plane role: it grants no access to blob data
     Given the operator grants the VM's system-assigned identity the "Reader" role on the resource group
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com/" with header "Metadata: true"

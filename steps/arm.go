@@ -24,10 +24,13 @@ func registerARM(sc *godog.ScenarioContext) {
 	sc.Step(re(`^a new resource group named like "([^"]*)"$`), newResourceGroup)
 	sc.Step(re(`^the operator grants the VM's system-assigned identity the "([^"]*)" role on the resource group$`), grantVMRole)
 	sc.Step(re(`^the operator creates the user-assigned identity "([^"]*)" in the resource group$`), createUserIdentity)
-	sc.Step(re(`^the operator assigns the user-assigned identity to the VM$`), assignUserIdentity)
+	sc.Step(re(`^the operator assigns the user-assigned identity to the VM, keeping its system-assigned identity$`), assignUserIdentity)
+	sc.Step(re(`^the operator sets the VM's identity type to "UserAssigned" with the user-assigned identity, as Update-AzVM -IdentityType "UserAssigned" does$`), setUserAssignedOnly)
 	sc.Step(re(`^the operator grants the user-assigned identity the "([^"]*)" role on the resource group$`), grantUserIdentityRole)
 	sc.Step(re(`^the VM sends (GET|PUT|POST|PATCH|DELETE) "([^"]*)" with the access token$`), vmCallWithToken)
 	sc.Step(re(`^the VM sends GET "([^"]*)" without a token$`), vmCallWithoutToken)
+	sc.Step(re(`^the VM's identity in the response lists the user-assigned identity$`), responseListsUAI)
+	sc.Step(re(`^the VM sends (PUT|PATCH) "([^"]*)" with the access token and the JSON body '([^']*)', expecting to be refused$`), vmWriteExpectRefusal)
 }
 
 const (
@@ -245,10 +248,10 @@ func createUserIdentity(ctx context.Context, name string) error {
 	return nil
 }
 
-// assignUserIdentity is Update-AzVM -IdentityType UserAssigned -IdentityID
-// ..., except that the VM keeps its system-assigned identity: the tutorial's
-// command would drop it, and the other tutorials need it. Removed again
-// after the scenario.
+// assignUserIdentity is Update-AzVM -IdentityType SystemAssignedUserAssigned
+// -IdentityID ...: ID1 added, the system-assigned identity kept. The
+// article's -IdentityType "UserAssigned" drops the system identity (see
+// setUserAssignedOnly). Removed again after the scenario.
 func assignUserIdentity(ctx context.Context) error {
 	s := from(ctx)
 	if err := s.skipUnlessProvisioning("a user-assigned identity assigned to the VM"); err != nil {
@@ -279,6 +282,7 @@ func assignUserIdentity(ctx context.Context) error {
 		}})
 		return err
 	})
+	s.last = x
 	var got map[string]struct{ ClientID string }
 	for k, v := range gjson.GetBytes(x.Body, "identity.userAssignedIdentities").Map() {
 		if strings.EqualFold(k, uai) {
@@ -296,6 +300,30 @@ func assignUserIdentity(ctx context.Context) error {
 	return nil
 }
 
+// setUserAssignedOnly is the article's command as written: Update-AzVM
+// -VM $vm -IdentityType "UserAssigned" -IdentityID <ID1>, a PATCH of the
+// VM's identity to type UserAssigned with ID1. Resource Manager's answer
+// becomes the last response. The VM's identities and their access are put
+// back after the scenario.
+func setUserAssignedOnly(ctx context.Context) error {
+	s := from(ctx)
+	if err := s.skipUnlessProvisioning("the VM's identity type changed"); err != nil {
+		return err
+	}
+	uai, err := s.expand("<UAI-ID>")
+	if err != nil {
+		return err
+	}
+	if err := s.keepIdentityAccess(ctx); err != nil {
+		return err
+	}
+	x, err := s.operator(ctx, http.MethodPatch, s.vars["VM-RESOURCE-ID"]+"?api-version="+computeAPI, map[string]any{"identity": map[string]any{
+		"type": "UserAssigned", "userAssignedIdentities": map[string]any{uai: map[string]any{}},
+	}})
+	s.last = x
+	return err
+}
+
 // vmCallWithToken is the tutorials' Invoke-WebRequest / curl with
 // -H "Authorization: Bearer <ACCESS-TOKEN>".
 func vmCallWithToken(ctx context.Context, method, rawURL string) error {
@@ -305,6 +333,48 @@ func vmCallWithToken(ctx context.Context, method, rawURL string) error {
 		return err
 	}
 	s.last = s.sendAsVM(ctx, method, u, nil, nil)
+	return nil
+}
+
+// responseListsUAI checks the VM's answer (Resource Manager's, after an
+// update) for <UAI-ID> among identity.userAssignedIdentities, whose keys
+// are resource ids compared without regard to case, with its client id.
+func responseListsUAI(ctx context.Context) error {
+	s := from(ctx)
+	j, err := s.json()
+	if err != nil {
+		return err
+	}
+	uai, err := s.expand("<UAI-ID>")
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for k, v := range j.Get("identity.userAssignedIdentities").Map() {
+		if strings.EqualFold(k, uai) {
+			if got := v.Get("clientId").String(); !strings.EqualFold(got, s.vars["CLIENT-ID"]) {
+				return fmt.Errorf("the VM lists %s with client id %q, the identity's is %q", k, got, s.vars["CLIENT-ID"])
+			}
+			return nil
+		}
+		keys = append(keys, k)
+	}
+	return fmt.Errorf("the VM's user-assigned identities are %v; %s is not among them", keys, uai)
+}
+
+// vmWriteExpectRefusal is a change the VM's identity should not be allowed
+// to make, sent once (a refusal is the expected answer, nothing to wait for).
+func vmWriteExpectRefusal(ctx context.Context, method, rawURL, body string) error {
+	s := from(ctx)
+	u, err := s.tokenURL(rawURL)
+	if err != nil {
+		return err
+	}
+	if !json.Valid([]byte(body)) {
+		return fmt.Errorf("the body in the feature is not JSON: %s", body)
+	}
+	h := http.Header{"Authorization": {"Bearer " + s.token}, "Content-Type": {"application/json"}}
+	s.last = azhttp.Send(ctx, s.t.HTTPClient(), s.log, method, u, h, []byte(body))
 	return nil
 }
 

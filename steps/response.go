@@ -22,6 +22,10 @@ func registerResponse(sc *godog.ScenarioContext) {
 	sc.Step(re(`^the response field "([^"]*)" is "([^"]*)"$`), responseFieldIs)
 	sc.Step(re(`^the response field "([^"]*)" is (a GUID|a string of digits|an empty string|a JWT)$`), responseFieldKind)
 	sc.Step(re(`^the response field "([^"]*)" echoes the requested resource$`), responseFieldEchoesResource)
+	sc.Step(re(`^the response has no field "([^"]*)"$`), responseFieldAbsent)
+	sc.Step(re(`^every field of the response is a JSON string$`), everyFieldString)
+	sc.Step(re(`^the response field "([^"]*)" is the Azure id "([^"]*)"$`), responseFieldIsID)
+	sc.Step(re(`^the token's lifetime, expires_on - not_before, is about (\d+) hours$`), tokenLifetimeHours)
 	sc.Step(re(`^the token lifetime fields agree: not_before <= now < expires_on, and expires_in = expires_on - now$`), tokenTimesAgree)
 	sc.Step(re(`^the response body has what the tutorial shows:$`), responseBodyHas)
 	sc.Step(re(`^the error code is "([^"]*)"$`), errorCodeIs)
@@ -293,4 +297,76 @@ func headerStartsWith(ctx context.Context, name, prefix string) error {
 		return fmt.Errorf("header %s is %q, want it to start with %q", name, got, p)
 	}
 	return nil
+}
+
+// responseFieldAbsent checks that Azure's answer does not carry a field a
+// tutorial shows.
+func responseFieldAbsent(ctx context.Context, path string) error {
+	j, err := from(ctx).json()
+	if err != nil {
+		return err
+	}
+	if f := j.Get(path); f.Exists() {
+		return fmt.Errorf("the response has %q: %s", path, f.Raw)
+	}
+	return nil
+}
+
+// responseFieldIsID compares a resource id as Azure compares ids: without
+// regard to case (Microsoft.ManagedIdentity answers ".../resourcegroups/...").
+func responseFieldIsID(ctx context.Context, path, want string) error {
+	s := from(ctx)
+	j, err := s.json()
+	if err != nil {
+		return err
+	}
+	w, err := s.expand(want)
+	if err != nil {
+		return err
+	}
+	if got := j.Get(path).String(); !strings.EqualFold(got, w) {
+		return fmt.Errorf("%q is %q, want %q (compared without regard to case)", path, got, w)
+	}
+	return nil
+}
+
+// tokenLifetimeHours checks the token's lifetime as the token response
+// states it. expires_in alone counts down while IMDS serves a cached token,
+// so the lifetime is expires_on - not_before, allowed within an hour.
+func tokenLifetimeHours(ctx context.Context, hours int) error {
+	j, err := from(ctx).json()
+	if err != nil {
+		return err
+	}
+	on, err1 := strconv.ParseInt(j.Get("expires_on").String(), 10, 64)
+	nbf, err2 := strconv.ParseInt(j.Get("not_before").String(), 10, 64)
+	if err := firstErr(err1, err2); err != nil {
+		return fmt.Errorf("expires_on %q or not_before %q is not a whole number", j.Get("expires_on").String(), j.Get("not_before").String())
+	}
+	life := time.Duration(on-nbf) * time.Second
+	if want := time.Duration(hours) * time.Hour; life < want-time.Hour || life > want+time.Hour {
+		return fmt.Errorf("the token lives %s (expires_on - not_before = %d s), not about %d hours", life, on-nbf, hours)
+	}
+	return nil
+}
+
+// everyFieldString is what deserialising the answer as a
+// Dictionary<string,string> (the .NET sample's JavaScriptSerializer) needs:
+// a flat object whose every value is a JSON string.
+func everyFieldString(ctx context.Context) error {
+	j, err := from(ctx).json()
+	if err != nil {
+		return err
+	}
+	if !j.IsObject() {
+		return fmt.Errorf("the answer is not a JSON object: %.300s", j.Raw)
+	}
+	c := &check{}
+	j.ForEach(func(k, v gjson.Result) bool {
+		if v.Type != gjson.String {
+			c.Errorf("field %q is %s, not a JSON string", k.String(), v.Raw)
+		}
+		return true
+	})
+	return c.err()
 }

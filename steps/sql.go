@@ -92,26 +92,24 @@ func (s *scenario) serverPath() (string, error) {
 }
 
 // createSQLServer is the Azure SQL quickstart's "Create SQL Database >
-// Server > Create new" with Microsoft Entra authentication only; the
-// server goes with the resource group.
+// Server > Create new" with SQL authentication: the server has no Microsoft
+// Entra admin until the tutorial's "Set admin" step (setSQLAdmin), so
+// that step is what lets the admin's Entra sign-in work. The SQL login's
+// password is random, never used and redacted. The server goes with the
+// resource group.
 func createSQLServer(ctx context.Context, like string) error {
 	s := from(ctx)
 	name := like + "-" + randomSuffix()
 	s.set("AZURE-SQL-SERVERNAME", name)
-	oid, err := s.operatorOID(ctx)
-	if err != nil {
-		return err
-	}
 	path, err := s.serverPath()
 	if err != nil {
 		return err
 	}
+	password := "Mc1!" + newGUID()
+	redact.Register(password)
 	x, err := s.operator(ctx, http.MethodPut, path+"?api-version="+sqlAPI, map[string]any{
-		"location": s.vars["LOCATION"],
-		"properties": map[string]any{"administrators": map[string]any{
-			"administratorType": "ActiveDirectory", "principalType": "Application", "login": "miconform-operator",
-			"sid": oid, "tenantId": s.vars["TENANT-ID"], "azureADOnlyAuthentication": true,
-		}},
+		"location": s.vars["LOCATION"], "tags": s.t.Policy().Tags,
+		"properties": map[string]any{"administratorLogin": "miconformsql", "administratorLoginPassword": password},
 	})
 	if err != nil {
 		return err

@@ -129,6 +129,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerSignin(sc)
 	registerConcepts(sc)
 	registerSnippets(sc)
+	registerArticles(sc)
 	registerStorage(sc)
 	registerKeyVault(sc)
 	registerFaults(sc)

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -38,13 +38,13 @@ func registerStorage(sc *godog.ScenarioContext) {
 	sc.Step(re(`^the operator regenerates the storage account's "(key1|key2)"$`), regenerateKey)
 	sc.Step(re(`^the time (\d+) hours? (from now|ago) as <([A-Z][A-Z0-9-]*)>$`), timeAs)
 	sc.Step(re(`^the VM sends GET "([^"]*)" with the access token and header "([^"]*)"(, expecting to be refused)?$`), vmGetWithTokenAndHeader)
-	sc.Step(re(`^the VM sends POST "([^"]*)" with the access token and this body(, expecting to be refused)?:$`), vmPostWithToken)
+	sc.Step(re(`^the VM sends POST "([^"]*)" with the access token, Content-Type "([^"]*)" and this body(, expecting to be refused)?:$`), vmPostWithToken)
 	sc.Step(re(`^the VM extracts the SAS credential from the response$`), extractSAS)
 	sc.Step(re(`^the VM changes "([^"]*)" to "([^"]*)" in the SAS credential$`), editSAS)
 	sc.Step(re(`^the SAS credential has these parameters:$`), sasHasParams)
 	sc.Step(re(`^the SAS credential has a signature$`), sasHasSignature)
-	sc.Step(re(`^the VM runs echo "([^"]*)" > ([^ ]+) in Windows PowerShell$`), powershellEcho)
-	sc.Step(re(`^"([^"]*)" is (\d+) bytes long$`), fileLength)
+	sc.Step(re(`^a file "([^"]*)" on the VM with the line "([^"]*)"$`), fileWithLine)
+	sc.Step(re(`^the response header "Content-Length" is the size of "([^"]*)"$`), contentLengthIsFileSize)
 	sc.Step(re(`^the VM uploads "([^"]*)" to the container as blob "([^"]*)" with the SAS credential( over http)?$`), uploadWithSAS)
 	sc.Step(re(`^the VM downloads blob "([^"]*)" from the container to "([^"]*)" with the SAS credential$`), downloadWithSAS)
 	sc.Step(re(`^"([^"]*)" has the same bytes as "([^"]*)"$`), sameBytes)
@@ -268,8 +268,11 @@ func vmGetWithTokenAndHeader(ctx context.Context, rawURL, header, refusal string
 }
 
 // vmPostWithToken is Invoke-WebRequest -Method POST -Body $jsonParams
-// -Headers @{Authorization="Bearer $ArmToken"}.
-func vmPostWithToken(ctx context.Context, rawURL, refusal string, doc *godog.DocString) error {
+// -Headers @{Authorization="Bearer $ArmToken"} with the Content-Type the
+// feature names: the article's command sets none, so Windows PowerShell
+// sends application/x-www-form-urlencoded; a working call needs
+// -ContentType "application/json".
+func vmPostWithToken(ctx context.Context, rawURL, contentType, refusal string, doc *godog.DocString) error {
 	s := from(ctx)
 	u, err := s.tokenURL(rawURL)
 	if err != nil {
@@ -282,7 +285,7 @@ func vmPostWithToken(ctx context.Context, rawURL, refusal string, doc *godog.Doc
 	if !json.Valid([]byte(body)) {
 		return fmt.Errorf("the body in the feature is not JSON")
 	}
-	s.sendWithToken(ctx, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, []byte(body), refusal)
+	s.sendWithToken(ctx, http.MethodPost, u, http.Header{"Content-Type": {contentType}}, []byte(body), refusal)
 	return nil
 }
 
@@ -368,27 +371,28 @@ func sasHasSignature(ctx context.Context) error {
 	return nil
 }
 
-// powershellEcho writes what Windows PowerShell's `echo "..." > file`
-// writes: Out-File's default encoding, UTF-16LE with a byte order mark,
-// and a CRLF line end. That is why the tutorial reports Length : 56 for a
-// 25-character line.
-func powershellEcho(ctx context.Context, text, file string) error {
-	var b bytes.Buffer
-	b.Write([]byte{0xFF, 0xFE})
-	for _, u := range utf16.Encode([]rune(text + "\r\n")) {
-		b.Write([]byte{byte(u), byte(u >> 8)})
-	}
-	files(ctx)[file] = b.Bytes()
+// fileWithLine puts a one-line text file (LF-terminated) in the VM's
+// working directory. It is the scenario's data, not a model of any shell:
+// the article's `echo ... > test.txt` is PowerShell, which does not run here
+// (its "Length : 56" is Windows PowerShell 5.1's UTF-16 Out-File encoding).
+func fileWithLine(ctx context.Context, file, line string) error {
+	files(ctx)[file] = []byte(line + "\n")
 	return nil
 }
 
-func fileLength(ctx context.Context, file string, n int) error {
+// contentLengthIsFileSize compares the length Storage reports for the blob
+// with the bytes uploaded from the file.
+func contentLengthIsFileSize(ctx context.Context, file string) error {
+	s := from(ctx)
+	if err := s.requireAnswer(); err != nil {
+		return err
+	}
 	b, ok := files(ctx)[file]
 	if !ok {
 		return fmt.Errorf("there is no file %q on the VM", file)
 	}
-	if len(b) != n {
-		return fmt.Errorf("%s is %d bytes long, want %d", file, len(b), n)
+	if got, want := s.last.Header.Get("Content-Length"), strconv.Itoa(len(b)); got != want {
+		return fmt.Errorf("Content-Length is %q, %s is %s bytes", got, file, want)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ package arm
 import (
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"regexp"
 	"strings"
@@ -74,6 +75,9 @@ func (r *Request) Decode(v any) *Error {
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return Errorf(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'The request body is empty.'.")
+	}
+	if e := jsonMediaType(r.Header.Get("Content-Type")); e != nil {
+		return e
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return errInvalidRequestContent(err.Error())
@@ -229,3 +233,22 @@ var knownVersions = []string{"2025-04-01", "2024-11-01", "2024-03-01", "2023-07-
 
 // armTime formats a time the way ARM's .NET front door prints it in messages.
 func armTime(t time.Time) string { return t.UTC().Format("1/2/2006 3:04:05 PM") }
+
+// jsonMediaType refuses a body that is not declared JSON, as Resource
+// Manager does before any provider sees it: 415 UnsupportedMediaType, with
+// '<null>' for a missing Content-Type (Azure/azure-cli#10143 and #13056:
+// {"error":{"code":"UnsupportedMediaType","message":"The content media type
+// '<null>' is not supported. Only 'application/json' is supported."}}). Windows
+// PowerShell's Invoke-WebRequest -Method POST -Body without -ContentType
+// sends application/x-www-form-urlencoded (Invoke-WebRequest reference,
+// -ContentType), which gets the same answer naming that type.
+func jsonMediaType(header string) *Error {
+	if mt, _, err := mime.ParseMediaType(header); err == nil && strings.EqualFold(mt, "application/json") {
+		return nil
+	}
+	shown := header
+	if strings.TrimSpace(header) == "" {
+		shown = "<null>"
+	}
+	return Errorf(http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The content media type '%s' is not supported. Only 'application/json' is supported.", shown)
+}

@@ -415,7 +415,10 @@ func BuildServiceSAS(account string, keys [2][]byte, in ServiceSASParameters, no
 	if key < 0 {
 		return nil, "keyToSign"
 	}
-	start := now.UTC().Format("2006-01-02T15:04:05Z")
+	// No signedStart, no st: Azure signs only what it was given (the
+	// 2017-06-01 example StorageAccountListServiceSAS.json in
+	// Azure/azure-rest-api-specs answers "sv=2015-04-05&sr=c&se=…&sp=l&sig=…").
+	start := ""
 	if in.SignedStart != "" {
 		t, err := time.Parse(time.RFC3339, in.SignedStart)
 		if err != nil {

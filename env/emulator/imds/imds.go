@@ -146,7 +146,10 @@ type tokenResponse struct {
 	NotBefore    string `json:"not_before"`
 	Resource     string `json:"resource"`
 	TokenType    string `json:"token_type"`
-	RefreshToken string `json:"refresh_token"`
+	// No refresh_token: real IMDS answers carry none (answers captured in
+	// public repositories, e.g. {"access_token":…,"client_id":…,"expires_in":"86400",
+	// "expires_on":…,"ext_expires_in":"86399","not_before":…,"resource":…,
+	// "token_type":"Bearer"}), although the tutorials' samples show "".
 }
 
 // Token is Get Managed Identity Token: GET /metadata/identity/oauth2/token.
@@ -196,7 +199,6 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 		NotBefore:    strconv.FormatInt(t.NotBefore.Unix(), 10),
 		Resource:     resource,
 		TokenType:    "Bearer",
-		RefreshToken: "",
 	}, true)
 }
 

@@ -243,7 +243,7 @@ func TestTokenSuccess(t *testing.T) {
 			}
 			assert.Equal(t, "Bearer", r.body["token_type"])
 			assert.Equal(t, resource, r.body["resource"], "resource echoes the request exactly")
-			assert.Equal(t, "", r.body["refresh_token"])
+			assert.NotContains(t, r.body, "refresh_token", "real IMDS answers carry no refresh_token")
 			assert.Equal(t, "86400", r.body["expires_in"])
 			assert.Equal(t, "86400", r.body["ext_expires_in"])
 			assert.Equal(t, fmt.Sprint(fixedNow.Add(24*time.Hour).Unix()), r.body["expires_on"])

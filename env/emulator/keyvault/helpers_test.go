@@ -102,7 +102,12 @@ func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bear
 func (w *world) armCall(method, path string, body any) answer {
 	tok, err := w.iss.AppToken(w.operator, w.c.ARMResource)
 	require.NoError(w.t, err)
-	return w.serve(w.arm, method, "https://"+w.c.ARMHost+path, bearer(tok.Raw), body)
+	h := bearer(tok.Raw)
+	if body != nil {
+		// Resource Manager refuses a body not declared JSON (415).
+		h.Set("Content-Type", "application/json")
+	}
+	return w.serve(w.arm, method, "https://"+w.c.ARMHost+path, h, body)
 }
 
 // vaultToken is a token for the cloud's vault resource.
