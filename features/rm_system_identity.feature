@@ -15,7 +15,10 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
   Background:
     Given the VM has a system-assigned managed identity
 
-  @rm-system-identity:current
+  # The tutorial's sample token response shows "refresh_token":""; IMDS answers recorded live since
+  # 2020 (Azure/azure-sdk-for-python sdk/identity/azure-identity/tests/recordings/test_imds_credential.*.json)
+  # have client_id and ext_expires_in and no refresh_token.
+  @rm-system-identity:current @doc-discrepancy
   Scenario: [1] Grant the VM Reader on a resource group, get a token from IMDS, read the resource group (api-version 2016-09-01)
     # "Navigate to the Resource Groups tab ... Access control (IAM) ... select Reader ... choose your VM"
     Given a new resource group named like "DevTest"
@@ -24,10 +27,10 @@ Feature: Use a Windows VM system-assigned managed identity to access Resource Ma
     When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
     Then the response status is 200
     And the response has these fields, each a JSON string:
-      | access_token | refresh_token | expires_in | expires_on | not_before | resource | token_type |
+      | access_token | client_id | expires_in | expires_on | ext_expires_in | not_before | resource | token_type |
     And the response field "token_type" is "Bearer"
     And the response field "access_token" is a JWT
-    And the response field "refresh_token" is an empty string
+    And the response has no field "refresh_token"
     And the response field "expires_in" is a string of digits
     And the token lifetime fields agree: not_before <= now < expires_on, and expires_in = expires_on - now
     And the response field "resource" echoes the requested resource

@@ -17,7 +17,9 @@ Feature: The tutorials' own Linux commands, run unchanged on the VM
 
   A scenario whose tool is not installed on the VM is skipped, with the reason in its log.
 
-  @snippets:rm-system-identity
+  # The sample's "refresh_token":"" is no longer in IMDS's answer (recorded live in
+  # Azure/azure-sdk-for-python sdk/identity/azure-identity/tests/recordings/test_imds_credential.*.json).
+  @snippets:rm-system-identity @doc-discrepancy
   Scenario: [1] The Resource Manager tutorial's curl token request and resource group read, as printed
     Given the tutorial's commands are written for the "AzureChinaCloud" cloud
     And the VM has "curl" installed
@@ -37,6 +39,8 @@ Feature: The tutorials' own Linux commands, run unchanged on the VM
       | expires_on | a string of digits     |
       | not_before | a string of digits     |
       | resource   | the requested resource |
+    And Azure's answer lacks these fields of the tutorial's sample output below:
+      | refresh_token |
     And the command prints what the tutorial shows:
       """
       {

@@ -22,6 +22,7 @@ func registerResponse(sc *godog.ScenarioContext) {
 	sc.Step(re(`^the response field "([^"]*)" is "([^"]*)"$`), responseFieldIs)
 	sc.Step(re(`^the response field "([^"]*)" is (a GUID|a string of digits|an empty string|a JWT)$`), responseFieldKind)
 	sc.Step(re(`^the response field "([^"]*)" echoes the requested resource$`), responseFieldEchoesResource)
+	sc.Step(re(`^the response has no field "([^"]*)"$`), responseFieldAbsent)
 	sc.Step(re(`^the token lifetime fields agree: not_before <= now < expires_on, and expires_in = expires_on - now$`), tokenTimesAgree)
 	sc.Step(re(`^the response body has what the tutorial shows:$`), responseBodyHas)
 	sc.Step(re(`^the error code is "([^"]*)"$`), errorCodeIs)
@@ -114,6 +115,19 @@ func responseFieldKind(ctx context.Context, path, kind string) error {
 	}[kind]
 	if !ok {
 		return fmt.Errorf("%q is %q, not %s", path, v, kind)
+	}
+	return nil
+}
+
+// responseFieldAbsent checks that the JSON answer lacks a field, e.g. one a
+// tutorial's sample shows and Azure no longer sends.
+func responseFieldAbsent(ctx context.Context, path string) error {
+	j, err := from(ctx).json()
+	if err != nil {
+		return err
+	}
+	if f := j.Get(path); f.Exists() {
+		return fmt.Errorf("%q should be absent, is %s", path, f.Raw)
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ func registerSnippets(sc *godog.ScenarioContext) {
 	sc.Step(re(`^the command succeeds$`), commandSucceeds)
 	sc.Step(re(`^the command prints what the tutorial shows:$`), commandPrintsTutorial)
 	sc.Step(re(`^in the tutorial's sample output below, these values differ by run:$`), sampleDiffersByRun)
+	sc.Step(re(`^Azure's answer lacks these fields of the tutorial's sample output below:$`), sampleFieldsAbsent)
 	sc.Step(re(`^the command's output starts with JSON that has:$`), commandOutputStartsWithJSON)
 	sc.Step(re(`^the command's last line is "([^"]*)"$`), commandLastLine)
 	sc.Step(re(`^the VM takes the access token from the command's output$`), takeTokenFromOutput)
@@ -339,6 +340,27 @@ func sampleDiffersByRun(ctx context.Context, table *godog.Table) error {
 	return nil
 }
 
+// absentKind marks, among the next comparison's run-specific fields, a
+// field the tutorial's sample shows and Azure no longer sends: the output
+// must not have it (@doc-discrepancy scenarios).
+const absentKind = "absent from Azure's answer"
+
+// sampleFieldsAbsent names fields of the tutorial's sample that Azure's
+// answer lacks; one column, the field's path.
+func sampleFieldsAbsent(ctx context.Context, table *godog.Table) error {
+	_, st := snippets(ctx)
+	if st.byRun == nil {
+		st.byRun = map[string]string{}
+	}
+	for _, row := range table.Rows {
+		if len(row.Cells) != 1 {
+			return fmt.Errorf("each row names one field, got %d cells", len(row.Cells))
+		}
+		st.byRun[row.Cells[0].Value] = absentKind
+	}
+	return nil
+}
+
 // commandPrintsTutorial compares the output with the tutorial's sample on
 // its JSON structure and values: every field the sample shows is there,
 // with the sample's JSON type and value. A sample string ending in "..."
@@ -401,6 +423,13 @@ func compareSample(s *scenario, want, got any, path string, byRun map[string]str
 		for k, wv := range w {
 			p := strings.TrimPrefix(path+"."+k, ".")
 			gv, ok := g[k]
+			if byRun[p] == absentKind {
+				seen[p] = true
+				if ok {
+					*diffs = append(*diffs, fmt.Sprintf("%s: present (%s), but Azure's answer lacks it", p, show(gv)))
+				}
+				continue
+			}
 			if !ok {
 				*diffs = append(*diffs, fmt.Sprintf("%s: missing", p))
 				continue
