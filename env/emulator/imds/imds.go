@@ -34,6 +34,15 @@ type VM struct {
 	System *directory.Principal
 	// User are the attached user-assigned identities.
 	User []directory.Principal
+	// Properties are the VM resource's properties as Resource Manager
+	// holds them (storageProfile, osProfile, networkProfile, ...), nil when
+	// unknown; the instance document is built from them.
+	Properties map[string]any
+	// Zones are the VM resource's availability zones.
+	Zones []string
+	// NICs are the properties of the VM's network interfaces, in the order
+	// of networkProfile.networkInterfaces; nil when unknown.
+	NICs []map[string]any
 }
 
 // VMSource reports the current state of the VM IMDS runs on; ok is false
