@@ -15,7 +15,10 @@ import (
 // types.
 func TestAnswersAsRecorded(t *testing.T) {
 	w := newWorld(t, "AzureCloud")
-	require.Less(t, w.newVault("recvault", nil).code, 300)
+	require.Less(t, w.newVault("recvault", map[string]any{"accessPolicies": []any{map[string]any{
+		"tenantId": w.dir.TenantID, "objectId": w.operator.ObjectID,
+		"permissions": map[string]any{"secrets": []string{"all"}, "keys": []string{"all"}},
+	}}}).code, 300)
 	tok := w.vaultToken(w.operator)
 	call := func(tok, method, path string, body any, clientID string) answer {
 		h := http.Header{}
@@ -41,6 +44,8 @@ func TestAnswersAsRecorded(t *testing.T) {
 		{"testdata/set_secret_7.3_recorded.json", tok, "PUT", "/secrets/rec?api-version=7.3", map[string]any{"value": "secret-value", "attributes": map[string]any{"exp": 2527401600}}, "",
 			[]string{"x-ms-request-id", "x-ms-keyvault-rbac-assignment-id", "x-ms-keyvault-rbac-cache"}},
 		{"testdata/get_deleted_secret_404_recorded.json", tok, "GET", "/deletedsecrets/none?api-version=7.3", nil, "ad0a35d88ba2c48bb25056dfb1d6fa24", nil},
+		{"testdata/create_rsa_key_7.0_recorded.json", tok, "POST", "/keys/rec/create?api-version=7.0", map[string]any{"kty": "RSA"}, "b313312cfb42157d32048ddc91e03a78",
+			[]string{"Server", "X-AspNet-Version"}},
 		{"testdata/unauthorized_401_recorded.json", "", "GET", "/deletedsecrets/none?api-version=7.3", nil, "ad0a35d88ba2c48bb25056dfb1d6fa24", nil},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
