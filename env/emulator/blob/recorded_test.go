@@ -43,6 +43,14 @@ func TestAnswersAsRecorded(t *testing.T) {
 		assert.Equal(t, want.Headers["x-ms-content-crc64"], r.header.Get("x-ms-content-crc64"), "CRC-64 of no bytes")
 		assert.Equal(t, want.Headers["Content-MD5"], r.header.Get("Content-MD5"))
 	})
+	t.Run("Get Blob", func(t *testing.T) {
+		want := load("testdata/get_blob_2021-12-02_recorded.json")
+		require.Equal(t, 201, f.do("PUT", f.blobURL("recorded/hw"), h("2021-12-02", "x-ms-blob-type", "BlockBlob", "Content-Type", "application/octet-stream"), []byte("Hello World")).status)
+		r := f.do("GET", f.blobURL("recorded/hw"), h("2021-12-02"), nil)
+		assert.Equal(t, want.Status, r.status, string(r.body))
+		assert.Empty(t, want.HeaderDiffs(r.header, true, append(noFeatures, "x-ms-is-current-version")...), want.Source)
+		assert.Equal(t, want.Headers["Content-MD5"], r.header.Get("Content-MD5"))
+	})
 	t.Run("Put Block", func(t *testing.T) {
 		want := load("testdata/put_block_2020-04-08_recorded.json")
 		r := f.do("PUT", f.blobURL("recorded/1")+"?comp=block&blockid=YmxvY2stMQ%3D%3D", h("2020-04-08"), []byte("Hello World!"))
