@@ -290,7 +290,7 @@ func (s *Service) ListContainers(r *request) reply {
 		}
 		out.Containers = append(out.Containers, x)
 	}
-	return xmlReply(out)
+	return withBOM(xmlReply(out))
 }
 
 type blobListXML struct {
@@ -463,7 +463,7 @@ func (s *Service) ListBlobs(r *request) reply {
 		out.Blobs.Items = append(out.Blobs.Items, toBlobXML(b, now, include["metadata"], r.version))
 		n++
 	}
-	return xmlReply(out)
+	return withBOM(xmlReply(out))
 }
 
 func toBlobXML(b Blob, now time.Time, meta bool, v string) blobXML {

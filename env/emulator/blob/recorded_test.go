@@ -2,6 +2,7 @@ package blob_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,6 +78,7 @@ func TestAnswersAsRecorded(t *testing.T) {
 		assert.Empty(t, want.HeaderDiffs(r.header, true, noFeatures...), want.Source)
 		assert.Empty(t, want.XMLDiffs(r.body, "EnumerationResults/Prefix", "EnumerationResults/Blobs/Blob/VersionId", "EnumerationResults/Blobs/Blob/IsCurrentVersion"), want.Source)
 		assert.Contains(t, string(r.body), "<Etag>0x", "List Blobs' Etag is unquoted")
+		assert.True(t, strings.HasPrefix(string(r.body), "\uFEFF<?xml"), "recorded listings start with a BOM")
 	})
 	t.Run("List Blobs at 2017-11-09 has no CRC64 or OrMetadata", func(t *testing.T) {
 		r := f.do("GET", f.base+emulator.SeedContainer+"?restype=container&comp=list&prefix=recorded/0", h("2017-11-09"), nil)
@@ -93,6 +95,7 @@ func TestAnswersAsRecorded(t *testing.T) {
 		assert.Equal(t, want.Status, r.status, string(r.body))
 		assert.Empty(t, want.HeaderDiffs(r.header, true, noFeatures...), want.Source)
 		assert.Empty(t, want.XMLDiffs(r.body), want.Source)
+		assert.True(t, strings.HasPrefix(string(r.body), "\uFEFF<?xml"), "recorded listings start with a BOM")
 	})
 	t.Run("List Containers at 2019-02-02 has no encryption scope", func(t *testing.T) {
 		r := f.do("GET", f.base+"?comp=list", h("2019-02-02"), nil)
