@@ -143,7 +143,9 @@ func (s *Server) instanceDocument(vm VM, v string) map[string]any {
 		"osDisk":         s.osDisk(vm, osDiskRes, osType),
 	}
 	if v >= "2021-02-01" {
-		// Standard_B2s has a 8 GiB temporary disk; IMDS gives kB.
+		// Standard_B2s has an 8 GiB temporary disk. [unverified] The
+		// unit: the doc says kB, yet the captured B4ms (32 GiB) answers
+		// "63488"; 8192 is the size in MiB.
 		storage["resourceDisk"] = map[string]any{"size": "8192"}
 	}
 	compute := map[string]any{
