@@ -170,11 +170,10 @@ func xmlPaths(r io.Reader) (map[string]string, error) {
 			stack = append(stack, t.Name.Local)
 			p := strings.Join(stack, "/")
 			out[p] = "element"
+			// Namespace declarations are not attributes a client reads.
 			for _, at := range t.Attr {
-				if at.Name.Space == "" || at.Name.Space == "xmlns" {
-					if at.Name.Space == "" && at.Name.Local != "xmlns" {
-						out[p+"/@"+at.Name.Local] = "attribute"
-					}
+				if at.Name.Space == "" && at.Name.Local != "xmlns" {
+					out[p+"/@"+at.Name.Local] = "attribute"
 				}
 			}
 		case xml.EndElement:
