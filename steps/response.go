@@ -122,6 +122,19 @@ func responseFieldKind(ctx context.Context, path, kind string) error {
 	return nil
 }
 
+// responseFieldAbsent checks that the JSON answer lacks a field, e.g. one a
+// tutorial's sample shows and Azure no longer sends.
+func responseFieldAbsent(ctx context.Context, path string) error {
+	j, err := from(ctx).json()
+	if err != nil {
+		return err
+	}
+	if f := j.Get(path); f.Exists() {
+		return fmt.Errorf("%q should be absent, is %s", path, f.Raw)
+	}
+	return nil
+}
+
 func responseFieldEchoesResource(ctx context.Context, path string) error {
 	s := from(ctx)
 	j, err := s.json()
@@ -295,19 +308,6 @@ func headerStartsWith(ctx context.Context, name, prefix string) error {
 	}
 	if got := s.last.Header.Get(name); !strings.HasPrefix(got, p) {
 		return fmt.Errorf("header %s is %q, want it to start with %q", name, got, p)
-	}
-	return nil
-}
-
-// responseFieldAbsent checks that Azure's answer does not carry a field a
-// tutorial shows.
-func responseFieldAbsent(ctx context.Context, path string) error {
-	j, err := from(ctx).json()
-	if err != nil {
-		return err
-	}
-	if f := j.Get(path); f.Exists() {
-		return fmt.Errorf("the response has %q: %s", path, f.Raw)
 	}
 	return nil
 }

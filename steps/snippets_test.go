@@ -31,6 +31,8 @@ func TestCompareSample(t *testing.T) {
 		{"without the table the sample's value is required", good, nil, []string{`expires_in: the tutorial shows "3599"`, `resource: the tutorial shows`}},
 		{"types compared", strings.Replace(good, `{"n":1}`, `{"n":"1"}`, 1), byRun, []string{"properties.n: the tutorial shows 1"}},
 		{"missing field", strings.Replace(good, `"token_type":"Bearer",`, ``, 1), byRun, []string{"token_type: missing"}},
+		{"a field Azure lacks may be missing", strings.Replace(good, `"token_type":"Bearer",`, ``, 1), map[string]string{"expires_in": "a string of digits", "resource": "the requested resource", "token_type": "absent"}, nil},
+		{"a field Azure lacks must be missing", good, map[string]string{"expires_in": "a string of digits", "resource": "the requested resource", "token_type": "absent"}, []string{`token_type: expected absent from the output, has "Bearer"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

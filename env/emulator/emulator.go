@@ -380,6 +380,20 @@ func (e *Emulator) currentVM() (imds.VM, bool) {
 		ResourceID: res.ID, Tags: res.Tags, VMSize: "Standard_B2s",
 	}
 	vm.VMID, _ = res.Properties["vmId"].(string)
+	// The instance document reads the VM's image, OS disk and admin from
+	// its properties, and its addresses from its NICs, resources of their
+	// own.
+	vm.Properties = res.Properties
+	if np, ok := res.Properties["networkProfile"].(map[string]any); ok {
+		nics, _ := np["networkInterfaces"].([]any)
+		for _, n := range nics {
+			ref, _ := n.(map[string]any)
+			id, _ := ref["id"].(string)
+			if nic, ok := e.ARM.GetResource(id); ok && id != "" {
+				vm.NICs = append(vm.NICs, nic.Properties)
+			}
+		}
+	}
 	if hw, ok := res.Properties["hardwareProfile"].(map[string]any); ok {
 		if size, ok := hw["vmSize"].(string); ok {
 			vm.VMSize = size

@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"encoding/base64"
 	"net/http"
 	"strconv"
 )
@@ -90,11 +89,10 @@ func (s *Service) AppendBlock(r *request) reply {
 	if err != nil {
 		return fail(storeError(err))
 	}
-	return reply{status: 201, header: http.Header{
-		"ETag": {b.ETag}, "Last-Modified": {httpTime(b.LastModified)},
-		"Content-MD5":                     {base64.StdEncoding.EncodeToString(contentMD5(data))},
-		"x-ms-blob-append-offset":         {strconv.Itoa(len(b.Data) - len(data))},
-		"x-ms-blob-committed-block-count": {strconv.Itoa(len(b.blocks))},
-		"x-ms-request-server-encrypted":   {"true"},
-	}}
+	h := blockHashHeaders(r, data)
+	h.Set("ETag", b.ETag)
+	h.Set("Last-Modified", httpTime(b.LastModified))
+	h.Set("x-ms-blob-append-offset", strconv.Itoa(len(b.Data)-len(data)))
+	h.Set("x-ms-blob-committed-block-count", strconv.Itoa(len(b.blocks)))
+	return reply{status: 201, header: h}
 }

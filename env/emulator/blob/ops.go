@@ -3,8 +3,10 @@ package blob
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/xml"
 	"errors"
+	"hash/crc64"
 	"io"
 	"net/http"
 	"regexp"
@@ -227,17 +229,25 @@ type containerListXML struct {
 	NextMarker      string         `xml:"NextMarker"`
 }
 
+// containerXML is one container of List Containers. Elements are sent
+// from the version that introduced them (list-containers2, "Response
+// body"); recorded at 2021-12-02 in Azure/azure-sdk-for-js
+// sdk/storage/storage-blob/recordings/node/blobserviceclient/recording_listcontainers_with_default_parameters.json
+// (testdata/list_containers_2021-12-02_recorded.json).
 type containerXML struct {
 	Name       string `xml:"Name"`
 	Properties struct {
-		LastModified          string `xml:"Last-Modified"`
-		Etag                  string `xml:"Etag"`
-		LeaseStatus           string `xml:"LeaseStatus"`
-		LeaseState            string `xml:"LeaseState"`
-		LeaseDuration         string `xml:"LeaseDuration,omitempty"`
-		PublicAccess          string `xml:"PublicAccess,omitempty"`
-		HasImmutabilityPolicy bool   `xml:"HasImmutabilityPolicy"`
-		HasLegalHold          bool   `xml:"HasLegalHold"`
+		LastModified                          string `xml:"Last-Modified"`
+		Etag                                  string `xml:"Etag"`
+		LeaseStatus                           string `xml:"LeaseStatus,omitempty"`
+		LeaseState                            string `xml:"LeaseState,omitempty"`
+		LeaseDuration                         string `xml:"LeaseDuration,omitempty"`
+		PublicAccess                          string `xml:"PublicAccess,omitempty"`
+		DefaultEncryptionScope                string `xml:"DefaultEncryptionScope,omitempty"`
+		DenyEncryptionScopeOverride           *bool  `xml:"DenyEncryptionScopeOverride"`
+		HasImmutabilityPolicy                 *bool  `xml:"HasImmutabilityPolicy"`
+		HasLegalHold                          *bool  `xml:"HasLegalHold"`
+		ImmutableStorageWithVersioningEnabled *bool  `xml:"ImmutableStorageWithVersioningEnabled"`
 	} `xml:"Properties"`
 }
 
@@ -253,14 +263,34 @@ func (s *Service) ListContainers(r *request) reply {
 		out.MaxResults = max
 	}
 	now := s.Issuer.Now()
+	v := r.version
+	no := false
 	for _, c := range cs {
 		x := containerXML{Name: c.Name}
-		x.Properties.LastModified, x.Properties.Etag = httpTime(c.LastModified), c.ETag
-		x.Properties.LeaseStatus, x.Properties.LeaseState, x.Properties.LeaseDuration = c.Lease.status(now), c.Lease.State(now), c.Lease.duration(now)
-		x.Properties.PublicAccess = c.PublicAccess
+		p := &x.Properties
+		p.LastModified, p.Etag = httpTime(c.LastModified), c.ETag
+		if v >= "2012-02-12" {
+			p.LeaseStatus, p.LeaseState, p.LeaseDuration = c.Lease.status(now), c.Lease.State(now), c.Lease.duration(now)
+		}
+		if v >= "2016-05-31" {
+			p.PublicAccess = c.PublicAccess
+		}
+		if v >= "2017-11-09" {
+			p.HasImmutabilityPolicy, p.HasLegalHold = &no, &no
+		}
+		if v >= "2019-07-07" {
+			// Every container has the account's key as its scope unless
+			// created with another; the emulator has no encryption scopes.
+			p.DefaultEncryptionScope, p.DenyEncryptionScopeOverride = "$account-encryption-key", &no
+		}
+		if v >= "2020-10-02" {
+			// [unverified version] Recorded at 2021-12-02; version-level
+			// immutability came with 2020-10-02.
+			p.ImmutableStorageWithVersioningEnabled = &no
+		}
 		out.Containers = append(out.Containers, x)
 	}
-	return xmlReply(out)
+	return withBOM(xmlReply(out))
 }
 
 type blobListXML struct {
@@ -277,32 +307,41 @@ type blobListXML struct {
 	NextMarker string `xml:"NextMarker"`
 }
 
+// blobXML is one blob of List Blobs. Elements are sent from the version
+// that introduced them (list-blobs, "Response body"); recorded at
+// 2021-12-02 in Azure/azure-sdk-for-js
+// sdk/storage/storage-blob/recordings/node/containerclient/recording_listblobsflat_with_default_parameters.json
+// (testdata/list_blobs_2021-12-02_recorded.json): Content-CRC64 empty for a
+// blob written by Put Blob, OrMetadata empty, the Etag unquoted (unlike the
+// ETag header and List Containers' Etag).
 type blobXML struct {
 	XMLName    xml.Name `xml:"Blob"`
 	Name       string   `xml:"Name"`
 	Snapshot   string   `xml:"Snapshot,omitempty"`
 	Properties struct {
-		CreationTime       string `xml:"Creation-Time"`
-		LastModified       string `xml:"Last-Modified"`
-		Etag               string `xml:"Etag"`
-		ContentLength      int    `xml:"Content-Length"`
-		ContentType        string `xml:"Content-Type"`
-		ContentEncoding    string `xml:"Content-Encoding"`
-		ContentLanguage    string `xml:"Content-Language"`
-		ContentMD5         string `xml:"Content-MD5"`
-		CacheControl       string `xml:"Cache-Control"`
-		ContentDisposition string `xml:"Content-Disposition"`
-		BlobType           string `xml:"BlobType"`
-		AccessTier         string `xml:"AccessTier,omitempty"`
-		AccessTierInferred bool   `xml:"AccessTierInferred,omitempty"`
-		LeaseStatus        string `xml:"LeaseStatus"`
-		LeaseState         string `xml:"LeaseState"`
-		LeaseDuration      string `xml:"LeaseDuration,omitempty"`
-		ServerEncrypted    bool   `xml:"ServerEncrypted"`
+		CreationTime       string  `xml:"Creation-Time,omitempty"`
+		LastModified       string  `xml:"Last-Modified"`
+		Etag               string  `xml:"Etag"`
+		ContentLength      int     `xml:"Content-Length"`
+		ContentType        string  `xml:"Content-Type"`
+		ContentEncoding    string  `xml:"Content-Encoding"`
+		ContentLanguage    string  `xml:"Content-Language"`
+		ContentCRC64       *string `xml:"Content-CRC64"`
+		ContentMD5         string  `xml:"Content-MD5"`
+		CacheControl       string  `xml:"Cache-Control"`
+		ContentDisposition *string `xml:"Content-Disposition"`
+		BlobType           string  `xml:"BlobType"`
+		AccessTier         string  `xml:"AccessTier,omitempty"`
+		AccessTierInferred bool    `xml:"AccessTierInferred,omitempty"`
+		LeaseStatus        string  `xml:"LeaseStatus,omitempty"`
+		LeaseState         string  `xml:"LeaseState,omitempty"`
+		LeaseDuration      string  `xml:"LeaseDuration,omitempty"`
+		ServerEncrypted    *bool   `xml:"ServerEncrypted"`
 	} `xml:"Properties"`
 	Metadata *struct {
 		Items []xmlKV `xml:",any"`
 	} `xml:"Metadata"`
+	OrMetadata *struct{} `xml:"OrMetadata"`
 }
 
 type blobPrefixXML struct {
@@ -421,27 +460,49 @@ func (s *Service) ListBlobs(r *request) reply {
 			out.NextMarker = next()
 			break
 		}
-		out.Blobs.Items = append(out.Blobs.Items, toBlobXML(b, now, include["metadata"]))
+		out.Blobs.Items = append(out.Blobs.Items, toBlobXML(b, now, include["metadata"], r.version))
 		n++
 	}
-	return xmlReply(out)
+	return withBOM(xmlReply(out))
 }
 
-func toBlobXML(b Blob, now time.Time, meta bool) blobXML {
+func toBlobXML(b Blob, now time.Time, meta bool, v string) blobXML {
 	x := blobXML{Name: b.Name, Snapshot: b.Snapshot}
 	p := &x.Properties
-	p.CreationTime, p.LastModified, p.Etag = httpTime(b.Created), httpTime(b.LastModified), b.ETag
+	p.LastModified, p.Etag = httpTime(b.LastModified), strings.Trim(b.ETag, `"`)
+	if v >= "2017-11-09" {
+		p.CreationTime = httpTime(b.Created)
+	}
 	p.ContentLength, p.ContentType, p.ContentEncoding, p.ContentLanguage = len(b.Data), b.ContentType, b.Encoding, b.Language
 	if b.ContentMD5 != nil {
 		p.ContentMD5 = base64.StdEncoding.EncodeToString(b.ContentMD5)
 	}
-	p.CacheControl, p.ContentDisposition, p.BlobType = b.CacheControl, b.Disposition, b.BlobType()
-	if b.BlobType() == blockBlob {
+	p.CacheControl, p.BlobType = b.CacheControl, b.BlobType()
+	if v >= "2013-08-15" {
+		p.ContentDisposition = &b.Disposition
+	}
+	if v >= "2019-12-12" {
+		// Azure keeps no CRC64 of a blob written whole; the element is
+		// there, empty, as recorded.
+		empty := ""
+		p.ContentCRC64, x.OrMetadata = &empty, &struct{}{}
+	}
+	if b.BlobType() == blockBlob && v >= "2017-04-17" {
 		// Access tiers are a block blob property.
 		// https://learn.microsoft.com/azure/storage/blobs/access-tiers-overview
 		p.AccessTier, p.AccessTierInferred = "Hot", true
 	}
-	p.LeaseStatus, p.LeaseState, p.LeaseDuration, p.ServerEncrypted = b.Lease.status(now), b.Lease.State(now), b.Lease.duration(now), true
+	if b.Snapshot == "" && v >= "2012-02-12" {
+		// Snapshots have no lease: a snapshot's Properties lack the Lease
+		// elements in a 2019 azure-sdk-for-js storage-blob recording of
+		// List Blobs with include=snapshots ([unverified] its path was not
+		// found again).
+		p.LeaseStatus, p.LeaseState, p.LeaseDuration = b.Lease.status(now), b.Lease.State(now), b.Lease.duration(now)
+	}
+	if v >= "2015-12-11" {
+		yes := true
+		p.ServerEncrypted = &yes
+	}
 	if meta {
 		x.Metadata = &struct {
 			Items []xmlKV `xml:",any"`
@@ -642,7 +703,17 @@ func (s *Service) PutBlob(r *request) reply {
 	if err != nil {
 		return fail(storeError(err))
 	}
-	return reply{status: 201, header: writtenHeaders(b)}
+	h := writtenHeaders(b)
+	if t == blockBlob && r.version >= crc64Version {
+		// Recorded beside Content-MD5 for a block blob (2021-08-06 and
+		// 2021-12-02: Azure/azure-sdk-for-js sdk/storage/storage-blob/
+		// recordings/node/syncuploadfromurl/recording_syncuploadfromurl__destination_bearer_token.js,
+		// .../containerclient/recording_listblobsflat_with_default_parameters.json);
+		// an append blob's creation answers neither (2019-02-02:
+		// .../appendblobclient/recording_appendblock_with_invalid_crc64_should_fail.js).
+		h.Set("x-ms-content-crc64", contentCRC64(data))
+	}
+	return reply{status: 201, header: h}
 }
 
 // validBlockID: a base64 string whose decoded form is at most 64 bytes.
@@ -668,10 +739,41 @@ func (s *Service) PutBlock(r *request) reply {
 	if err := s.Store.PutBlock(r.acct.Name, r.container, r.blob, id, data, cond); err != nil {
 		return fail(storeError(err))
 	}
-	return reply{status: 201, header: http.Header{
-		"Content-MD5":                   {base64.StdEncoding.EncodeToString(contentMD5(data))},
-		"x-ms-request-server-encrypted": {"true"},
-	}}
+	return reply{status: 201, header: blockHashHeaders(r, data)}
+}
+
+// blockHashHeaders are the integrity headers of a Put Block (and Append
+// Block) answer. Before 2019-02-02 Azure answers the block's Content-MD5;
+// from 2019-02-02 it answers Content-MD5 only when the request sent one,
+// else x-ms-content-crc64 (put-block, "Response headers"), as recorded at
+// 2020-04-08 in Azure/azure-sdk-for-net
+// sdk/storage/Azure.Storage.Blobs/tests/SessionRecords/BlockBlobClientTests/CommitBlockListAsync.json
+// (testdata/put_block_2020-04-08_recorded.json).
+func blockHashHeaders(r *request, data []byte) http.Header {
+	h := http.Header{"x-ms-request-server-encrypted": {"true"}}
+	if r.version < crc64Version || r.Header.Get("Content-MD5") != "" {
+		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(contentMD5(data)))
+	} else {
+		h.Set("x-ms-content-crc64", contentCRC64(data))
+	}
+	return h
+}
+
+// crc64Version is the service version that brought x-ms-content-crc64.
+const crc64Version = "2019-02-02"
+
+// crc64Table is Azure Storage's CRC-64 (polynomial 0x9A6C9329AC4BC9B5, the
+// ECMA-182 reflected form the SDKs use); the sum is sent as 8 little-endian
+// bytes in base64. Checked against live answers: "Hello World!" gives
+// "peH8Xsgc5QI=" (ServerCalculatedCrc in Azure/azure-sdk-for-js
+// sdk/storage/storage-blob/recordings/node/appendblobclient/recording_appendblock_with_invalid_crc64_should_fail.js)
+// and "Hello World" gives "YeJLfssylmU=" (recording_syncuploadfromurl__destination_bearer_token.js).
+var crc64Table = crc64.MakeTable(0x9A6C9329AC4BC9B5)
+
+func contentCRC64(data []byte) string {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], crc64.Checksum(data, crc64Table))
+	return base64.StdEncoding.EncodeToString(b[:])
 }
 
 // ParseBlockList reads a Put Block List body: <BlockList> with Committed,

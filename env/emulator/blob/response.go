@@ -172,6 +172,21 @@ func xmlReply(v any) reply {
 	return reply{status: 200, header: http.Header{"Content-Type": {"application/xml"}}, body: b}
 }
 
+// withBOM starts a listing's XML with the UTF-8 byte order mark Azure
+// writes before it: recorded "\uFEFF<?xml ..." for List Containers, List
+// Blobs and Get Block List (Azure/azure-sdk-for-js
+// sdk/storage/storage-blob/recordings/node/blobserviceclient/recording_listcontainers_with_default_parameters.json,
+// .../containerclient/recording_listblobsflat_with_default_parameters.json;
+// Azure/azure-sdk-for-net .../BlockBlobClientTests/CommitBlockListAsync.json).
+// Error bodies have none (recorded without, e.g. Crc64Mismatch in
+// .../appendblobclient/recording_appendblock_with_invalid_crc64_should_fail.js).
+func withBOM(rp reply) reply {
+	if rp.err == nil && rp.body != nil {
+		rp.body = append([]byte("\uFEFF"), rp.body...)
+	}
+	return rp
+}
+
 // xmlDecl is the XML declaration Azure writes (lower-case utf-8).
 const xmlDecl = `<?xml version="1.0" encoding="utf-8"?>`
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/miconform/miconform/env/emulator/directory"
 )
@@ -82,6 +83,7 @@ func (i *Issuer) UnknownResourceError(resource string) AADSTSError {
 
 // ServeHTTP serves the login host.
 func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	estsHeaders(w.Header(), r)
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) < 2 {
 		i.writeErr(w, http.StatusNotFound, i.NewAADSTSError("invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a GET request."))
@@ -155,7 +157,7 @@ func (i *Issuer) openIDConfig(w http.ResponseWriter, tenant string, v2 bool) {
 		doc["end_session_endpoint"] = base + "/oauth2/logout"
 		doc["jwks_uri"] = "https://" + i.Cloud.LoginHost + "/common/discovery/keys"
 	}
-	writeJSON(w, http.StatusOK, doc)
+	writeMetadata(w, doc)
 }
 
 func (i *Issuer) keys(w http.ResponseWriter, v2 bool, tenant string) {
@@ -165,7 +167,7 @@ func (i *Issuer) keys(w http.ResponseWriter, v2 bool, tenant string) {
 		iss = "https://" + i.Cloud.LoginHost + "/" + i.Dir.TenantID + "/v2.0"
 	}
 	_ = tenant
-	writeJSON(w, http.StatusOK, map[string]any{"keys": []JWK{i.key.JWK(iss)}})
+	writeMetadata(w, map[string]any{"keys": []JWK{i.key.JWK(iss)}})
 }
 
 // instanceDiscovery answers MSAL's authority validation call.
@@ -178,7 +180,7 @@ func (i *Issuer) instanceDiscovery(w http.ResponseWriter, r *http.Request) {
 			tenant = p[0]
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeMetadata(w, map[string]any{
 		"tenant_discovery_endpoint": "https://" + host + "/" + tenant + "/v2.0/.well-known/openid-configuration",
 		"api-version":               "1.1",
 		"metadata": []map[string]any{{
@@ -192,6 +194,11 @@ func (i *Issuer) instanceDiscovery(w http.ResponseWriter, r *http.Request) {
 // token serves the client-credentials grant for applications with a secret.
 // v1 answers string numbers and resource; v2 answers numbers and takes scope.
 func (i *Issuer) token(w http.ResponseWriter, r *http.Request, tenant string, v2 bool) {
+	// The token endpoint, and only it, acknowledges the telemetry MSAL
+	// reports (recorded beside x-client-current-telemetry; see estsHeaders).
+	if r.Header.Get("x-client-current-telemetry") != "" {
+		w.Header().Set("x-ms-clitelem", "1,0,0,,")
+	}
 	if !strings.EqualFold(tenant, i.Dir.TenantID) {
 		i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_request", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant)))
 		return
@@ -285,9 +292,65 @@ func (i *Issuer) writeErr(w http.ResponseWriter, status int, e AADSTSError) {
 	writeJSON(w, status, e)
 }
 
+// estsHeaders are the headers every answer of the login host carries,
+// recorded live in Azure/azure-sdk-for-js
+// sdk/tables/data-tables/recordings/node/batch_operations_tokencredential/recording_should_send_multiple_transactions_with_the_same_partition_key.js
+// (discovery/instance, openid-configuration and the v2.0 token POST, 2021)
+// and Azure/azure-sdk-for-python
+// sdk/identity/azure-identity/tests/recordings/test_obo.test_obo.yaml: HSTS,
+// nosniff, P3P, a request id, the ESTS build and slice, and the cookies
+// ESTS sets. ESTS echoes the client-request-id a client (MSAL) sends.
+func estsHeaders(h http.Header, r *http.Request) {
+	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("P3P", `CP="DSP CUR OTPi IND OTRi ONL FIN"`)
+	h.Set("x-ms-request-id", directory.NewGUID())
+	h.Set("x-ms-ests-server", estsServer)
+	if id := r.Header.Get("client-request-id"); id != "" && len(id) <= 64 {
+		h.Set("client-request-id", id)
+	}
+	h.Add("Set-Cookie", "fpc="+fpc()+"; expires="+time.Now().UTC().AddDate(0, 0, 30).Format("Mon, 02-Jan-2006 15:04:05 GMT")+"; path=/; secure; HttpOnly; SameSite=None")
+	h.Add("Set-Cookie", "x-ms-gateway-slice=estsfd; path=/; secure; samesite=none; httponly")
+	h.Add("Set-Cookie", "stsservicecookie=estsfd; path=/; secure; samesite=none; httponly")
+}
+
+// estsServer is the x-ms-ests-server value: ESTS's build and the slice that
+// answered, in the recorded form "2.1.12011.8 - EUS ProdSlices".
+const estsServer = "2.1.12011.8 - EUS ProdSlices"
+
+func fpc() string {
+	return b64.EncodeToString([]byte(directory.NewGUID()))[:27]
+}
+
+// writeMetadata is a discovery answer (instance discovery, OpenID
+// configuration, keys): cacheable for a day and open to any origin, as
+// recorded (same recordings as estsHeaders).
+func writeMetadata(w http.ResponseWriter, v any) {
+	h := w.Header()
+	h.Set("Cache-Control", "max-age=86400, private")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+	writeBody(w, http.StatusOK, v)
+}
+
+// writeJSON is a token endpoint answer or an error: never cached, as
+// recorded for the token POST ("no-store, no-cache", Pragma no-cache,
+// Expires -1).
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store, no-cache")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "-1")
+	writeBody(w, status, v)
+}
+
+func writeBody(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store, no-cache")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b)
 }

@@ -34,6 +34,15 @@ type VM struct {
 	System *directory.Principal
 	// User are the attached user-assigned identities.
 	User []directory.Principal
+	// Properties are the VM resource's properties as Resource Manager
+	// holds them (storageProfile, osProfile, networkProfile, ...), nil when
+	// unknown; the instance document is built from them.
+	Properties map[string]any
+	// Zones are the VM resource's availability zones.
+	Zones []string
+	// NICs are the properties of the VM's network interfaces, in the order
+	// of networkProfile.networkInterfaces; nil when unknown.
+	NICs []map[string]any
 }
 
 // VMSource reports the current state of the VM IMDS runs on; ok is false
@@ -137,6 +146,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// tokenResponse is IMDS's token answer: eight string fields, no
+// refresh_token (recorded live in Azure/azure-sdk-for-python
+// sdk/identity/azure-identity/tests/recordings/test_imds_credential.pyTestImdstest_system_assigned.json
+// and ...test_user_assigned.json, 2022; testdata/imds_token_recorded.json).
+// The 2017 tutorials' sample shows refresh_token "" and lacks client_id and
+// ext_expires_in; Azure no longer answers so.
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	ClientID     string `json:"client_id"`
@@ -146,10 +161,6 @@ type tokenResponse struct {
 	NotBefore    string `json:"not_before"`
 	Resource     string `json:"resource"`
 	TokenType    string `json:"token_type"`
-	// No refresh_token: real IMDS answers carry none (answers captured in
-	// public repositories, e.g. {"access_token":…,"client_id":…,"expires_in":"86400",
-	// "expires_on":…,"ext_expires_in":"86399","not_before":…,"resource":…,
-	// "token_type":"Bearer"}), although the tutorials' samples show "".
 }
 
 // Token is Get Managed Identity Token: GET /metadata/identity/oauth2/token.
@@ -189,13 +200,16 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.Issuer.Now()
-	expiresIn := strconv.FormatInt(int64(t.ExpiresOn.Sub(now)/time.Second), 10)
 	writeJSON(w, http.StatusOK, tokenResponse{
-		AccessToken:  t.Raw,
-		ClientID:     p.ClientID,
-		ExpiresIn:    expiresIn,
+		AccessToken: t.Raw,
+		ClientID:    p.ClientID,
+		// expires_in counts down with the cached token; ext_expires_in is
+		// what Entra said when IMDS got the token, its lifetime less one
+		// second ("86399" in every recorded answer, beside an expires_in of
+		// 86311 or 86315 for a token cached a minute or so earlier).
+		ExpiresIn:    strconv.FormatInt(int64(t.ExpiresOn.Sub(now)/time.Second), 10),
 		ExpiresOn:    strconv.FormatInt(t.ExpiresOn.Unix(), 10),
-		ExtExpiresIn: expiresIn,
+		ExtExpiresIn: strconv.FormatInt(int64(t.ExpiresOn.Sub(t.IssuedAt)/time.Second)-1, 10),
 		NotBefore:    strconv.FormatInt(t.NotBefore.Unix(), 10),
 		Resource:     resource,
 		TokenType:    "Bearer",
@@ -276,15 +290,25 @@ func reversed(in []string) []string {
 // serverHeader is the Server header IMDS answers carry.
 const serverHeader = "IMDS/150.870.65.1854"
 
+// writeJSON is an IMDS JSON answer. Recorded IMDS answers, the token's and
+// its 400s alike, carry only Content-Length, Content-Type "application/json;
+// charset=utf-8", Date and Server "IMDS/<build>" (the Python recordings cited
+// at tokenResponse): no Cache-Control. The JSON is compact, with no
+// trailing newline, as the recorded Content-Length of the 400 (88 bytes)
+// shows. identity is kept for the callers' sake: both categories answer
+// with the same headers.
 func writeJSON(w http.ResponseWriter, status int, v any, identity bool) {
+	_ = identity
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"unknown"}`)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	h.Set("Server", serverHeader)
-	if identity {
-		h.Set("Cache-Control", "no-store")
-	}
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b)
 }
 
 // limiter enforces a requests-per-second budget (a token bucket refilled

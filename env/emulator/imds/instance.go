@@ -61,7 +61,7 @@ func (s *Server) Instance(w http.ResponseWriter, r *http.Request) {
 		writeNotFound(w, false)
 		return
 	}
-	node, ok := lookup(s.instanceDocument(vm), segments)
+	node, ok := lookup(s.instanceDocument(vm, q.Get("api-version")), segments)
 	if !ok {
 		writeNotFound(w, false)
 		return
@@ -185,53 +185,6 @@ func listing(node any) string {
 		}
 	}
 	return strings.Join(names, "\n")
-}
-
-// instanceDocument is the VM's instance metadata. It is built from
-// map[string]any, []any and string only, so that lookup and listing see
-// one shape and every primitive is a string, as in IMDS's JSON. Tags are
-// sorted by name so tags and tagsList/<index> name the same tag on every
-// request (the doc's samples list them in that order too).
-func (s *Server) instanceDocument(vm VM) map[string]any {
-	names := make([]string, 0, len(vm.Tags))
-	for k := range vm.Tags {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	tags := make([]string, 0, len(names))
-	tagsList := make([]any, 0, len(names))
-	for _, k := range names {
-		tags = append(tags, k+":"+vm.Tags[k])
-		tagsList = append(tagsList, map[string]any{"name": k, "value": vm.Tags[k]})
-	}
-	compute := map[string]any{
-		"azEnvironment":              s.Cloud.IMDSEnvironment,
-		"location":                   vm.Location,
-		"name":                       vm.Name,
-		"osType":                     "Linux",
-		"provider":                   "Microsoft.Compute",
-		"resourceGroupName":          vm.ResourceGroup,
-		"resourceId":                 vm.ResourceID,
-		"subscriptionId":             vm.SubscriptionID,
-		"tags":                       strings.Join(tags, ";"),
-		"tagsList":                   tagsList,
-		"vmId":                       vm.VMID,
-		"vmSize":                     vm.VMSize,
-		"zone":                       "",
-		"isHostCompatibilityLayerVm": "false",
-		"osProfile":                  map[string]any{"adminUsername": "azureuser", "computerName": vm.Name, "disablePasswordAuthentication": "true"},
-	}
-	return map[string]any{
-		"compute": compute,
-		"network": map[string]any{"interface": []any{map[string]any{
-			"ipv4": map[string]any{
-				"ipAddress": []any{map[string]any{"privateIpAddress": "10.0.0.4", "publicIpAddress": ""}},
-				"subnet":    []any{map[string]any{"address": "10.0.0.0", "prefix": "24"}},
-			},
-			"ipv6":       map[string]any{"ipAddress": []any{}},
-			"macAddress": "000D3A000001",
-		}}},
-	}
 }
 
 // writeText is a format=text answer. [unverified] The Content-Type is not

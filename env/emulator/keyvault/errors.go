@@ -3,6 +3,7 @@ package keyvault
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 )
@@ -142,9 +143,17 @@ func errAPIVersion(v string) *Error {
 	return errBadParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", v, latestAPIVersion)
 }
 
-// write sends a Key Vault answer: JSON body, the headers every vault answer
-// carries (as in the recordings: no-cache, x-ms-keyvault-region, the echoed
-// x-ms-client-request-id, a request id, the service version).
+// write sends a Key Vault answer: JSON body and the headers every vault
+// answer carries, successes and errors alike, as recorded live in
+// Azure/azure-sdk-for-net sdk/keyvault/Azure.Security.KeyVault.Secrets/tests/SessionRecords/SecretClientLiveTests/GetDeletedSecretNonExisting.json
+// (7.3-preview, 2021) and Azure/azure-sdk-for-python
+// sdk/keyvault/azure-keyvault-secrets/tests/recordings/test_samples_secrets.pyTestExamplesKeyVaulttest_example_secret_crud_operations[7.3].json
+// (2022): no-cache, HSTS, nosniff, X-Powered-By, the caller's address in
+// x-ms-keyvault-network-info, the region, the service version, a request
+// id and the echoed x-ms-client-request-id. Errors carry their code in the
+// body only: no recorded Key Vault error has x-ms-error-code.
+// [not emulated] x-ms-keyvault-rbac-assignment-id and -rbac-cache, which
+// RBAC vaults add to authorized answers.
 func (s *Service) write(w http.ResponseWriter, r *http.Request, tenant string, status int, body any) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")
@@ -153,8 +162,10 @@ func (s *Service) write(w http.ResponseWriter, r *http.Request, tenant string, s
 	h.Set("x-ms-keyvault-region", s.Cloud.DefaultLocation)
 	h.Set("x-ms-request-id", newRequestID())
 	h.Set("x-ms-keyvault-service-version", serviceVersion)
+	h.Set("x-ms-keyvault-network-info", networkInfo(r.RemoteAddr))
 	h.Set("Strict-Transport-Security", "max-age=31536000;includeSubDomains")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Powered-By", "ASP.NET")
 	if id := r.Header.Get("x-ms-client-request-id"); id != "" {
 		h.Set("x-ms-client-request-id", id)
 	}
@@ -162,7 +173,6 @@ func (s *Service) write(w http.ResponseWriter, r *http.Request, tenant string, s
 		if e.challenge {
 			h.Set("WWW-Authenticate", s.challenge(tenant))
 		}
-		h.Set("x-ms-error-code", e.Code)
 		status = e.Status
 	}
 	if body == nil {
@@ -183,6 +193,24 @@ func (s *Service) write(w http.ResponseWriter, r *http.Request, tenant string, s
 // Recorded: Bearer authorization="https://login.windows.net/{tenant}", resource="https://vault.azure.net".
 func (s *Service) challenge(tenant string) string {
 	return `Bearer authorization="https://` + s.Cloud.ChallengeLoginHost + "/" + tenant + `", resource="` + s.Cloud.VaultResource + `"`
+}
+
+// networkInfo is x-ms-keyvault-network-info: how the caller connected, as
+// recorded "conn_type=Ipv4;addr=67.171.12.239;act_addr_fam=InterNetwork;".
+// [unverified] The IPv6 form follows .NET's AddressFamily name.
+func networkInfo(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip := net.ParseIP(host)
+	if ip != nil && ip.To4() == nil {
+		return "conn_type=Ipv6;addr=" + ip.String() + ";act_addr_fam=InterNetworkV6;"
+	}
+	if ip != nil {
+		host = ip.To4().String()
+	}
+	return "conn_type=Ipv4;addr=" + host + ";act_addr_fam=InterNetwork;"
 }
 
 // serviceVersion is what x-ms-keyvault-service-version says.
