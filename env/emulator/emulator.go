@@ -236,6 +236,7 @@ func New(cfg Config) (*Emulator, error) {
 	e.Handle("*."+cfg.Cloud.VaultSuffix, e.KeyVault)
 	e.Graph = graph.New(cfg.Cloud, e.Issuer)
 	e.Handle(e.Graph.Host(), e.Graph)
+	e.handleWorldwideDiscovery()
 	restored, err := e.restoreState()
 	if err != nil {
 		return nil, fmt.Errorf("emulator: state: %w", err)
