@@ -70,6 +70,7 @@ type request struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	claims *entra.Claims
+	qs     url.Values
 }
 
 // ServeHTTP serves the Graph host: /v1.0/{segments}.
@@ -91,7 +92,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			segs[i] = u
 		}
 	}
-	q := &request{w: w, r: r, claims: c}
+	qs, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "BadRequest", "The query specified in the URI is not valid: %v.", err))
+		return
+	}
+	q := &request{w: w, r: r, claims: c, qs: qs}
 	if e := s.route(q, segs); e != nil {
 		s.writeError(w, r, e)
 	}
@@ -187,7 +193,7 @@ func (s *Service) route(q *request, segs []string) *Error {
 	if !ok {
 		return errNotFound(key)
 	}
-	sel, e := parseSelect(q.r.URL.Query(), t)
+	sel, e := parseSelect(q.qs, t)
 	if e != nil {
 		return e
 	}
@@ -240,7 +246,7 @@ func (s *Service) objects(coll string) []any {
 // test_service_principal_scenario.yaml and test_sp_show_exit_code.yaml
 // ({"@odata.context":".../$metadata#servicePrincipals","value":[...]}).
 func (s *Service) list(q *request, coll string, t entityType) *Error {
-	qs := q.r.URL.Query()
+	qs := q.qs
 	for k := range qs {
 		switch k {
 		case "$filter", "$select", "$top", "$skiptoken":
