@@ -311,7 +311,9 @@ func (s *Service) list(q *request, coll string, t entityType) *Error {
 
 // getByIDs is POST directoryObjects/getByIds, which az role assignment
 // list sends to name the assignees (role module, custom.py
-// _get_object_stubs): the principals among ids, each with its @odata.type.
+// _get_object_stubs): the principals among ids, each with its @odata.type,
+// unknown ids left out. Shape: microsoftgraph/microsoft-graph-docs
+// api-reference/v1.0/api/directoryobject-getbyids.md (example response).
 func (s *Service) getByIDs(q *request) *Error {
 	var in struct {
 		IDs   []string `json:"ids"`
