@@ -210,6 +210,7 @@ func New(cfg Config) (*Emulator, error) {
 	if err := e.openState(); err != nil {
 		return nil, fmt.Errorf("emulator: state: %w", err)
 	}
+	e.Operator.Created = time.Now().UTC().Truncate(time.Second)
 	if old, ok := e.Dir.ByObjectID(e.Operator.ObjectID); ok {
 		e.Operator.Created = old.Created // Graph's createdDateTime survives restarts
 	}

@@ -106,8 +106,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authenticate checks the bearer token as Graph does: signature, lifetime,
 // audience (Graph's resource or app id), this tenant's issuer.
 func (s *Service) authenticate(r *http.Request) (*entra.Claims, *Error) {
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(raw) == "" {
+	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
 		return nil, errToken("Access token is empty.")
 	}
 	c, err := s.Issuer.Verify(strings.TrimSpace(raw))
