@@ -286,7 +286,7 @@ func (s *Service) list(q *request, coll string, t entityType) *Error {
 	}
 	var matched []any
 	for _, o := range s.objects(coll) {
-		if f == nil || f.match(view(o)) {
+		if f == nil || f.match(filterView(o)) {
 			matched = append(matched, o)
 		}
 	}
@@ -409,6 +409,35 @@ func view(o any) map[string]any {
 		}
 	}
 	return m
+}
+
+// filterView is the filterable fields of an object, built directly: the
+// JSON round trip of view cost most of a filtered list's time.
+func filterView(o any) map[string]any {
+	str := func(p *string) any {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	switch x := o.(type) {
+	case servicePrincipal:
+		return map[string]any{
+			"id": x.ID, "appId": x.AppID, "displayName": x.DisplayName, "servicePrincipalType": x.ServicePrincipalType,
+			"accountEnabled": x.AccountEnabled, "appOwnerOrganizationId": str(x.AppOwnerOrganizationID),
+			"signInAudience": str(x.SignInAudience), "appDisplayName": str(x.AppDisplayName),
+			"appDescription": str(x.AppDescription), "description": str(x.Description), "homepage": str(x.Homepage),
+			"notes": str(x.Notes), "servicePrincipalNames": x.ServicePrincipalNames, "alternativeNames": x.AlternativeNames,
+			"tags": x.Tags, "replyUrls": x.ReplyURLs, "notificationEmailAddresses": x.NotificationEmailAddresses,
+		}
+	case application:
+		return map[string]any{
+			"id": x.ID, "appId": x.AppID, "displayName": x.DisplayName, "signInAudience": x.SignInAudience,
+			"publisherDomain": x.PublisherDomain, "description": str(x.Description), "notes": str(x.Notes),
+			"identifierUris": x.IdentifierURIs, "tags": x.Tags,
+		}
+	}
+	return view(o)
 }
 
 // object is a JSON object that keeps its fields in Graph's order.
