@@ -114,3 +114,41 @@ Feature: What happens when a VM's identity is enabled, what its token is, and ho
     And the VM sends GET "https://<YOUR-KEY-VAULT-URL>/secrets/<SECRET-NAME>?api-version=2016-10-01" with the access token, expecting to be refused
     Then the response status is 403
     And the inner error code is "ForbiddenByRbac"
+  @claim:004-03
+  Scenario: [7] The VM's service principal is in the tenant: a managed identity, with the id its token carries
+    # "a service principal is created for the VM within the tenant": Microsoft Graph shows it as
+    # `az ad sp show --id <oid>` does, with the VM's resource id among its alternative names.
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<ARM-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the operator looks up, in Microsoft Graph, the service principal whose id is the access token's "oid" claim
+    Then the response status is 200
+    And the response field "servicePrincipalType" is "ManagedIdentity"
+    And the response field "id" is the access token's "oid" claim
+    And the response field "appId" is the access token's "appid" claim
+    And the response field "alternativeNames" includes "<VM-RESOURCE-ID>", compared without case
+    # `az ad sp list --filter "appId eq '<client id>'"`
+    When the operator lists, in Microsoft Graph, the service principals whose appId is the access token's "appid" claim
+    Then the response status is 200
+    And the response lists 1 service principal
+    And the response field "value.0.id" is the access token's "oid" claim
+
+  Scenario: [8] The VM's identity may not read the directory it is in unless granted a Graph permission
+    # Enabling the identity grants it no Microsoft Graph application permission: Graph refuses it
+    # with its own error, not Resource Manager's RBAC one.
+    When the VM sends GET "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<GRAPH-RESOURCE>" with header "Metadata: true"
+    And the VM extracts the access token from the response
+    And the VM sends GET "https://<GRAPH-HOST>/v1.0/servicePrincipals/<VM-PRINCIPAL-ID>" with the access token, expecting to be refused
+    Then the response status is 403
+    And the error code is "Authorization_RequestDenied"
+    And the error message is "Insufficient privileges to complete the operation."
+
+  @emulator-only
+  @claim:004-03
+  Scenario: [9] Disabling the system-assigned identity deletes its service principal
+    # "what happens": the identity's lifecycle is tied to the VM's; disabled, its principal is gone.
+    When the operator looks up, in Microsoft Graph, the service principal "<VM-PRINCIPAL-ID>"
+    Then the response status is 200
+    Given the operator disables the VM's managed identities
+    When the operator looks up, in Microsoft Graph, the service principal "<VM-PRINCIPAL-ID>"
+    Then the response status is 404
+    And the error code is "Request_ResourceNotFound"

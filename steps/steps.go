@@ -133,6 +133,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 	registerStorage(sc)
 	registerKeyVault(sc)
 	registerFaults(sc)
+	registerGraph(sc)
 }
 
 func (s *scenario) onCleanup(what string, fn func(context.Context) error) {

@@ -46,6 +46,9 @@ type Profile struct {
 	SQLResource string
 	// DefaultLocation is the region resources land in when a step names none.
 	DefaultLocation string
+	// GraphHost is the Microsoft Graph host; GraphResource its token
+	// resource as `az cloud show` names it (microsoftGraphResourceId).
+	GraphHost, GraphResource string
 }
 
 var profiles = map[string]Profile{
@@ -64,6 +67,8 @@ var profiles = map[string]Profile{
 		SQLSuffix:          "database.windows.net",
 		SQLResource:        "https://database.windows.net/",
 		DefaultLocation:    "westus",
+		GraphHost:          "graph.microsoft.com",
+		GraphResource:      "https://graph.microsoft.com/",
 	},
 	"AzureChinaCloud": {
 		Name:               "AzureChinaCloud",
@@ -80,6 +85,8 @@ var profiles = map[string]Profile{
 		SQLSuffix:          "database.chinacloudapi.cn",
 		SQLResource:        "https://database.chinacloudapi.cn/",
 		DefaultLocation:    "chinanorth",
+		GraphHost:          "microsoftgraph.chinacloudapi.cn",
+		GraphResource:      "https://microsoftgraph.chinacloudapi.cn/",
 	},
 	"AzureUSGovernment": {
 		Name:               "AzureUSGovernment",
@@ -96,6 +103,8 @@ var profiles = map[string]Profile{
 		SQLSuffix:          "database.usgovcloudapi.net",
 		SQLResource:        "https://database.usgovcloudapi.net/",
 		DefaultLocation:    "usgovvirginia",
+		GraphHost:          "graph.microsoft.us",
+		GraphResource:      "https://graph.microsoft.us/",
 	},
 }
 
@@ -172,5 +181,18 @@ func (p Profile) HostPatterns() []string {
 		"*.blob." + p.StorageSuffix,
 		"*." + p.VaultSuffix,
 		"*." + p.SQLSuffix,
+		p.GraphHost,
 	}
+}
+
+// GraphAppID is Microsoft Graph's application id, the same in every cloud:
+// v2 tokens for Graph carry it as their audience.
+const GraphAppID = "00000003-0000-0000-c000-000000000000"
+
+// GraphAudiences are the `aud` values Microsoft Graph accepts: its resource
+// with and without the trailing slash (Entra echoes the resource as asked)
+// and its application id.
+func (p Profile) GraphAudiences() []string {
+	base := strings.TrimSuffix(p.GraphResource, "/")
+	return []string{base, base + "/", GraphAppID}
 }

@@ -34,7 +34,8 @@ func TestProfiles(t *testing.T) {
 	cn := MustLookup("AzureChinaCloud")
 	assert.Equal(t, "https://sts.chinacloudapi.cn/t/", cn.Issuer("t"))
 	assert.Equal(t, []string{"https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/", "https://management.core.chinacloudapi.cn", "https://management.core.chinacloudapi.cn/"}, cn.ARMAudiences())
-	assert.Equal(t, []string{"management.chinacloudapi.cn", "login.chinacloudapi.cn", "*.blob.core.chinacloudapi.cn", "*.vault.azure.cn", "*.database.chinacloudapi.cn"}, cn.HostPatterns())
+	assert.Equal(t, []string{"management.chinacloudapi.cn", "login.chinacloudapi.cn", "*.blob.core.chinacloudapi.cn", "*.vault.azure.cn", "*.database.chinacloudapi.cn", "microsoftgraph.chinacloudapi.cn"}, cn.HostPatterns())
+	assert.Equal(t, []string{"https://microsoftgraph.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn/", GraphAppID}, cn.GraphAudiences())
 
 	gov := MustLookup("AzureUSGovernment")
 	assert.Equal(t, "https://management.core.usgovcloudapi.net/", gov.ARMAudiences()[3])
@@ -45,5 +46,6 @@ func TestProfiles(t *testing.T) {
 		assert.Equal(t, "https://"+p.ARMHost+"/", p.ARMResource, n)
 		assert.NotEmpty(t, p.DefaultLocation, n)
 		assert.NotContains(t, p.VaultResource, "/.", n)
+		assert.Equal(t, "https://"+p.GraphHost+"/", p.GraphResource, n)
 	}
 }

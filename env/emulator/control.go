@@ -56,6 +56,8 @@ func (e *Emulator) serviceOf(host string) string {
 		return "blob"
 	case strings.HasSuffix(host, "."+strings.ToLower(e.Cloud.VaultSuffix)):
 		return "vault"
+	case host == e.Cloud.GraphHost:
+		return "graph"
 	}
 	return ""
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/faults"
+	"github.com/miconform/miconform/env/emulator/graph"
 	"github.com/miconform/miconform/env/emulator/imds"
 	"github.com/miconform/miconform/env/emulator/keyvault"
 	"github.com/miconform/miconform/env/emulator/pki"
@@ -84,6 +85,7 @@ type Emulator struct {
 	SQL      *sqlsrv.Server
 	Blob     *blob.Service
 	KeyVault *keyvault.Service
+	Graph    *graph.Service
 	Operator directory.Principal
 	// Faults injects failures; driven by the control API (control.go).
 	Faults *faults.Injector
@@ -203,9 +205,14 @@ func New(cfg Config) (*Emulator, error) {
 	e.Operator = directory.Principal{
 		ObjectID: e.ids.OperatorOID, ClientID: e.ids.OperatorID, DisplayName: "miconform-operator",
 		Kind: directory.Application, Secret: e.ids.OperatorSecret,
+		GraphRoles: []string{graph.DirectoryRead}, // an app role the admin consented to (package graph)
 	}
 	if err := e.openState(); err != nil {
 		return nil, fmt.Errorf("emulator: state: %w", err)
+	}
+	e.Operator.Created = time.Now().UTC().Truncate(time.Second)
+	if old, ok := e.Dir.ByObjectID(e.Operator.ObjectID); ok {
+		e.Operator.Created = old.Created // Graph's createdDateTime survives restarts
 	}
 	e.Dir.Add(e.Operator)
 	// The operator plays the person in the portal: Owner of the subscription
@@ -228,6 +235,9 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e.KeyVault = keyvault.New(cfg.Cloud, e.ARM, e.Issuer, e.RBAC)
 	e.Handle("*."+cfg.Cloud.VaultSuffix, e.KeyVault)
+	e.Graph = graph.New(cfg.Cloud, e.Issuer)
+	e.Handle(e.Graph.Host(), e.Graph)
+	e.handleWorldwideDiscovery()
 	restored, err := e.restoreState()
 	if err != nil {
 		return nil, fmt.Errorf("emulator: state: %w", err)

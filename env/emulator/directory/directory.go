@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/miconform/miconform/env/emulator/state"
 )
@@ -40,6 +41,14 @@ type Principal struct {
 	ResourceID string
 	// Secret is an application's client secret; empty for managed identities.
 	Secret string
+	// GraphRoles are the Microsoft Graph application permissions granted to
+	// the principal (app role assignments to Graph's service principal),
+	// such as "Directory.Read.All"; Entra lists them in the roles claim of
+	// the principal's Graph tokens.
+	GraphRoles []string `json:",omitempty"`
+	// Created is when the principal was added to the tenant (Graph's
+	// createdDateTime); Add sets it when zero.
+	Created time.Time `json:",omitzero"`
 }
 
 // Directory is one tenant. It is safe for concurrent use.
@@ -82,6 +91,9 @@ func principalKey(oid string) string { return "p/" + strings.ToLower(oid) }
 // once the change is durable, and panics with state.Failure if the state
 // log cannot record it.
 func (d *Directory) Add(p Principal) {
+	if p.Created.IsZero() {
+		p.Created = time.Now().UTC().Truncate(time.Second)
+	}
 	var b state.Batch
 	state.Must(b.PutJSON(principalKey(p.ObjectID), p))
 	d.mu.Lock()

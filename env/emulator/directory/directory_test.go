@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -11,10 +12,15 @@ import (
 
 func TestDirectory(t *testing.T) {
 	d := New("tenant")
-	vm := Principal{ObjectID: NewGUID(), ClientID: NewGUID(), DisplayName: "b-vm", Kind: SystemAssigned, ResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"}
-	app := Principal{ObjectID: NewGUID(), ClientID: NewGUID(), DisplayName: "a-app", Kind: Application, Secret: "x"}
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	vm := Principal{ObjectID: NewGUID(), ClientID: NewGUID(), DisplayName: "b-vm", Kind: SystemAssigned, ResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm", Created: created}
+	app := Principal{ObjectID: NewGUID(), ClientID: NewGUID(), DisplayName: "a-app", Kind: Application, Secret: "x", GraphRoles: []string{"Directory.Read.All"}}
+	before := time.Now().UTC().Truncate(time.Second)
 	d.Add(vm)
 	d.Add(app)
+	added, _ := d.ByObjectID(app.ObjectID)
+	assert.False(t, added.Created.Before(before), "Add stamps a principal without a creation time")
+	app.Created = added.Created
 
 	p, ok := d.ByObjectID(strings.ToUpper(vm.ObjectID))
 	require.True(t, ok)

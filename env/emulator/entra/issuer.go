@@ -161,7 +161,12 @@ func (i *Issuer) Forget(objectID string) {
 
 func (i *Issuer) claims(p directory.Principal, resource string, now time.Time, life time.Duration) *Claims {
 	iss := i.IssuerURL()
+	var roles []string
+	if i.isGraph(resource) {
+		roles = p.GraphRoles
+	}
 	return &Claims{
+		Roles:    roles,
 		Aud:      resource,
 		Iss:      iss,
 		Iat:      now.Unix(),
@@ -215,6 +220,17 @@ func (i *Issuer) Verify(raw string) (*Claims, error) {
 		return c, ErrPrincipalGone
 	}
 	return c, nil
+}
+
+// isGraph reports whether resource is Microsoft Graph's, the one resource
+// whose app roles the directory keeps.
+func (i *Issuer) isGraph(resource string) bool {
+	for _, a := range i.Cloud.GraphAudiences() {
+		if strings.EqualFold(strings.TrimSuffix(resource, "/"), strings.TrimSuffix(a, "/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // thumbprint is the base64url SHA-1 thumbprint Entra uses as both x5t and kid.

@@ -37,6 +37,10 @@ type Claims struct {
 	// XMSAZRID is the id of the Azure resource the token was requested on,
 	// present for user-assigned identities.
 	XMSAZRID string `json:"xms_az_rid,omitempty"`
+	// Roles are the application permissions (app roles) granted to the
+	// principal on the token's resource; only Microsoft Graph tokens have
+	// any here (directory.Principal.GraphRoles).
+	Roles []string `json:"roles,omitempty"`
 }
 
 // ExpiresAt is the exp claim as a time.

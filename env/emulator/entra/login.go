@@ -19,7 +19,7 @@ func (i *Issuer) knownResources() []string {
 	c := i.Cloud
 	r := append([]string{}, c.ARMAudiences()...)
 	return append(r, c.StorageResource, c.VaultResource, c.SQLResource,
-		"https://graph.microsoft.com", "https://graph.windows.net", "https://"+c.LoginHost)
+		"https://graph.microsoft.com", c.GraphResource, "https://graph.windows.net", "https://"+c.LoginHost)
 }
 
 // KnownResource reports whether the tenant can issue tokens for resource, an

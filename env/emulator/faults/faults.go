@@ -71,7 +71,7 @@ type IMDS struct {
 
 // Services answers a fraction of the HTTPS services' requests with Status
 // (500 or 503) and Retry-After. Service limits it to one of "arm",
-// "login", "blob", "vault" ("" is all of them).
+// "login", "blob", "vault", "graph" ("" is all of them).
 type Services struct {
 	Status            int    `json:"status"`
 	RetryAfterSeconds int    `json:"retryAfterSeconds,omitempty"`
@@ -96,7 +96,7 @@ type Tokens struct {
 }
 
 // Services a Services fault can be limited to.
-var serviceNames = map[string]bool{"": true, "arm": true, "login": true, "blob": true, "vault": true}
+var serviceNames = map[string]bool{"": true, "arm": true, "login": true, "blob": true, "vault": true, "graph": true}
 
 // Kinds are the fault kinds, the last segment of /_emulator/faults/{kind}.
 var Kinds = []string{"imds", "services", "rbac", "tokens"}
@@ -154,7 +154,7 @@ func (f *Services) validate() error {
 		return invalid("services: status must be 500 or 503")
 	}
 	if !serviceNames[f.Service] {
-		return invalid("services: service %q is not one of arm, login, blob, vault", f.Service)
+		return invalid("services: service %q is not one of arm, login, blob, vault, graph", f.Service)
 	}
 	if f.RetryAfterSeconds < 0 || f.RetryAfterSeconds > MaxRetryAfter {
 		return invalid("services: retryAfterSeconds must be between 0 and %d", MaxRetryAfter)
