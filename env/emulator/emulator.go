@@ -43,6 +43,10 @@ type Config struct {
 	// each write durable before it is answered. Empty keeps everything in
 	// memory.
 	StateDir string
+	// StateRepair starts from a damaged state dir (emulate
+	// --state-dir-repair): every intact record is kept, damaged bytes
+	// go to side files, and what was lost is reported (persist.go).
+	StateRepair bool
 	// HTTPSAddr and IMDSAddr are listen addresses (default 127.0.0.1:0,
 	// a free loopback port).
 	HTTPSAddr string
@@ -91,23 +95,25 @@ type Emulator struct {
 	// SetVM is called).
 	World World
 
-	cfg      Config
-	logs     map[string]*state.Log // --state-dir (persist.go)
-	control  http.Handler
-	ids      identityFile
-	leaf     tls.Certificate
-	hosts    []hostRoute
-	caFile   string
-	mu       sync.Mutex
-	servers  []*http.Server
-	httpsLn  net.Listener
-	imdsLn   net.Listener
-	plainLn  net.Listener // plain HTTP (port 80), see plainhttp.go
-	legacy   *legacy
-	vmMu     sync.RWMutex
-	vmID     string
-	closed   bool
-	tempDirs []string
+	cfg  Config
+	logs map[string]*state.Log // --state-dir (persist.go)
+	// reconcileHeld is set when a log was repaired (persist.go).
+	reconcileHeld bool
+	control       http.Handler
+	ids           identityFile
+	leaf          tls.Certificate
+	hosts         []hostRoute
+	caFile        string
+	mu            sync.Mutex
+	servers       []*http.Server
+	httpsLn       net.Listener
+	imdsLn        net.Listener
+	plainLn       net.Listener // plain HTTP (port 80), see plainhttp.go
+	legacy        *legacy
+	vmMu          sync.RWMutex
+	vmID          string
+	closed        bool
+	tempDirs      []string
 	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
 	vmEndpoints []VMEndpoint
 	// opToken is operatorCall's cached token.

@@ -126,6 +126,11 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 			return err
 		}
 	}
+	if !l.Reconciles() {
+		// Another service's state was damaged: Resource Manager may
+		// have lost the account, not the account its blobs.
+		gone = state.Batch{}
+	}
 	if err := l.Commit(&gone); err != nil {
 		return err
 	}
@@ -147,7 +152,7 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 	// being recorded leaves an account that was never acknowledged and
 	// has no keys: it goes, as if the PUT had not happened.
 	for _, res := range a.Resources(TypeStorageAccount) {
-		if _, ok := s.accounts[res.Name]; !ok {
+		if _, ok := s.accounts[res.Name]; !ok && l.Reconciles() {
 			a.DeleteResource(res.ID)
 		}
 	}

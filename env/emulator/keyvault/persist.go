@@ -102,6 +102,11 @@ func (s *Service) Persist(l *state.Log) error {
 		v.secrets.dropEmpty()
 		v.keys.dropEmpty()
 	}
+	if !l.Reconciles() {
+		// Another service's state was damaged: keep the records of
+		// vaults Resource Manager may have lost.
+		gone = state.Batch{}
+	}
 	if err := l.Commit(&gone); err != nil {
 		return err
 	}

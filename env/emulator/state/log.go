@@ -186,6 +186,7 @@ type Log struct {
 	compactions int
 	recovery    *Recovery
 	repaired    *Repaired
+	hold        bool
 	// seq is the number of the last record in the file.
 	seq uint64
 	// writeAt writes to f; tests replace it to fail as a full disk does.

@@ -451,3 +451,28 @@ func (l *Log) InjectWriteFault(fn func() error) {
 		return f.WriteAt(p, off)
 	}
 }
+
+// HoldReconciliation marks l as opened beside a log that was damaged or
+// repaired: the service that owns it must not drop records because
+// another service's state lacks what they belong to, since that state may
+// be what was lost.
+func (l *Log) HoldReconciliation() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.hold = true
+	l.mu.Unlock()
+}
+
+// Reconciles says whether the service owning l may drop records another
+// service's state no longer backs (a crash between the two services'
+// writes leaves such records). True unless HoldReconciliation was called.
+func (l *Log) Reconciles() bool {
+	if l == nil {
+		return true
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return !l.hold
+}
