@@ -67,6 +67,8 @@ type Config struct {
 	Faults *faults.Set
 	// AllowRemote permits listen addresses other than loopback (bind.go).
 	AllowRemote bool
+	// Limits bound every HTTP listener (default DefaultLimits, limits.go).
+	Limits *Limits
 	// SigningKey is the token-signing key to use instead of a new one, so
 	// several emulators in one process (the harness's pool) skip the RSA
 	// key generation, about 55 ms each. Entra's tenants share their
@@ -301,9 +303,8 @@ func (e *Emulator) Start() error {
 		return fmt.Errorf("emulator: IMDS listener: %w", err)
 	}
 	e.httpsLn, e.imdsLn = httpsLn, imdsLn
-	tlsLn := tls.NewListener(httpsLn, e.tlsConfig())
-	e.serve(tlsLn, e)
-	e.serve(imdsLn, e.Faults.IMDS(e.IMDS))
+	e.serve(e.capped(httpsLn, true), e)
+	e.serve(e.capped(imdsLn, false), e.Faults.IMDS(e.IMDS))
 	if err := e.startSQL(); err != nil {
 		return fmt.Errorf("emulator: SQL listener: %w", err)
 	}
@@ -314,7 +315,7 @@ func (e *Emulator) Start() error {
 }
 
 func (e *Emulator) serve(ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: nil}
+	srv := e.httpServer(h)
 	e.mu.Lock()
 	e.servers = append(e.servers, srv)
 	e.mu.Unlock()

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"crypto/tls"
 	"net"
 	"net/http"
 )
@@ -17,9 +16,6 @@ func (e *Emulator) ServeBare(h http.Handler, useTLS bool) (net.Addr, error) {
 		return nil, err
 	}
 	addr := ln.Addr()
-	if useTLS {
-		ln = tls.NewListener(ln, e.tlsConfig())
-	}
-	e.serve(ln, h)
+	e.serve(e.capped(ln, useTLS), h)
 	return addr, nil
 }
