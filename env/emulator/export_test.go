@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"github.com/miconform/miconform/env/emulator/state"
 	"net"
 	"net/http"
 )
@@ -19,3 +20,6 @@ func (e *Emulator) ServeBare(h http.Handler, useTLS bool) (net.Addr, error) {
 	e.serve(e.capped(ln, useTLS), h)
 	return addr, nil
 }
+
+// StateLog is a service's --state-dir log (tests inject disk faults).
+func (e *Emulator) StateLog(name string) *state.Log { return e.logs[name] }

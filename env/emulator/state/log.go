@@ -43,8 +43,10 @@
 //
 // Failure policy: a write the disk refuses (a full disk) is undone — the
 // file is cut back to where the record started — and returned as a
-// *WriteError; the log stays usable, so writes succeed again once there is
-// space. A failed fsync leaves the log failed (after a failed fsync the
+// *WriteError. For a service that undoes its memory when a write fails
+// (RecoverWrites) the log stays usable, so writes succeed again once there
+// is space; for the others the log fails, as their memory may now hold a
+// change the log does not. A failed fsync leaves the log failed (after a failed fsync the
 // kernel may have dropped the unsynced pages, so nothing written since the
 // last good fsync can be trusted): every later Write and Wait returns the
 // error until restart, so nothing is acknowledged that is not on disk.
@@ -187,6 +189,7 @@ type Log struct {
 	recovery    *Recovery
 	repaired    *Repaired
 	hold        bool
+	recoverable bool
 	// seq is the number of the last record in the file.
 	seq uint64
 	// writeAt writes to f; tests replace it to fail as a full disk does.
@@ -332,7 +335,7 @@ func (l *Log) Write(b *Batch) (Ticket, error) {
 		// Undo what part of the record reached the file, so the next
 		// write starts where this one did; only if that fails too is
 		// the log's end unknown, and the log fails.
-		if terr := l.f.Truncate(off); terr != nil {
+		if terr := l.f.Truncate(off); terr != nil || !l.recoverable {
 			werr.Sticky = true
 			l.err = werr
 		}

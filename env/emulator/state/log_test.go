@@ -362,6 +362,7 @@ func TestWriteFault(t *testing.T) {
 	put(t, l, "k1", "before")
 	size := l.Stats().Size
 	full := true
+	l.RecoverWrites()
 	l.InjectWriteFault(func() error {
 		if full {
 			return syscall.ENOSPC
@@ -543,6 +544,23 @@ func TestConcurrentCommits(t *testing.T) {
 	wg.Wait()
 	l = reopen(t, l, path)
 	assert.Equal(t, 200, len(contents(t, l)))
+}
+
+// TestWriteFaultSticky: for a service that cannot undo its memory, a
+// refused write fails the log, as before.
+func TestWriteFaultSticky(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "svc.log")
+	l := reopen(t, nil, path)
+	l.InjectWriteFault(func() error { return syscall.ENOSPC })
+	var b Batch
+	b.Put("k", []byte("v"))
+	var we *WriteError
+	require.ErrorAs(t, l.Commit(&b), &we)
+	assert.True(t, we.Sticky)
+	l.InjectWriteFault(nil)
+	require.ErrorAs(t, l.Commit(&b), &we, "still failed")
+	l = reopen(t, nil, path)
+	assert.Empty(t, contents(t, l))
 }
 
 // TestFailureIsSticky: once a write fails the log refuses every later one,

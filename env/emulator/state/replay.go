@@ -476,3 +476,15 @@ func (l *Log) Reconciles() bool {
 	defer l.mu.RUnlock()
 	return !l.hold
 }
+
+// RecoverWrites declares that the service owning l undoes its in-memory
+// change when Write fails (it reloads from the log), so a write the disk
+// refuses need not fail the log: later writes are tried again.
+func (l *Log) RecoverWrites() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.recoverable = true
+	l.mu.Unlock()
+}
