@@ -59,10 +59,10 @@ func TestEveryEncoding(t *testing.T) {
 func TestEncodedDelimiters(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"serviceSasToken":"sv=2015-04-05\u0026sr=c\u0026sig=AbCdEfGhIjKl%2BmnOp%3D\u0026se=2030"}`: `{"serviceSasToken":"sv=2015-04-05\u0026sr=c\u0026sig=AbCd…[redacted]\u0026se=2030"}`,
-		`sv=1\u0026sig\u003dAbCdEfGhIjKlmnOp`:    `sv=1\u0026sig\u003dAbCd…[redacted]`,
-		`<url>a?sv=1&amp;sig=AbCdEfGhIjKl</url>`: `<url>a?sv=1&amp;sig=AbCd…[redacted]</url>`,
-		`a?sv=1&#38;sig&#61;AbCdEfGhIjKl+x`:      `a?sv=1&#38;sig&#61;AbCd…[redacted]`,
-		`the plain words amp; and 50% stay`:      `the plain words amp; and 50% stay`,
+		`sv=1\u0026sig\u003dAbCdEfGhIjKlmnOp`:                                                        `sv=1\u0026sig\u003dAbCd…[redacted]`,
+		`<url>a?sv=1&amp;sig=AbCdEfGhIjKl</url>`:                                                     `<url>a?sv=1&amp;sig=AbCd…[redacted]</url>`,
+		`a?sv=1&#38;sig&#61;AbCdEfGhIjKl+x`:                                                          `a?sv=1&#38;sig&#61;AbCd…[redacted]`,
+		`the plain words amp; and 50% stay`:                                                          `the plain words amp; and 50% stay`,
 	} {
 		assert.Equal(t, want, String(in), in)
 	}
