@@ -197,9 +197,19 @@ func TestDamagedSQLiteFile(t *testing.T) {
 	_, err = f.WriteAt([]byte(strings.Repeat("\xff", 64)), pageSize) // page 2's b-tree header
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
+	before := stateFiles(t, dir)
 	_, err = newIn(dir, false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), target+" failed its integrity check (PRAGMA quick_check:")
+	after := stateFiles(t, dir)
+	for p, b := range before {
+		assert.Equal(t, len(b), len(after[p]), "%s unchanged", p)
+		assert.True(t, b == after[p], "%s unchanged", p)
+	}
+	for p := range after {
+		_, ok := before[p]
+		assert.True(t, ok, "%s added", p)
+	}
 	e, err := newIn(dir, true)
 	require.NoError(t, err)
 	require.NoError(t, e.Close())

@@ -214,7 +214,14 @@ func QuickCheck(dir string) ([]DamagedFile, error) {
 
 // quickCheck says what is wrong with one file, "" when nothing.
 func quickCheck(path string) string {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	// Read-only, so a refused start changes nothing: without a WAL the
+	// file is opened immutable (no -wal or -shm made); with one (a kill
+	// -9 left frames in it) read-only, so its frames are checked too.
+	mode := "immutable=1"
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		mode = "mode=ro"
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+mode+"&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err.Error()
 	}
