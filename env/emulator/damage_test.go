@@ -216,3 +216,38 @@ func TestDamagedSQLiteFile(t *testing.T) {
 	side, _ := filepath.Glob(target + ".damaged-*")
 	assert.NotEmpty(t, side)
 }
+
+// TestDamagedLogOfEachService: a byte flipped in the first record of any
+// service's log stops the start naming that log, and the repair leaves
+// every other service's records as they were.
+func TestDamagedLogOfEachService(t *testing.T) {
+	base := seededStateDir(t)
+	names := []string{"directory", "rbac", "arm", "keyvault", "blob", "sql"}
+	keys := map[string][]string{}
+	for _, n := range names {
+		keys[n] = logKeys(t, base, n)
+	}
+	for _, damaged := range names {
+		t.Run(damaged, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.CopyFS(dir, os.DirFS(base)))
+			path := filepath.Join(dir, "state", damaged+".log")
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			b[23+25] ^= 0x08 // inside the first record, after the header line
+			require.NoError(t, os.WriteFile(path, b, 0o600))
+			_, err = newIn(dir, false)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), damaged+".log is damaged at offset 23")
+			assert.Contains(t, err.Error(), "--state-dir-repair")
+			e, err := newIn(dir, true)
+			require.NoError(t, err)
+			require.NoError(t, e.Close())
+			for _, n := range names {
+				if n != damaged {
+					assert.Subset(t, logKeys(t, dir, n), keys[n], "%s lost nothing because %s.log was damaged", n, damaged)
+				}
+			}
+		})
+	}
+}
