@@ -56,3 +56,37 @@ func TestFullDisk(t *testing.T) {
 	assert.Equal(t, "new", string(h.do("GET", h.blobURL("new.txt"), h.blobHeader(), nil).raw))
 	assert.Equal(t, 404, h.do("GET", h.blobURL("kept.txt"), h.blobHeader(), nil).code)
 }
+
+// TestFullDiskKeyVault: the same for secrets: the refused Set Secret is
+// answered with Key Vault's error shape naming the cause and is not
+// served; once there is space, writes work without a restart.
+func TestFullDiskKeyVault(t *testing.T) {
+	dir := t.TempDir()
+	h, stop := startIn(t, dir)
+	require.Equal(t, 200, h.do("PUT", h.secretURL("s", ""), h.vaultHeader(), `{"value":"v1"}`).code)
+	full := true
+	h.E.StateLog("keyvault").InjectWriteFault(func() error {
+		if full {
+			return syscall.ENOSPC
+		}
+		return nil
+	})
+	r := h.do("PUT", h.secretURL("s", ""), h.vaultHeader(), `{"value":"v2"}`)
+	assert.Equal(t, 500, r.code)
+	assert.Equal(t, "InternalServerError", str(r.body, "error", "code"))
+	assert.Contains(t, str(r.body, "error", "message"), "no space left on device")
+	assert.Contains(t, str(r.body, "error", "message"), "retry once the disk has space")
+	assert.Equal(t, 500, h.do("DELETE", h.secretURL("s", ""), h.vaultHeader(), nil).code)
+	r = h.do("GET", h.secretURL("s", ""), h.vaultHeader(), nil)
+	assert.Equal(t, "v1", str(r.body, "value"), "the refused version is not served")
+	r = h.do("GET", h.secretURL("s/versions", ""), h.vaultHeader(), nil)
+	assert.Len(t, r.value(), 1)
+
+	full = false
+	require.Equal(t, 200, h.do("PUT", h.secretURL("s", ""), h.vaultHeader(), `{"value":"v3"}`).code)
+	stop()
+	h, _ = startIn(t, dir)
+	r = h.do("GET", h.secretURL("s", ""), h.vaultHeader(), nil)
+	assert.Equal(t, "v3", str(r.body, "value"))
+	assert.Len(t, h.do("GET", h.secretURL("s/versions", ""), h.vaultHeader(), nil).value(), 2)
+}
