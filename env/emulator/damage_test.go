@@ -96,7 +96,7 @@ func TestDamagedARMLog(t *testing.T) {
 			before := stateFiles(t, dir)
 			_, err := newIn(dir, false)
 			require.Error(t, err)
-			for _, want := range append(tc.want, "did not start", "--state-dir-repair", "Nothing in it was changed") {
+			for _, want := range append(tc.want, "did not start", "--state-dir-repair", "damaged files were left as they were") {
 				assert.Contains(t, err.Error(), want)
 			}
 			assert.Equal(t, before, stateFiles(t, dir), "a refused start changes no file")

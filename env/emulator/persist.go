@@ -50,7 +50,7 @@ const (
 )
 
 // repairHint is how to proceed from damage.
-const repairHint = "To keep every intact record and set the damaged bytes aside in side files (the records they held are lost), start again with --state-dir-repair; or restore the state dir from a backup. Nothing in it was changed."
+const repairHint = "To keep every intact record and set the damaged bytes aside in side files (the records they held are lost), start again with --state-dir-repair; or restore the state dir from a backup. The damaged files were left as they were."
 
 // openState opens the logs and loads the directory and role assignments,
 // before the operator is added to them.
