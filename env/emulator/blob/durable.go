@@ -206,6 +206,16 @@ func (s *Service) saveAccount(name string) {
 		b.Delete("a/" + name)
 	}
 	t, err := s.log.Write(&b)
+	if err != nil {
+		// Refused (a full disk): memory goes back to what the log holds.
+		delete(s.accounts, name)
+		if v, ok, _ := s.log.Get("a/" + name); ok {
+			var a Account
+			if json.Unmarshal(v, &a) == nil {
+				s.accounts[name] = &a
+			}
+		}
+	}
 	s.mu.Unlock()
 	state.Must(err)
 	state.Must(s.log.Wait(t))
