@@ -25,6 +25,7 @@ func emulate(args []string) int {
 	httpsAddr := fs.String("https-addr", "127.0.0.1:0", "listen address serving every Azure host name (HTTPS)")
 	imdsAddr := fs.String("imds-addr", "127.0.0.1:0", "listen address for IMDS (a VM reaches it at 169.254.169.254:80)")
 	stateDir := fs.String("state-dir", "", "directory keeping everything (CA, signing key, ids, resources, role assignments, blobs, secrets, SQL databases) across restarts and crashes; writes are answered once on disk")
+	stateRepair := fs.Bool("state-dir-repair", false, "start from a --state-dir whose logs are damaged: keep every intact record, move the damaged bytes to side files and say how many records were lost (without it, such a state dir is refused)")
 	seed := fs.String("seed", "tutorials", "world to create at start: tutorials or none")
 	sqlAddr := fs.String("sql-addr", "127.0.0.1:0", "listen address for Azure SQL's TDS endpoint (a VM reaches it at {server}.database.<suffix>:1433)")
 	throttle := fs.Bool("imds-throttle", true, "throttle IMDS token requests as Azure does (20/s, 5 concurrent)")
@@ -45,7 +46,7 @@ func emulate(args []string) int {
 		fmt.Fprintln(os.Stderr, "emulate: --faults:", err)
 		return 2
 	}
-	cfg := emulator.Config{Cloud: c, StateDir: *stateDir, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle, SQLAddr: *sqlAddr,
+	cfg := emulator.Config{Cloud: c, StateDir: *stateDir, StateRepair: *stateRepair, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle, SQLAddr: *sqlAddr,
 		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt, Faults: set, AllowRemote: *allowRemote}
 	if remote := emulator.RemoteAddrs(cfg); len(remote) > 0 && *allowRemote {
 		fmt.Fprintf(os.Stderr, "emulate: WARNING: listening on %s, reachable from other machines: anyone who reaches IMDS gets tokens for the emulated tenant\n", strings.Join(remote, ", "))

@@ -44,6 +44,10 @@ type Config struct {
 	// each write durable before it is answered. Empty keeps everything in
 	// memory.
 	StateDir string
+	// StateRepair starts from a damaged state dir (emulate
+	// --state-dir-repair): every intact record is kept, damaged bytes
+	// go to side files, and what was lost is reported (persist.go).
+	StateRepair bool
 	// HTTPSAddr and IMDSAddr are listen addresses (default 127.0.0.1:0,
 	// a free loopback port).
 	HTTPSAddr string
@@ -64,6 +68,8 @@ type Config struct {
 	Faults *faults.Set
 	// AllowRemote permits listen addresses other than loopback (bind.go).
 	AllowRemote bool
+	// Limits bound every HTTP listener (default DefaultLimits, limits.go).
+	Limits *Limits
 	// SigningKey is the token-signing key to use instead of a new one, so
 	// several emulators in one process (the harness's pool) skip the RSA
 	// key generation, about 55 ms each. Entra's tenants share their
@@ -93,23 +99,25 @@ type Emulator struct {
 	// SetVM is called).
 	World World
 
-	cfg      Config
-	logs     map[string]*state.Log // --state-dir (persist.go)
-	control  http.Handler
-	ids      identityFile
-	leaf     tls.Certificate
-	hosts    []hostRoute
-	caFile   string
-	mu       sync.Mutex
-	servers  []*http.Server
-	httpsLn  net.Listener
-	imdsLn   net.Listener
-	plainLn  net.Listener // plain HTTP (port 80), see plainhttp.go
-	legacy   *legacy
-	vmMu     sync.RWMutex
-	vmID     string
-	closed   bool
-	tempDirs []string
+	cfg  Config
+	logs map[string]*state.Log // --state-dir (persist.go)
+	// reconcileHeld is set when a log was repaired (persist.go).
+	reconcileHeld bool
+	control       http.Handler
+	ids           identityFile
+	leaf          tls.Certificate
+	hosts         []hostRoute
+	caFile        string
+	mu            sync.Mutex
+	servers       []*http.Server
+	httpsLn       net.Listener
+	imdsLn        net.Listener
+	plainLn       net.Listener // plain HTTP (port 80), see plainhttp.go
+	legacy        *legacy
+	vmMu          sync.RWMutex
+	vmID          string
+	closed        bool
+	tempDirs      []string
 	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
 	vmEndpoints []VMEndpoint
 	// opToken is operatorCall's cached token.
@@ -305,9 +313,8 @@ func (e *Emulator) Start() error {
 		return fmt.Errorf("emulator: IMDS listener: %w", err)
 	}
 	e.httpsLn, e.imdsLn = httpsLn, imdsLn
-	tlsLn := tls.NewListener(httpsLn, e.tlsConfig())
-	e.serve(tlsLn, e)
-	e.serve(imdsLn, e.Faults.IMDS(e.IMDS))
+	e.serve(e.capped(httpsLn, true), e)
+	e.serve(e.capped(imdsLn, false), e.Faults.IMDS(e.IMDS))
 	if err := e.startSQL(); err != nil {
 		return fmt.Errorf("emulator: SQL listener: %w", err)
 	}
@@ -318,7 +325,7 @@ func (e *Emulator) Start() error {
 }
 
 func (e *Emulator) serve(ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: nil}
+	srv := e.httpServer(h)
 	e.mu.Lock()
 	e.servers = append(e.servers, srv)
 	e.mu.Unlock()

@@ -1,7 +1,7 @@
 package emulator
 
 import (
-	"crypto/tls"
+	"github.com/miconform/miconform/env/emulator/state"
 	"net"
 	"net/http"
 )
@@ -17,9 +17,9 @@ func (e *Emulator) ServeBare(h http.Handler, useTLS bool) (net.Addr, error) {
 		return nil, err
 	}
 	addr := ln.Addr()
-	if useTLS {
-		ln = tls.NewListener(ln, e.tlsConfig())
-	}
-	e.serve(ln, h)
+	e.serve(e.capped(ln, useTLS), h)
 	return addr, nil
 }
+
+// StateLog is a service's --state-dir log (tests inject disk faults).
+func (e *Emulator) StateLog(name string) *state.Log { return e.logs[name] }

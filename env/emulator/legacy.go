@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/imds"
@@ -69,7 +68,7 @@ func (e *Emulator) setupLegacy() error {
 	// the sandbox starts.
 	e.AddVMEndpoint(VMEndpoint{
 		Addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(imds.ExtensionPort)),
-		Serve:  func(ln net.Listener) { _ = e.vmServer(e.legacy.handler()).Serve(ln) },
+		Serve:  func(ln net.Listener) { _ = e.vmServer(e.legacy.handler()).Serve(e.capped(ln, false)) },
 		Active: func() bool { _, _, _, ok := e.installedExtension(); return ok },
 	})
 	if !e.cfg.LegacyExtension {
@@ -199,8 +198,8 @@ func (l *legacy) open() {
 	if err != nil {
 		return
 	}
-	l.srv = &http.Server{Handler: l.handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func(srv *http.Server) { _ = srv.Serve(ln) }(l.srv)
+	l.srv = l.e.httpServer(l.handler())
+	go func(srv *http.Server) { _ = srv.Serve(l.e.capped(ln, false)) }(l.srv)
 }
 
 // shut closes the listener and every connection at once (the extension's

@@ -225,15 +225,19 @@ func TestRestartKeepsEverything(t *testing.T) {
 	assert.NoError(t, err, "the role membership survived the restart")
 }
 
-// TestUnfinishedFirstStartSeedsAgain: logs without world.json are a first
-// start that crashed during its seed; the next start seeds from scratch.
+// TestUnfinishedFirstStartSeedsAgain: logs without world.json but with the
+// seeding marker are a first start that crashed during its seed; the next
+// start seeds from scratch.
 func TestUnfinishedFirstStartSeedsAgain(t *testing.T) {
 	dir := t.TempDir()
 	h, stop := startIn(t, dir)
 	sub := h.E.SubscriptionID()
 	assignments := len(h.op("GET", h.sub()+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", nil).value())
 	stop()
+	_, err := os.Stat(filepath.Join(dir, "seeding"))
+	require.ErrorIs(t, err, os.ErrNotExist, "the marker goes once world.json is written")
 	require.NoError(t, os.Remove(filepath.Join(dir, "world.json")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "seeding"), nil, 0o600))
 	h, _ = startIn(t, dir)
 	assert.Equal(t, sub, h.E.SubscriptionID())
 	assert.NotEmpty(t, h.E.World.VMResourceID)

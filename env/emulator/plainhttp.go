@@ -16,7 +16,7 @@ func (e *Emulator) startPlainHTTP() error {
 		return fmt.Errorf("emulator: plain HTTP listener: %w", err)
 	}
 	e.plainLn = ln
-	e.serve(ln, e.Blob)
+	e.serve(e.capped(ln, false), e.Blob)
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"sort"
-	"time"
 )
 
 // VMEndpoint is an address a program on the VM reaches the emulator at
@@ -32,13 +31,13 @@ type VMEndpoint struct {
 // extension's 127.0.0.1:50342), sorted by address.
 func (e *Emulator) VMEndpoints() []VMEndpoint {
 	eps := []VMEndpoint{
-		{Addr: IMDSHost, Serve: func(ln net.Listener) { _ = e.vmServer(e.Faults.IMDS(e.IMDS)).Serve(ln) }},
-		{Addr: "127.0.0.1:443", Serve: func(ln net.Listener) { _ = e.vmServer(e).Serve(tls.NewListener(ln, e.tlsConfig())) }},
+		{Addr: IMDSHost, Serve: func(ln net.Listener) { _ = e.vmServer(e.Faults.IMDS(e.IMDS)).Serve(e.capped(ln, false)) }},
+		{Addr: "127.0.0.1:443", Serve: func(ln net.Listener) { _ = e.vmServer(e).Serve(e.capped(ln, true)) }},
 	}
 	if e.Blob != nil {
 		// Plain http:// to a storage account, as the emulator's own port-80
 		// listener (plainhttp.go): only Blob serves there.
-		eps = append(eps, VMEndpoint{Addr: "127.0.0.1:80", Serve: func(ln net.Listener) { _ = e.vmServer(e.Blob).Serve(ln) }})
+		eps = append(eps, VMEndpoint{Addr: "127.0.0.1:80", Serve: func(ln net.Listener) { _ = e.vmServer(e.Blob).Serve(e.capped(ln, false)) }})
 	}
 	if e.SQL != nil {
 		// {server}.database.<suffix>:1433; the TDS server picks the logical
@@ -71,5 +70,5 @@ func (e *Emulator) tlsConfig() *tls.Config {
 // vmServer is an http.Server for a sandbox listener; unlike serve it is not
 // tracked by Close, since the sandbox closes its listeners itself.
 func (e *Emulator) vmServer(h http.Handler) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	return e.httpServer(h)
 }

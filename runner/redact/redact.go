@@ -13,6 +13,7 @@
 package redact
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"regexp"
@@ -187,7 +188,7 @@ func applyKeyObjects(s string) string {
 // pass runs every rule that can match, then the registry, once. The
 // prefilter (off only in tests, which check it changes nothing) skips the
 // rules whose needles are absent.
-func pass(s string, reg *registry, prefilter bool) string {
+func pass(s string, reg *registry, prefilter bool, depth int) string {
 	prefilter = prefilter && !strings.ContainsAny(s, foldsToASCII)
 	lower := strings.ToLower(s)
 	for _, r := range rules {
@@ -199,7 +200,14 @@ func pass(s string, reg *registry, prefilter bool) string {
 		}
 	}
 	s = applyKeyObjects(s)
-	return reg.apply(s)
+	s = reg.apply(s)
+	// The same secrets, escaped (encodings.go).
+	if mayBeEncoded(s) {
+		spans := encodedMatches(s)
+		spans = append(spans, reg.encodedMatches(s)...)
+		s = replaceSpans(s, spans)
+	}
+	return maskBase64(s, reg, depth)
 }
 
 // String returns s with every recognised secret masked. It is safe for
@@ -213,8 +221,17 @@ func redactWith(s string, reg *registry) string {
 }
 
 func fixpoint(s string, reg *registry, prefilter bool) string {
+	return fixpointAt(s, reg, prefilter, 0)
+}
+
+// fixpointDepth redacts text decoded from base64 at depth (maskBase64).
+func fixpointDepth(s string, reg *registry, depth int) string {
+	return fixpointAt(s, reg, true, depth)
+}
+
+func fixpointAt(s string, reg *registry, prefilter bool, depth int) string {
 	for i := 0; i < maxPasses; i++ {
-		n := pass(s, reg, prefilter)
+		n := pass(s, reg, prefilter, depth)
 		if n == s {
 			return s
 		}
@@ -245,6 +262,18 @@ func (r *registry) add(secret string) {
 		return
 	}
 	variants := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
+	// Its base64 forms, whole and inside longer encoded text (one per
+	// alignment, without the edge characters that depend on neighbours).
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
+		variants = append(variants, enc.EncodeToString([]byte(secret)))
+		for shift := range 3 {
+			e := enc.EncodeToString(append(make([]byte, shift), secret...))
+			lo, hi := (shift*4+2)/3, len(e)-3
+			if hi-lo >= MinSecretLen+2 {
+				variants = append(variants, e[lo:hi])
+			}
+		}
+	}
 	if j, err := json.Marshal(secret); err == nil {
 		variants = append(variants, string(j[1:len(j)-1]))
 	}
@@ -277,6 +306,36 @@ func (r *registry) add(secret string) {
 		args = append(args, v, Marker)
 	}
 	r.repl.Store(strings.NewReplacer(args...))
+}
+
+// encodedMatches finds the registered secrets in the decoded view of s.
+func (r *registry) encodedMatches(s string) []span {
+	r.mu.Lock()
+	list := make([]string, 0, len(r.secrets))
+	for v := range r.secrets {
+		list = append(list, v)
+	}
+	r.mu.Unlock()
+	if len(list) == 0 {
+		return nil
+	}
+	view, ok := decodeView(s)
+	if !ok {
+		return nil
+	}
+	var out []span
+	for _, v := range list {
+		for from := 0; ; {
+			i := strings.Index(view.s[from:], v)
+			if i < 0 {
+				break
+			}
+			lo, hi := from+i, from+i+len(v)
+			out = append(out, span{lo: view.start[lo], hi: view.end[hi-1], with: Marker})
+			from = hi
+		}
+	}
+	return out
 }
 
 func (r *registry) apply(s string) string {

@@ -63,6 +63,9 @@ type Options struct {
 // cores a laptop or CI runner has.
 const DefaultConcurrency = 16
 
+// testSteps, set by tests only (export_test.go), adds step definitions.
+var testSteps func(*godog.ScenarioContext)
+
 // godog's formatter registry is global; each run registers its collector
 // under its own name.
 var (
@@ -188,6 +191,9 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 				return ctx, nil
 			})
 			steps.Register(sc, o.Target)
+			if testSteps != nil {
+				testSteps(sc)
+			}
 		},
 		Options: &opts,
 	}.Run()

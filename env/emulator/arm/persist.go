@@ -23,5 +23,11 @@ func (s *Server) recoverFailure(w http.ResponseWriter, r *http.Request) {
 	if err, ok := v.(error); !ok || !errors.As(err, &f) {
 		panic(v)
 	}
-	s.write(w, r, Fail(Errorf(http.StatusInternalServerError, "InternalServerError", "The change could not be saved: the emulator's state directory failed (%s). Restart the emulator.", f.Err.Error())))
+	next := "Restart the emulator."
+	var we *state.WriteError
+	if errors.As(f.Err, &we) && !we.Sticky && state.IsNoSpace(we) {
+		// Blob's and Key Vault's logs go on after a refused write.
+		next = "Retry once the disk has space."
+	}
+	s.write(w, r, Fail(Errorf(http.StatusInternalServerError, "InternalServerError", "The change could not be saved: the emulator's state directory failed (%s). %s", f.Err.Error(), next)))
 }

@@ -64,60 +64,15 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 			gone.Delete(k)
 			return nil
 		}
-		switch kind {
-		case "a":
+		if kind == "a" {
 			var acct Account
 			if err := json.Unmarshal(v, &acct); err != nil {
 				return err
 			}
 			s.accounts[account] = &acct
-		case "c":
-			var c Container
-			if err := json.Unmarshal(v, &c); err != nil {
-				return err
-			}
-			mem.restoreContainer(account, c)
-		case "b":
-			container, _, _ := strings.Cut(rest, "/")
-			b, err := decodeBlob(v)
-			if err != nil {
-				return err
-			}
-			mem.restoreBlob(account, container, b)
-		case "l":
-			container, name, _ := strings.Cut(rest, "/")
-			var l Lease
-			if err := json.Unmarshal(v, &l); err != nil {
-				return err
-			}
-			mem.restoreLease(account, container, name, l)
-		case "k", "s", "p":
-			container, rest, _ := strings.Cut(rest, "/")
-			n, rest, _ := strings.Cut(rest, "/")
-			size, err := strconv.Atoi(n)
-			if err != nil || size < 0 || size > len(rest) {
-				return errors.New("blob: bad " + kind + " key")
-			}
-			name, tail := rest[:size], rest[size:]
-			staged[blobPrefix(kind, account, container, name)] = true
-			switch kind {
-			case "k":
-				mem.restoreStaged(account, container, name, tail, v)
-			case "s":
-				b, err := decodeBlob(v)
-				if err != nil {
-					return err
-				}
-				mem.restoreSnapshot(account, container, b)
-			case "p":
-				etag, modified, data, err := decodeAppended(v)
-				if err != nil {
-					return err
-				}
-				mem.restoreAppended(account, container, name, etag, modified, data)
-			}
+			return nil
 		}
-		return nil
+		return restoreRecord(mem, staged, k, v)
 	}
 	// Containers before the blobs in them, blobs before what hangs on
 	// them; appended blocks in key (block number) order.
@@ -126,10 +81,18 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 			return err
 		}
 	}
+	if !l.Reconciles() {
+		// Another service's state was damaged: Resource Manager may
+		// have lost the account, not the account its blobs.
+		gone = state.Batch{}
+	}
 	if err := l.Commit(&gone); err != nil {
 		return err
 	}
 	s.Store = &durableStore{mem: mem, log: l, staged: staged}
+	// A write the disk refuses is undone in memory (reload), so the log
+	// may go on after it.
+	l.RecoverWrites()
 	s.log = l
 	// State written before user delegation keys existed has no secret to
 	// derive them from; one is made and kept from now on.
@@ -147,11 +110,87 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 	// being recorded leaves an account that was never acknowledged and
 	// has no keys: it goes, as if the PUT had not happened.
 	for _, res := range a.Resources(TypeStorageAccount) {
-		if _, ok := s.accounts[res.Name]; !ok {
+		if _, ok := s.accounts[res.Name]; !ok && l.Reconciles() {
 			a.DeleteResource(res.ID)
 		}
 	}
 	return nil
+}
+
+// restoreRecord loads one record other than an account's into mem.
+func restoreRecord(mem *memStore, staged map[string]bool, k string, v []byte) error {
+	kind, rest, _ := strings.Cut(k, "/")
+	account, rest, _ := strings.Cut(rest, "/")
+	switch kind {
+	case "c":
+		var c Container
+		if err := json.Unmarshal(v, &c); err != nil {
+			return err
+		}
+		mem.restoreContainer(account, c)
+	case "b":
+		container, _, _ := strings.Cut(rest, "/")
+		b, err := decodeBlob(v)
+		if err != nil {
+			return err
+		}
+		mem.restoreBlob(account, container, b)
+	case "l":
+		container, name, _ := strings.Cut(rest, "/")
+		var l Lease
+		if err := json.Unmarshal(v, &l); err != nil {
+			return err
+		}
+		mem.restoreLease(account, container, name, l)
+	case "k", "s", "p":
+		container, rest, _ := strings.Cut(rest, "/")
+		n, rest, _ := strings.Cut(rest, "/")
+		size, err := strconv.Atoi(n)
+		if err != nil || size < 0 || size > len(rest) {
+			return errors.New("blob: bad " + kind + " key")
+		}
+		name, tail := rest[:size], rest[size:]
+		staged[blobPrefix(kind, account, container, name)] = true
+		switch kind {
+		case "k":
+			mem.restoreStaged(account, container, name, tail, v)
+		case "s":
+			b, err := decodeBlob(v)
+			if err != nil {
+				return err
+			}
+			mem.restoreSnapshot(account, container, b)
+		case "p":
+			etag, modified, data, err := decodeAppended(v)
+			if err != nil {
+				return err
+			}
+			mem.restoreAppended(account, container, name, etag, modified, data)
+		}
+	}
+	return nil
+}
+
+// blobRecordPrefixes are the record kinds of the store, in load order:
+// containers before the blobs in them, blobs before what hangs on them;
+// appended blocks in key (block number) order.
+var blobRecordPrefixes = []string{"c/", "b/", "k/", "l/", "s/", "p/"}
+
+// reload makes memory what the log holds again, after a change memory took
+// could not be logged (a full disk): nothing unrecorded is served, or
+// built on by a later write that the disk then takes. Under wmu.
+func (d *durableStore) reload() {
+	mem := NewMemStore().(*memStore)
+	staged := map[string]bool{}
+	for _, prefix := range blobRecordPrefixes {
+		if err := d.log.Each(prefix, func(k string, v []byte) error { return restoreRecord(mem, staged, k, v) }); err != nil {
+			return
+		}
+	}
+	d.mem.mu.Lock()
+	d.mem.accounts = mem.accounts
+	d.mem.mu.Unlock()
+	d.staged = staged
 }
 
 // saveAccount records an account's current state (or its removal).
@@ -167,6 +206,16 @@ func (s *Service) saveAccount(name string) {
 		b.Delete("a/" + name)
 	}
 	t, err := s.log.Write(&b)
+	if err != nil {
+		// Refused (a full disk): memory goes back to what the log holds.
+		delete(s.accounts, name)
+		if v, ok, _ := s.log.Get("a/" + name); ok {
+			var a Account
+			if json.Unmarshal(v, &a) == nil {
+				s.accounts[name] = &a
+			}
+		}
+	}
 	s.mu.Unlock()
 	state.Must(err)
 	state.Must(s.log.Wait(t))
@@ -274,10 +323,12 @@ func decodeBlob(v []byte) (Blob, error) {
 // commit writes b under wmu and waits for it once wmu is released.
 func (d *durableStore) commit(b *state.Batch) error {
 	t, err := d.log.Write(b)
-	d.wmu.Unlock()
 	if err != nil {
+		d.reload()
+		d.wmu.Unlock()
 		return err
 	}
+	d.wmu.Unlock()
 	return d.log.Wait(t)
 }
 

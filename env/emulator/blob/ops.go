@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"hash/crc64"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // Operations, by what route picks: the REST reference of each is beside
@@ -142,6 +145,18 @@ func storeError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var we *state.WriteError
+	if errors.As(err, &we) {
+		// Azure's InternalError shape; the message says what the
+		// emulator's disk did, which Azure never has to.
+		next := "Nothing was changed; retry once the disk has space."
+		if we.Sticky {
+			next = "Writes fail until the emulator is restarted."
+		} else if !state.IsNoSpace(err) {
+			next = "Nothing was changed; retry the request."
+		}
+		return errorf(500, "InternalError", fmt.Sprintf("The server encountered an internal error. Please retry the request. (emulator: the state dir refused the change: %v. %s)", we, next))
 	}
 	return errorf(500, "InternalError", "The server encountered an internal error. Please retry the request.")
 }

@@ -80,19 +80,41 @@ type Services struct {
 }
 
 // RBAC delays role assignments: new ones take effect after
-// GrantDelaySeconds, removed ones keep granting for RevokeDelaySeconds.
-// It lasts until reset.
+// GrantDelaySeconds, removed ones keep granting for RevokeDelaySeconds
+// (each at most MaxWindow). It lasts Seconds (default and at most
+// MaxWindow) or until reset.
 type RBAC struct {
 	GrantDelaySeconds  float64 `json:"grantDelaySeconds,omitempty"`
 	RevokeDelaySeconds float64 `json:"revokeDelaySeconds,omitempty"`
+	Lasting
 }
 
 // Tokens makes tokens short-lived (LifetimeSeconds) and moves the emulated
 // cloud's clock by ClockSkewSeconds (positive: ahead of the clients). It
-// lasts until reset.
+// lasts Seconds (default and at most MaxWindow) or until reset.
 type Tokens struct {
 	LifetimeSeconds  float64 `json:"lifetimeSeconds,omitempty"`
 	ClockSkewSeconds float64 `json:"clockSkewSeconds,omitempty"`
+	Lasting
+}
+
+// Lasting bounds a fault that is a setting rather than answers to count:
+// it ends after Seconds.
+type Lasting struct {
+	Seconds float64 `json:"seconds,omitempty"`
+	// RemainingSeconds is reported by GET only.
+	RemainingSeconds float64 `json:"remainingSeconds,omitempty"`
+}
+
+func (l *Lasting) validate(what string) error {
+	if math.IsNaN(l.Seconds) || l.Seconds < 0 || seconds(l.Seconds) > MaxWindow {
+		return invalid("%s: seconds must be between 0 and %v (0: %v)", what, MaxWindow.Seconds(), MaxWindow.Seconds())
+	}
+	if l.Seconds == 0 {
+		l.Seconds = MaxWindow.Seconds()
+	}
+	l.RemainingSeconds = 0
+	return nil
 }
 
 // Services a Services fault can be limited to.
@@ -167,11 +189,11 @@ func (f *Services) validate() error {
 
 func (f *RBAC) validate() error {
 	for _, d := range []float64{f.GrantDelaySeconds, f.RevokeDelaySeconds} {
-		if math.IsNaN(d) || d < 0 || seconds(d) > rbac.MaxPropagation {
-			return invalid("rbac: delays must be between 0 and %v seconds", rbac.MaxPropagation.Seconds())
+		if math.IsNaN(d) || d < 0 || seconds(d) > min(rbac.MaxPropagation, MaxWindow) {
+			return invalid("rbac: delays must be between 0 and %v seconds", min(rbac.MaxPropagation, MaxWindow).Seconds())
 		}
 	}
-	return nil
+	return f.Lasting.validate("rbac")
 }
 
 func (f *Tokens) validate() error {
@@ -182,7 +204,7 @@ func (f *Tokens) validate() error {
 	if math.IsNaN(f.ClockSkewSeconds) || math.Abs(f.ClockSkewSeconds) > MaxClockSkew.Seconds() {
 		return invalid("tokens: clockSkewSeconds must be within ±%v", MaxClockSkew.Seconds())
 	}
-	return nil
+	return f.Lasting.validate("tokens")
 }
 
 // window is a live Window: when it ends and how many hits are left.
@@ -243,7 +265,9 @@ type Injector struct {
 	svc        *Services
 	svcWin     *window
 	rbacFault  *RBAC
+	rbacUntil  time.Time
 	tokenFault *Tokens
+	tokenUntil time.Time
 }
 
 // New makes an injector with no faults for the emulator whose issuer and
@@ -372,8 +396,29 @@ func (in *Injector) SetRBAC(f RBAC) error {
 	in.store.SetPropagation(seconds(f.GrantDelaySeconds), seconds(f.RevokeDelaySeconds))
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.rbacFault = &f
+	in.rbacFault, in.rbacUntil = &f, in.now().Add(seconds(f.Seconds))
+	in.expireLater(seconds(f.Seconds))
 	return nil
+}
+
+// expireLater ends settings faults once their time is up even when no
+// request comes to notice (expireLocked also runs on every request).
+func (in *Injector) expireLater(d time.Duration) {
+	time.AfterFunc(d+10*time.Millisecond, func() {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.expireLocked(in.now())
+	})
+}
+
+// expireLocked ends the rbac and tokens faults whose time is up.
+func (in *Injector) expireLocked(now time.Time) {
+	if in.rbacFault != nil && !now.Before(in.rbacUntil) {
+		in.resetLocked("rbac")
+	}
+	if in.tokenFault != nil && !now.Before(in.tokenUntil) {
+		in.resetLocked("tokens")
+	}
 }
 
 // SetTokens sets the token lifetime and clock skew.
@@ -390,7 +435,8 @@ func (in *Injector) SetTokens(f Tokens) error {
 	} else if in.tokenFault != nil && in.tokenFault.ClockSkewSeconds != 0 {
 		in.iss.SetClock(time.Now) // undo the previous fault's skew only
 	}
-	in.tokenFault = &f
+	in.tokenFault, in.tokenUntil = &f, in.now().Add(seconds(f.Seconds))
+	in.expireLater(seconds(f.Seconds))
 	return nil
 }
 
@@ -403,6 +449,11 @@ func (in *Injector) Reset(kind string) error {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.resetLocked(kind)
+	return nil
+}
+
+func (in *Injector) resetLocked(kind string) {
 	if kind == "" || kind == "imds" {
 		in.imds, in.imdsWin = nil, nil
 	}
@@ -420,7 +471,6 @@ func (in *Injector) Reset(kind string) error {
 		}
 		in.tokenFault = nil
 	}
-	return nil
 }
 
 func contains(list []string, v string) bool {
@@ -438,6 +488,7 @@ func (in *Injector) Current() Set {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	now := in.now()
+	in.expireLocked(now)
 	var s Set
 	if in.imds != nil && in.imdsWin.active(now) {
 		f := *in.imds
@@ -451,10 +502,12 @@ func (in *Injector) Current() Set {
 	}
 	if in.rbacFault != nil {
 		f := *in.rbacFault
+		f.RemainingSeconds = math.Max(0, math.Round(in.rbacUntil.Sub(now).Seconds()*10)/10)
 		s.RBAC = &f
 	}
 	if in.tokenFault != nil {
 		f := *in.tokenFault
+		f.RemainingSeconds = math.Max(0, math.Round(in.tokenUntil.Sub(now).Seconds()*10)/10)
 		s.Tokens = &f
 	}
 	return s

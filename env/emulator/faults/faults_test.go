@@ -218,13 +218,36 @@ func TestRBACAndTokenFaults(t *testing.T) {
 	require.NoError(t, f.in.Apply("tokens", []byte(`{"lifetimeSeconds":5,"clockSkewSeconds":600}`)))
 	assert.Equal(t, 5*time.Second, f.iss.Lifetime())
 	assert.WithinDuration(t, before.Add(10*time.Minute), f.iss.Now(), 5*time.Second, "the emulated clock is 10 minutes ahead")
-	assert.Equal(t, &Tokens{LifetimeSeconds: 5, ClockSkewSeconds: 600}, f.in.Current().Tokens)
+	assert.Equal(t, &Tokens{LifetimeSeconds: 5, ClockSkewSeconds: 600, Lasting: Lasting{Seconds: 600, RemainingSeconds: 600}}, f.in.Current().Tokens)
 
 	require.NoError(t, f.in.Reset("rbac"))
 	g, r = f.store.Propagation()
 	assert.Zero(t, g+r)
 	assert.NotNil(t, f.in.Current().Tokens, "resetting one kind leaves the others")
 	require.NoError(t, f.in.Reset(""))
+	assert.Zero(t, f.iss.Lifetime())
+	assert.WithinDuration(t, time.Now(), f.iss.Now(), time.Second)
+	assert.Equal(t, Set{}, f.in.Current())
+}
+
+// The rbac and tokens faults end by themselves after their seconds (at
+// most 10 minutes), as every fault kind does.
+func TestSettingsFaultsEnd(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.in.Apply("rbac", []byte(`{"grantDelaySeconds":600,"seconds":90}`)))
+	require.NoError(t, f.in.Apply("tokens", []byte(`{"lifetimeSeconds":60,"clockSkewSeconds":300}`)))
+	cur := f.in.Current()
+	require.NotNil(t, cur.RBAC)
+	assert.Equal(t, 90.0, cur.RBAC.RemainingSeconds)
+	require.NotNil(t, cur.Tokens)
+	assert.Equal(t, MaxWindow.Seconds(), cur.Tokens.Seconds, "no seconds given: the longest, 10 minutes")
+	f.now = f.now.Add(91 * time.Second)
+	assert.Nil(t, f.in.Current().RBAC)
+	g, _ := f.store.Propagation()
+	assert.Zero(t, g, "the delay is gone from the store")
+	assert.NotNil(t, f.in.Current().Tokens)
+	f.now = f.now.Add(MaxWindow)
+	f.imdsGet() // a request notices the end too
 	assert.Zero(t, f.iss.Lifetime())
 	assert.WithinDuration(t, time.Now(), f.iss.Now(), time.Second)
 	assert.Equal(t, Set{}, f.in.Current())
@@ -258,6 +281,11 @@ func TestValidation(t *testing.T) {
 		{"services", `{"status":503,"seconds":1,"service":"sql"}`},
 		{"services", `{"status":503,"seconds":1,"retryAfterSeconds":121}`},
 		{"rbac", `{"grantDelaySeconds":1801}`},
+		{"rbac", `{"grantDelaySeconds":601}`},    // over the 10-minute bound
+		{"rbac", `{"revokeDelaySeconds":600.5}`}, // over the 10-minute bound
+		{"rbac", `{"grantDelaySeconds":1,"seconds":601}`},
+		{"tokens", `{"lifetimeSeconds":60,"seconds":601}`},
+		{"tokens", `{"lifetimeSeconds":60,"seconds":-1}`},
 		{"rbac", `{"revokeDelaySeconds":-1}`},
 		{"tokens", `{"lifetimeSeconds":0.5}`},
 		{"tokens", `{"lifetimeSeconds":86401}`},

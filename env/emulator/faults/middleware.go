@@ -24,6 +24,7 @@ func (in *Injector) decideIMDS() imdsDecision {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	now := in.now()
+	in.expireLocked(now)
 	f, w := in.imds, in.imdsWin
 	if f == nil || !w.active(now) {
 		return imdsDecision{}
@@ -95,6 +96,7 @@ func (in *Injector) Service(w http.ResponseWriter, r *http.Request, service stri
 		return false
 	}
 	in.mu.Lock()
+	in.expireLocked(in.now())
 	f, win := in.svc, in.svcWin
 	hit := f != nil && (f.Service == "" || f.Service == service) && win.hit(in.now())
 	var status, retryAfter int

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -74,7 +75,36 @@ func (s *Service) Persist(l *state.Log) error {
 		s.vaults[strings.ToLower(res.Name)] = v
 	}
 	var gone state.Batch
-	err = loadObjects(s, l, secretKind, &gone, func(v *vault) *collection[*version] { return &v.secrets }, func(k string, val []byte) (*version, error) {
+	if err := s.loadAllObjects(l, &gone); err != nil {
+		return err
+	}
+	if !l.Reconciles() {
+		// Another service's state was damaged: keep the records of
+		// vaults Resource Manager may have lost.
+		gone = state.Batch{}
+	}
+	if err := l.Commit(&gone); err != nil {
+		return err
+	}
+	s.log = l
+	// A refused write is undone in memory (reload), so the log may go on.
+	l.RecoverWrites()
+	s.ARM.OnDelete(func(r arm.Resource) {
+		if strings.EqualFold(r.Type, typeVault) {
+			var b state.Batch
+			b.DeletePrefix(secretKind.recordPrefix(r.Name, ""))
+			b.DeletePrefix(keyKind.recordPrefix(r.Name, ""))
+			state.Must(l.Commit(&b))
+		}
+	})
+	return nil
+}
+
+// loadAllObjects loads every vault's secrets and keys from l (under s.mu);
+// records of vaults Resource Manager lacks go to gone.
+func (s *Service) loadAllObjects(l *state.Log, gone *state.Batch) error {
+	var err error
+	err = loadObjects(s, l, secretKind, gone, func(v *vault) *collection[*version] { return &v.secrets }, func(k string, val []byte) (*version, error) {
 		var ver version
 		if err := json.Unmarshal(val, &ver); err != nil {
 			return nil, err
@@ -84,7 +114,7 @@ func (s *Service) Persist(l *state.Log) error {
 	if err != nil {
 		return err
 	}
-	err = loadObjects(s, l, keyKind, &gone, func(v *vault) *collection[*keyVersion] { return &v.keys }, func(k string, val []byte) (*keyVersion, error) {
+	err = loadObjects(s, l, keyKind, gone, func(v *vault) *collection[*keyVersion] { return &v.keys }, func(k string, val []byte) (*keyVersion, error) {
 		var ver keyVersion
 		if err := json.Unmarshal(val, &ver); err != nil {
 			return nil, err
@@ -102,19 +132,33 @@ func (s *Service) Persist(l *state.Log) error {
 		v.secrets.dropEmpty()
 		v.keys.dropEmpty()
 	}
-	if err := l.Commit(&gone); err != nil {
-		return err
-	}
-	s.log = l
-	s.ARM.OnDelete(func(r arm.Resource) {
-		if strings.EqualFold(r.Type, typeVault) {
-			var b state.Batch
-			b.DeletePrefix(secretKind.recordPrefix(r.Name, ""))
-			b.DeletePrefix(keyKind.recordPrefix(r.Name, ""))
-			state.Must(l.Commit(&b))
-		}
-	})
 	return nil
+}
+
+// reload makes the vaults' secrets and keys what the log holds again,
+// after a change memory took could not be logged (a full disk), so
+// nothing unrecorded is served or built on. Under s.mu.
+func (s *Service) reload() {
+	for _, v := range s.vaults {
+		v.secrets = newCollection[*version](secretKind)
+		v.keys = newCollection[*keyVersion](keyKind)
+	}
+	var gone state.Batch
+	_ = s.loadAllObjects(s.log, &gone)
+}
+
+// storeFailure is the answer to a change the state dir refused, in Key
+// Vault's error shape, naming the cause.
+func storeFailure(err error) *Error {
+	next := "Restart the emulator."
+	var we *state.WriteError
+	if errors.As(err, &we) && !we.Sticky {
+		next = "Nothing was changed; retry the request."
+		if state.IsNoSpace(err) {
+			next = "Nothing was changed; retry once the disk has space."
+		}
+	}
+	return errorf(500, "InternalServerError", "The change could not be saved: the emulator's state directory refused it (%v). %s", err, next)
 }
 
 func vaultFromResource(res arm.Resource) (*vault, error) {
@@ -203,6 +247,9 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 		}
 	}
 	t, err := s.log.Write(&b)
+	if err != nil {
+		s.reload()
+	}
 	return func() error {
 		if err != nil {
 			return err

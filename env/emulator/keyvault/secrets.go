@@ -91,7 +91,7 @@ func (s *Service) do(v *vault, op operation, body []byte) (int, any) {
 	wait := s.record(v, op, status, out, purged)
 	s.mu.Unlock()
 	if err := wait(); err != nil {
-		return 0, errorf(500, "InternalServerError", "The change could not be saved: the emulator's state directory failed. Restart the emulator.")
+		return 0, storeFailure(err)
 	}
 	return status, out
 }

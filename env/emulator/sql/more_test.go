@@ -3,7 +3,9 @@ package sql
 import (
 	"context"
 	"database/sql"
+	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -186,4 +188,22 @@ func TestTypes(t *testing.T) {
 	require.False(t, rows.Next())
 	_ = tds.KindInt
 	_ = sql.ErrNoRows
+}
+
+// TestLoginDeadline: a client that connects and never finishes its login
+// (silent, or stopping mid-PRELOGIN) is disconnected after loginTimeout.
+func TestLoginDeadline(t *testing.T) {
+	f := newFixture(t, "AzureCloud")
+	old := loginTimeout
+	loginTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { loginTimeout = old })
+	for _, sent := range [][]byte{nil, {0x12, 0x01, 0x00, 0x40, 0, 0, 0, 0, 0}} {
+		c, err := net.Dial("tcp", f.addr)
+		require.NoError(t, err)
+		_, _ = c.Write(sent)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		_, err = io.Copy(io.Discard, c)
+		require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "the server closed the connection (sent %x)", sent)
+		c.Close()
+	}
 }

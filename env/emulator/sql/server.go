@@ -26,8 +26,9 @@ import (
 )
 
 // loginTimeout bounds the time from accept to LOGINACK, so a client that
-// stalls mid-handshake does not hold a connection forever.
-const loginTimeout = 30 * time.Second
+// stalls mid-handshake does not hold a connection forever (a variable for
+// tests).
+var loginTimeout = 30 * time.Second
 
 // Server is the TDS endpoint of every logical server of one emulated cloud.
 type Server struct {

@@ -5,21 +5,32 @@
 // *Log is nil, and every method of a nil *Log does nothing, so the
 // in-memory behaviour and speed stay as they were.
 //
-// File layout: a header line, then records. A record is
+// File layout (v2): a header line, then records. A record is
 //
-//	u32 little-endian payload length | u32 CRC-32C of the payload | payload
+//	u32 payload length | u64 sequence number | u32 CRC-32C of the payload |
+//	u32 CRC-32C of the 16 bytes before it | payload
 //
-// and a payload is a batch of operations applied all or nothing: uvarint
-// count, then per operation a type byte (put, delete, delete prefix), the
-// uvarint-prefixed key and, for a put, the uvarint-prefixed value.
+// (little-endian), and a payload is a batch of operations applied all or
+// nothing: uvarint count, then per operation a type byte (put, delete,
+// delete prefix), the uvarint-prefixed key and, for a put, the
+// uvarint-prefixed value. Records of a file are numbered 1, 2, 3...; the
+// header checksum lets a reader find the next intact record after damage
+// without trusting a damaged length, and the numbers say how many records
+// a damaged span held. Files of the v1 format (u32 length | u32 CRC |
+// payload, no numbers) still open and are rewritten as v2 at once.
 //
 // Durability: Write appends a batch (in the order the service applied it to
 // memory, under the service's lock) and Wait fsyncs; a service answers a
 // request only after Wait returns, so an acknowledged write is on disk.
-// Concurrent Waits share one fsync (group commit). Replay stops at the first
-// record that is cut short or fails its checksum — a write torn by a crash —
-// keeps the bytes from there in a side file and truncates the log, so
-// earlier records are never lost and later appends follow valid data.
+// Concurrent Waits share one fsync (group commit).
+//
+// Damage (replay.go): a bad record with no intact record after it is a
+// write torn by a crash, never acknowledged: Open keeps its bytes in a side
+// file and cuts it. A bad record followed by intact ones is damage to data
+// that was acknowledged: Open refuses with a *DamageError naming the file,
+// the offset and the records around it, and changes nothing; with
+// Options.Repair it keeps every intact record, moves the damaged bytes to a
+// side file and says how many records were lost.
 // Compaction writes the live records to a new file, fsyncs it and renames
 // it over the log (then fsyncs the directory): at every instant the log
 // name points to a complete file.
@@ -30,10 +41,15 @@
 // depends on is durable before that later write is acknowledged, since
 // the log is one ordered file.
 //
-// Failure policy: a failed write or fsync leaves the log failed; every later
-// Write and Wait returns the error, so the service stops acknowledging
-// writes (the in-memory change that failed may be visible until restart;
-// a restart serves what the log holds).
+// Failure policy: a write the disk refuses (a full disk) is undone — the
+// file is cut back to where the record started — and returned as a
+// *WriteError. For a service that undoes its memory when a write fails
+// (RecoverWrites) the log stays usable, so writes succeed again once there
+// is space; for the others the log fails, as their memory may now hold a
+// change the log does not. A failed fsync leaves the log failed (after a failed fsync the
+// kernel may have dropped the unsynced pages, so nothing written since the
+// last good fsync can be trusted): every later Write and Wait returns the
+// error until restart, so nothing is acknowledged that is not on disk.
 package state
 
 import (
@@ -43,24 +59,31 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 )
 
-// header starts every log file; a file that does not start with it is not
-// a state log and Open refuses it.
-const header = "miconform state log v1\n"
+// header starts every log file; a file that does not start with it (or
+// with headerV1) is not a state log and Open refuses it.
+const header = "miconform state log v2\n"
+
+// headerV1 starts logs written before records had numbers and header
+// checksums; Open reads them and rewrites them as v2.
+const headerV1 = "miconform state log v1\n"
 
 // maxRecord bounds one record's payload: a length beyond it can only be a
 // torn or corrupt length field.
 const maxRecord = 1 << 31
 
-const recordHeader = 8
+// recordHeader is the size of a v2 record's header, recordHeaderV1 of a v1
+// record's.
+const (
+	recordHeader   = 20
+	recordHeaderV1 = 8
+)
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -120,17 +143,15 @@ type Options struct {
 	// (default 4 MiB). Above it, a write that leaves the file more than
 	// twice the size of its live records starts a compaction.
 	CompactMin int64
-}
-
-// Recovery says what Open cut from the end of a log.
-type Recovery struct {
-	// Offset is where the first bad record started; Bytes how many bytes
-	// from there on were cut.
-	Offset, Bytes int64
-	// Reason is why the record there was refused.
-	Reason string
-	// SavedAs is the side file that keeps the cut bytes.
-	SavedAs string
+	// MustExist says the log is known to hold data (the state dir's
+	// world.json exists): a missing or empty file is then damage, not a
+	// new log, and Open refuses it with a *MissingError (with Repair it
+	// starts an empty log and says so in Repaired).
+	MustExist bool
+	// Repair keeps every intact record of a log damaged in the middle:
+	// the damaged bytes go to a side file, the log is rewritten without
+	// them, and Repaired says how many records were lost.
+	Repair bool
 }
 
 // Stats describe a log.
@@ -166,7 +187,14 @@ type Log struct {
 	compacting  bool
 	compactions int
 	recovery    *Recovery
-	wg          sync.WaitGroup
+	repaired    *Repaired
+	hold        bool
+	recoverable bool
+	// seq is the number of the last record in the file.
+	seq uint64
+	// writeAt writes to f; tests replace it to fail as a full disk does.
+	writeAt func(f *os.File, p []byte, off int64) (int, error)
+	wg      sync.WaitGroup
 
 	// hook, when set (tests), is called at each step of a compaction.
 	hook func(step string)
@@ -178,138 +206,6 @@ type loc struct {
 }
 
 func (l loc) cost(key string) int64 { return recordHeader + 12 + int64(len(key)) + l.n }
-
-// Open opens (creating it if needed) the log at path and reads it back.
-func Open(path string, opts Options) (*Log, error) {
-	if opts.CompactMin <= 0 {
-		opts.CompactMin = 4 << 20
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	// A compaction that did not reach its rename left this behind; the
-	// log itself is complete.
-	if err := os.Remove(path + ".compact"); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	l := &Log{path: path, opts: opts, f: f, gen: 1, index: map[string]loc{}}
-	if err := l.replay(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("state: %s: %w", path, err)
-	}
-	return l, nil
-}
-
-// replay rebuilds the index from the file, cutting a torn tail.
-func (l *Log) replay() error {
-	st, err := l.f.Stat()
-	if err != nil {
-		return err
-	}
-	fileSize := st.Size()
-	if fileSize < int64(len(header)) {
-		// New, or a crash while the header was being written: nothing
-		// was ever acknowledged from it.
-		b := make([]byte, fileSize)
-		if _, err := l.f.ReadAt(b, 0); err != nil && err != io.EOF {
-			return err
-		}
-		if !strings.HasPrefix(header, string(b)) {
-			return fmt.Errorf("not a miconform state log")
-		}
-		if err := l.f.Truncate(0); err != nil {
-			return err
-		}
-		if _, err := l.f.WriteAt([]byte(header), 0); err != nil {
-			return err
-		}
-		if err := l.f.Sync(); err != nil {
-			return err
-		}
-		l.size, l.synced = int64(len(header)), int64(len(header))
-		return syncDir(filepath.Dir(l.path))
-	}
-	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, fileSize), 1<<20)
-	hb := make([]byte, len(header))
-	if _, err := io.ReadFull(r, hb); err != nil {
-		return err
-	}
-	if string(hb) != header {
-		return fmt.Errorf("not a miconform state log (header %q)", hb)
-	}
-	off := int64(len(header))
-	reason := ""
-	var rh [recordHeader]byte
-	for {
-		if _, err := io.ReadFull(r, rh[:]); err != nil {
-			if err != io.EOF {
-				reason = "record header cut short"
-			}
-			break
-		}
-		n := int64(binary.LittleEndian.Uint32(rh[0:4]))
-		if n > maxRecord || off+recordHeader+n > fileSize {
-			reason = "record cut short"
-			break
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(r, payload); err != nil {
-			reason = "record cut short"
-			break
-		}
-		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(rh[4:8]) {
-			reason = "checksum mismatch"
-			break
-		}
-		ops, valOffs, err := decode(payload)
-		if err != nil {
-			reason = "undecodable record: " + err.Error()
-			break
-		}
-		l.apply(ops, valOffs, off+recordHeader)
-		off += recordHeader + n
-	}
-	if reason != "" {
-		if err := l.cutTail(off, fileSize, reason); err != nil {
-			return err
-		}
-	}
-	l.size, l.synced = off, off
-	return nil
-}
-
-// cutTail keeps the bytes from off on in a side file, then truncates the
-// log there.
-func (l *Log) cutTail(off, fileSize int64, reason string) error {
-	side := fmt.Sprintf("%s.torn-%d", l.path, time.Now().UnixNano())
-	sf, err := os.OpenFile(side, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(sf, io.NewSectionReader(l.f, off, fileSize-off)); err != nil {
-		sf.Close()
-		return err
-	}
-	if err := sf.Sync(); err != nil {
-		sf.Close()
-		return err
-	}
-	if err := sf.Close(); err != nil {
-		return err
-	}
-	if err := l.f.Truncate(off); err != nil {
-		return err
-	}
-	if err := l.f.Sync(); err != nil {
-		return err
-	}
-	l.recovery = &Recovery{Offset: off, Bytes: fileSize - off, Reason: reason, SavedAs: side}
-	return syncDir(filepath.Dir(l.path))
-}
 
 // apply updates the index for a batch whose payload starts at base.
 func (l *Log) apply(ops []op, valOffs []int64, base int64) {
@@ -338,8 +234,8 @@ func (l *Log) apply(ops []op, valOffs []int64, base int64) {
 	}
 }
 
-// encode makes a record (header included) of a batch and returns each
-// put value's offset within the payload.
+// encode makes a record (header included, to be sealed with its number)
+// of a batch and returns each put value's offset within the payload.
 func encode(b *Batch) ([]byte, []int64) {
 	buf := make([]byte, recordHeader, recordHeader+binary.MaxVarintLen64+b.size)
 	buf = binary.AppendUvarint(buf, uint64(len(b.ops)))
@@ -356,8 +252,14 @@ func encode(b *Batch) ([]byte, []int64) {
 	}
 	payload := buf[recordHeader:]
 	binary.LittleEndian.PutUint32(buf[0:4], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(buf[4:8], crc32.Checksum(payload, castagnoli))
+	binary.LittleEndian.PutUint32(buf[12:16], crc32.Checksum(payload, castagnoli))
 	return buf, offs
+}
+
+// seal numbers an encoded record and checksums its header.
+func seal(rec []byte, seq uint64) {
+	binary.LittleEndian.PutUint64(rec[4:12], seq)
+	binary.LittleEndian.PutUint32(rec[16:20], crc32.Checksum(rec[:16], castagnoli))
 }
 
 // decode parses a payload; put values alias it.
@@ -427,11 +329,20 @@ func (l *Log) Write(b *Batch) (Ticket, error) {
 		return Ticket{}, err
 	}
 	off := l.size
-	if _, err := l.f.WriteAt(rec, off); err != nil {
-		l.err = fmt.Errorf("state: %s: write: %w", l.path, err)
+	seal(rec, l.seq+1)
+	if _, err := l.writeAt(l.f, rec, off); err != nil {
+		werr := &WriteError{Path: l.path, Op: "write", Err: err}
+		// Undo what part of the record reached the file, so the next
+		// write starts where this one did; only if that fails too is
+		// the log's end unknown, and the log fails.
+		if terr := l.f.Truncate(off); terr != nil || !l.recoverable {
+			werr.Sticky = true
+			l.err = werr
+		}
 		l.mu.Unlock()
-		return Ticket{}, l.err
+		return Ticket{}, werr
 	}
+	l.seq++
 	l.size += int64(len(rec))
 	l.apply(b.ops, valOffs, off+recordHeader)
 	t := Ticket{gen: l.gen, end: l.size}
@@ -479,7 +390,7 @@ func (l *Log) Wait(t Ticket) error {
 	}
 	if err := f.Sync(); err != nil {
 		l.mu.Lock()
-		l.err = fmt.Errorf("state: %s: fsync: %w", l.path, err)
+		l.err = &WriteError{Path: l.path, Op: "fsync", Err: err, Sticky: true}
 		l.mu.Unlock()
 		return l.err
 	}
@@ -608,7 +519,7 @@ func (l *Log) Compact() error {
 	if err != nil {
 		return err
 	}
-	index, size, live, err := l.copyLive(tf)
+	index, size, live, seq, err := l.copyLive(tf)
 	if err == nil {
 		l.step("written")
 		err = tf.Sync()
@@ -619,7 +530,7 @@ func (l *Log) Compact() error {
 		return fmt.Errorf("state: compact %s: %w", l.path, err)
 	}
 	l.step("synced")
-	if err := os.Rename(tmp, l.path); err != nil {
+	if err := replaceFile(tmp, l.path); err != nil {
 		tf.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("state: compact %s: %w", l.path, err)
@@ -628,7 +539,7 @@ func (l *Log) Compact() error {
 	// happens next.
 	l.step("renamed")
 	l.f.Close()
-	l.f, l.index, l.size, l.live = tf, index, size, live
+	l.f, l.index, l.size, l.live, l.seq = tf, index, size, live, seq
 	l.gen++
 	l.compactions++
 	if err := syncDir(filepath.Dir(l.path)); err != nil {
@@ -641,31 +552,34 @@ func (l *Log) Compact() error {
 }
 
 // copyLive writes the header and one put record per live key to w.
-func (l *Log) copyLive(f *os.File) (map[string]loc, int64, int64, error) {
+func (l *Log) copyLive(f *os.File) (map[string]loc, int64, int64, uint64, error) {
 	w := bufio.NewWriterSize(f, 1<<20)
 	if _, err := w.WriteString(header); err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, 0, err
 	}
+	var seq uint64
 	index := make(map[string]loc, len(l.index))
 	off, live := int64(len(header)), int64(0)
 	for _, k := range l.keysLocked("") {
 		lc := l.index[k]
 		v := make([]byte, lc.n)
 		if _, err := l.f.ReadAt(v, lc.off); err != nil {
-			return nil, 0, 0, err
+			return nil, 0, 0, 0, err
 		}
 		var b Batch
 		b.Put(k, v)
 		rec, offs := encode(&b)
+		seq++
+		seal(rec, seq)
 		if _, err := w.Write(rec); err != nil {
-			return nil, 0, 0, err
+			return nil, 0, 0, 0, err
 		}
 		nl := loc{off: off + recordHeader + offs[0], n: lc.n}
 		index[k] = nl
 		live += nl.cost(k)
 		off += int64(len(rec))
 	}
-	return index, off, live, w.Flush()
+	return index, off, live, seq, w.Flush()
 }
 
 func (l *Log) step(s string) {
@@ -696,16 +610,6 @@ func (l *Log) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-// syncDir makes a rename or a new file in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // PutJSON sets key to the JSON encoding of v.

@@ -2,11 +2,15 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -129,9 +133,9 @@ func TestTornTail(t *testing.T) {
 	}
 }
 
-// TestBadChecksum flips one byte: in the last record it drops just that
-// record; in the middle it drops the rest of the log from there, which is
-// kept aside, never replayed past a bad record.
+// TestBadChecksum flips one byte: in the last record it is a torn write
+// and just that record goes; in the middle, where intact records follow,
+// Open refuses, names the damage and leaves the file as it was.
 func TestBadChecksum(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.log")
@@ -139,31 +143,251 @@ func TestBadChecksum(t *testing.T) {
 	full, err := os.ReadFile(src)
 	require.NoError(t, err)
 	for _, tc := range []struct {
-		name string
-		at   int64
-		want map[string]string
+		name   string
+		at     int64
+		reason string
 	}{
-		{"last record's value", int64(len(full)) - 2, map[string]string{"k1": "first", "k2": "second", "k2b": "same batch"}},
-		{"middle record's payload", second + recordHeader + 3, map[string]string{"k1": "first"}},
-		{"middle record's checksum", second + 5, map[string]string{"k1": "first"}},
-		{"middle record's length", second + 1, map[string]string{"k1": "first"}},
+		{"middle record's payload", second + recordHeader + 3, "checksum mismatch"},
+		{"middle record's payload checksum", second + 13, "record header checksum mismatch"},
+		{"middle record's number", second + 5, "record header checksum mismatch"},
+		{"middle record's length", second + 1, "record header checksum mismatch"},
+		{"middle record's header checksum", second + 17, "record header checksum mismatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := bytes.Clone(full)
 			b[tc.at] ^= 0x40
 			path := filepath.Join(t.TempDir(), "bad.log")
 			require.NoError(t, os.WriteFile(path, b, 0o600))
-			l := reopen(t, nil, path)
-			assert.Equal(t, tc.want, contents(t, l))
-			require.NotNil(t, l.Recovered())
-			side, err := os.ReadFile(l.Recovered().SavedAs)
-			require.NoError(t, err)
-			assert.Equal(t, b[l.Recovered().Offset:], side)
-			if tc.at >= third {
-				assert.Equal(t, third, l.Recovered().Offset)
+			_, err := Open(path, Options{})
+			var de *DamageError
+			require.ErrorAs(t, err, &de)
+			require.Len(t, de.Spans, 1)
+			assert.Equal(t, Damage{Offset: second, Bytes: third - second, Reason: tc.reason, Before: 1, After: 1, Lost: 1}, de.Spans[0])
+			for _, want := range []string{path, fmt.Sprintf("offset %d", second), "1 record intact before", "1 record after", "holding 1 record", "not a write torn by a crash"} {
+				assert.Contains(t, err.Error(), want)
 			}
+			after, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, b, after, "a refused log is left as it was")
+			side, _ := filepath.Glob(path + ".*")
+			assert.Empty(t, side)
+
+			// The repair keeps the records on both sides of the damage.
+			l, err := Open(path, Options{Repair: true})
+			require.NoError(t, err)
+			assert.Equal(t, map[string]string{"k1": "first", "k3": "third"}, contents(t, l))
+			r := l.Repaired()
+			require.NotNil(t, r)
+			assert.Equal(t, 2, r.Kept)
+			assert.Equal(t, 1, r.Lost)
+			assert.Contains(t, r.String(), "lost 1 record")
+			aside, err := os.ReadFile(r.SavedAs)
+			require.NoError(t, err)
+			assert.Equal(t, b[second:third], aside)
+			put(t, l, "k4", "after repair")
+			l = reopen(t, l, path)
+			assert.Nil(t, l.Repaired())
+			assert.Nil(t, l.Recovered())
+			assert.Equal(t, map[string]string{"k1": "first", "k3": "third", "k4": "after repair"}, contents(t, l))
 		})
 	}
+	t.Run("last record", func(t *testing.T) {
+		b := bytes.Clone(full)
+		b[len(b)-2] ^= 0x40
+		path := filepath.Join(t.TempDir(), "bad.log")
+		require.NoError(t, os.WriteFile(path, b, 0o600))
+		l := reopen(t, nil, path)
+		assert.Equal(t, map[string]string{"k1": "first", "k2": "second", "k2b": "same batch"}, contents(t, l))
+		require.NotNil(t, l.Recovered())
+		assert.Equal(t, third, l.Recovered().Offset)
+	})
+}
+
+// TestDamageEverywhere damages each record but the last of a longer log in
+// turn, at a random byte: Open refuses naming exactly that record, and the
+// repair loses exactly that record.
+func TestDamageEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.log")
+	l := reopen(t, nil, src)
+	var starts []int64
+	const n = 30
+	for i := range n {
+		starts = append(starts, l.Stats().Size)
+		put(t, l, fmt.Sprintf("k%02d", i), strings.Repeat("v", i*7))
+	}
+	starts = append(starts, l.Stats().Size)
+	require.NoError(t, l.Close())
+	full, err := os.ReadFile(src)
+	require.NoError(t, err)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range n - 1 {
+		b := bytes.Clone(full)
+		at := starts[i] + rnd.Int64N(starts[i+1]-starts[i])
+		b[at] ^= byte(1 + rnd.IntN(255))
+		path := filepath.Join(dir, fmt.Sprintf("d%d.log", i))
+		require.NoError(t, os.WriteFile(path, b, 0o600))
+		_, err := Open(path, Options{})
+		var de *DamageError
+		require.ErrorAs(t, err, &de, "record %d, byte %d", i, at)
+		assert.Equal(t, Damage{Offset: starts[i], Bytes: starts[i+1] - starts[i], Reason: de.Spans[0].Reason, Before: i, After: n - 1 - i, Lost: 1}, de.Spans[0])
+		r, err := Open(path, Options{Repair: true})
+		require.NoError(t, err)
+		got := contents(t, r)
+		assert.Len(t, got, n-1)
+		assert.NotContains(t, got, fmt.Sprintf("k%02d", i))
+		require.NoError(t, r.Close())
+	}
+}
+
+// TestMissingRecords: a whole record gone (intact ones on both sides) is
+// damage too, found by the record numbers.
+func TestMissingRecords(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.log")
+	second, third := writeThree(t, src)
+	full, err := os.ReadFile(src)
+	require.NoError(t, err)
+	b := append(bytes.Clone(full[:second]), full[third:]...)
+	path := filepath.Join(dir, "gap.log")
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	_, err = Open(path, Options{})
+	var de *DamageError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, Damage{Offset: second, Reason: "records 2 to 2 missing", Before: 1, After: 1, Lost: 1}, de.Spans[0])
+	l, err := Open(path, Options{Repair: true})
+	require.NoError(t, err)
+	defer l.Close()
+	assert.Equal(t, map[string]string{"k1": "first", "k3": "third"}, contents(t, l))
+	assert.Equal(t, 1, l.Repaired().Lost)
+}
+
+// TestMustExist: where the state dir says a log holds data, a missing or
+// empty file is refused, never taken for a new log.
+func TestMustExist(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "svc.log")
+	_, err := Open(path, Options{MustExist: true})
+	var me *MissingError
+	require.ErrorAs(t, err, &me)
+	assert.False(t, me.Empty)
+	assert.Contains(t, err.Error(), path+" is missing")
+	_, err = os.Stat(path)
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing created")
+
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	_, err = Open(path, Options{MustExist: true})
+	require.ErrorAs(t, err, &me)
+	assert.True(t, me.Empty)
+	assert.Contains(t, err.Error(), "is empty")
+
+	l, err := Open(path, Options{MustExist: true, Repair: true})
+	require.NoError(t, err)
+	require.NotNil(t, l.Repaired())
+	assert.True(t, l.Repaired().Missing)
+	put(t, l, "k", "v")
+	require.NoError(t, l.Close())
+	l, err = Open(path, Options{MustExist: true})
+	require.NoError(t, err)
+	defer l.Close()
+	assert.Equal(t, map[string]string{"k": "v"}, contents(t, l))
+}
+
+// encodeV1 makes a record of the v1 format.
+func encodeV1(b *Batch) []byte {
+	rec, _ := encode(b)
+	p := rec[recordHeader:]
+	out := binary.LittleEndian.AppendUint32(nil, uint32(len(p)))
+	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(p, castagnoli))
+	return append(out, p...)
+}
+
+// TestV1Upgrade: a log of the old format opens with its data and is
+// rewritten in the new one; its torn tail is cut and damage in its middle
+// refused as in the new format.
+func TestV1Upgrade(t *testing.T) {
+	dir := t.TempDir()
+	var recs [][]byte
+	for i, kv := range [][2]string{{"a", "1"}, {"b", "2"}, {"c", "3"}} {
+		var b Batch
+		b.Put(kv[0], []byte(kv[1]))
+		if i == 2 {
+			b.Delete("a")
+		}
+		recs = append(recs, encodeV1(&b))
+	}
+	file := []byte(headerV1)
+	for _, r := range recs {
+		file = append(file, r...)
+	}
+	path := filepath.Join(dir, "old.log")
+	require.NoError(t, os.WriteFile(path, file, 0o600))
+	l := reopen(t, nil, path)
+	assert.Equal(t, map[string]string{"b": "2", "c": "3"}, contents(t, l))
+	assert.Equal(t, 0, l.Stats().Compactions)
+	put(t, l, "d", "4")
+	l = reopen(t, l, path)
+	assert.Equal(t, map[string]string{"b": "2", "c": "3", "d": "4"}, contents(t, l))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(got), header), "rewritten as v2")
+
+	torn := filepath.Join(dir, "torn.log")
+	require.NoError(t, os.WriteFile(torn, file[:len(file)-3], 0o600))
+	l = reopen(t, nil, torn)
+	assert.Equal(t, map[string]string{"a": "1", "b": "2"}, contents(t, l))
+	require.NotNil(t, l.Recovered())
+
+	bad := bytes.Clone(file)
+	bad[len(headerV1)+len(recs[0])+recordHeaderV1+1] ^= 1
+	mid := filepath.Join(dir, "mid.log")
+	require.NoError(t, os.WriteFile(mid, bad, 0o600))
+	_, err = Open(mid, Options{})
+	var de *DamageError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, -1, de.Spans[0].Lost)
+	assert.Contains(t, err.Error(), "an unknown number of records")
+	l, err = Open(mid, Options{Repair: true})
+	require.NoError(t, err)
+	defer l.Close()
+	assert.Equal(t, map[string]string{"c": "3"}, contents(t, l))
+}
+
+// TestWriteFault: a write the disk refuses (full) fails with a clear
+// error, leaves nothing behind, and writes succeed again once the disk
+// has room, without reopening.
+func TestWriteFault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "svc.log")
+	l := reopen(t, nil, path)
+	put(t, l, "k1", "before")
+	size := l.Stats().Size
+	full := true
+	l.RecoverWrites()
+	l.InjectWriteFault(func() error {
+		if full {
+			return syscall.ENOSPC
+		}
+		return nil
+	})
+	for range 3 {
+		var b Batch
+		b.Put("k2", []byte(strings.Repeat("x", 4096)))
+		err := l.Commit(&b)
+		var we *WriteError
+		require.ErrorAs(t, err, &we)
+		assert.False(t, we.Sticky)
+		assert.True(t, IsNoSpace(err))
+		assert.Contains(t, err.Error(), "no space left on device")
+		st, err := os.Stat(path)
+		require.NoError(t, err)
+		assert.Equal(t, size, st.Size(), "the half-written record is undone")
+	}
+	assert.NoError(t, l.Err())
+	full = false
+	put(t, l, "k3", "after")
+	l = reopen(t, l, path)
+	assert.Nil(t, l.Recovered())
+	assert.Equal(t, map[string]string{"k1": "before", "k3": "after"}, contents(t, l))
 }
 
 func TestHeader(t *testing.T) {
@@ -278,8 +502,21 @@ func TestAutoCompaction(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, l.Close())
 	st := l.Stats()
+	// How far past CompactMin the file grows before a compaction that
+	// was started gets the lock depends on the scheduler (the bound
+	// that was here, a quarter of all bytes written, failed about 1
+	// run in 15 on a loaded machine): assert what holds on every
+	// schedule — compactions ran, and the file is smaller than what
+	// was written, which only compaction makes it.
+	var written int64
+	for w := range 4 {
+		var b Batch
+		b.Put(fmt.Sprintf("w%d", w), []byte(fmt.Sprintf("%d-%d-%s", w, 299, strings.Repeat("x", 200))))
+		rec, _ := encode(&b)
+		written += 300 * int64(len(rec))
+	}
 	assert.Positive(t, st.Compactions)
-	assert.Less(t, st.Size, int64(4*300*220)/4)
+	assert.Less(t, st.Size, written)
 	l = reopen(t, nil, path)
 	got := contents(t, l)
 	for w, v := range final {
@@ -309,6 +546,23 @@ func TestConcurrentCommits(t *testing.T) {
 	assert.Equal(t, 200, len(contents(t, l)))
 }
 
+// TestWriteFaultSticky: for a service that cannot undo its memory, a
+// refused write fails the log, as before.
+func TestWriteFaultSticky(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "svc.log")
+	l := reopen(t, nil, path)
+	l.InjectWriteFault(func() error { return syscall.ENOSPC })
+	var b Batch
+	b.Put("k", []byte("v"))
+	var we *WriteError
+	require.ErrorAs(t, l.Commit(&b), &we)
+	assert.True(t, we.Sticky)
+	l.InjectWriteFault(nil)
+	require.ErrorAs(t, l.Commit(&b), &we, "still failed")
+	l = reopen(t, nil, path)
+	assert.Empty(t, contents(t, l))
+}
+
 // TestFailureIsSticky: once a write fails the log refuses every later one,
 // so nothing is acknowledged that is not on disk.
 func TestFailureIsSticky(t *testing.T) {
@@ -335,21 +589,31 @@ func TestMust(t *testing.T) {
 	assert.PanicsWithValue(t, Failure{ErrClosed}, func() { Must(ErrClosed) })
 }
 
-// FuzzReplay feeds arbitrary bytes after the header: Open never panics,
-// and what it keeps reopens to the same contents.
+// FuzzReplay feeds arbitrary bytes after the header: Open never panics;
+// it opens, or refuses with a *DamageError; the repair always opens, and
+// what it keeps reopens to the same contents.
 func FuzzReplay(f *testing.F) {
 	var b Batch
 	b.Put("key", []byte("value"))
 	b.DeletePrefix("k")
 	b.Delete("x")
 	rec, _ := encode(&b)
+	seal(rec, 1)
+	rec2 := bytes.Clone(rec)
+	seal(rec2, 2)
 	f.Add(rec)
 	f.Add(append(bytes.Clone(rec), rec[:5]...))
+	f.Add(append(append(bytes.Clone(rec), 0xff, 0), rec2...))
 	f.Add([]byte{0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, tail []byte) {
 		path := filepath.Join(t.TempDir(), "f.log")
 		require.NoError(t, os.WriteFile(path, append([]byte(header), tail...), 0o600))
 		l, err := Open(path, Options{})
+		if err != nil {
+			var de *DamageError
+			require.ErrorAs(t, err, &de)
+			l, err = Open(path, Options{Repair: true})
+		}
 		require.NoError(t, err)
 		first := contents(t, l)
 		require.NoError(t, l.Close())
@@ -357,6 +621,7 @@ func FuzzReplay(f *testing.F) {
 		require.NoError(t, err)
 		assert.Equal(t, first, contents(t, l))
 		assert.Nil(t, l.Recovered())
+		assert.Nil(t, l.Repaired())
 		require.NoError(t, l.Close())
 	})
 }
