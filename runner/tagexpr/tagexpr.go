@@ -405,3 +405,17 @@ func toCNF(e Expr) ([][]string, error) {
 	}
 	panic(fmt.Sprintf("tagexpr: unknown node %T", e))
 }
+
+// And is the conjunction of a and b; a nil operand is left out.
+func And(a, b Expr) Expr {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return and{a, b}
+}
+
+// Not is the negation of a tag, e.g. Not("@azure-only").
+func Not(t string) Expr { return not{tag(t)} }
