@@ -338,11 +338,11 @@ func TestFlagErrors(t *testing.T) {
 	assert.Equal(t, 2, sweepCmd(context.Background(), []string{"--older-than", "-1h"}, &out, &errb))
 }
 
-// A run that selects no scenario (a mistyped tag) fails and says why.
+// A run that selects no scenario (a mistyped tag) is a usage error that says why.
 func TestNothingSelectedFails(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := runTutorials(context.Background(), []string{"--tags", "@tutorial:no-such-tutorial", "--reports", t.TempDir()}, &out, &errb)
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code)
 	assert.Contains(t, errb.String(), `no scenario matched (--tags "@tutorial:no-such-tutorial"`)
 }
 

@@ -239,6 +239,7 @@ func parseFlags(fs *flag.FlagSet, args []string, interspersed bool, stdout, stde
 				fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 				msg = fmt.Sprintf("unknown flag --%s%s", name, suggest(name, names, "--"))
 			}
+			msg = strings.Replace(msg, "for flag -", "for --", 1)
 			fmt.Fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", fs.Name(), msg, commandLine(fs))
 			return nil, err
 		}
@@ -353,4 +354,15 @@ func commandList() string {
 	}
 	b.WriteString("Run 'runner <command> --help' for a command's flags.")
 	return b.String()
+}
+
+// withoutEnv drops the variable named key from env.
+func withoutEnv(env []string, key string) []string {
+	var out []string
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); !strings.EqualFold(k, key) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 
@@ -93,11 +95,24 @@ then every tag in use.`,
 	return 0
 }
 
-// printSteps lists the step definitions' patterns, as godog's
-// --definitions does, without colors.
+// printSteps lists the step definitions' patterns and where they are
+// defined, from godog's --definitions output (which colors it always).
 func printSteps(w io.Writer) {
+	var b bytes.Buffer
 	godog.TestSuite{
 		ScenarioInitializer: func(sc *godog.ScenarioContext) { steps.Register(sc, nil) },
-		Options:             &godog.Options{ShowStepDefinitions: true, NoColors: true, Output: w, Format: "progress"},
+		Options:             &godog.Options{ShowStepDefinitions: true, NoColors: true, Output: &b, Format: "progress"},
 	}.Run()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, l := range strings.Split(ansi.ReplaceAllString(b.String(), ""), "\n") {
+		pattern, where, _ := strings.Cut(l, "# ")
+		if pattern = strings.TrimSpace(pattern); pattern == "" {
+			continue
+		}
+		where, _, _ = strings.Cut(where, " -> ")
+		fmt.Fprintf(tw, "  %s\t%s\n", "steps/"+strings.TrimSpace(where), pattern)
+	}
+	tw.Flush()
 }
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)

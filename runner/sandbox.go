@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/miconform/miconform/env/cloud"
@@ -149,15 +148,4 @@ func printSandbox(w io.Writer, e *emulator.Emulator, azDir string) {
 	fmt.Fprintf(w, "sandbox: operator (Owner of the subscription, for granting and undoing roles): client id %s, client secret %s, tenant %s\n",
 		e.Operator.ClientID, e.Operator.Secret, e.TenantID())
 	fmt.Fprintf(w, "sandbox: az keeps its state in %s (removed at exit; ~/.azure is not used)\n", azDir)
-}
-
-// withoutEnv drops the variable named key from env.
-func withoutEnv(env []string, key string) []string {
-	var out []string
-	for _, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); !strings.EqualFold(k, key) {
-			out = append(out, kv)
-		}
-	}
-	return out
 }

@@ -69,6 +69,8 @@ type hookState struct {
 	stepErr    map[string]error
 	// stepLog is where each step's share of the log starts and ends.
 	stepLog map[string][2]int
+	// stepCancelled: the run's context was cancelled when the step ended.
+	stepCancelled map[string]bool
 }
 
 // NewCollector returns a collector for a run described by meta.
@@ -131,6 +133,7 @@ func (c *Collector) Hooks(sc *godog.ScenarioContext) {
 			if r, ok := h.stepLog[st.Id]; ok {
 				h.stepLog[st.Id] = [2]int{r[0], n}
 			}
+			h.stepCancelled[st.Id] = ctx.Err() != nil
 			if err != nil {
 				h.stepErr[st.Id] = err
 			}
@@ -161,6 +164,8 @@ func (c *Collector) hook(id string) *hookState {
 			stepEnd:   map[string]time.Time{},
 			stepErr:   map[string]error{},
 			stepLog:   map[string][2]int{},
+
+			stepCancelled: map[string]bool{},
 		}
 		c.hooks[id] = h
 	}
@@ -436,6 +441,7 @@ func (c *Collector) buildScenario(fs *featureState, ss *scenarioState) *Scenario
 				st.Duration = b.Sub(a)
 			}
 			st.Ended = h.stepEnd[ps.Id]
+			st.Cancelled = h.stepCancelled[ps.Id]
 			if r, ok := h.stepLog[ps.Id]; ok && r[0] <= r[1] && r[1] <= len(s.Log) {
 				st.Log = s.Log[r[0]:r[1]]
 			}

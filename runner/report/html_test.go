@@ -110,14 +110,21 @@ func TestHTMLReportInChromium(t *testing.T) {
 func TestMarkInterrupted(t *testing.T) {
 	res := runSuite(t, 1, registerSteps, demoFeatures()...)
 	before := res.Counts()
-	// Pretend the interrupt came just before the failing scenario's step.
-	var failing *Scenario
+	// Pretend the interrupt came while the failing scenario's step ran:
+	// the step ended with the run's context cancelled.
+	var failing, fault *Scenario
 	for _, s := range res.Features[0].Scenarios {
-		if s.Name == "failing scenario" {
+		switch s.Name {
+		case "failing scenario":
 			failing = s
+		case "harness fault":
+			fault = s
 		}
 	}
 	require.NotNil(t, failing)
+	require.NotNil(t, fault)
+	failing.Culprit().Cancelled = true
+	fault.Culprit().Cancelled = true
 	res.MarkInterrupted(failing.Culprit().Ended.Add(-time.Millisecond))
 	after := res.Counts()
 	assert.Equal(t, before.Failed-1, after.Failed, "the cut-short scenario is not a failure")

@@ -95,6 +95,9 @@ type Step struct {
 	Duration time.Duration
 	// Ended is when the step finished (zero if it did not run).
 	Ended time.Time
+	// Cancelled is set when the run's context was already cancelled as
+	// the step ended (an interrupt): its failure may be the interrupt's.
+	Cancelled bool
 	// Log is the step's share of the scenario's log: the requests and
 	// answers it made (already redacted).
 	Log string
@@ -202,12 +205,12 @@ func (s *Scenario) Failing() bool {
 	return true
 }
 
-// MarkInterrupted records that the run was interrupted at time at: a
-// failed scenario whose deciding step failed at or after that moment (or a
-// harness fault then) was cut
-// short by the interrupt (its requests were cancelled, its waits ended)
-// and is reported as interrupted, not as a failure of the tutorial. The
-// run's properties say it was interrupted.
+// MarkInterrupted records that the run was interrupted at time at. A
+// failed scenario whose deciding step ended after the run's context was
+// cancelled (Step.Cancelled), or, for a hook failure, that ended at or
+// after at, was cut short by the interrupt (its requests were cancelled,
+// its waits ended): it is reported as interrupted, not as a failure of
+// the tutorial. The run's properties say it was interrupted.
 func (r *Result) MarkInterrupted(at time.Time) {
 	r.Interrupted = true
 	if r.Meta.Extra == nil {
@@ -220,11 +223,13 @@ func (r *Result) MarkInterrupted(at time.Time) {
 				continue // undefined and ambiguous steps fail whenever they run
 			}
 			st := s.Culprit()
-			end := s.Started.Add(s.Duration)
+			cut := false
 			if st != nil && !st.Ended.IsZero() {
-				end = st.Ended
+				cut = st.Cancelled
+			} else {
+				cut = !s.Started.Add(s.Duration).Before(at)
 			}
-			if end.Before(at) {
+			if !cut {
 				continue // it had failed before the interrupt
 			}
 			s.Status, s.Fault = Interrupted, false

@@ -84,6 +84,9 @@ var (
 func Select(paths []string, tags, targetName string) (*Selection, error) {
 	if len(paths) == 0 {
 		paths = []string{DefaultFeatures()}
+		if _, err := os.Stat(paths[0]); err != nil {
+			return nil, usagef("no features/ directory here or in a parent directory: run from the repository, or name feature paths")
+		}
 	}
 	user, err := tagexpr.Parse(tags)
 	if err != nil {
