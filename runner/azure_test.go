@@ -282,6 +282,7 @@ func TestAzureInterruptTearsDown(t *testing.T) {
 	assert.Equal(t, 130, code, "stdout:\n%s\nstderr:\n%s", out, errs)
 	assert.Equal(t, 1, w.faults.Injected("delete-500"))
 	assert.Contains(t, errs, "teardown: deleting resource group DevTest-", out)
+	assert.Contains(t, errs, "`go run ./runner sweep` removes what the run left", "on Azure the hint names the sweep")
 	assert.Equal(t, before, w.state(), "nothing is left after the interrupt")
 	d := readJUnit(t, reports)
 	interrupted := 0
