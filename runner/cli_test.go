@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -202,6 +203,13 @@ func TestCLIList(t *testing.T) {
 	one := cli(t, "", "list", m[1])
 	assert.Equal(t, 1, scenarioCount(t, one.stdout), one.stdout)
 
+	// No --target lists every scenario; a target leaves out the other's.
+	emu := scenarioCount(t, cli(t, "", "list", "--target", "emulator").stdout)
+	az := scenarioCount(t, cli(t, "", "list", "--target", "azure").stdout)
+	assert.Less(t, az, all, "@emulator-only scenarios are not listed for Azure")
+	assert.LessOrEqual(t, emu, all)
+	assert.Equal(t, 2, cli(t, "", "list", "--target", "moon").code)
+
 	steps := cli(t, "", "list", "--steps")
 	assert.Contains(t, steps.stdout, "Step patterns:")
 	assert.Regexp(t, `(?m)^  steps/\S+\.go:\d+\s+\^the response status is \(\\d\+\)\$$`, steps.stdout)
@@ -272,6 +280,9 @@ func TestCLIRunFlagsAfterPaths(t *testing.T) {
 // written and marked interrupted, scenarios cut short not failed, no
 // sweep hint (there is nothing to sweep on the emulator).
 func TestCLIInterrupt(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("os.Interrupt cannot be sent to a process on Windows")
+	}
 	dir := oldReports(t)
 	cmd := exec.Command(binary(t), "--reports", dir, "--concurrency", "2")
 	cmd.Dir = repoRoot(t)

@@ -77,8 +77,8 @@ var (
 )
 
 // Select parses the feature files under paths (default: DefaultFeatures)
-// and returns the scenarios a run on the named target with the tag
-// expression tags would run. A path that does not exist, a file:line on
+// and returns the scenarios a run on the named target ("" for every
+// scenario, whatever its target) with the tag expression tags would run. A path that does not exist, a file:line on
 // which no scenario starts, a feature that does not parse and a bad tag
 // expression are errors naming the file:line or the expression.
 func Select(paths []string, tags, targetName string) (*Selection, error) {
@@ -92,7 +92,10 @@ func Select(paths []string, tags, targetName string) (*Selection, error) {
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	expr := tagexpr.And(tagexpr.Not(excludedTag(targetName)), user)
+	expr := user
+	if ex := excludedTag(targetName); ex != "" {
+		expr = tagexpr.And(tagexpr.Not(ex), user)
+	}
 	g, err := tagexpr.Godog(expr)
 	if err != nil {
 		return nil, usagef("--tags %q: %v", tags, err)
@@ -177,10 +180,14 @@ func Select(paths []string, tags, targetName string) (*Selection, error) {
 }
 
 // excludedTag is what cannot run on the target: @azure-only scenarios on
-// the emulator, @emulator-only ones on Azure.
+// the emulator, @emulator-only ones on Azure; "" (no target: a listing of
+// everything) excludes nothing.
 func excludedTag(targetName string) string {
-	if targetName == "azure" {
+	switch targetName {
+	case "azure":
 		return "@emulator-only"
+	case "":
+		return ""
 	}
 	return "@azure-only"
 }
