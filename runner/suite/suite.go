@@ -48,6 +48,9 @@ type Options struct {
 	Meta map[string]string
 	// Colors turns on ANSI colors in the pretty output.
 	Colors bool
+	// HTMLSections are extra tables for report.html (the articles'
+	// coverage table goes here).
+	HTMLSections []report.HTMLSection
 	// Progress receives one line per finished scenario when scenarios run
 	// at once (godog's pretty output, printed when one runs at a time,
 	// says as much); nil prints none.
@@ -202,6 +205,7 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 
 	res := col.Result()
 	res.Meta.Extra["rbac-propagation-wait"] = stats.Summary()
+	res.HTMLSections = o.HTMLSections
 	interruptMu.Lock()
 	at := interruptedAt
 	interruptMu.Unlock()
