@@ -138,6 +138,7 @@ type help struct {
 	examples []string // command lines, each with a comment after "#"
 	exits    []string // "code  meaning"
 	after    string   // anything else (commands list)
+	paths    bool     // the command takes paths, and flags among them
 }
 
 // setHelp makes fs's usage print h and the flags (each once, its default
@@ -150,7 +151,11 @@ func setHelp(fs *flag.FlagSet, h help) {
 			fmt.Fprintf(w, "\n%s\n", strings.TrimRight(h.after, "\n"))
 		}
 		if n := countFlags(fs); n > 0 {
-			fmt.Fprintln(w, "\nFlags (before or after paths; -flag and --flag alike):")
+			if h.paths {
+				fmt.Fprintln(w, "\nFlags (before or after the paths; -flag and --flag alike):")
+			} else {
+				fmt.Fprintln(w, "\nFlags (-flag and --flag alike):")
+			}
 			printFlags(w, fs)
 		}
 		if len(h.examples) > 0 {

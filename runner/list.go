@@ -28,6 +28,7 @@ func listCmd(args []string, stdout, stderr io.Writer) int {
 	withSteps := fs.Bool("steps", false, "also list the step patterns the features may use (the step definitions' regular expressions)")
 	setHelp(fs, help{
 		usage: "runner list [flags] [feature paths...]",
+		paths: true,
 		about: `Lists the tutorials (tag, title, feature file), then every scenario as
 file:line (pass it to runner to run that scenario alone), its name and its tags,
 then every tag in use.`,

@@ -148,6 +148,7 @@ with and, or, not and parentheses (godog's older "&&", "," and "~" work too).`,
 			"runner --target azure --provision                   # on an Azure VM, creating what the tutorials create",
 		},
 		exits: exitCodes,
+		paths: true,
 	})
 	return &runFlags{fs, cloudName, targetName, tags, reports, concurrency, provision, verifyOnly, annotate, version, az}
 }
