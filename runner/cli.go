@@ -343,10 +343,11 @@ func (d durationValue) Set(v string) error {
 // exitCodes are the run's exit codes, shared by the help texts.
 var exitCodes = []string{
 	"0    every selected scenario passed (skipped ones do not count against it)",
-	"1    a scenario failed, or the run could not start or finish (target, teardown, reports)",
+	"1    a scenario failed, a feature does not parse (named as file:line:column), or the",
+	"     run could not start or finish (target, teardown, reports)",
 	"2    bad usage: unknown command or flag, bad value, missing path, file:line without a",
-	"     scenario, feature that does not parse, bad tag expression, nothing selected;",
-	"     nothing is run and the previous reports are kept",
+	"     scenario, bad tag expression, nothing selected",
+	"     (on 1 and 2 before the run starts, nothing is run and the previous reports are kept)",
 	"130  interrupted (Ctrl-C, SIGTERM): cleanup ran; reports are written and say so",
 }
 
