@@ -132,6 +132,7 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		format = "pretty," + name
 	}
 	var cuke *bufio.Writer
+	var cukeFile *os.File
 	var staging string
 	if o.ReportDir != "" {
 		if err := os.MkdirAll(o.ReportDir, 0o755); err != nil {
@@ -145,12 +146,12 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		// godog's "cucumber:<file>" writes the file one rune per write
 		// call (its no-colors writer), a second or more of system calls
 		// for a full run; the same formatter writes here through a buffer.
-		f, err := os.Create(filepath.Join(staging, "cucumber.json"))
+		cukeFile, err = os.Create(filepath.Join(staging, "cucumber.json"))
 		if err != nil {
 			return nil, false, err
 		}
-		defer f.Close()
-		cuke = bufio.NewWriterSize(f, 1<<20)
+		defer cukeFile.Close() // closed below too; the second Close is a no-op error
+		cuke = bufio.NewWriterSize(cukeFile, 1<<20)
 		cucumber := godog.FindFmt("cucumber")
 		regMu.Lock()
 		godog.Format(name+"-cucumber", "cucumber JSON, buffered", func(suite string, _ io.Writer) godog.Formatter { return cucumber(suite, cuke) })
@@ -217,6 +218,10 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	}
 	if o.ReportDir != "" {
 		if err := cuke.Flush(); err != nil {
+			return res, false, err
+		}
+		// Closed before it is redacted and moved (Windows renames no open file).
+		if err := cukeFile.Close(); err != nil {
 			return res, false, err
 		}
 		if res.Counts().Tests == 0 {
