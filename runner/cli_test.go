@@ -202,6 +202,12 @@ func TestCLIList(t *testing.T) {
 	// The file:line it prints runs that scenario alone.
 	one := cli(t, "", "list", m[1])
 	assert.Equal(t, 1, scenarioCount(t, one.stdout), one.stdout)
+	// An outline's rows are listed at the outline's line, which selects them.
+	row := regexp.MustCompile(`(?m)^(features/resilience.feature:\d+)\s+\[2\] IMDS answers .*\(example row, line \d+\)`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, row, r.stdout)
+	rows := cli(t, "", "list", row[1])
+	assert.Greater(t, scenarioCount(t, rows.stdout), 1, rows.stdout)
+	assert.Equal(t, 0, rows.code)
 
 	// No --target lists every scenario; a target leaves out the other's.
 	emu := scenarioCount(t, cli(t, "", "list", "--target", "emulator").stdout)

@@ -30,8 +30,8 @@ func listCmd(args []string, stdout, stderr io.Writer) int {
 		usage: "runner list [flags] [feature paths...]",
 		paths: true,
 		about: `Lists the tutorials (tag, title, feature file), then every scenario as
-file:line (pass it to runner to run that scenario alone), its name and its tags,
-then every tag in use.`,
+file:line (pass it to runner to run that scenario alone; for a Scenario Outline,
+every row of it), its name and its tags, then every tag in use.`,
 		examples: []string{
 			"runner list                                         # everything",
 			"runner list --tags @tutorial:keyvault               # one tutorial's scenarios",
@@ -78,7 +78,11 @@ then every tag in use.`,
 	fmt.Fprintln(tw, "SCENARIO\tNAME\tTAGS")
 	for _, f := range sel.Features {
 		for _, s := range f.Scenarios {
-			fmt.Fprintf(tw, "%s:%d\t%s\t%s\n", f.Path, s.Line, s.Name, strings.Join(s.Tags, " "))
+			name := s.Name
+			if s.Row > 0 {
+				name += fmt.Sprintf(" (example row, line %d)", s.Row)
+			}
+			fmt.Fprintf(tw, "%s:%d\t%s\t%s\n", f.Path, s.Line, name, strings.Join(s.Tags, " "))
 		}
 	}
 	tw.Flush()

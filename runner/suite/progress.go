@@ -37,10 +37,14 @@ func newProgress(w io.Writer, sel *Selection, on bool) *progress {
 	for _, f := range sel.Features {
 		for _, s := range f.Scenarios {
 			k := f.Path + "\x00" + s.Name
+			line := s.Line
+			if s.Row > 0 {
+				line = s.Row // as the reports name an outline's rows
+			}
 			if _, dup := p.lines[k]; dup {
 				p.lines[k] = 0
 			} else {
-				p.lines[k] = s.Line
+				p.lines[k] = line
 			}
 		}
 	}

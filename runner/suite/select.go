@@ -27,8 +27,11 @@ type Feature struct {
 
 // Scenario is one scenario (one example row of an outline) a run would run.
 type Scenario struct {
-	// Line is where the scenario starts; Path:Line selects it.
+	// Line is where the scenario (or its outline) starts; Path:Line
+	// selects it (every row of an outline: godog selects no single row).
 	Line int64
+	// Row is the line of the example row of an outline, 0 otherwise.
+	Row  int64
 	Name string
 	// Tags are every tag it carries, its feature's included.
 	Tags []string
@@ -150,13 +153,12 @@ func Select(paths []string, tags, targetName string) (*Selection, error) {
 					continue
 				}
 				s := Scenario{Name: pk.Name, Tags: tags}
-				// A scenario's line, or its example row's (the last AST node).
 				for _, id := range pk.AstNodeIds {
 					if sc := ft.FindScenario(id); sc != nil && sc.Location != nil {
 						s.Line = sc.Location.Line
 					}
 					if _, row := ft.FindExample(id); row != nil && row.Location != nil {
-						s.Line = row.Location.Line
+						s.Row = row.Location.Line
 					}
 				}
 				f.Scenarios = append(f.Scenarios, s)
