@@ -44,7 +44,11 @@ func TestHTMLReport(t *testing.T) {
 	// The failing scenario is open with its failure panel.
 	assert.Regexp(t, `<details class="scenario FAIL" id="t1-s2" open>`, page)
 	assert.Regexp(t, `(?s)<div class="failure FAIL">\s*<h4>Failed step \(line 14\)</h4>`, page)
-	// Without sections, no empty section.
+	// A badge is colored by its own status, never by its container's (a
+	// passed step inside a failed scenario is green).
+	assert.NotRegexp(t, `\.(PASS|FAIL|SKIP|STOP) \.badge`, page)
+	assert.Contains(t, page, `<span class="badge passed">passed</span>`)
+		// Without sections, no empty section.
 	res.HTMLSections = nil
 	b, err = res.HTML()
 	require.NoError(t, err)
