@@ -48,7 +48,7 @@ func TestHTMLReport(t *testing.T) {
 	// passed step inside a failed scenario is green).
 	assert.NotRegexp(t, `\.(PASS|FAIL|SKIP|STOP) \.badge`, page)
 	assert.Contains(t, page, `<span class="badge passed">passed</span>`)
-		// Without sections, no empty section.
+	// Without sections, no empty section.
 	res.HTMLSections = nil
 	b, err = res.HTML()
 	require.NoError(t, err)
