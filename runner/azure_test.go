@@ -282,6 +282,7 @@ func TestAzureInterruptTearsDown(t *testing.T) {
 	assert.Equal(t, 130, code, "stdout:\n%s\nstderr:\n%s", out, errs)
 	assert.Equal(t, 1, w.faults.Injected("delete-500"))
 	assert.Contains(t, errs, "teardown: deleting resource group DevTest-", out)
+	assert.Contains(t, errs, "`go run ./runner sweep` removes what the run left", "on Azure the hint names the sweep")
 	assert.Equal(t, before, w.state(), "nothing is left after the interrupt")
 	d := readJUnit(t, reports)
 	interrupted := 0
@@ -338,11 +339,11 @@ func TestFlagErrors(t *testing.T) {
 	assert.Equal(t, 2, sweepCmd(context.Background(), []string{"--older-than", "-1h"}, &out, &errb))
 }
 
-// A run that selects no scenario (a mistyped tag) fails and says why.
+// A run that selects no scenario (a mistyped tag) is a usage error that says why.
 func TestNothingSelectedFails(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := runTutorials(context.Background(), []string{"--tags", "@tutorial:no-such-tutorial", "--reports", t.TempDir()}, &out, &errb)
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code)
 	assert.Contains(t, errb.String(), `no scenario matched (--tags "@tutorial:no-such-tutorial"`)
 }
 

@@ -20,18 +20,35 @@ func coverageCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	articles := fs.String("articles", "", "read the tutorial articles from this directory (same file names as features/tutorials) instead of the embedded copies")
 	format := fs.String("format", "text", "text (every block and claim, with the scenarios binding it) or markdown (the summary.md section)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: runner coverage [flags] [feature paths...]\n\nPrints, per tutorial article, its code blocks (verbatim / restated / not checked) and\nclaims (holds / doc-discrepancy / not checked, with why) from the binding tags of the\nfeature files; nothing runs. Exit 1 when a binding tag names no block or claim.\n\n")
-		fs.PrintDefaults()
+	setHelp(fs, help{
+		usage: "runner coverage [flags] [feature paths...]",
+		paths: true,
+		about: `Prints, per tutorial article, its code blocks (verbatim / restated / not checked)
+and claims (holds / doc-discrepancy / not checked, with why) from the binding tags of
+the feature files; nothing runs.`,
+		examples: []string{
+			"runner coverage                                     # the embedded articles",
+			"runner coverage --articles ~/docs/edited            # a docs writer's edited copies",
+			"runner coverage --format markdown                   # the summary.md section",
+		},
+		exits: []string{
+			"0    printed",
+			"1    a binding tag names no block or claim",
+			"2    bad usage, or an article is missing or does not parse",
+		},
+	})
+	paths, err := parseFlags(fs, args, true, stdout, stderr)
+	if err == errHelp {
+		return 0
 	}
-	if err := fs.Parse(args); err != nil {
+	if err != nil {
 		return 2
 	}
 	set, ok := loadArticles(*articles, stderr)
 	if !ok {
 		return 2
 	}
-	cov, err := suite.Coverage(set, fs.Args()...)
+	cov, err := suite.Coverage(set, paths...)
 	if err != nil {
 		fmt.Fprintln(stderr, "runner coverage:", err)
 		return 2

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -32,8 +33,42 @@ func emulate(args []string) int {
 	legacyAddr := fs.String("legacy-addr", "127.0.0.1:0", "listen address for the 2017 VM extension endpoint (a VM reaches it at localhost:50342)")
 	legacyExt := fs.Bool("legacy-extension", false, "install the managed identity VM extension at start, for following the 2017 tutorial by hand")
 	allowRemote := fs.Bool("allow-remote", false, "allow listen addresses other than loopback (anyone who reaches them can get the emulated tenant's tokens)")
-	faultSpec := fs.String("faults", "", `faults in force from the start, as JSON or @file, e.g. '{"rbac":{"grantDelaySeconds":30}}' (see env/emulator/faults; change them at runtime under https://<host>/_emulator/faults)`)
-	if err := fs.Parse(args); err != nil {
+	faultSpec := fs.String("faults", "", faultsUsage)
+	pidFile := fs.String("pid-file", "", "write the emulator's process id to this `file` once it is ready, and remove it at exit (a script stops the emulator with kill \"$(cat file)\")")
+	setHelp(fs, help{
+		usage: "runner emulate [flags]",
+		about: `Serves the emulator alone until Ctrl-C or SIGTERM: IMDS, the legacy VM extension
+endpoint, the token issuer, Resource Manager, Blob Storage, Key Vault (one HTTPS
+port routing every Azure host name of the cloud) and Azure SQL's TDS. It prints
+KEY=VALUE lines a shell can source (addresses, CA file, ids, seeded names, the
+operator's credentials), then "emulator ready". Call the HTTPS port by the Azure
+host name: curl --connect-to management.azure.com:443:$MICONFORM_HTTPS_ADDR ...`,
+		examples: []string{
+			"runner emulate                                      # prints KEY=VALUE lines, then \"emulator ready\"",
+			"runner emulate --cloud AzureChinaCloud --state-dir .state",
+			"runner emulate --legacy-extension                   # the 2017 VM extension endpoint answers",
+			`runner emulate --faults '{"rbac":{"grantDelaySeconds":30}}'`,
+			"go build -o /tmp/runner ./runner && /tmp/runner emulate --pid-file /tmp/emu.pid > /tmp/emulator.env &",
+		},
+		exits: []string{
+			"0    stopped by Ctrl-C or SIGTERM after a clean shutdown",
+			"1    could not start (address in use, state directory unreadable, ...) or stop cleanly",
+			"2    bad usage: unknown flag, bad value (cloud, --faults, --seed), an argument",
+		},
+	})
+	rest, err := parseFlags(fs, args, false, os.Stdout, os.Stderr)
+	if err == errHelp {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(os.Stderr, "emulate: takes no arguments (got %q); run 'runner emulate --help'\n", rest)
+		return 2
+	}
+	if *seed != "tutorials" && *seed != "none" {
+		fmt.Fprintf(os.Stderr, "emulate: --seed %q: want tutorials or none\n", *seed)
 		return 2
 	}
 	c, err := cloud.Lookup(*cloudName)
@@ -69,6 +104,14 @@ func emulate(args []string) int {
 	for _, kv := range env {
 		fmt.Printf("%s=%s\n", kv.Key, shellQuote(kv.Value))
 	}
+	if *pidFile != "" {
+		if err := os.WriteFile(*pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "emulate: --pid-file:", err)
+			e.Close()
+			return 1
+		}
+		defer os.Remove(*pidFile)
+	}
 	fmt.Println("emulator ready")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -80,6 +123,9 @@ func emulate(args []string) int {
 	}
 	return 0
 }
+
+// faultsUsage is --faults' help, shared by emulate and sandbox.
+const faultsUsage = `faults in force from the start, as JSON or @file, e.g. '{"rbac":{"grantDelaySeconds":30}}' (see env/emulator/faults; change them at runtime under https://<host>/_emulator/faults)`
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]*$`)
 

@@ -3,11 +3,13 @@
 //	go run ./runner                       every tutorial on an in-process emulator
 //	go run ./runner --cloud AzureChinaCloud --tags @tutorial:rm-user-identity
 //	go run ./runner --target azure        on the Azure VM this runs on (--provision or --verify-only)
+//	go run ./runner list                  the tutorials, scenarios (file:line) and tags
 //	go run ./runner sweep --older-than 6h delete resource groups runs left behind
 //	go run ./runner emulate               serve the emulator alone
 //	go run ./runner sandbox -- bash       a shell on the emulated VM
-//	go run ./runner coverage              which tutorial blocks and claims the scenarios check
-//	go run ./runner --articles DIR        run against edited copies of the tutorial articles
+//
+// `runner --help` and `runner <command> --help` say more; cli.go holds the
+// command table.
 package main
 
 import (
@@ -16,19 +18,7 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "emulate" {
-		os.Exit(emulate(os.Args[2:]))
-	}
-	if len(os.Args) > 1 && os.Args[1] == "sandbox" {
-		os.Exit(sandboxCmd(os.Args[2:]))
-	}
-	if len(os.Args) > 1 && os.Args[1] == "coverage" {
-		os.Exit(coverage(os.Args[2:]))
-	}
-	if len(os.Args) > 1 && os.Args[1] == "sweep" {
-		os.Exit(sweep(os.Args[2:]))
-	}
-	os.Exit(run(os.Args[1:]))
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {

@@ -33,8 +33,11 @@ func interruptible(stderr io.Writer) (context.Context, context.CancelFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()
+		if context.Cause(ctx) == context.Canceled {
+			return // stop() at the end of the command: no signal came
+		}
 		stop()
-		fmt.Fprintln(stderr, "runner: interrupted; finishing cleanup (interrupt again to abandon it; `go run ./runner sweep` removes leftovers)")
+		fmt.Fprintln(stderr, "runner: interrupted; finishing cleanup (interrupt again to abandon it)")
 	}()
 	return ctx, stop
 }
@@ -47,17 +50,25 @@ type azureFlags struct {
 	vmName, vmResourceID, location, rbacWin *string
 }
 
-func addAzureFlags(fs *flag.FlagSet) *azureFlags {
-	return &azureFlags{
-		config:        fs.String("config", os.Getenv("MICONFORM_CONFIG"), "Azure target: YAML config file (see env/azure.example.yaml; default $MICONFORM_CONFIG)"),
-		tenant:        fs.String("tenant", "", "Azure target: tenant id (default: $MICONFORM_TENANT_ID, $AZURE_TENANT_ID, config, or the subscription's)"),
-		subscription:  fs.String("subscription", "", "Azure target: subscription id (default: the VM's, from IMDS)"),
-		resourceGroup: fs.String("resource-group", "", "Azure target: the VM's resource group (default: from IMDS)"),
-		vmName:        fs.String("vm-name", "", "Azure target: the VM's name (default: from IMDS)"),
-		vmResourceID:  fs.String("vm-resource-id", "", "Azure target: the VM's resource id (default: from IMDS)"),
-		location:      fs.String("location", "", "Azure target: region (default: the VM's, from IMDS)"),
-		rbacWin:       fs.String("rbac-wait", "", "Azure target: how long a 403 after a role assignment is retried, e.g. 10m (default 10m)"),
+// addAzureFlags adds the Azure flags to fs; a sweep needs only the
+// subscription and who the operator is (the VM's fixtures and the RBAC
+// wait are a run's), and lists only those.
+func addAzureFlags(fs *flag.FlagSet, sweep bool) *azureFlags {
+	a := &azureFlags{
+		config:       fs.String("config", os.Getenv("MICONFORM_CONFIG"), "Azure target: YAML config file (see env/azure.example.yaml; default $MICONFORM_CONFIG)"),
+		tenant:       fs.String("tenant", "", "Azure target: tenant id (default: $MICONFORM_TENANT_ID, $AZURE_TENANT_ID, config, or the subscription's)"),
+		subscription: fs.String("subscription", "", "Azure target: subscription id (default: the VM's, from IMDS)"),
 	}
+	a.resourceGroup, a.vmName, a.vmResourceID, a.location, a.rbacWin = new(string), new(string), new(string), new(string), new(string)
+	if sweep {
+		return a
+	}
+	fs.StringVar(a.resourceGroup, "resource-group", "", "Azure target: the VM's resource group (default: from IMDS)")
+	fs.StringVar(a.vmName, "vm-name", "", "Azure target: the VM's name (default: from IMDS)")
+	fs.StringVar(a.vmResourceID, "vm-resource-id", "", "Azure target: the VM's resource id (default: from IMDS)")
+	fs.StringVar(a.location, "location", "", "Azure target: region (default: the VM's, from IMDS)")
+	fs.Var(durationValue{a.rbacWin}, "rbac-wait", "Azure target: how long a 403 after a role assignment is retried, a `duration` such as 10m (default 10m)")
+	return a
 }
 
 // config merges, lowest first: the config file, MICONFORM_* variables, flags.
@@ -102,6 +113,7 @@ type runFlags struct {
 	tags, reports                   *string
 	concurrency                     *int
 	provision, verifyOnly, annotate *bool
+	version                         *bool
 	az                              *azureFlags
 	articles                        *string
 }
@@ -109,31 +121,55 @@ type runFlags struct {
 func newRunFlags(stderr io.Writer) *runFlags {
 	fs := flag.NewFlagSet("runner", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cloudName := fs.String("cloud", "AzureCloud", "cloud profile: AzureCloud, AzureChinaCloud or AzureUSGovernment (on Azure, default: the VM's)")
+	cloudName := fs.String("cloud", "AzureCloud", "cloud profile: AzureCloud, AzureChinaCloud or AzureUSGovernment (default AzureCloud; on Azure, the VM's)")
 	targetName := fs.String("target", "emulator", "where to run: emulator (in-process) or azure (the VM this runs on)")
-	tags := fs.String("tags", "", "godog tag expression selecting scenarios, e.g. @tutorial:rm-system-identity")
-	reports := fs.String("reports", "reports", "directory for junit.xml, cucumber.json and summary.md")
+	tags := fs.String("tags", "", "tag `expression` selecting scenarios: tags with and, or, not, parentheses, e.g. '@tutorial:rm-system-identity and not @failure'")
+	reports := fs.String("reports", "reports", "`directory` for junit.xml, cucumber.json, summary.md and report.html (replaced only by a run that ran scenarios)")
 	provision := fs.Bool("provision", false, "Azure target: Given steps create what the tutorials create (tagged, deleted at the end)")
 	verifyOnly := fs.Bool("verify-only", false, "Azure target: Given steps create nothing; they check what exists and skip what they cannot tell (the default on Azure)")
 	concurrency := fs.Int("concurrency", 0, "scenarios run at once, each on an emulator of its own (0: 16 on the emulator; Azure runs one at a time); 1 also prints every step as it runs")
 	annotate := fs.Bool("github-annotations", os.Getenv("GITHUB_ACTIONS") == "true", "print a GitHub Actions error annotation naming each failing tutorial (default: on in GitHub Actions)")
-	az := addAzureFlags(fs)
+	version := fs.Bool("version", false, "print runner's version and VCS revision, and exit")
+	az := addAzureFlags(fs, false)
 	articles := fs.String("articles", "", "read the tutorial articles from this directory (a docs writer's edited copies, same file names as features/tutorials) instead of the embedded ones")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: runner [flags] [feature paths...]\n       runner emulate [flags]\n       runner sweep [flags]\n       runner coverage [flags] [feature paths...]\n\n")
-		fs.PrintDefaults()
-	}
-	return &runFlags{fs, cloudName, targetName, tags, reports, concurrency, provision, verifyOnly, annotate, az, articles}
+	setHelp(fs, help{
+		usage: "runner [flags] [feature paths...]\n       runner <command> [flags] [arguments]",
+		about: `Runs Microsoft's managed-identity tutorials, restated as Gherkin features, on the
+in-process emulator (the default) or on the Azure VM this runs on, and writes
+junit.xml, cucumber.json, summary.md and report.html to --reports. A feature path
+is a file, a directory, or file:line for the one scenario starting on that line
+('runner list' prints them). --tags takes a Cucumber tag expression: tags joined
+with and, or, not and parentheses (godog's older "&&", "," and "~" work too).`,
+		after: commandList(),
+		examples: []string{
+			"runner                                              # every tutorial on the emulator",
+			"runner --tags '@tutorial:rm-user-identity and not @failure'",
+			"runner features/rm_system_identity.feature:19       # one scenario",
+			"runner features/sql.feature --reports /tmp/r        # flags after paths work too",
+			"runner --cloud AzureChinaCloud --concurrency 1      # one at a time, every step printed",
+			"runner --target azure --provision                   # on an Azure VM, creating what the tutorials create",
+		},
+		exits: exitCodes,
+		paths: true,
+	})
+	return &runFlags{fs, cloudName, targetName, tags, reports, concurrency, provision, verifyOnly, annotate, version, az, articles}
 }
 
 func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rf := newRunFlags(stderr)
 	fs, cloudName, targetName, tags, reports := rf.fs, rf.cloudName, rf.targetName, rf.tags, rf.reports
 	provision, verifyOnly, az := rf.provision, rf.verifyOnly, rf.az
-	if err := fs.Parse(args); err != nil {
+	paths, err := parseFlags(fs, args, true, stdout, stderr)
+	if err == errHelp {
+		return 0
+	}
+	if err != nil {
 		return 2
 	}
 	meta := map[string]string{}
+	if *rf.version {
+		return printVersion(stdout)
+	}
 	if *provision && *verifyOnly {
 		fmt.Fprintln(stderr, "runner: --provision and --verify-only exclude each other")
 		return 2
@@ -148,6 +184,29 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *rf.articles != "" {
 		meta["articles"] = *rf.articles
+	}
+
+	if *targetName != "emulator" && *targetName != "azure" {
+		fmt.Fprintf(stderr, "runner: unknown target %q (want emulator or azure)\n", *targetName)
+		return 2
+	}
+	// What the run selects, before anything starts: a typo is an error
+	// here, not a run of nothing that replaces the last reports.
+	sel, err := suite.Select(paths, *tags, *targetName)
+	if err != nil {
+		fmt.Fprintln(stderr, "runner:", err)
+		if errors.Is(err, suite.ErrUsage) {
+			return 2
+		}
+		return 1
+	}
+	if sel.Count() == 0 {
+		fmt.Fprintf(stderr, "runner: no scenario matched (--tags %q, paths %q); nothing was run and %s/ was left as it was\n", *tags, paths, *reports)
+		for _, t := range sel.Unknown {
+			fmt.Fprintf(stderr, "runner: no scenario has the tag %s%s\n", t, suggest(t, sel.All, ""))
+		}
+		fmt.Fprintln(stderr, "runner: 'runner list' prints the tutorials, scenarios and tags")
+		return 2
 	}
 
 	var tg target.Target
@@ -188,9 +247,6 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		meta["run-id"] = t.RunID()
 		tg = t
-	default:
-		fmt.Fprintf(stderr, "runner: unknown target %q (want emulator or azure)\n", *targetName)
-		return 2
 	}
 	meta["mode"] = tg.Policy().Mode.String()
 	code := 0
@@ -209,14 +265,16 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f, isFile := stdout.(*os.File)
 	colors := isFile && isTerminal(f)
 	start := time.Now()
-	res, ok, err := suite.Run(ctx, suite.Options{Target: tg, Paths: fs.Args(), Tags: *tags, ReportDir: *reports, Output: stdout, Colors: colors, Meta: meta, Concurrency: *rf.concurrency, Articles: articles})
+	fmt.Fprintf(stdout, "%d scenario(s) of %d feature(s) selected\n", sel.Count(), len(sel.Features))
+	res, ok, err := suite.Run(ctx, suite.Options{Target: tg, Paths: paths, Tags: *tags, ReportDir: *reports, Output: stdout, Progress: stdout, Colors: colors, Meta: meta, Concurrency: *rf.concurrency, Articles: articles})
 	if err != nil {
 		fmt.Fprintln(stderr, "runner:", err)
 		if bindingError(err) {
 			code = 2
 			return code
 		}
-		return 1
+		code = 1
+		return code
 	}
 	fmt.Fprintf(stdout, "\n%s\n", res.Table())
 	if res.Coverage != nil {
@@ -228,16 +286,14 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		annotateFailures(stdout, res)
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
-		fmt.Fprintln(stderr, "runner: interrupted")
+		fmt.Fprintf(stderr, "runner: interrupted; the reports in %s/ say so\n", *reports)
+		if *targetName == "azure" {
+			fmt.Fprintln(stderr, "runner: if teardown could not finish, `go run ./runner sweep` removes what the run left")
+		}
 		code = 130
 		return code
 	}
 	if !ok {
-		code = 1
-	}
-	// A mistyped tag or path selects nothing; that is not a pass.
-	if res.Counts().Tests == 0 {
-		fmt.Fprintf(stderr, "runner: no scenario matched (--tags %q, paths %q); the tutorials' tags are listed in features/*.feature\n", *tags, fs.Args())
 		code = 1
 	}
 	return code
@@ -263,22 +319,44 @@ func newSweepFlags(stderr io.Writer) *sweepFlags {
 	fs.SetOutput(stderr)
 	cloudName := fs.String("cloud", "AzureCloud", "cloud (default: the VM's, from IMDS)")
 	olderThan := fs.Duration("older-than", 6*time.Hour, "delete miconform's resource groups created longer ago than this (0: all of them)")
-	az := addAzureFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: runner sweep [flags]\n\nDeletes the resource groups tagged %s=%s whose %s tag is older than --older-than,\nas the operator (az login, azure/login, service principal or workload identity; never\nthe VM's managed identity). Off an Azure VM, pass --cloud and --subscription.\n\n", target.TagCreatedBy, target.CreatedBy, target.TagCreatedAt)
-		fs.PrintDefaults()
-	}
+	az := addAzureFlags(fs, true)
+	setHelp(fs, help{
+		usage: "runner sweep [flags]",
+		about: fmt.Sprintf(`Deletes the resource groups tagged %s=%s whose %s tag is older than
+--older-than, as the operator (az login, azure/login, service principal or workload
+identity; never the VM's managed identity). Off an Azure VM, pass --cloud and
+--subscription. The emulator needs no sweep: what a run creates there goes with it.`, target.TagCreatedBy, target.CreatedBy, target.TagCreatedAt),
+		examples: []string{
+			"runner sweep                                        # on the VM: groups older than 6h",
+			"runner sweep --older-than 0s                        # every group miconform created",
+			"runner sweep --cloud AzureUSGovernment --subscription <id>   # off a VM",
+		},
+		exits: []string{
+			"0    the groups older than --older-than were deleted (or there were none)",
+			"1    discovery, sign-in or a deletion failed",
+			"2    bad usage: unknown flag, bad value, an argument",
+			"130  interrupted (Ctrl-C, SIGTERM)",
+		},
+	})
 	return &sweepFlags{fs, cloudName, olderThan, az}
 }
 
 func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf := newSweepFlags(stderr)
 	fs, cloudName, olderThan, az := sf.fs, sf.cloudName, sf.olderThan, sf.az
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseFlags(fs, args, true, stdout, stderr)
+	if err == errHelp {
+		return 0
+	}
+	if err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || *olderThan < 0 {
-		fs.Usage()
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "sweep: takes no arguments (got %q); run 'runner sweep --help'\n", rest)
+		return 2
+	}
+	if *olderThan < 0 {
+		fmt.Fprintln(stderr, "sweep: --older-than wants 0s or more")
 		return 2
 	}
 	c, err := az.load(fs, *cloudName)

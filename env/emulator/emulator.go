@@ -292,13 +292,17 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.serveFaulted(w, r, host) {
 		return
 	}
+	if e.pathStyleMisses(r, host) {
+		e.misdirected(w, r, host)
+		return
+	}
 	for _, hr := range e.hosts {
 		if (hr.exact != "" && host == hr.exact) || (hr.suffix != "" && strings.HasSuffix(host, hr.suffix) && len(host) > len(hr.suffix)) {
 			hr.h.ServeHTTP(w, r)
 			return
 		}
 	}
-	http.Error(w, fmt.Sprintf("miconform emulator: no %s service answers for host %q", e.Cloud.Name, host), http.StatusMisdirectedRequest)
+	e.misdirected(w, r, host)
 }
 
 // Start opens the listeners and serves until Close.

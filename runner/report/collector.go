@@ -67,6 +67,10 @@ type hookState struct {
 	stepStart  map[string]time.Time
 	stepEnd    map[string]time.Time
 	stepErr    map[string]error
+	// stepLog is where each step's share of the log starts and ends.
+	stepLog map[string][2]int
+	// stepCancelled: the run's context was cancelled when the step ended.
+	stepCancelled map[string]bool
 }
 
 // NewCollector returns a collector for a run described by meta.
@@ -112,8 +116,10 @@ func (c *Collector) Hooks(sc *godog.ScenarioContext) {
 	stc.Before(func(ctx context.Context, st *godog.Step) (context.Context, error) {
 		if id, ok := pickleID(ctx); ok {
 			h := c.hook(id)
+			n := h.log.Len()
 			c.mu.Lock()
 			h.stepStart[st.Id] = time.Now()
+			h.stepLog[st.Id] = [2]int{n, n}
 			c.mu.Unlock()
 		}
 		return ctx, nil
@@ -121,8 +127,13 @@ func (c *Collector) Hooks(sc *godog.ScenarioContext) {
 	stc.After(func(ctx context.Context, st *godog.Step, _ godog.StepResultStatus, err error) (context.Context, error) {
 		if id, ok := pickleID(ctx); ok {
 			h := c.hook(id)
+			n := h.log.Len()
 			c.mu.Lock()
 			h.stepEnd[st.Id] = time.Now()
+			if r, ok := h.stepLog[st.Id]; ok {
+				h.stepLog[st.Id] = [2]int{r[0], n}
+			}
+			h.stepCancelled[st.Id] = ctx.Err() != nil
 			if err != nil {
 				h.stepErr[st.Id] = err
 			}
@@ -152,6 +163,9 @@ func (c *Collector) hook(id string) *hookState {
 			stepStart: map[string]time.Time{},
 			stepEnd:   map[string]time.Time{},
 			stepErr:   map[string]error{},
+			stepLog:   map[string][2]int{},
+
+			stepCancelled: map[string]bool{},
 		}
 		c.hooks[id] = h
 	}
@@ -425,6 +439,11 @@ func (c *Collector) buildScenario(fs *featureState, ss *scenarioState) *Scenario
 			}
 			if a, b := h.stepStart[ps.Id], h.stepEnd[ps.Id]; !a.IsZero() && b.After(a) {
 				st.Duration = b.Sub(a)
+			}
+			st.Ended = h.stepEnd[ps.Id]
+			st.Cancelled = h.stepCancelled[ps.Id]
+			if r, ok := h.stepLog[ps.Id]; ok && r[0] <= r[1] && r[1] <= len(s.Log) {
+				st.Log = s.Log[r[0]:r[1]]
 			}
 		}
 		switch {

@@ -192,6 +192,8 @@ func (r *Result) junitTestCase(f *Feature, s *Scenario) junitCase {
 		}
 	case s.Status == Ambiguous:
 		jc.Failure = &junitProblem{Message: msg("ambiguous step"), Type: "StepAmbiguous", Body: body()}
+	case s.Status == Interrupted:
+		jc.Skipped = &junitSkipped{Message: clean("interrupted: the run was interrupted while this scenario ran (" + msg("") + ")")}
 	case s.Status == Pending:
 		jc.Skipped = &junitSkipped{Message: msg("pending")}
 	case s.Status == Skipped:

@@ -70,6 +70,17 @@ func (l *Log) append(s string) {
 	l.b.WriteString(s)
 }
 
+// Len is the log's length so far, in bytes: a mark a step's share of the
+// log starts or ends at (Slice).
+func (l *Log) Len() int {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
+}
+
 // String returns the log so far.
 func (l *Log) String() string {
 	if l == nil {

@@ -21,6 +21,8 @@ func (r *Result) Outline() string {
 			switch {
 			case s.Failing():
 				verdict = "FAIL"
+			case s.Status == Interrupted:
+				verdict = "STOP"
 			case s.Status != Passed:
 				verdict = "SKIP"
 			}

@@ -40,6 +40,9 @@ const (
 	Pending   Status = "pending"
 	Undefined Status = "undefined"
 	Ambiguous Status = "ambiguous"
+	// Interrupted is a scenario the run's interrupt (Ctrl-C) cut short:
+	// it says nothing about the tutorial, so it is not a failure.
+	Interrupted Status = "interrupted"
 )
 
 // Result is a finished run.
@@ -54,6 +57,11 @@ type Result struct {
 	// cover them (nil: no coverage in the reports).
 	Articles *tutorials.Set
 	Coverage *tutorials.Coverage
+	// Interrupted is set when the run was interrupted (MarkInterrupted).
+	Interrupted bool
+	// HTMLSections are extra tables report.html shows after the run's
+	// verdict; the articles' coverage table (issue 14) goes here.
+	HTMLSections []HTMLSection
 }
 
 // Feature is one feature file: one Microsoft tutorial.
@@ -92,13 +100,23 @@ type Step struct {
 	Status   Status
 	Error    string // full error text for failed, ambiguous, pending and skipped steps
 	Duration time.Duration
+	// Ended is when the step finished (zero if it did not run).
+	Ended time.Time
+	// Cancelled is set when the run's context was already cancelled as
+	// the step ended (an interrupt): its failure may be the interrupt's.
+	Cancelled bool
+	// Log is the step's share of the scenario's log: the requests and
+	// answers it made (already redacted).
+	Log string
 }
 
 // Counts tallies scenarios. Failed counts failed, undefined and ambiguous
 // scenarios that are not harness faults; Errors counts harness faults;
-// Skipped counts skipped and pending scenarios.
+// Skipped counts skipped, pending and interrupted scenarios; Interrupted
+// counts those an interrupt cut short (also in Skipped).
 type Counts struct {
 	Tests, Passed, Failed, Errors, Skipped int
+	Interrupted                            int
 }
 
 // verdict is a feature's one-word result: FAIL when anything failed or
@@ -122,6 +140,9 @@ func (c *Counts) add(s *Scenario) {
 		c.Passed++
 	case s.Status == Skipped, s.Status == Pending:
 		c.Skipped++
+	case s.Status == Interrupted:
+		c.Skipped++
+		c.Interrupted++
 	default:
 		c.Failed++
 	}
@@ -185,10 +206,46 @@ func (r *Result) OK() bool {
 // Failing reports whether the scenario failed or errored.
 func (s *Scenario) Failing() bool {
 	switch s.Status {
-	case Passed, Skipped, Pending:
+	case Passed, Skipped, Pending, Interrupted:
 		return s.Fault
 	}
 	return true
+}
+
+// MarkInterrupted records that the run was interrupted at time at. A
+// failed scenario whose deciding step ended after the run's context was
+// cancelled (Step.Cancelled), or, for a hook failure, that ended at or
+// after at, was cut short by the interrupt (its requests were cancelled,
+// its waits ended): it is reported as interrupted, not as a failure of
+// the tutorial. The run's properties say it was interrupted.
+func (r *Result) MarkInterrupted(at time.Time) {
+	r.Interrupted = true
+	if r.Meta.Extra == nil {
+		r.Meta.Extra = map[string]string{}
+	}
+	r.Meta.Extra["interrupted"] = "true"
+	for _, f := range r.Features {
+		for _, s := range f.Scenarios {
+			if s.Status != Failed {
+				continue // undefined and ambiguous steps fail whenever they run
+			}
+			st := s.Culprit()
+			cut := false
+			if st != nil && !st.Ended.IsZero() {
+				cut = st.Cancelled
+			} else {
+				cut = !s.Started.Add(s.Duration).Before(at)
+			}
+			if !cut {
+				continue // it had failed before the interrupt
+			}
+			s.Status, s.Fault = Interrupted, false
+			if st != nil {
+				st.Status = Interrupted
+				st.Error = "the run was interrupted while this step ran: " + st.Error
+			}
+		}
+	}
 }
 
 // Culprit returns the step that decided the scenario's status: the first

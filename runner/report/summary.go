@@ -24,7 +24,8 @@ func round(d time.Duration) string {
 }
 
 // StatusLine is the one-line verdict, e.g.
-// "✅ 12 passed, 0 failed, 1 skipped (13 scenarios) in 4.2s — cloud AzureCloud, target emulator".
+// "✅ 12 passed, 0 failed, 1 skipped (13 scenarios) in 4.2s — cloud AzureCloud, target emulator";
+// an interrupted run's starts "⛔ INTERRUPTED:".
 func (r *Result) StatusLine() string {
 	c := r.Counts()
 	icon := "✅"
@@ -32,11 +33,18 @@ func (r *Result) StatusLine() string {
 		icon = "❌"
 	}
 	var b strings.Builder
+	if r.Interrupted {
+		icon = "⛔ INTERRUPTED:"
+	}
 	fmt.Fprintf(&b, "%s %d passed, %d failed", icon, c.Passed, c.Failed)
 	if c.Errors > 0 {
 		fmt.Fprintf(&b, ", %d errors", c.Errors)
 	}
-	fmt.Fprintf(&b, ", %d skipped (%d scenarios) in %s", c.Skipped, c.Tests, round(r.Duration))
+	fmt.Fprintf(&b, ", %d skipped (%d scenarios", c.Skipped, c.Tests)
+	if c.Interrupted > 0 {
+		fmt.Fprintf(&b, "; %d cut short by the interrupt", c.Interrupted)
+	}
+	fmt.Fprintf(&b, ") in %s", round(r.Duration))
 	var where []string
 	if r.Meta.Cloud != "" {
 		where = append(where, "cloud "+r.Meta.Cloud)

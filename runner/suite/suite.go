@@ -31,10 +31,14 @@ type Options struct {
 	Target target.Target
 	// Paths are feature files or directories (default: features/ of the repo).
 	Paths []string
-	// Tags is an extra godog tag expression, e.g. "@tutorial:rm-user-identity".
+	// Tags is a tag expression selecting scenarios, in Cucumber's syntax
+	// ("@tutorial:rm-user-identity and not @failure") or godog's
+	// ("@a && ~@b"); see package tagexpr.
 	Tags string
-	// ReportDir receives junit.xml, cucumber.json and summary.md; empty
-	// writes no files.
+	// ReportDir receives junit.xml, cucumber.json, summary.md and
+	// report.html; empty writes no files. They are written aside and
+	// moved in at the end, so a run that selects nothing or fails keeps
+	// the previous run's reports.
 	ReportDir string
 	// Output receives godog's pretty output, or the result's Outline when
 	// scenarios run at once (redacted); nil discards it.
@@ -50,6 +54,13 @@ type Options struct {
 	// embedded in the binary, tutorials.Load(dir) a docs writer's edited
 	// ones (--articles). Steps reach them with tutorials.FromContext.
 	Articles *tutorials.Set
+	// HTMLSections are extra tables for report.html (the articles'
+	// coverage table goes here).
+	HTMLSections []report.HTMLSection
+	// Progress receives one line per finished scenario when scenarios run
+	// at once (godog's pretty output, printed when one runs at a time,
+	// says as much); nil prints none.
+	Progress io.Writer
 	// Concurrency is how many scenarios run at once; 0 is
 	// DefaultConcurrency on a target that isolates scenarios
 	// (target.Isolator, the emulator) and 1 elsewhere (an Azure VM, whose
@@ -99,6 +110,13 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		return nil, false, fmt.Errorf("the %s target runs one scenario at a time (its scenarios share one VM); concurrency %d is for the emulator", o.Target.Name(), conc)
 	}
 
+	sel, err := Select(o.Paths, o.Tags, o.Target.Name())
+	if err != nil {
+		return nil, false, err
+	}
+	if sel.Count() == 0 {
+		return nil, false, usagef("no scenario matched (tags %q, paths %q)", o.Tags, o.Paths)
+	}
 	set := o.Articles
 	if set == nil {
 		var err error
@@ -138,29 +156,33 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		format = "pretty," + name
 	}
 	var cuke *bufio.Writer
+	var cukeFile *os.File
+	var staging string
 	if o.ReportDir != "" {
 		if err := os.MkdirAll(o.ReportDir, 0o755); err != nil {
 			return nil, false, err
 		}
+		// Reports are written here and moved in only when the run ends.
+		if staging, err = os.MkdirTemp(o.ReportDir, ".run-"); err != nil {
+			return nil, false, err
+		}
+		defer os.RemoveAll(staging)
 		// godog's "cucumber:<file>" writes the file one rune per write
 		// call (its no-colors writer), a second or more of system calls
 		// for a full run; the same formatter writes here through a buffer.
-		f, err := os.Create(filepath.Join(o.ReportDir, "cucumber.json"))
+		cukeFile, err = os.Create(filepath.Join(staging, "cucumber.json"))
 		if err != nil {
 			return nil, false, err
 		}
-		defer f.Close()
-		cuke = bufio.NewWriterSize(f, 1<<20)
+		defer cukeFile.Close() // closed below too; the second Close is a no-op error
+		cuke = bufio.NewWriterSize(cukeFile, 1<<20)
 		cucumber := godog.FindFmt("cucumber")
 		regMu.Lock()
 		godog.Format(name+"-cucumber", "cucumber JSON, buffered", func(suite string, _ io.Writer) godog.Formatter { return cucumber(suite, cuke) })
 		regMu.Unlock()
 		format += "," + name + "-cucumber"
 	}
-	tags := targetTags(o.Target.Name())
-	if o.Tags != "" {
-		tags += " && " + o.Tags
-	}
+	tags := sel.Godog
 	paths := o.Paths
 	if conc > 1 && o.ReportDir != "" {
 		// The previous run's report tells which features take longest;
@@ -178,10 +200,21 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		DefaultContext: ctx,
 		TestingT:       o.T,
 	}
+	// When the run was interrupted: scenarios running then were cut short.
+	var interruptMu sync.Mutex
+	var interruptedAt time.Time
+	stopWatch := context.AfterFunc(ctx, func() {
+		interruptMu.Lock()
+		interruptedAt = time.Now()
+		interruptMu.Unlock()
+	})
+	defer stopWatch()
+	prog := newProgress(o.Progress, sel, conc > 1)
 	status := godog.TestSuite{
 		Name: "miconform",
 		ScenarioInitializer: func(sc *godog.ScenarioContext) {
 			col.Hooks(sc)
+			prog.hook(sc)
 			// godog goes on through the features after an interrupt; the
 			// scenarios left are skipped, not run against a dead context.
 			sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
@@ -203,6 +236,13 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	res.Articles = set
 	cov.Record(outcomes(res))
 	res.Coverage = cov
+	res.HTMLSections = o.HTMLSections
+	interruptMu.Lock()
+	at := interruptedAt
+	interruptMu.Unlock()
+	if !at.IsZero() {
+		res.MarkInterrupted(at)
+	}
 	if conc > 1 {
 		fmt.Fprint(rw, res.Outline())
 	}
@@ -210,17 +250,45 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		if err := cuke.Flush(); err != nil {
 			return res, false, err
 		}
-		if err := res.WriteJUnit(filepath.Join(o.ReportDir, "junit.xml")); err != nil {
+		// Closed before it is redacted and moved (Windows renames no open file).
+		if err := cukeFile.Close(); err != nil {
 			return res, false, err
 		}
-		if err := res.WriteSummary(filepath.Join(o.ReportDir, "summary.md")); err != nil {
-			return res, false, err
+		if res.Counts().Tests == 0 {
+			// godog ran nothing (it could not start): keep the previous reports.
+			return res, false, fmt.Errorf("no scenario ran; the reports in %s are the previous run's", o.ReportDir)
 		}
-		if err := report.RedactFile(filepath.Join(o.ReportDir, "cucumber.json")); err != nil {
+		if err := writeReports(res, staging, o.ReportDir); err != nil {
 			return res, false, err
 		}
 	}
 	return res, status == 0, nil
+}
+
+// reportFiles are the files a run writes to its report directory.
+var reportFiles = []string{"junit.xml", "summary.md", "cucumber.json", "report.html"}
+
+// writeReports writes the reports into staging (where cucumber.json
+// already is), then moves each into dir.
+func writeReports(res *report.Result, staging, dir string) error {
+	if err := res.WriteJUnit(filepath.Join(staging, "junit.xml")); err != nil {
+		return err
+	}
+	if err := res.WriteSummary(filepath.Join(staging, "summary.md")); err != nil {
+		return err
+	}
+	if err := res.WriteHTML(filepath.Join(staging, "report.html")); err != nil {
+		return err
+	}
+	if err := report.RedactFile(filepath.Join(staging, "cucumber.json")); err != nil {
+		return err
+	}
+	for _, name := range reportFiles {
+		if err := os.Rename(filepath.Join(staging, name), filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // longestFirst lists the feature files under paths (directories walked in
@@ -249,15 +317,6 @@ func longestFirst(paths []string, prev map[string]time.Duration) []string {
 		return cmp.Compare(prev[report.DisplayPath(b)], prev[report.DisplayPath(a)])
 	})
 	return files
-}
-
-// targetTags leaves out what cannot run on the target: @azure-only
-// scenarios on the emulator, @emulator-only ones on Azure.
-func targetTags(name string) string {
-	if name == "azure" {
-		return "~@emulator-only"
-	}
-	return "~@azure-only"
 }
 
 // DefaultFeatures finds the repository's features/ directory from the
