@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -124,7 +125,14 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 			return nil, false, err
 		}
 	}
-	cov, err := Coverage(set, o.Paths...)
+	// Coverage is of every feature whenever the run's paths lie inside
+	// features/: a run of one feature or one scenario is a part of the
+	// suite, and the rest still binds what it binds (it just did not run).
+	covPaths := o.Paths
+	if insideDefaultFeatures(o.Paths) {
+		covPaths = nil
+	}
+	cov, err := Coverage(set, covPaths...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -405,4 +413,29 @@ func Coverage(set *tutorials.Set, paths ...string) (*tutorials.Coverage, error) 
 		bound[i].File = report.DisplayPath(bound[i].File)
 	}
 	return tutorials.Cover(set, bound), nil
+}
+
+// insideDefaultFeatures reports whether every path (a file, a directory or
+// file:line) lies in DefaultFeatures().
+func insideDefaultFeatures(paths []string) bool {
+	root, err := filepath.Abs(DefaultFeatures())
+	if err != nil {
+		return false
+	}
+	for _, p := range paths {
+		if i := strings.LastIndex(p, ":"); i > 1 {
+			if _, err := strconv.Atoi(p[i+1:]); err == nil {
+				p = p[:i]
+			}
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return false
+		}
+		rel, err := filepath.Rel(root, abs)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return false
+		}
+	}
+	return true
 }
