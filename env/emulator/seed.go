@@ -84,7 +84,12 @@ func (e *Emulator) seedTutorials() error {
 }
 
 // operatorCall sends one Resource Manager request as the operator, in
-// process, and returns the body of a 2xx answer.
+// process, and returns the body of a 2xx answer. A long-running operation
+// is followed to its end as an Azure client follows it (without waiting
+// out Retry-After: nothing runs in the background here): the
+// Azure-AsyncOperation or Location is polled, then the resource is read;
+// a resource answered in a transitional provisioningState is read again
+// until it leaves it.
 func (e *Emulator) operatorCall(method, path string, body any) ([]byte, error) {
 	tok, err := e.operatorToken()
 	if err != nil {
@@ -94,15 +99,59 @@ func (e *Emulator) operatorCall(method, path string, body any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := httptest.NewRequest(method, "https://"+e.Cloud.ARMHost+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+tok.Raw)
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
+	send := func(method, u string, body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, u, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok.Raw)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	u := "https://" + e.Cloud.ARMHost + path
+	rec := send(method, u, b)
 	if rec.Code >= 300 {
 		return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
 	}
-	return rec.Body.Bytes(), nil
+	if method != "PUT" {
+		return rec.Body.Bytes(), nil
+	}
+	for i := 0; ; i++ {
+		if i == 100 {
+			return nil, fmt.Errorf("%s %s: still in progress after %d polls", method, path, i)
+		}
+		if async := rec.Header().Get("Azure-AsyncOperation"); async != "" {
+			st := send("GET", async, nil)
+			var s struct{ Status string }
+			_ = json.Unmarshal(st.Body.Bytes(), &s)
+			switch {
+			case st.Code != 200:
+				return nil, fmt.Errorf("%s %s: polling %s: %d %s", method, path, async, st.Code, st.Body.String())
+			case s.Status == "InProgress":
+				continue
+			case s.Status != "Succeeded":
+				return nil, fmt.Errorf("%s %s: operation %s", method, path, st.Body.String())
+			}
+			rec = send("GET", u, nil)
+			continue
+		}
+		if rec.Code == 202 && rec.Header().Get("Location") != "" {
+			rec = send("GET", rec.Header().Get("Location"), nil)
+			if rec.Code >= 300 && rec.Code != 202 {
+				return nil, fmt.Errorf("%s %s: polling: %d %s", method, path, rec.Code, rec.Body.String())
+			}
+			continue
+		}
+		var r struct {
+			Properties struct{ ProvisioningState string } `json:"properties"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &r)
+		switch r.Properties.ProvisioningState {
+		case "Creating", "RegisteringDns", "Updating", "Accepted", "Provisioning":
+			rec = send("GET", u, nil)
+			continue
+		}
+		return rec.Body.Bytes(), nil
+	}
 }
 
 // operatorToken is the operator's Resource Manager token, reused while it

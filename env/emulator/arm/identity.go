@@ -183,6 +183,9 @@ func (s *Server) TrackedBody(res Resource) map[string]any {
 	if res.Identity != nil {
 		b["identity"] = res.Identity
 	}
+	if res.SystemData != nil {
+		b["systemData"] = res.SystemData
+	}
 	b["properties"] = res.Properties
 	return b
 }

@@ -31,7 +31,11 @@ type Server struct {
 	Issuer           *entra.Issuer
 	RBAC             *rbac.Store
 
+	// LRO paces long-running operations (lro.go).
+	LRO LROTiming
+
 	store    *store
+	ops      operations
 	routes   []route
 	onDelete []func(Resource)
 	onPut    []func(Resource)
@@ -41,7 +45,7 @@ type Server struct {
 func New(c cloud.Profile, subscriptionID string, dir *directory.Directory, iss *entra.Issuer, rb *rbac.Store) *Server {
 	s := &Server{
 		Cloud: c, TenantID: dir.TenantID, SubscriptionID: subscriptionID, SubscriptionName: "miconform emulated subscription",
-		Dir: dir, Issuer: iss, RBAC: rb, store: newStore(),
+		Dir: dir, Issuer: iss, RBAC: rb, store: newStore(), LRO: DefaultLROTiming,
 	}
 	s.registerRoutes()
 	return s
