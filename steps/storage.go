@@ -95,19 +95,12 @@ func createStorageAccount(ctx context.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for x.Status == http.StatusAccepted || gjson.GetBytes(x.Body, "properties.provisioningState").String() != "Succeeded" {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("storage account %s not provisioned after 3 minutes: %d %.300s", s.vars["STORAGE-ACCOUNT-NAME"], x.Status, x.Body)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(3 * time.Second):
-		}
-		if x, err = s.operator(ctx, http.MethodGet, path+"?api-version="+storageAPI, nil); err != nil {
-			return err
-		}
+	// Azure accepts the create (202) and finishes it in the background.
+	if x, err = s.awaitOperation(ctx, x, path+"?api-version="+storageAPI); err != nil {
+		return err
+	}
+	if st := gjson.GetBytes(x.Body, "properties.provisioningState").String(); st != "Succeeded" {
+		return fmt.Errorf("storage account %s: provisioningState %q, want Succeeded: %.300s", s.vars["STORAGE-ACCOUNT-NAME"], st, x.Body)
 	}
 	s.last = x
 	s.set("BLOB-ENDPOINT", gjson.GetBytes(x.Body, "properties.primaryEndpoints.blob").String())

@@ -61,6 +61,12 @@ type Config struct {
 	LegacyExtension bool
 	// Faults are set at start (emulate --faults); see package faults.
 	Faults *faults.Set
+	// LRO paces Resource Manager's long-running operations (storage
+	// account, SQL server and database, vault creates): nil is
+	// arm.DefaultLROTiming, one "in progress" answer and Retry-After 1.
+	// More polls or a MinDuration stretch them for clients whose waiting
+	// is under test.
+	LRO *arm.LROTiming
 	// AllowRemote permits listen addresses other than loopback (bind.go).
 	AllowRemote bool
 	// SigningKey is the token-signing key to use instead of a new one, so
@@ -197,6 +203,9 @@ func New(cfg Config) (*Emulator, error) {
 	e.Issuer = entra.NewIssuer(cfg.Cloud, e.Dir, key)
 	e.RBAC = rbac.NewStore()
 	e.ARM = arm.New(cfg.Cloud, e.ids.SubscriptionID, e.Dir, e.Issuer, e.RBAC)
+	if cfg.LRO != nil {
+		e.ARM.LRO = *cfg.LRO
+	}
 	e.IMDS = imds.New(cfg.Cloud, e.Issuer, e.currentVM, cfg.IMDSThrottle)
 	e.Faults = faults.New(e.Issuer, e.RBAC)
 	e.control = e.Faults.Control(e.authorizeControl)
