@@ -123,13 +123,17 @@ type Emulator struct {
 
 // World is the seeded world the tutorials assume.
 type World struct {
-	ResourceGroup          string
-	Location               string
-	VMName                 string
-	VMResourceID           string
-	UserIdentityName       string
-	UserIdentityResourceID string
-	UserIdentityClientID   string
+	ResourceGroup string
+	Location      string
+	VMName        string
+	VMResourceID  string
+	// OSDiskName/OSDiskResourceID and NICName/NICResourceID are the VM's
+	// managed OS disk and network interface, resources of their own.
+	OSDiskName, OSDiskResourceID string
+	NICName, NICResourceID       string
+	UserIdentityName             string
+	UserIdentityResourceID       string
+	UserIdentityClientID         string
 	// VaultName and SecretName are the Key Vault tutorial's vault and secret.
 	VaultName, SecretName string
 	// SQLServer, SQLDatabase and SQLTable are the SQL tutorial's logical

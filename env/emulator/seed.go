@@ -34,16 +34,47 @@ func (e *Emulator) seedTutorials() error {
 	if _, err := e.operatorCall("PUT", rg+"?api-version=2021-04-01", map[string]any{"location": loc}); err != nil {
 		return err
 	}
-	if _, err := e.operatorCall("PUT", vmID+"?api-version=2024-07-01", map[string]any{
+	// The portal's "Create a virtual machine": a NIC in the VM's virtual
+	// network first (named {vm}{3 digits}), then the VM from an Ubuntu
+	// image, whose OS disk Compute creates; both go with the VM.
+	nicID := rg + "/providers/Microsoft.Network/networkInterfaces/" + strings.ToLower(SeedVMName) + "427"
+	if _, err := e.operatorCall("PUT", nicID+"?api-version=2024-05-01", map[string]any{
+		"location": loc,
+		"properties": map[string]any{"ipConfigurations": []any{map[string]any{"name": "ipconfig1", "properties": map[string]any{
+			"privateIPAllocationMethod": "Dynamic",
+			"subnet":                    map[string]any{"id": rg + "/providers/Microsoft.Network/virtualNetworks/" + SeedVMName + "-vnet/subnets/default"},
+		}}}},
+	}); err != nil {
+		return err
+	}
+	vmBody, err := e.operatorCall("PUT", vmID+"?api-version=2024-07-01", map[string]any{
 		"location": loc,
 		"identity": map[string]any{"type": "SystemAssigned"},
 		"properties": map[string]any{
 			"hardwareProfile": map[string]any{"vmSize": "Standard_B2s"},
-			"osProfile":       map[string]any{"computerName": SeedVMName, "adminUsername": "azureuser"},
+			"storageProfile": map[string]any{
+				"imageReference": map[string]any{"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"},
+				"osDisk":         map[string]any{"createOption": "FromImage", "managedDisk": map[string]any{"storageAccountType": "Premium_LRS"}, "deleteOption": "Delete"},
+			},
+			"osProfile": map[string]any{"computerName": SeedVMName, "adminUsername": "azureuser",
+				"linuxConfiguration": map[string]any{"disablePasswordAuthentication": true}},
+			"networkProfile": map[string]any{"networkInterfaces": []any{map[string]any{"id": nicID, "properties": map[string]any{"deleteOption": "Delete"}}}},
 		},
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	var created struct {
+		Properties struct {
+			StorageProfile struct {
+				OSDisk struct {
+					Name        string
+					ManagedDisk struct{ ID string }
+				}
+			}
+		}
+	}
+	_ = json.Unmarshal(vmBody, &created)
 	uai, err := e.operatorCall("PUT", uaiID+"?api-version=2023-01-31", map[string]any{"location": loc})
 	if err != nil {
 		return err
@@ -71,6 +102,8 @@ func (e *Emulator) seedTutorials() error {
 	}
 	e.World = World{
 		ResourceGroup: SeedResourceGroup, Location: loc, VMName: SeedVMName, VMResourceID: vmID,
+		OSDiskName: created.Properties.StorageProfile.OSDisk.Name, OSDiskResourceID: created.Properties.StorageProfile.OSDisk.ManagedDisk.ID,
+		NICName: strings.ToLower(SeedVMName) + "427", NICResourceID: nicID,
 		UserIdentityName: SeedUserIdentity, UserIdentityResourceID: uaiID, UserIdentityClientID: u.Properties.ClientID,
 	}
 	if err := e.seedKeyVault(rg, v.Identity.PrincipalID); err != nil {
