@@ -218,9 +218,6 @@ func (s *Server) completeVMProfiles(vm *Resource) ([]Resource, *Error) {
 		if _, ok := sp["dataDisks"]; !ok {
 			sp["dataDisks"] = []any{}
 		}
-		if _, ok := sp["diskControllerType"]; !ok {
-			sp["diskControllerType"] = "SCSI"
-		}
 		if op, ok := props["osProfile"].(map[string]any); ok {
 			completeOSProfile(op, osType)
 		}

@@ -127,8 +127,7 @@ func (s *Server) CreateOrUpdateNetworkInterface(r *Request) Response {
 		"etag": etag, "provisioningState": "Succeeded", "resourceGuid": directory.NewGUID(),
 		"ipConfigurations": ipcs,
 		"dnsSettings":      map[string]any{"dnsServers": []any{}, "appliedDnsServers": []any{}},
-		"macAddress":       macAddress(), "enableIPForwarding": false, "enableAcceleratedNetworking": false,
-		"primary": true, "nicType": "Standard",
+		"macAddress":       macAddress(), "enableIPForwarding": false, "primary": true,
 	}
 	if body.Properties.NetworkSecurityGroup != nil {
 		props["networkSecurityGroup"] = body.Properties.NetworkSecurityGroup
