@@ -14,6 +14,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/faults"
 )
 
@@ -32,7 +33,14 @@ func emulate(args []string) int {
 	legacyExt := fs.Bool("legacy-extension", false, "install the managed identity VM extension at start, for following the 2017 tutorial by hand")
 	allowRemote := fs.Bool("allow-remote", false, "allow listen addresses other than loopback (anyone who reaches them can get the emulated tenant's tokens)")
 	faultSpec := fs.String("faults", "", `faults in force from the start, as JSON or @file, e.g. '{"rbac":{"grantDelaySeconds":30}}' (see env/emulator/faults; change them at runtime under https://<host>/_emulator/faults)`)
+	lroPolls := fs.Int("lro-polls", arm.DefaultLROTiming.Polls, "how many polls (or GETs of the resource) a long-running create (storage account, SQL server or database, vault) answers \"in progress\" before it is done")
+	lroRetryAfter := fs.Int("lro-retry-after", arm.DefaultLROTiming.RetryAfter, "Retry-After seconds sent while a long-running create is in progress")
+	lroMin := fs.Duration("lro-min-duration", 0, "least time a long-running create stays in progress (e.g. 30s, to watch a client wait)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *lroPolls < 0 || *lroRetryAfter < 0 || *lroMin < 0 {
+		fmt.Fprintln(os.Stderr, "emulate: --lro-polls, --lro-retry-after and --lro-min-duration must not be negative")
 		return 2
 	}
 	c, err := cloud.Lookup(*cloudName)
@@ -46,7 +54,8 @@ func emulate(args []string) int {
 		return 2
 	}
 	cfg := emulator.Config{Cloud: c, StateDir: *stateDir, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle, SQLAddr: *sqlAddr,
-		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt, Faults: set, AllowRemote: *allowRemote}
+		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt, Faults: set, AllowRemote: *allowRemote,
+		LRO: &arm.LROTiming{Polls: *lroPolls, RetryAfter: *lroRetryAfter, MinDuration: *lroMin}}
 	if remote := emulator.RemoteAddrs(cfg); len(remote) > 0 && *allowRemote {
 		fmt.Fprintf(os.Stderr, "emulate: WARNING: listening on %s, reachable from other machines: anyone who reaches IMDS gets tokens for the emulated tenant\n", strings.Join(remote, ", "))
 	}
