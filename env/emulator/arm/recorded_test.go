@@ -281,3 +281,24 @@ func TestSeededVMAsRecorded(t *testing.T) {
 	assert.Equal(t, 404, w.call("GET", world.OSDiskResourceID+"?api-version=2024-03-02", nil).status)
 	assert.Equal(t, 404, w.call("GET", world.NICResourceID+"?api-version=2024-05-01", nil).status)
 }
+
+func TestTagsAsRecorded(t *testing.T) {
+	w := startWorld(t, nil)
+	sub := "/subscriptions/" + w.e.SubscriptionID()
+	// Resource groups echo the tags they were given, {} included, and
+	// show none when given none (the two .NET recordings cited at
+	// groupBody).
+	a := w.call("PUT", sub+"/resourcegroups/withemptytags?api-version=2021-04-01", map[string]any{"location": "canadacentral", "tags": map[string]any{}})
+	require.Equal(t, 201, a.status)
+	assert.Equal(t, map[string]any{}, get(a.json(t), "tags"))
+	a = w.call("PUT", sub+"/resourcegroups/withouttags?api-version=2019-10-01", map[string]any{"location": "eastus2"})
+	require.Equal(t, 201, a.status)
+	_, has := a.json(t).(map[string]any)["tags"]
+	assert.False(t, has, "no tags given, none shown")
+	// The generic resources list shows {} for an untagged resource.
+	l := w.call("GET", sub+"/resources?api-version=2015-11-01&$filter="+url.QueryEscape("resourceType eq 'Microsoft.KeyVault/vaults'"), nil)
+	require.Equal(t, 200, l.status)
+	v := get(l.json(t), "value").([]any)
+	require.NotEmpty(t, v)
+	assert.Equal(t, map[string]any{}, get(v[0], "tags"))
+}
