@@ -100,6 +100,12 @@ func TestStorageAccountCreateAsRecorded(t *testing.T) {
 	require.Equal(t, 200, done.status, "%s", done.raw)
 	assert.Equal(t, "Succeeded", str(done.json(t), "properties", "provisioningState"))
 	assert.Equal(t, "Succeeded", str(w.call("GET", path, nil).json(t), "properties", "provisioningState"))
+
+	// An operation that never was is a 404 in Resource Manager's shape.
+	unknown := "/subscriptions/" + w.e.SubscriptionID() + "/providers/Microsoft.Storage/locations/eastus2/asyncoperations/00000000-0000-4000-8000-000000000000?monitor=true&api-version=" + api
+	n := w.call("GET", unknown, nil)
+	assert.Equal(t, 404, n.status)
+	assert.NotEmpty(t, str(n.json(t), "error", "code"))
 }
 
 func TestStorageAccountBodyAsRecorded(t *testing.T) {

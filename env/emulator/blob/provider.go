@@ -239,13 +239,16 @@ func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
 		httpsOnly = *body.Properties.SupportsHTTPSTrafficOnly
 	}
 	p.s.updateAccount(name, func(a *Account) { a.HTTPSOnly, a.Kind, a.Sku = httpsOnly, body.Kind, body.Sku.Name })
-	op := p.arm.BeginOperation(id, "CreateStorageAccount")
+	op := p.arm.BeginOperation(id, opCreateAccount)
 	return arm.Accepted(nil, http.Header{
 		"Location":     {p.operationURL(r, loc, op.ID)},
 		"Retry-After":  {p.arm.RetryAfter()},
 		"Content-Type": {"text/plain; charset=utf-8"},
 	})
 }
+
+// opCreateAccount names a storage account create among the operations.
+const opCreateAccount = "CreateStorageAccount"
 
 // operationURL is where a create's progress is read:
 // /subscriptions/{sub}/providers/Microsoft.Storage/locations/{location}/asyncoperations/{id}?monitor=true&api-version=...
@@ -261,7 +264,7 @@ func (p *provider) GetCreateOperation(r *arm.Request) arm.Response {
 		return arm.Fail(arm.Errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", r.Var("subscriptionId")))
 	}
 	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
-	if !found {
+	if !found || op.Kind != opCreateAccount {
 		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The operation '%s' was not found.", r.Var("operationId")))
 	}
 	res, ok := p.arm.GetResource(op.ResourceID)

@@ -143,8 +143,11 @@ func sqlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.99
 // {"name":id,"status":"InProgress"|"Succeeded","startTime":...}, 200 either
 // way, with Retry-After while in progress.
 func (p *provider) asyncOperation(r *arm.Request) arm.Response {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Fail(e)
+	}
 	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
-	if !found {
+	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase) {
 		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId")))
 	}
 	body := map[string]any{"name": op.ID, "status": "Succeeded", "startTime": sqlTime(op.Start)}
@@ -159,8 +162,11 @@ func (p *provider) asyncOperation(r *arm.Request) arm.Response {
 // 200 with the resource. [unverified: the recordings poll the
 // Azure-AsyncOperation only; this follows the RPC's Location rules.]
 func (p *provider) operationResult(r *arm.Request) arm.Response {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Fail(e)
+	}
 	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
-	if !found {
+	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase) {
 		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId")))
 	}
 	if inProgress {
