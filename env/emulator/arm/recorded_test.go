@@ -185,10 +185,11 @@ func TestSQLCreateAsRecorded(t *testing.T) {
 	server := recording(t, "sql_server_get.json")
 	g := w.call("GET", srv+"?api-version="+serverAPI, nil)
 	require.Equal(t, int(server["status"].(float64)), g.status)
-	// minimalTlsVersion: new servers get "1.2" [unverified: the 2021
-	// recording's server predates that default].
-	sameShape(t, "the server", server["body"], g.json(t), nil, []string{"properties.minimalTlsVersion"})
+	sameShape(t, "the server", server["body"], g.json(t), nil, nil)
 	assert.Nil(t, get(g.json(t), "tags"), "Microsoft.Sql sends no tags when there are none")
+	g = w.call("GET", srv+"?api-version=2022-08-01-preview", nil)
+	sameShape(t, "the server (2022-08-01-preview)", server["body2022"], g.json(t), nil, nil)
+	assert.Equal(t, "None", str(g.json(t), "properties", "minimalTlsVersion"), "not set, and said so")
 
 	db := srv + "/databases/recorded-db?api-version=" + dbAPI
 	a = w.call("PUT", db, map[string]any{"location": "eastus2euap"})

@@ -92,19 +92,38 @@ func (p *provider) getServer(r *arm.Request) arm.Response {
 	if e != nil {
 		return arm.Fail(e)
 	}
-	return arm.OK(p.serverBody(res))
+	return arm.OK(p.serverBody(res, r.APIVersion))
 }
 
 // serverBody renders a logical server. Unlike most providers, Microsoft.Sql
 // leaves "tags" out when there are none (Azure/azure-cli
 // src/azure-cli/azure/cli/command_modules/sql/tests/latest/recordings/test_aadonly.yaml,
 // GET server, 2021-02-01-preview).
-func (p *provider) serverBody(res arm.Resource) map[string]any {
+// minimalTlsVersion is shown when it was set and, from 2022-08-01-preview,
+// as "None" when it was not; that version also reports
+// externalGovernanceStatus (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/sql/tests/latest/recordings/test_sql_db_free_params.yaml).
+func (p *provider) serverBody(res arm.Resource, apiVersion string) map[string]any {
 	b := p.arm.TrackedBody(res)
 	b["kind"] = "v12.0"
 	if len(res.Tags) == 0 {
 		delete(b, "tags")
 	}
+	props := map[string]any{}
+	for k, v := range res.Properties {
+		props[k] = v
+	}
+	newer := apiVersion >= "2022-08-01"
+	if tls, _ := props["minimalTlsVersion"].(string); tls == "" {
+		delete(props, "minimalTlsVersion")
+		if newer {
+			props["minimalTlsVersion"] = "None"
+		}
+	}
+	if newer {
+		props["externalGovernanceStatus"] = "Disabled"
+	}
+	b["properties"] = props
 	return b
 }
 
@@ -180,7 +199,7 @@ func (p *provider) operationResult(r *arm.Request) arm.Response {
 	if res.Type == typeDatabase {
 		return arm.OK(p.dbBody(res, r.APIVersion))
 	}
-	return arm.OK(p.serverBody(res))
+	return arm.OK(p.serverBody(res, r.APIVersion))
 }
 
 // putServer is Servers - Create Or Update. A new server is accepted (202,
@@ -224,9 +243,6 @@ func (p *provider) putServer(r *arm.Request) arm.Response {
 	res := existing
 	if !found {
 		tls := body.Properties.MinimalTLSVersion
-		if tls == "" {
-			tls = "1.2"
-		}
 		res = arm.Resource{ID: id, Name: name, Type: typeServer, ResourceGroup: g.Name, Location: arm.NormalizeLocation(body.Location), Created: time.Now().UTC(),
 			Properties: map[string]any{
 				"administratorLogin": body.Properties.AdministratorLogin, "version": "12.0", "state": "Ready",
@@ -247,7 +263,7 @@ func (p *provider) putServer(r *arm.Request) arm.Response {
 	}
 	p.arm.PutResource(res)
 	if found {
-		return arm.OK(p.serverBody(res))
+		return arm.OK(p.serverBody(res, r.APIVersion))
 	}
 	return p.accepted(r, opUpsertServer, res)
 }
