@@ -45,7 +45,7 @@ func (s *Server) registerDiskRoutes(rg string) {
 		}
 		for _, n := range s.VMNICs(vm) {
 			s.store.update(n.ID, func(r *Resource) *Error { delete(r.Properties, "virtualMachine"); return nil })
-			if strings.EqualFold(n.deleteOption, "Delete") {
+			if strings.EqualFold(n.DeleteOption, "Delete") {
 				s.DeleteResource(n.ID)
 			}
 		}
@@ -61,22 +61,23 @@ func (s *Server) VMOSDisk(vm Resource) (Resource, string, bool) {
 	return d, opt, ok && id != ""
 }
 
-// nicRef is a NIC a VM points at.
-type nicRef struct {
+// NICRef is a NIC a VM points at, with what happens to it when the VM
+// goes ("Delete" or "Detach").
+type NICRef struct {
 	Resource
-	deleteOption string
+	DeleteOption string
 }
 
 // VMNICs are the network interfaces the VM's networkProfile points at.
-func (s *Server) VMNICs(vm Resource) []nicRef {
+func (s *Server) VMNICs(vm Resource) []NICRef {
 	list, _ := dig(vm.Properties, "networkProfile", "networkInterfaces").([]any)
-	var out []nicRef
+	var out []NICRef
 	for _, x := range list {
 		m, _ := x.(map[string]any)
 		id, _ := m["id"].(string)
 		opt, _ := dig(m, "properties", "deleteOption").(string)
 		if n, ok := s.store.get(id); ok {
-			out = append(out, nicRef{n, opt})
+			out = append(out, NICRef{n, opt})
 		}
 	}
 	return out
