@@ -309,3 +309,35 @@ func TestTagsAsRecorded(t *testing.T) {
 	require.NotEmpty(t, v)
 	assert.Equal(t, map[string]any{}, get(v[0], "tags"))
 }
+
+func TestDiskAndNICBadInput(t *testing.T) {
+	w := startWorld(t, nil)
+	nic := w.rg() + "/providers/Microsoft.Network/networkInterfaces/"
+	a := w.call("PUT", nic+"noipconfig?api-version=2024-05-01", map[string]any{"location": "westus", "properties": map[string]any{}})
+	assert.Equal(t, 400, a.status)
+	assert.Equal(t, "NetworkInterfaceMustHaveAtLeastOneIpConfiguration", str(a.json(t), "error", "code"))
+	a = w.call("PUT", nic+"nolocation?api-version=2024-05-01", map[string]any{"properties": map[string]any{"ipConfigurations": []any{map[string]any{"name": "c"}}}})
+	assert.Equal(t, "LocationRequired", str(a.json(t), "error", "code"))
+	a = w.call("GET", w.rg()+"/providers/Microsoft.Compute/disks/nope?api-version=2024-03-02", nil)
+	assert.Equal(t, 404, a.status)
+	assert.Equal(t, "ResourceNotFound", str(a.json(t), "error", "code"))
+
+	// A VM naming a NIC that does not exist is refused and creates nothing.
+	vm := w.rg() + "/providers/Microsoft.Compute/virtualMachines/orphan?api-version=2024-07-01"
+	a = w.call("PUT", vm, map[string]any{"location": "westus", "properties": map[string]any{
+		"storageProfile": map[string]any{"imageReference": map[string]any{"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}},
+		"networkProfile": map[string]any{"networkInterfaces": []any{map[string]any{"id": w.rg() + "/providers/Microsoft.Network/networkInterfaces/missing"}}},
+	}})
+	assert.Equal(t, 400, a.status)
+	assert.Equal(t, "InvalidParameter", str(a.json(t), "error", "code"))
+	assert.Equal(t, 404, w.call("GET", vm, nil).status)
+	l := w.call("GET", w.rg()+"/providers/Microsoft.Compute/disks?api-version=2024-03-02", nil)
+	assert.Len(t, get(l.json(t), "value").([]any), 1, "only the seeded VM's disk")
+
+	// A NIC already on a VM cannot be given to another.
+	a = w.call("PUT", vm, map[string]any{"location": "westus", "properties": map[string]any{
+		"networkProfile": map[string]any{"networkInterfaces": []any{map[string]any{"id": w.e.World.NICResourceID}}},
+	}})
+	assert.Equal(t, 400, a.status)
+	assert.Equal(t, "NicInUse", str(a.json(t), "error", "code"))
+}
