@@ -262,6 +262,14 @@ func (s *Service) CreateOrUpdateVault(r *arm.Request) arm.Response {
 	if res.Properties, e = toMap(props); e != nil {
 		return arm.Fail(e)
 	}
+	var sent map[string]json.RawMessage
+	_ = json.Unmarshal(*body.Properties, &sent)
+	var shown map[string]any
+	if exists {
+		old, _ := s.ARM.GetResource(id)
+		shown = old.Properties
+	}
+	omitUnset(res.Properties, sent, shown)
 	s.ARM.PutResource(res)
 	info := vaultInfo{ID: res.ID, Name: res.Name, ResourceGroup: res.ResourceGroup, Location: res.Location, Props: props}
 	if exists {
@@ -288,6 +296,31 @@ func (s *Service) vaultBody(res arm.Resource, pending bool) map[string]any {
 		b["properties"] = props
 	}
 	return b
+}
+
+// optionalProperties are the vault settings Azure shows only once they are
+// set: a vault created without them answers without them (Azure/azure-sdk-for-net
+// sdk/keyvault/Azure.ResourceManager.KeyVault/tests/SessionRecords/VaultOperationsTests/KeyVaultManagementVaultCreateWithoutAccessPolicies.json,
+// 2021-10-01, shows enabledForDeployment and enableSoftDelete but none of
+// these).
+var optionalProperties = []string{"enabledForDiskEncryption", "enabledForTemplateDeployment", "enableRbacAuthorization", "softDeleteRetentionInDays"}
+
+// omitUnset drops from m the optional settings neither sent now nor shown
+// before; RBAC authorization stays shown when it is on (a default of
+// recent api-versions).
+func omitUnset(m map[string]any, sent map[string]json.RawMessage, shown map[string]any) {
+	for _, k := range optionalProperties {
+		if _, ok := sent[k]; ok {
+			continue
+		}
+		if _, ok := shown[k]; ok {
+			continue
+		}
+		if k == "enableRbacAuthorization" && m[k] == true {
+			continue
+		}
+		delete(m, k)
+	}
 }
 
 func toMap(p vaultProperties) (map[string]any, *arm.Error) {
@@ -408,8 +441,13 @@ func (s *Service) UpdateAccessPolicy(r *arm.Request) arm.Response {
 	props.AccessPolicies = kept
 	res, e, found := s.ARM.UpdateResource(id, func(res *arm.Resource) *arm.Error {
 		m, e := toMap(props)
-		res.Properties = m
-		return e
+		if e != nil {
+			return e
+		}
+		// Only the policies change; the settings shown stay as they were.
+		res.Properties["accessPolicies"] = m["accessPolicies"]
+		res.SystemData = r.Caller.Modified(res.SystemData, time.Now())
+		return nil
 	})
 	if !found {
 		return arm.Fail(arm.ErrResourceNotFound(typeVault, r.Var("vaultName"), r.Var("resourceGroupName")))
