@@ -338,3 +338,14 @@ func TestDiskAndNICBadInput(t *testing.T) {
 	assert.Equal(t, 400, a.status)
 	assert.Equal(t, "NicInUse", str(a.json(t), "error", "code"))
 }
+
+func TestUserAssignedIdentityCreateAsRecorded(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "uai_create.json")
+	id := w.rg() + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/recorded-uai"
+	a := w.call("PUT", id+"?api-version=2022-01-31-preview", rec["request"])
+	require.Equal(t, int(rec["status"].(float64)), a.status, "%s", a.raw)
+	sameShape(t, "the identity", rec["body"], a.json(t), nil, nil)
+	assert.True(t, strings.EqualFold(id, a.header.Get("Location")), "Location %q names the identity", a.header.Get("Location"))
+	assert.True(t, strings.HasPrefix(str(rec, "headers", "Location"), "/subscriptions/"), "recorded as a path")
+}
