@@ -349,3 +349,22 @@ func TestUserAssignedIdentityCreateAsRecorded(t *testing.T) {
 	assert.True(t, strings.EqualFold(id, a.header.Get("Location")), "Location %q names the identity", a.header.Get("Location"))
 	assert.True(t, strings.HasPrefix(str(rec, "headers", "Location"), "/subscriptions/"), "recorded as a path")
 }
+
+func TestBlobContainerCreateAsRecorded(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "container_create.json")
+	c := w.rg() + "/providers/Microsoft.Storage/storageAccounts/" + emulator.SeedStorageAccount + "/blobServices/default/containers/recorded?api-version=2021-09-01"
+	a := w.call("PUT", c, map[string]any{"properties": map[string]any{}})
+	put := rec["put"].(map[string]any)
+	require.Equal(t, int(put["status"].(float64)), a.status, "%s", a.raw)
+	sameShape(t, "the container's 201", put["body"], a.json(t), nil, nil)
+	assert.Regexp(t, `^"0x[0-9A-F]+"$`, a.header.Get("ETag"))
+
+	g := w.call("GET", c, nil)
+	get := rec["get"].(map[string]any)
+	require.Equal(t, int(get["status"].(float64)), g.status)
+	sameShape(t, "the container", get["body"], g.json(t), nil, nil)
+	assert.Equal(t, a.header.Get("ETag"), g.header.Get("ETag"))
+	assert.Equal(t, g.header.Get("ETag"), str(g.json(t), "etag"))
+	assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`, str(g.json(t), "properties", "lastModifiedTime"))
+}

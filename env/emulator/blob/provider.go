@@ -557,6 +557,10 @@ func (p *provider) ListServiceSAS(r *arm.Request) arm.Response {
 	return arm.OK(map[string]any{"serviceSasToken": sas.Encode()})
 }
 
+// containerBody renders a container as Blob Containers - Get does: the
+// etag beside properties, a legalHold block, metadata only when there is
+// some, times with seven fractional digits. Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/BlobContainerTests/CreateDeleteBlobContainer.json (2021-09-01).
 func (p *provider) containerBody(accountID string, c Container) map[string]any {
 	access := "None"
 	switch c.PublicAccess {
@@ -565,23 +569,34 @@ func (p *provider) containerBody(accountID string, c Container) map[string]any {
 	case "container":
 		access = "Container"
 	}
+	props := map[string]any{
+		"deleted": false, "remainingRetentionDays": 0, "defaultEncryptionScope": "$account-encryption-key",
+		"denyEncryptionScopeOverride": false, "publicAccess": access, "leaseStatus": "Unlocked", "leaseState": "Available",
+		"lastModifiedTime":      c.LastModified.UTC().Format("2006-01-02T15:04:05.0000000Z"),
+		"legalHold":             map[string]any{"hasLegalHold": false, "tags": []any{}},
+		"hasImmutabilityPolicy": false, "hasLegalHold": false,
+	}
+	if len(c.Metadata) > 0 {
+		props["metadata"] = c.Metadata
+	}
 	return map[string]any{
 		"id":   accountID + "/blobServices/default/containers/" + c.Name,
-		"name": c.Name, "type": typeContainer, "etag": c.ETag,
-		"properties": map[string]any{
-			"publicAccess": access, "leaseStatus": "Unlocked", "leaseState": "Available",
-			"lastModifiedTime": c.LastModified.Format(time.RFC3339), "hasImmutabilityPolicy": false, "hasLegalHold": false,
-			"deleted": false, "remainingRetentionDays": 0, "defaultEncryptionScope": "$account-encryption-key",
-			"denyEncryptionScopeOverride": false, "metadata": nonNilMap(c.Metadata),
-		},
+		"name": c.Name, "type": typeContainer, "etag": c.ETag, "properties": props,
 	}
 }
 
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
+// createdBody is the 201 of Blob Containers - Create: what was asked for
+// and the immutability flags, no etag (it is in the ETag header); same
+// recording as containerBody.
+func (p *provider) createdBody(accountID string, c Container, access string, metadata map[string]string) map[string]any {
+	props := map[string]any{"deleted": false, "remainingRetentionDays": 0, "hasImmutabilityPolicy": false, "hasLegalHold": false}
+	if access != "" {
+		props["publicAccess"] = access
 	}
-	return m
+	if len(metadata) > 0 {
+		props["metadata"] = metadata
+	}
+	return map[string]any{"id": accountID + "/blobServices/default/containers/" + c.Name, "name": c.Name, "type": typeContainer, "properties": props}
 }
 
 // containerFailure wraps a data-plane error as Resource Manager reports it.
@@ -622,7 +637,7 @@ func (p *provider) CreateBlobContainer(r *arm.Request) arm.Response {
 	if err != nil {
 		return arm.Fail(containerFailure(storeError(err)))
 	}
-	return arm.Created(p.containerBody(res.ID, c))
+	return arm.Created(p.createdBody(res.ID, c, body.Properties.PublicAccess, body.Properties.Metadata)).WithHeader("ETag", c.ETag)
 }
 
 // GetBlobContainer is Blob Containers - Get.
@@ -635,7 +650,7 @@ func (p *provider) GetBlobContainer(r *arm.Request) arm.Response {
 	if err != nil {
 		return arm.Fail(containerFailure(storeError(err)))
 	}
-	return arm.OK(p.containerBody(res.ID, c))
+	return arm.OK(p.containerBody(res.ID, c)).WithHeader("ETag", c.ETag)
 }
 
 // DeleteBlobContainer is Blob Containers - Delete: 200, 204 when absent.
