@@ -1,11 +1,13 @@
 package arm_test
 
 import (
+	"io"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -148,6 +150,23 @@ func TestListServiceSASAsRecorded(t *testing.T) {
 	assert.Len(t, gotQ, len(recQ))
 	assert.Equal(t, "rdwlacup", gotQ.Get("sp"), "every letter signed, in the order given")
 	assert.Equal(t, recQ.Get("sv"), gotQ.Get("sv"))
+	assert.Equal(t, recQ.Get("st"), gotQ.Get("st"), "signed as sent")
+	assert.Equal(t, recQ.Get("se"), gotQ.Get("se"), "signed as sent")
+
+	// What Resource Manager signs, fractional seconds included, the blob
+	// service accepts.
+	now := time.Now().UTC()
+	ok := w.call("POST", w.rg()+"/providers/Microsoft.Storage/storageAccounts/"+emulator.SeedStorageAccount+"/listServiceSas?api-version=2022-09-01", map[string]any{
+		"canonicalizedResource": "/blob/" + emulator.SeedStorageAccount + "/" + emulator.SeedContainer, "signedResource": "c", "signedPermission": "r",
+		"signedProtocol": "https", "signedStart": now.Add(-time.Minute).Format("2006-01-02T15:04:05.0000000Z"), "signedExpiry": now.Add(time.Hour).Format("2006-01-02T15:04:05.0000000Z"),
+	})
+	require.Equal(t, 200, ok.status, "%s", ok.raw)
+	resp, err := w.client.Get(w.e.Blob.Endpoint(emulator.SeedStorageAccount) + emulator.SeedContainer + "/" + url.PathEscape(emulator.SeedBlob) + "?" + str(ok.json(t), "serviceSasToken"))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "%s", body)
+	assert.Equal(t, "Hello world!", string(body))
 
 	// A letter outside the permission set is refused in Azure's shape.
 	req["signedPermission"] = "rz"

@@ -511,20 +511,31 @@ func BuildServiceSAS(account string, keys [2][]byte, in ServiceSASParameters, no
 		return nil, "keyToSign"
 	}
 	start := now.UTC().Format("2006-01-02T15:04:05Z")
-	if in.SignedStart != "" {
-		t, err := time.Parse(time.RFC3339, in.SignedStart)
+	// A UTC time is signed as given, fractional seconds and all (the
+	// recorded token carries st=...17.0439459Z as sent); others are
+	// converted to UTC.
+	sasTime := func(v string) (string, bool) {
+		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
+			return "", false
+		}
+		if _, ok := parseSASTime(v); ok && strings.HasSuffix(v, "Z") {
+			return v, true
+		}
+		return t.UTC().Format("2006-01-02T15:04:05Z"), true
+	}
+	if in.SignedStart != "" {
+		var ok bool
+		if start, ok = sasTime(in.SignedStart); !ok {
 			return nil, "signedStart"
 		}
-		start = t.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	expiry := ""
 	if in.SignedExpiry != "" {
-		t, err := time.Parse(time.RFC3339, in.SignedExpiry)
-		if err != nil {
+		var ok bool
+		if expiry, ok = sasTime(in.SignedExpiry); !ok {
 			return nil, "signedExpiry"
 		}
-		expiry = t.UTC().Format("2006-01-02T15:04:05Z")
 	} else if in.SignedIdentifier == "" {
 		return nil, "signedExpiry"
 	}
