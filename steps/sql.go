@@ -161,13 +161,18 @@ func setSQLAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x, err := s.operator(ctx, http.MethodPut, path+"/administrators/ActiveDirectory?api-version="+sqlAPI, map[string]any{
+	admin := path + "/administrators/ActiveDirectory?api-version=" + sqlAPI
+	x, err := s.operator(ctx, http.MethodPut, admin, map[string]any{
 		"properties": map[string]any{"administratorType": "ActiveDirectory", "login": "miconform-operator", "sid": oid, "tenantId": s.vars["TENANT-ID"]},
 	})
 	if err != nil {
 		return err
 	}
-	if got := gjson.GetBytes(x.Body, "properties.sid").String(); x.Status != http.StatusAccepted && !strings.EqualFold(got, oid) {
+	// A new admin is accepted (202, Azure-AsyncOperation) and read once set.
+	if x, err = s.awaitOperation(ctx, x, admin); err != nil {
+		return err
+	}
+	if got := gjson.GetBytes(x.Body, "properties.sid").String(); !strings.EqualFold(got, oid) {
 		return fmt.Errorf("admin sid is %q, want the operator's object id", got)
 	}
 	return nil

@@ -387,3 +387,31 @@ func TestBlobContainerCreateAsRecorded(t *testing.T) {
 	assert.Equal(t, g.header.Get("ETag"), str(g.json(t), "etag"))
 	assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`, str(g.json(t), "properties", "lastModifiedTime"))
 }
+
+func TestSQLAdminCreateAsRecorded(t *testing.T) {
+	w := startWorld(t, &arm.LROTiming{Polls: 0})
+	rec := recording(t, "sql_admin.json")
+	const api = "2020-11-01-preview"
+	srv := w.rg() + "/providers/Microsoft.Sql/servers/admin-sql-" + strings.ToLower(w.e.SubscriptionID()[:8])
+	require.Equal(t, 202, w.call("PUT", srv+"?api-version="+api, map[string]any{"location": "westeurope",
+		"properties": map[string]any{"administratorLogin": "admin123", "administratorLoginPassword": "SecretPassword123"}}).status)
+
+	admin := srv + "/administrators/ActiveDirectory?api-version=" + api
+	a := w.call("PUT", admin, map[string]any{"properties": map[string]any{
+		"administratorType": "ActiveDirectory", "login": "DSEngAll", "sid": w.e.Operator.ObjectID, "tenantId": w.e.TenantID()}})
+	put := rec["put"].(map[string]any)
+	require.Equal(t, int(put["status"].(float64)), a.status, "%s", a.raw)
+	sameShape(t, "the admin's 202", put["body"], a.json(t), nil, nil)
+	assert.Equal(t, "CreateActiveDirectoryAdministrator", str(a.json(t), "operation"))
+	sameURLShape(t, "Azure-AsyncOperation", str(put, "headers", "Azure-AsyncOperation"), a.header.Get("Azure-AsyncOperation"), api)
+	sameURLShape(t, "Location", str(put, "headers", "Location"), a.header.Get("Location"), api)
+	st := w.call("GET", a.header.Get("Azure-AsyncOperation"), nil)
+	sameShape(t, "the status", rec["succeeded"].(map[string]any)["body"], st.json(t), nil, nil)
+	assert.Equal(t, "Succeeded", str(st.json(t), "status"))
+
+	g := w.call("GET", admin, nil)
+	require.Equal(t, 200, g.status, "%s", g.raw)
+	sameShape(t, "the admin", rec["get"].(map[string]any)["body"], g.json(t), nil, nil)
+	assert.Equal(t, "Microsoft.Sql/servers", str(g.json(t), "type"), "as recorded")
+	assert.True(t, strings.EqualFold(w.e.Operator.ObjectID, str(g.json(t), "properties", "sid")))
+}

@@ -55,6 +55,8 @@ func RegisterProvider(a *arm.Server, s *Server) {
 	a.Handle("GET", locs+"serverOperationResults/{operationId}", "", minAPI, p.operationResult)
 	a.Handle("GET", locs+"databaseAzureAsyncOperation/{operationId}", "", minAPI, p.asyncOperation)
 	a.Handle("GET", locs+"databaseOperationResults/{operationId}", "", minAPI, p.operationResult)
+	a.Handle("GET", locs+"serverAdministratorAzureAsyncOperation/{operationId}", "", minAPI, p.asyncOperation)
+	a.Handle("GET", locs+"serverAdministratorOperationResults/{operationId}", "", minAPI, p.operationResult)
 	a.OnDelete(func(res arm.Resource) {
 		if strings.EqualFold(res.Type, typeServer) {
 			for _, child := range a.Resources("") {
@@ -136,11 +138,14 @@ func (p *provider) serverBody(res arm.Resource, apiVersion string) map[string]an
 // CreateLogicalDatabase, databaseAzureAsyncOperation).
 func (p *provider) accepted(r *arm.Request, kind string, res arm.Resource) arm.Response {
 	op := p.arm.BeginOperation(res.ID, kind)
-	prefix := "server"
-	if kind == opCreateDatabase {
-		prefix = "database"
+	prefix := map[string]string{opUpsertServer: "server", opCreateDatabase: "database", opCreateAdmin: "serverAdministrator"}[kind]
+	loc := res.Location
+	if loc == "" { // the admin has no location of its own: its server's
+		if srv, ok := p.arm.GetResource(strings.TrimSuffix(res.ID, "/administrators/ActiveDirectory")); ok {
+			loc = srv.Location
+		}
 	}
-	base := p.arm.GroupID(res.ResourceGroup) + "/providers/Microsoft.Sql/locations/" + res.Location + "/"
+	base := p.arm.GroupID(res.ResourceGroup) + "/providers/Microsoft.Sql/locations/" + loc + "/"
 	return arm.Accepted(map[string]any{"operation": kind, "startTime": sqlTime(op.Start)}, http.Header{
 		"Azure-AsyncOperation": {p.arm.OperationURL(base+prefix+"AzureAsyncOperation/"+op.ID, r.APIVersion)},
 		"Location":             {p.arm.OperationURL(base+prefix+"OperationResults/"+op.ID, r.APIVersion)},
@@ -152,6 +157,7 @@ func (p *provider) accepted(r *arm.Request, kind string, res arm.Resource) arm.R
 const (
 	opUpsertServer   = "UpsertLogicalServer"
 	opCreateDatabase = "CreateLogicalDatabase"
+	opCreateAdmin    = "CreateActiveDirectoryAdministrator"
 )
 
 // sqlTime is how Microsoft.Sql prints times: UTC, milliseconds, no
@@ -166,7 +172,7 @@ func (p *provider) asyncOperation(r *arm.Request) arm.Response {
 		return arm.Fail(e)
 	}
 	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
-	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase) {
+	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase && op.Kind != opCreateAdmin) {
 		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId")))
 	}
 	body := map[string]any{"name": op.ID, "status": "Succeeded", "startTime": sqlTime(op.Start)}
@@ -185,7 +191,7 @@ func (p *provider) operationResult(r *arm.Request) arm.Response {
 		return arm.Fail(e)
 	}
 	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
-	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase) {
+	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase && op.Kind != opCreateAdmin) {
 		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId")))
 	}
 	if inProgress {
@@ -196,8 +202,11 @@ func (p *provider) operationResult(r *arm.Request) arm.Response {
 	if !ok {
 		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The Resource '%s' was not found.", op.ResourceID))
 	}
-	if res.Type == typeDatabase {
+	switch res.Type {
+	case typeDatabase:
 		return arm.OK(p.dbBody(res, r.APIVersion))
+	case typeAdmin:
+		return arm.OK(p.adminBody(res, r.APIVersion))
 	}
 	return arm.OK(p.serverBody(res, r.APIVersion))
 }
@@ -289,8 +298,20 @@ func adminName(r *arm.Request) *arm.Error {
 	return nil
 }
 
-func (p *provider) adminBody(res arm.Resource) map[string]any {
-	return map[string]any{"id": res.ID, "name": "ActiveDirectory", "type": typeAdmin, "properties": res.Properties}
+// adminBody renders the Microsoft Entra admin as recorded at
+// 2020-11-01-preview: "type" is "Microsoft.Sql/servers" (sic) and the
+// properties are administratorType, login, sid and tenantId (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/sql/tests/latest/recordings/test_aad_admin.yaml);
+// later versions add azureADOnlyAuthentication (sql.json ServerAzureADAdministrator).
+func (p *provider) adminBody(res arm.Resource, apiVersion string) map[string]any {
+	props := map[string]any{}
+	for k, v := range res.Properties {
+		props[k] = v
+	}
+	if apiVersion < "2021-02-01" {
+		delete(props, "azureADOnlyAuthentication")
+	}
+	return map[string]any{"id": res.ID, "name": "ActiveDirectory", "type": typeServer, "properties": props}
 }
 
 func (p *provider) getAdmin(r *arm.Request) arm.Response {
@@ -304,11 +325,13 @@ func (p *provider) getAdmin(r *arm.Request) arm.Response {
 	if !ok {
 		return arm.Fail(arm.ErrResourceNotFound(typeAdmin, r.Var("serverName")+"/ActiveDirectory", r.Var("resourceGroupName")))
 	}
-	return arm.OK(p.adminBody(res))
+	return arm.OK(p.adminBody(res, r.APIVersion))
 }
 
 // putAdmin is Server Azure AD Administrators - Create Or Update: the
-// Microsoft Entra admin, whose sid is the principal's object id.
+// Microsoft Entra admin, whose sid is the principal's object id. A new
+// admin is accepted (202, see accepted) and in force at once; a change
+// answers 200.
 func (p *provider) putAdmin(r *arm.Request) arm.Response {
 	srv, e := p.server(r)
 	if e != nil {
@@ -340,9 +363,9 @@ func (p *provider) putAdmin(r *arm.Request) arm.Response {
 	}
 	res, _ := p.arm.GetResource(p.adminID(r))
 	if existed {
-		return arm.OK(p.adminBody(res))
+		return arm.OK(p.adminBody(res, r.APIVersion))
 	}
-	return arm.Created(p.adminBody(res))
+	return p.accepted(r, opCreateAdmin, res)
 }
 
 func (p *provider) setAdmin(r *arm.Request, srv arm.Resource, login, sid, tenant string) *arm.Error {
