@@ -207,9 +207,6 @@ func New(cfg Config) (*Emulator, error) {
 	e.Issuer = entra.NewIssuer(cfg.Cloud, e.Dir, key)
 	e.RBAC = rbac.NewStore()
 	e.ARM = arm.New(cfg.Cloud, e.ids.SubscriptionID, e.Dir, e.Issuer, e.RBAC)
-	if cfg.LRO != nil {
-		e.ARM.LRO = *cfg.LRO
-	}
 	e.IMDS = imds.New(cfg.Cloud, e.Issuer, e.currentVM, cfg.IMDSThrottle)
 	e.Faults = faults.New(e.Issuer, e.RBAC)
 	e.control = e.Faults.Control(e.authorizeControl)
@@ -252,6 +249,11 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	if err := e.saveWorld(restored); err != nil {
 		return nil, fmt.Errorf("emulator: state: %w", err)
+	}
+	// The seed is paced by default (it polls without waiting); the
+	// configured pacing is for clients.
+	if cfg.LRO != nil {
+		e.ARM.SetLRO(*cfg.LRO)
 	}
 	if err := e.setupLegacy(); err != nil {
 		return nil, err

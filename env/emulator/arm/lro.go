@@ -66,13 +66,21 @@ type operations struct {
 	byID map[string]*Operation
 }
 
+// SetLRO changes the pacing of operations begun from now on, safely
+// while the server runs (a fault that stretches creates can call it).
+func (s *Server) SetLRO(t LROTiming) {
+	s.ops.mu.Lock()
+	defer s.ops.mu.Unlock()
+	s.LRO = t
+}
+
 // BeginOperation starts a long-running operation on resourceID.
 func (s *Server) BeginOperation(resourceID, kind string) *Operation {
 	now := time.Now().UTC()
-	op := &Operation{ID: directory.NewGUID(), ResourceID: resourceID, Kind: kind, Start: now,
-		left: s.LRO.Polls, notBefore: now.Add(s.LRO.MinDuration)}
 	s.ops.mu.Lock()
 	defer s.ops.mu.Unlock()
+	op := &Operation{ID: directory.NewGUID(), ResourceID: resourceID, Kind: kind, Start: now,
+		left: s.LRO.Polls, notBefore: now.Add(s.LRO.MinDuration)}
 	if s.ops.byID == nil {
 		s.ops.byID = map[string]*Operation{}
 	}
@@ -147,7 +155,11 @@ func (s *Server) ResourcePending(resourceID string) bool {
 }
 
 // RetryAfter is the Retry-After header value of "in progress" answers.
-func (s *Server) RetryAfter() string { return strconv.Itoa(s.LRO.RetryAfter) }
+func (s *Server) RetryAfter() string {
+	s.ops.mu.Lock()
+	defer s.ops.mu.Unlock()
+	return strconv.Itoa(s.LRO.RetryAfter)
+}
 
 // OperationURL is an absolute URL on this Resource Manager for path (which
 // starts with "/") with the request's api-version.

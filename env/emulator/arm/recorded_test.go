@@ -415,3 +415,30 @@ func TestSQLAdminCreateAsRecorded(t *testing.T) {
 	assert.Equal(t, "Microsoft.Sql/servers", str(g.json(t), "type"), "as recorded")
 	assert.True(t, strings.EqualFold(w.e.Operator.ObjectID, str(g.json(t), "properties", "sid")))
 }
+
+func TestLROPacingStretches(t *testing.T) {
+	// Three "in progress" answers and at least 50 ms: a client that polls
+	// sees each of them before the account is done.
+	w := startWorld(t, &arm.LROTiming{Polls: 3, MinDuration: 50 * time.Millisecond, RetryAfter: 5})
+	path := w.rg() + "/providers/Microsoft.Storage/storageAccounts/slowaccount?api-version=2023-01-01"
+	a := w.call("PUT", path, map[string]any{"sku": map[string]any{"name": "Standard_LRS"}, "kind": "StorageV2", "location": "westus"})
+	require.Equal(t, 202, a.status)
+	assert.Equal(t, "5", a.header.Get("Retry-After"))
+	loc := a.header.Get("Location")
+	start := time.Now()
+	polls := 0
+	for a.status == 202 {
+		polls++
+		require.Less(t, polls, 1000)
+		a = w.call("GET", loc, nil)
+	}
+	assert.Equal(t, 200, a.status)
+	assert.GreaterOrEqual(t, polls, 4, "three answers in progress, then done")
+	assert.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond)
+
+	// SetLRO changes what later creates do.
+	w.e.ARM.SetLRO(arm.LROTiming{})
+	a = w.call("PUT", w.rg()+"/providers/Microsoft.Storage/storageAccounts/fastaccount?api-version=2023-01-01", map[string]any{"sku": map[string]any{"name": "Standard_LRS"}, "kind": "StorageV2", "location": "westus"})
+	require.Equal(t, 202, a.status)
+	assert.Equal(t, 200, w.call("GET", a.header.Get("Location"), nil).status, "no polls in progress")
+}

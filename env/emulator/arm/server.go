@@ -31,7 +31,8 @@ type Server struct {
 	Issuer           *entra.Issuer
 	RBAC             *rbac.Store
 
-	// LRO paces long-running operations (lro.go).
+	// LRO paces long-running operations (lro.go); set it before serving,
+	// or through SetLRO.
 	LRO LROTiming
 
 	store    *store
