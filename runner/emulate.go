@@ -15,6 +15,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/faults"
 )
 
@@ -35,6 +36,9 @@ func emulate(args []string) int {
 	allowRemote := fs.Bool("allow-remote", false, "allow listen addresses other than loopback (anyone who reaches them can get the emulated tenant's tokens)")
 	faultSpec := fs.String("faults", "", faultsUsage)
 	pidFile := fs.String("pid-file", "", "write the emulator's process id to this `file` once it is ready, and remove it at exit (a script stops the emulator with kill \"$(cat file)\")")
+	lroPolls := fs.Int("lro-polls", arm.DefaultLROTiming.Polls, "how many polls (or GETs of the resource) a long-running create (storage account, SQL server or database, vault) answers \"in progress\" before it is done")
+	lroRetryAfter := fs.Int("lro-retry-after", arm.DefaultLROTiming.RetryAfter, "Retry-After seconds sent while a long-running create is in progress")
+	lroMin := fs.Duration("lro-min-duration", 0, "least time a long-running create stays in progress (e.g. 30s, to watch a client wait)")
 	setHelp(fs, help{
 		usage: "runner emulate [flags]",
 		about: `Serves the emulator alone until Ctrl-C or SIGTERM: IMDS, the legacy VM extension
@@ -71,6 +75,10 @@ host name: curl --connect-to management.azure.com:443:$MICONFORM_HTTPS_ADDR ...`
 		fmt.Fprintf(os.Stderr, "emulate: --seed %q: want tutorials or none\n", *seed)
 		return 2
 	}
+	if *lroPolls < 0 || *lroRetryAfter < 0 || *lroMin < 0 {
+		fmt.Fprintln(os.Stderr, "emulate: --lro-polls, --lro-retry-after and --lro-min-duration must not be negative")
+		return 2
+	}
 	c, err := cloud.Lookup(*cloudName)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "emulate:", err)
@@ -82,7 +90,8 @@ host name: curl --connect-to management.azure.com:443:$MICONFORM_HTTPS_ADDR ...`
 		return 2
 	}
 	cfg := emulator.Config{Cloud: c, StateDir: *stateDir, StateRepair: *stateRepair, HTTPSAddr: *httpsAddr, IMDSAddr: *imdsAddr, Seed: *seed, IMDSThrottle: *throttle, SQLAddr: *sqlAddr,
-		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt, Faults: set, AllowRemote: *allowRemote}
+		LegacyAddr: *legacyAddr, LegacyExtension: *legacyExt, Faults: set, AllowRemote: *allowRemote,
+		LRO: &arm.LROTiming{Polls: *lroPolls, RetryAfter: *lroRetryAfter, MinDuration: *lroMin}}
 	if remote := emulator.RemoteAddrs(cfg); len(remote) > 0 && *allowRemote {
 		fmt.Fprintf(os.Stderr, "emulate: WARNING: listening on %s, reachable from other machines: anyone who reaches IMDS gets tokens for the emulated tenant\n", strings.Join(remote, ", "))
 	}

@@ -117,6 +117,12 @@ func createVault(ctx context.Context, like, model string) error {
 	if err != nil {
 		return err
 	}
+	// Azure answers 200 while the vault's DNS name registers
+	// (provisioningState RegisteringDns); the vault is read until it is
+	// Succeeded, as the portal's Overview page shows it.
+	if x, err = s.awaitOperation(ctx, x, path+"?api-version="+keyVaultAPI); err != nil {
+		return err
+	}
 	// "You'll need the URL of your Key Vault, which is in the Essentials
 	// section of the Overview page": properties.vaultUri.
 	uri := gjson.GetBytes(x.Body, "properties.vaultUri").String()

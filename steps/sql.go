@@ -114,8 +114,13 @@ func createSQLServer(ctx context.Context, like string) error {
 	if err != nil {
 		return err
 	}
+	// Azure accepts the create (202, Azure-AsyncOperation) and finishes it
+	// in the background; the server is read once it is done.
+	if x, err = s.awaitOperation(ctx, x, path+"?api-version="+sqlAPI); err != nil {
+		return err
+	}
 	fqdn := gjson.GetBytes(x.Body, "properties.fullyQualifiedDomainName").String()
-	if want := name + "." + s.t.Cloud().SQLSuffix; fqdn != want && x.Status != http.StatusAccepted {
+	if want := name + "." + s.t.Cloud().SQLSuffix; fqdn != want {
 		return fmt.Errorf("server's fullyQualifiedDomainName is %q, want %q", fqdn, want)
 	}
 	s.set("AZURE-SQL-SERVER-FQDN", name+"."+s.t.Cloud().SQLSuffix)
@@ -128,11 +133,15 @@ func createSQLDatabase(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	x, err := s.operator(ctx, http.MethodPut, path+"/databases/"+name+"?api-version="+sqlAPI, map[string]any{"location": s.vars["LOCATION"]})
+	db := path + "/databases/" + name + "?api-version=" + sqlAPI
+	x, err := s.operator(ctx, http.MethodPut, db, map[string]any{"location": s.vars["LOCATION"]})
 	if err != nil {
 		return err
 	}
-	if st := gjson.GetBytes(x.Body, "properties.status").String(); x.Status != http.StatusAccepted && st != "Online" {
+	if x, err = s.awaitOperation(ctx, x, db); err != nil {
+		return err
+	}
+	if st := gjson.GetBytes(x.Body, "properties.status").String(); st != "Online" {
 		return fmt.Errorf("database status is %q, want Online", st)
 	}
 	s.set("DATABASE", name)
@@ -150,13 +159,18 @@ func setSQLAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x, err := s.operator(ctx, http.MethodPut, path+"/administrators/ActiveDirectory?api-version="+sqlAPI, map[string]any{
+	admin := path + "/administrators/ActiveDirectory?api-version=" + sqlAPI
+	x, err := s.operator(ctx, http.MethodPut, admin, map[string]any{
 		"properties": map[string]any{"administratorType": "ActiveDirectory", "login": "miconform-operator", "sid": oid, "tenantId": s.vars["TENANT-ID"]},
 	})
 	if err != nil {
 		return err
 	}
-	if got := gjson.GetBytes(x.Body, "properties.sid").String(); x.Status != http.StatusAccepted && !strings.EqualFold(got, oid) {
+	// A new admin is accepted (202, Azure-AsyncOperation) and read once set.
+	if x, err = s.awaitOperation(ctx, x, admin); err != nil {
+		return err
+	}
+	if got := gjson.GetBytes(x.Body, "properties.sid").String(); !strings.EqualFold(got, oid) {
 		return fmt.Errorf("admin sid is %q, want the operator's object id", got)
 	}
 	return nil

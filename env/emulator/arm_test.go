@@ -522,10 +522,16 @@ func TestARMResourcesList(t *testing.T) {
 	require.Len(t, r.value(), 1)
 	assert.Equal(t, "ID1", r.value()[0]["name"])
 
+	// The VM, its OS disk (myVM_OsDisk_1_...) and its NIC (myvm427): the
+	// match ignores case.
 	q.Set("$filter", "substringof('VM', name) and resourceGroup eq 'myresourcegroupvm'")
 	r = h.op("GET", h.sub()+"/resources?"+q.Encode(), nil)
 	require.Equal(t, 200, r.code)
-	assert.Len(t, r.value(), 1)
+	var types []string
+	for _, x := range r.value() {
+		types = append(types, x["type"].(string))
+	}
+	assert.ElementsMatch(t, []string{"Microsoft.Compute/virtualMachines", "Microsoft.Compute/disks", "Microsoft.Network/networkInterfaces"}, types)
 
 	r = h.op("GET", h.rg("myResourceGroupVM")+"/resources?api-version=2021-04-01", nil)
 	require.Equal(t, 200, r.code)

@@ -66,6 +66,12 @@ type Config struct {
 	LegacyExtension bool
 	// Faults are set at start (emulate --faults); see package faults.
 	Faults *faults.Set
+	// LRO paces Resource Manager's long-running operations (storage
+	// account, SQL server and database, vault creates): nil is
+	// arm.DefaultLROTiming, one "in progress" answer and Retry-After 1.
+	// More polls or a MinDuration stretch them for clients whose waiting
+	// is under test.
+	LRO *arm.LROTiming
 	// AllowRemote permits listen addresses other than loopback (bind.go).
 	AllowRemote bool
 	// Limits bound every HTTP listener (default DefaultLimits, limits.go).
@@ -127,13 +133,17 @@ type Emulator struct {
 
 // World is the seeded world the tutorials assume.
 type World struct {
-	ResourceGroup          string
-	Location               string
-	VMName                 string
-	VMResourceID           string
-	UserIdentityName       string
-	UserIdentityResourceID string
-	UserIdentityClientID   string
+	ResourceGroup string
+	Location      string
+	VMName        string
+	VMResourceID  string
+	// OSDiskName/OSDiskResourceID and NICName/NICResourceID are the VM's
+	// managed OS disk and network interface, resources of their own.
+	OSDiskName, OSDiskResourceID string
+	NICName, NICResourceID       string
+	UserIdentityName             string
+	UserIdentityResourceID       string
+	UserIdentityClientID         string
 	// VaultName and SecretName are the Key Vault tutorial's vault and secret.
 	VaultName, SecretName string
 	// SQLServer, SQLDatabase and SQLTable are the SQL tutorial's logical
@@ -257,6 +267,11 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	if err := e.saveWorld(restored); err != nil {
 		return nil, fmt.Errorf("emulator: state: %w", err)
+	}
+	// The seed is paced by default (it polls without waiting); the
+	// configured pacing is for clients.
+	if cfg.LRO != nil {
+		e.ARM.SetLRO(*cfg.LRO)
 	}
 	if err := e.setupLegacy(); err != nil {
 		return nil, err

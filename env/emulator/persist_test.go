@@ -330,7 +330,7 @@ func TestRestartKeepsDeletes(t *testing.T) {
 	require.Equal(t, 201, h.op("PUT", cont+"?api-version=2023-01-01", map[string]any{"properties": map[string]any{}}).code)
 	require.Equal(t, 200, h.op("DELETE", cont+"?api-version=2023-01-01", nil).code)
 	srv := h.rg(w.ResourceGroup) + "/providers/Microsoft.Sql/servers/" + w.SQLServer
-	require.Equal(t, 201, h.op("PUT", srv+"/databases/dropped?api-version=2023-08-01", map[string]any{"location": w.Location}).code)
+	require.Equal(t, 202, h.op("PUT", srv+"/databases/dropped?api-version=2023-08-01", map[string]any{"location": w.Location}).code)
 	files, _ := filepath.Glob(filepath.Join(dir, "sql", "*", "dropped.sqlite*"))
 	require.NotEmpty(t, files)
 	require.Equal(t, 200, h.op("DELETE", srv+"/databases/dropped?api-version=2023-08-01", nil).code)

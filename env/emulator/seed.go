@@ -34,16 +34,47 @@ func (e *Emulator) seedTutorials() error {
 	if _, err := e.operatorCall("PUT", rg+"?api-version=2021-04-01", map[string]any{"location": loc}); err != nil {
 		return err
 	}
-	if _, err := e.operatorCall("PUT", vmID+"?api-version=2024-07-01", map[string]any{
+	// The portal's "Create a virtual machine": a NIC in the VM's virtual
+	// network first (named {vm}{3 digits}), then the VM from an Ubuntu
+	// image, whose OS disk Compute creates; both go with the VM.
+	nicID := rg + "/providers/Microsoft.Network/networkInterfaces/" + strings.ToLower(SeedVMName) + "427"
+	if _, err := e.operatorCall("PUT", nicID+"?api-version=2024-05-01", map[string]any{
+		"location": loc,
+		"properties": map[string]any{"ipConfigurations": []any{map[string]any{"name": "ipconfig1", "properties": map[string]any{
+			"privateIPAllocationMethod": "Dynamic",
+			"subnet":                    map[string]any{"id": rg + "/providers/Microsoft.Network/virtualNetworks/" + SeedVMName + "-vnet/subnets/default"},
+		}}}},
+	}); err != nil {
+		return err
+	}
+	vmBody, err := e.operatorCall("PUT", vmID+"?api-version=2024-07-01", map[string]any{
 		"location": loc,
 		"identity": map[string]any{"type": "SystemAssigned"},
 		"properties": map[string]any{
 			"hardwareProfile": map[string]any{"vmSize": "Standard_B2s"},
-			"osProfile":       map[string]any{"computerName": SeedVMName, "adminUsername": "azureuser"},
+			"storageProfile": map[string]any{
+				"imageReference": map[string]any{"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"},
+				"osDisk":         map[string]any{"createOption": "FromImage", "managedDisk": map[string]any{"storageAccountType": "Premium_LRS"}, "deleteOption": "Delete"},
+			},
+			"osProfile": map[string]any{"computerName": SeedVMName, "adminUsername": "azureuser",
+				"linuxConfiguration": map[string]any{"disablePasswordAuthentication": true}},
+			"networkProfile": map[string]any{"networkInterfaces": []any{map[string]any{"id": nicID, "properties": map[string]any{"deleteOption": "Delete"}}}},
 		},
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	var created struct {
+		Properties struct {
+			StorageProfile struct {
+				OSDisk struct {
+					Name        string
+					ManagedDisk struct{ ID string }
+				}
+			}
+		}
+	}
+	_ = json.Unmarshal(vmBody, &created)
 	uai, err := e.operatorCall("PUT", uaiID+"?api-version=2023-01-31", map[string]any{"location": loc})
 	if err != nil {
 		return err
@@ -71,6 +102,8 @@ func (e *Emulator) seedTutorials() error {
 	}
 	e.World = World{
 		ResourceGroup: SeedResourceGroup, Location: loc, VMName: SeedVMName, VMResourceID: vmID,
+		OSDiskName: created.Properties.StorageProfile.OSDisk.Name, OSDiskResourceID: created.Properties.StorageProfile.OSDisk.ManagedDisk.ID,
+		NICName: strings.ToLower(SeedVMName) + "427", NICResourceID: nicID,
 		UserIdentityName: SeedUserIdentity, UserIdentityResourceID: uaiID, UserIdentityClientID: u.Properties.ClientID,
 	}
 	if err := e.seedKeyVault(rg, v.Identity.PrincipalID); err != nil {
@@ -84,7 +117,12 @@ func (e *Emulator) seedTutorials() error {
 }
 
 // operatorCall sends one Resource Manager request as the operator, in
-// process, and returns the body of a 2xx answer.
+// process, and returns the body of a 2xx answer. A long-running operation
+// is followed to its end as an Azure client follows it (without waiting
+// out Retry-After: nothing runs in the background here): the
+// Azure-AsyncOperation or Location is polled, then the resource is read;
+// a resource answered in a transitional provisioningState is read again
+// until it leaves it.
 func (e *Emulator) operatorCall(method, path string, body any) ([]byte, error) {
 	tok, err := e.operatorToken()
 	if err != nil {
@@ -94,15 +132,59 @@ func (e *Emulator) operatorCall(method, path string, body any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := httptest.NewRequest(method, "https://"+e.Cloud.ARMHost+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+tok.Raw)
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
+	send := func(method, u string, body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, u, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok.Raw)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	u := "https://" + e.Cloud.ARMHost + path
+	rec := send(method, u, b)
 	if rec.Code >= 300 {
 		return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
 	}
-	return rec.Body.Bytes(), nil
+	if method != "PUT" {
+		return rec.Body.Bytes(), nil
+	}
+	for i := 0; ; i++ {
+		if i == 100 {
+			return nil, fmt.Errorf("%s %s: still in progress after %d polls", method, path, i)
+		}
+		if async := rec.Header().Get("Azure-AsyncOperation"); async != "" {
+			st := send("GET", async, nil)
+			var s struct{ Status string }
+			_ = json.Unmarshal(st.Body.Bytes(), &s)
+			switch {
+			case st.Code != 200:
+				return nil, fmt.Errorf("%s %s: polling %s: %d %s", method, path, async, st.Code, st.Body.String())
+			case s.Status == "InProgress":
+				continue
+			case s.Status != "Succeeded":
+				return nil, fmt.Errorf("%s %s: operation %s", method, path, st.Body.String())
+			}
+			rec = send("GET", u, nil)
+			continue
+		}
+		if rec.Code == 202 && rec.Header().Get("Location") != "" {
+			rec = send("GET", rec.Header().Get("Location"), nil)
+			if rec.Code >= 300 && rec.Code != 202 {
+				return nil, fmt.Errorf("%s %s: polling: %d %s", method, path, rec.Code, rec.Body.String())
+			}
+			continue
+		}
+		var r struct {
+			Properties struct{ ProvisioningState string } `json:"properties"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &r)
+		switch r.Properties.ProvisioningState {
+		case "Creating", "RegisteringDns", "Updating", "Accepted", "Provisioning":
+			rec = send("GET", u, nil)
+			continue
+		}
+		return rec.Body.Bytes(), nil
+	}
 }
 
 // operatorToken is the operator's Resource Manager token, reused while it

@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/runner/redact"
 )
@@ -70,7 +71,10 @@ func NewEmulator(c cloud.Profile) (*Emulator, error) {
 // startEmulator starts one emulator seeded with the tutorials' world,
 // signing with key (nil: a key of its own).
 func startEmulator(c cloud.Profile, key *entra.SigningKey, pol Policy) (*Emulator, error) {
-	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials", IMDSThrottle: true, SigningKey: key})
+	// Long-running creates answer Retry-After: 0 here, so the steps poll
+	// at once: the harness judges tutorials, not how long Azure takes.
+	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials", IMDSThrottle: true, SigningKey: key,
+		LRO: &arm.LROTiming{Polls: arm.DefaultLROTiming.Polls}})
 	if err != nil {
 		return nil, err
 	}

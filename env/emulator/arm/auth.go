@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/miconform/miconform/env/emulator/entra"
 )
@@ -103,6 +104,23 @@ func (s *Server) Authorize(c *Caller, action, scope string) *Error {
 func errAuthorizationFailed(c *Caller, action, scope string) *Error {
 	return Errorf(403, "AuthorizationFailed", "The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
 		c.clientName(), c.ObjectID, action, scope)
+}
+
+// Modified stamps systemData for a change the caller makes at now: a new
+// block when sd is nil, else sd with lastModified* updated. Service
+// principals (apps and managed identities) appear by their application id.
+func (c *Caller) Modified(sd *SystemData, now time.Time) *SystemData {
+	by, typ := c.clientName(), "Application"
+	if c.claims != nil && c.claims.XMSMIRID != "" {
+		typ = "ManagedIdentity"
+	}
+	at := now.UTC().Format("2006-01-02T15:04:05.000Z")
+	if sd == nil {
+		return &SystemData{CreatedBy: by, CreatedByType: typ, CreatedAt: at, LastModifiedBy: by, LastModifiedByType: typ, LastModifiedAt: at}
+	}
+	n := *sd
+	n.LastModifiedBy, n.LastModifiedByType, n.LastModifiedAt = by, typ, at
+	return &n
 }
 
 // clientName is how ARM names a service principal in error messages: by its

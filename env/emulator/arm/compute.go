@@ -84,8 +84,15 @@ func (s *Server) CreateOrUpdateVirtualMachine(r *Request) Response {
 		props["hardwareProfile"] = map[string]any{"vmSize": "Standard_B2s"}
 	}
 	res := Resource{ID: id, Name: r.Var("vmName"), Type: typeVM, ResourceGroup: g.Name, Location: NormalizeLocation(body.Location), Tags: body.Tags, Properties: props, Created: time.Now().UTC()}
+	side, e := s.completeVMProfiles(&res)
+	if e != nil {
+		return Fail(e)
+	}
 	if e := s.applyIdentity(r.Caller, &res, body.Identity, false); e != nil {
 		return Fail(e)
+	}
+	for _, x := range side {
+		s.store.put(x)
 	}
 	s.store.put(res)
 	return Created(s.TrackedBody(res))

@@ -183,6 +183,9 @@ func (s *Server) TrackedBody(res Resource) map[string]any {
 	if res.Identity != nil {
 		b["identity"] = res.Identity
 	}
+	if res.SystemData != nil {
+		b["systemData"] = res.SystemData
+	}
 	b["properties"] = res.Properties
 	return b
 }
@@ -262,7 +265,10 @@ func (s *Server) CreateOrUpdateUserAssignedIdentity(r *Request) Response {
 	}
 	s.Dir.Add(p)
 	s.store.put(res)
-	return Created(s.TrackedBody(res))
+	// The 201 names the new identity in Location (a path, not a URL):
+	// Azure/azure-sdk-for-net
+	// sdk/managedserviceidentity/Azure.ResourceManager.ManagedServiceIdentities/tests/SessionRecords/UserAssignedIdentityCollectionTests/CreateOrUpdate.json.
+	return Created(s.TrackedBody(res)).WithHeader("Location", res.ID)
 }
 
 // DeleteUserAssignedIdentity is User Assigned Identities - Delete: 200, or

@@ -83,7 +83,11 @@ func (s *Server) groupBody(g ResourceGroup, _ string) map[string]any {
 		"location":   g.Location,
 		"properties": map[string]any{"provisioningState": "Succeeded"},
 	}
-	if len(g.Tags) > 0 {
+	// A group created with "tags": {} shows {}; one created without
+	// shows none (Azure/azure-sdk-for-net
+	// sdk/keyvault/Azure.ResourceManager.KeyVault/tests/SessionRecords/VaultOperationsTests/KeyVaultManagementVaultCreateWithoutAccessPolicies.json
+	// and sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTestsWithEnclaves.json).
+	if g.Tags != nil {
 		b["tags"] = g.Tags
 	}
 	return b
@@ -228,9 +232,12 @@ func NormalizeLocation(l string) string {
 	return strings.ToLower(strings.ReplaceAll(l, " ", ""))
 }
 
-// resourceBody is how the generic resources list renders a resource.
+// resourceBody is how the generic resources list renders a resource:
+// "tags" is {} when there are none (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/keyvault/tests/latest/recordings/test_keyvault_rbac.yaml,
+// GET /subscriptions/{id}/resources, 2015-11-01).
 func (s *Server) resourceBody(res Resource) map[string]any {
-	b := map[string]any{"id": res.ID, "name": res.Name, "type": res.Type, "location": res.Location}
+	b := map[string]any{"id": res.ID, "name": res.Name, "type": res.Type, "location": res.Location, "tags": map[string]string{}}
 	if len(res.Tags) > 0 {
 		b["tags"] = res.Tags
 	}

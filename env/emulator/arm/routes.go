@@ -30,6 +30,8 @@ func (s *Server) registerRoutes() {
 	s.Handle("DELETE", vm, "Microsoft.Compute/virtualMachines/delete", "2015-06-15", s.DeleteVirtualMachine)
 	s.Handle("GET", rg+"/providers/Microsoft.Compute/virtualMachines", "", "2015-06-15", s.ListVirtualMachines)
 	s.registerExtensionRoutes(vm)
+	s.registerDiskRoutes(rg)
+	s.registerNetworkRoutes(rg)
 
 	// Microsoft.ManagedIdentity: https://learn.microsoft.com/rest/api/managedidentity/user-assigned-identities
 	s.Handle("GET", uai, "Microsoft.ManagedIdentity/userAssignedIdentities/read", "2015-08-31", s.GetUserAssignedIdentity)

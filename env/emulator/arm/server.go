@@ -32,7 +32,12 @@ type Server struct {
 	Issuer           *entra.Issuer
 	RBAC             *rbac.Store
 
+	// LRO paces long-running operations (lro.go); set it before serving,
+	// or through SetLRO.
+	LRO LROTiming
+
 	store    *store
+	ops      operations
 	routes   []route
 	onDelete []func(Resource)
 	onPut    []func(Resource)
@@ -42,7 +47,7 @@ type Server struct {
 func New(c cloud.Profile, subscriptionID string, dir *directory.Directory, iss *entra.Issuer, rb *rbac.Store) *Server {
 	s := &Server{
 		Cloud: c, TenantID: dir.TenantID, SubscriptionID: subscriptionID, SubscriptionName: "miconform emulated subscription",
-		Dir: dir, Issuer: iss, RBAC: rb, store: newStore(),
+		Dir: dir, Issuer: iss, RBAC: rb, store: newStore(), LRO: DefaultLROTiming,
 	}
 	s.registerRoutes()
 	return s

@@ -31,6 +31,20 @@ type Resource struct {
 	// Properties is the RP-specific properties object.
 	Properties map[string]any
 	Created    time.Time
+	// SystemData is who created and last changed the resource, for the
+	// providers that report it (nil: not shown).
+	SystemData *SystemData `json:",omitempty"`
+}
+
+// SystemData is ARM's systemData block.
+// https://github.com/Azure/azure-resource-manager-rpc/blob/master/v1.0/common-api-contracts.md#system-metadata-for-all-azure-resources
+type SystemData struct {
+	CreatedBy          string `json:"createdBy"`
+	CreatedByType      string `json:"createdByType"`
+	CreatedAt          string `json:"createdAt"`
+	LastModifiedBy     string `json:"lastModifiedBy"`
+	LastModifiedByType string `json:"lastModifiedByType"`
+	LastModifiedAt     string `json:"lastModifiedAt"`
 }
 
 // Identity is the identity block of a resource with managed identities.
@@ -286,6 +300,10 @@ func (st *store) update(id string, fn func(*Resource) *Error) (Resource, *Error,
 
 func (r Resource) clone() Resource {
 	c := r
+	if r.SystemData != nil {
+		sd := *r.SystemData
+		c.SystemData = &sd
+	}
 	if r.Tags != nil {
 		c.Tags = make(map[string]string, len(r.Tags))
 		for k, v := range r.Tags {

@@ -48,6 +48,8 @@ func RegisterProvider(a *arm.Server, s *Service) {
 	a.Handle("POST", acct+"/listKeys", act+"/listkeys/action", "2015-06-15", p.ListKeys)
 	a.Handle("POST", acct+"/regenerateKey", act+"/regeneratekey/action", "2015-06-15", p.RegenerateKey)
 	a.Handle("POST", acct+"/listServiceSas", act+"/listServiceSas/action", "2017-06-01", p.ListServiceSAS)
+	// The Location a 202 from Storage Accounts - Create points at.
+	a.Handle("GET", sub+"/providers/Microsoft.Storage/locations/{location}/asyncoperations/{operationId}", "", "2015-06-15", p.GetCreateOperation)
 	// https://learn.microsoft.com/rest/api/storagerp/storage-accounts/revoke-user-delegation-keys
 	// (first in API version 2019-04-01 [unverified]; action name as in
 	// Azure's Microsoft.Storage operations list [unverified]).
@@ -100,12 +102,39 @@ func (p *provider) accountID(r *arm.Request) string {
 }
 
 // accountBody renders a storage account as Storage Accounts - Get Properties
-// does; kind and sku live beside properties.
-func (p *provider) accountBody(res arm.Resource) map[string]any {
+// does for apiVersion; kind and sku live beside properties, "tags" is {}
+// when there are none. pending shows the account as Azure lists one whose
+// create is still running (provisioningState "Creating").
+// Shape: Azure/azure-cli src/azure-cli/azure/cli/command_modules/storage/tests/latest/recordings/test_storage_account_sftp.yaml
+// (2025-06-01, asyncoperations answer and the subscription list, which shows
+// another account "Creating"); Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/StorageAccountTests/ListServiceSAS.json (2022-09-01).
+func (p *provider) accountBody(res arm.Resource, apiVersion string, pending bool) map[string]any {
 	b := p.arm.TrackedBody(res)
 	props := map[string]any{}
 	for k, v := range res.Properties {
 		props[k] = v
+	}
+	if _, ok := props["privateEndpointConnections"]; !ok {
+		// Accounts stored before these were kept get Azure's defaults.
+		props["privateEndpointConnections"] = []any{}
+		props["minimumTlsVersion"] = "TLS1_0"
+		props["allowBlobPublicAccess"] = false
+		props["allowCrossTenantReplication"] = false
+	}
+	if apiVersion >= "2025-01-01" {
+		// Properties the recorded 2025-06-01 answers carry and older
+		// api-versions' schemas lack.
+		props["allowCrossTenantDelegationSas"] = false
+		if acls, ok := props["networkAcls"].(map[string]any); ok {
+			acls["ipv6Rules"] = []any{}
+		}
+	} else if apiVersion < "2021-04-01" {
+		// allowCrossTenantReplication is first in the 2021-04-01 schema.
+		delete(props, "allowCrossTenantReplication")
+	}
+	if pending {
+		props["provisioningState"] = "Creating"
 	}
 	if a, ok := p.s.Account(res.Name); ok {
 		b["kind"], b["sku"] = a.Kind, map[string]any{"name": a.Sku, "tier": skus[a.Sku]}
@@ -116,9 +145,13 @@ func (p *provider) accountBody(res arm.Resource) map[string]any {
 	return b
 }
 
-// CreateStorageAccount is Storage Accounts - Create. Azure may answer 202
-// and finish later; the emulator creates at once and answers 200 with the
-// account, which the API also allows.
+// CreateStorageAccount is Storage Accounts - Create. A new account is
+// accepted as Azure accepts it: 202, an empty body, Location (an
+// asyncoperations URL) and Retry-After; polling the Location answers 202
+// until the create is done, then 200 with the account. An existing
+// account is updated at once (200 with the account).
+// Azure/azure-sdk-for-net sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/StorageAccountTests/CreateStandardAccount.json
+// (202, Content-Length 0, text/plain, Retry-After 17, 202s, then 200).
 func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
 	g, e := p.arm.RequireGroup(r)
 	if e != nil {
@@ -149,7 +182,7 @@ func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
 		if arm.NormalizeLocation(body.Location) != res.Location {
 			return arm.Fail(arm.Errorf(409, "InvalidResourceLocation", "The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", name, res.Location, g.Name, arm.NormalizeLocation(body.Location)))
 		}
-		return p.update(id, body)
+		return p.update(id, body, r.APIVersion)
 	}
 	loc := arm.NormalizeLocation(body.Location)
 	now := time.Now().UTC()
@@ -164,12 +197,26 @@ func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
 		ep["web"] = "https://" + name + ".z13.web." + p.s.Cloud.StorageSuffix + "/"
 	}
 	svc := map[string]any{"enabled": true, "keyType": "Account", "lastEnabledTime": now.Format(time.RFC3339Nano)}
+	tls := body.Properties.MinimumTLSVersion
+	if tls == "" {
+		tls = "TLS1_0"
+	}
+	// Anonymous access and cross-tenant replication are off for new
+	// accounts (recorded 2025-06-01 answers; Azure's default since 2023).
+	publicAccess := false
+	if body.Properties.AllowBlobPublicAccess != nil {
+		publicAccess = *body.Properties.AllowBlobPublicAccess
+	}
 	props := map[string]any{
-		"provisioningState": "Succeeded",
-		"creationTime":      now.Format(time.RFC3339Nano),
-		"primaryEndpoints":  ep,
-		"primaryLocation":   loc,
-		"statusOfPrimary":   "available",
+		"provisioningState":           "Succeeded",
+		"creationTime":                now.Format(time.RFC3339Nano),
+		"primaryEndpoints":            ep,
+		"primaryLocation":             loc,
+		"statusOfPrimary":             "available",
+		"privateEndpointConnections":  []any{},
+		"minimumTlsVersion":           tls,
+		"allowBlobPublicAccess":       publicAccess,
+		"allowCrossTenantReplication": false,
 		"encryption": map[string]any{
 			"services":  map[string]any{"blob": svc, "file": svc},
 			"keySource": "Microsoft.Storage",
@@ -192,10 +239,50 @@ func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
 		httpsOnly = *body.Properties.SupportsHTTPSTrafficOnly
 	}
 	p.s.updateAccount(name, func(a *Account) { a.HTTPSOnly, a.Kind, a.Sku = httpsOnly, body.Kind, body.Sku.Name })
-	return arm.OK(p.accountBody(res))
+	op := p.arm.BeginOperation(id, opCreateAccount)
+	return arm.Accepted(nil, http.Header{
+		"Location":     {p.operationURL(r, loc, op.ID)},
+		"Retry-After":  {p.arm.RetryAfter()},
+		"Content-Type": {"text/plain; charset=utf-8"},
+	})
 }
 
-func (p *provider) update(id string, body accountRequest) arm.Response {
+// opCreateAccount names a storage account create among the operations.
+const opCreateAccount = "CreateStorageAccount"
+
+// operationURL is where a create's progress is read:
+// /subscriptions/{sub}/providers/Microsoft.Storage/locations/{location}/asyncoperations/{id}?monitor=true&api-version=...
+func (p *provider) operationURL(r *arm.Request, location, id string) string {
+	return "https://" + p.arm.Cloud.ARMHost + "/subscriptions/" + p.arm.SubscriptionID + "/providers/Microsoft.Storage/locations/" + location +
+		"/asyncoperations/" + id + "?monitor=true&api-version=" + r.APIVersion
+}
+
+// GetCreateOperation answers a poll of a create's Location: 202 (with the
+// Location and Retry-After again) while it runs, then 200 with the account.
+func (p *provider) GetCreateOperation(r *arm.Request) arm.Response {
+	if !strings.EqualFold(r.Var("subscriptionId"), p.arm.SubscriptionID) {
+		return arm.Fail(arm.Errorf(404, "SubscriptionNotFound", "The subscription '%s' could not be found.", r.Var("subscriptionId")))
+	}
+	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
+	if !found || op.Kind != opCreateAccount {
+		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The operation '%s' was not found.", r.Var("operationId")))
+	}
+	res, ok := p.arm.GetResource(op.ResourceID)
+	if !ok || !strings.EqualFold(res.Type, TypeStorageAccount) {
+		// Deleted while it was being created.
+		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The Resource '%s' was not found.", op.ResourceID))
+	}
+	if inProgress {
+		return arm.Accepted(nil, http.Header{
+			"Location":     {p.operationURL(r, r.Var("location"), op.ID)},
+			"Retry-After":  {p.arm.RetryAfter()},
+			"Content-Type": {"text/plain; charset=utf-8"},
+		})
+	}
+	return arm.OK(p.accountBody(res, r.APIVersion, false))
+}
+
+func (p *provider) update(id string, body accountRequest, apiVersion string) arm.Response {
 	res, aerr, found := p.arm.UpdateResource(id, func(res *arm.Resource) *arm.Error {
 		if body.Tags != nil {
 			res.Tags = body.Tags
@@ -214,7 +301,7 @@ func (p *provider) update(id string, body accountRequest) arm.Response {
 	if v := body.Properties.SupportsHTTPSTrafficOnly; v != nil {
 		p.s.updateAccount(res.Name, func(a *Account) { a.HTTPSOnly = *v })
 	}
-	return arm.OK(p.accountBody(res))
+	return arm.OK(p.accountBody(res, apiVersion, p.arm.ResourcePending(id)))
 }
 
 // UpdateStorageAccount is Storage Accounts - Update (PATCH).
@@ -230,7 +317,7 @@ func (p *provider) UpdateStorageAccount(r *arm.Request) arm.Response {
 	if _, found := p.arm.GetResource(id); !found {
 		return arm.Fail(arm.ErrResourceNotFound(TypeStorageAccount, r.Var("accountName"), r.Var("resourceGroupName")))
 	}
-	return p.update(id, body)
+	return p.update(id, body, r.APIVersion)
 }
 
 // account finds the request's account or answers Resource Manager's 404.
@@ -251,7 +338,7 @@ func (p *provider) GetStorageAccountProperties(r *arm.Request) arm.Response {
 	if e != nil {
 		return arm.Fail(e)
 	}
-	return arm.OK(p.accountBody(res))
+	return arm.OK(p.accountBody(res, r.APIVersion, p.arm.ObserveResource(res.ID)))
 }
 
 // DeleteStorageAccount is Storage Accounts - Delete: 200, or 204 when there
@@ -290,7 +377,7 @@ func (p *provider) list(r *arm.Request, group string) arm.Response {
 			continue
 		}
 		if p.arm.RBAC.Allowed(r.Caller.ObjectID, TypeStorageAccount+"/read", res.ID, false) {
-			value = append(value, p.accountBody(res))
+			value = append(value, p.accountBody(res, r.APIVersion, p.arm.ResourcePending(res.ID)))
 		}
 	}
 	if group != "" && len(value) == 0 {
@@ -375,6 +462,9 @@ type ServiceSASParameters struct {
 	ContentType           string `json:"rsct"`
 }
 
+// servicePermissionLetters are the permissions List Service SAS signs.
+const servicePermissionLetters = "rdwlacup"
+
 // sasVersion is the service version Resource Manager signs service SASes with.
 const sasVersion = "2015-04-05"
 
@@ -391,13 +481,18 @@ func BuildServiceSAS(account string, keys [2][]byte, in ServiceSASParameters, no
 	default:
 		return nil, "signedResource"
 	}
-	// Letters are checked here; their order is left as given, which is why
-	// the tutorial warns that "Order is important".
+	// Letters are checked here; their order is left as given (Azure signs
+	// "rdwlacup" as sent), which is why the tutorial warns that "Order is
+	// important". The letters are the Permissions enum of
+	// ServiceSasParameters.signedPermission (storage.json: r, d, w, l, a,
+	// c, u, p); Azure/azure-sdk-for-net
+	// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/StorageAccountTests/ListServiceSAS.json
+	// signs "rdwlacup" for a container.
 	if in.SignedPermission == "" && in.SignedIdentifier == "" {
 		return nil, "signedPermission"
 	}
 	for _, c := range in.SignedPermission {
-		if !strings.ContainsRune("racwdl", c) {
+		if !strings.ContainsRune(servicePermissionLetters, c) {
 			return nil, "signedPermission"
 		}
 	}
@@ -415,24 +510,32 @@ func BuildServiceSAS(account string, keys [2][]byte, in ServiceSASParameters, no
 	if key < 0 {
 		return nil, "keyToSign"
 	}
-	// No signedStart, no st: Azure signs only what it was given (the
-	// 2017-06-01 example StorageAccountListServiceSAS.json in
-	// Azure/azure-rest-api-specs answers "sv=2015-04-05&sr=c&se=…&sp=l&sig=…").
-	start := ""
-	if in.SignedStart != "" {
-		t, err := time.Parse(time.RFC3339, in.SignedStart)
+	start := now.UTC().Format("2006-01-02T15:04:05Z")
+	// A UTC time is signed as given, fractional seconds and all (the
+	// recorded token carries st=...17.0439459Z as sent); others are
+	// converted to UTC.
+	sasTime := func(v string) (string, bool) {
+		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
+			return "", false
+		}
+		if _, ok := parseSASTime(v); ok && strings.HasSuffix(v, "Z") {
+			return v, true
+		}
+		return t.UTC().Format("2006-01-02T15:04:05Z"), true
+	}
+	if in.SignedStart != "" {
+		var ok bool
+		if start, ok = sasTime(in.SignedStart); !ok {
 			return nil, "signedStart"
 		}
-		start = t.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	expiry := ""
 	if in.SignedExpiry != "" {
-		t, err := time.Parse(time.RFC3339, in.SignedExpiry)
-		if err != nil {
+		var ok bool
+		if expiry, ok = sasTime(in.SignedExpiry); !ok {
 			return nil, "signedExpiry"
 		}
-		expiry = t.UTC().Format("2006-01-02T15:04:05Z")
 	} else if in.SignedIdentifier == "" {
 		return nil, "signedExpiry"
 	}
@@ -465,6 +568,10 @@ func (p *provider) ListServiceSAS(r *arm.Request) arm.Response {
 	return arm.OK(map[string]any{"serviceSasToken": sas.Encode()})
 }
 
+// containerBody renders a container as Blob Containers - Get does: the
+// etag beside properties, a legalHold block, metadata only when there is
+// some, times with seven fractional digits. Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/BlobContainerTests/CreateDeleteBlobContainer.json (2021-09-01).
 func (p *provider) containerBody(accountID string, c Container) map[string]any {
 	access := "None"
 	switch c.PublicAccess {
@@ -473,23 +580,34 @@ func (p *provider) containerBody(accountID string, c Container) map[string]any {
 	case "container":
 		access = "Container"
 	}
+	props := map[string]any{
+		"deleted": false, "remainingRetentionDays": 0, "defaultEncryptionScope": "$account-encryption-key",
+		"denyEncryptionScopeOverride": false, "publicAccess": access, "leaseStatus": "Unlocked", "leaseState": "Available",
+		"lastModifiedTime":      c.LastModified.UTC().Format("2006-01-02T15:04:05.0000000Z"),
+		"legalHold":             map[string]any{"hasLegalHold": false, "tags": []any{}},
+		"hasImmutabilityPolicy": false, "hasLegalHold": false,
+	}
+	if len(c.Metadata) > 0 {
+		props["metadata"] = c.Metadata
+	}
 	return map[string]any{
 		"id":   accountID + "/blobServices/default/containers/" + c.Name,
-		"name": c.Name, "type": typeContainer, "etag": c.ETag,
-		"properties": map[string]any{
-			"publicAccess": access, "leaseStatus": "Unlocked", "leaseState": "Available",
-			"lastModifiedTime": c.LastModified.Format(time.RFC3339), "hasImmutabilityPolicy": false, "hasLegalHold": false,
-			"deleted": false, "remainingRetentionDays": 0, "defaultEncryptionScope": "$account-encryption-key",
-			"denyEncryptionScopeOverride": false, "metadata": nonNilMap(c.Metadata),
-		},
+		"name": c.Name, "type": typeContainer, "etag": c.ETag, "properties": props,
 	}
 }
 
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
+// createdBody is the 201 of Blob Containers - Create: what was asked for
+// and the immutability flags, no etag (it is in the ETag header); same
+// recording as containerBody.
+func (p *provider) createdBody(accountID string, c Container, access string, metadata map[string]string) map[string]any {
+	props := map[string]any{"deleted": false, "remainingRetentionDays": 0, "hasImmutabilityPolicy": false, "hasLegalHold": false}
+	if access != "" {
+		props["publicAccess"] = access
 	}
-	return m
+	if len(metadata) > 0 {
+		props["metadata"] = metadata
+	}
+	return map[string]any{"id": accountID + "/blobServices/default/containers/" + c.Name, "name": c.Name, "type": typeContainer, "properties": props}
 }
 
 // containerFailure wraps a data-plane error as Resource Manager reports it.
@@ -530,7 +648,7 @@ func (p *provider) CreateBlobContainer(r *arm.Request) arm.Response {
 	if err != nil {
 		return arm.Fail(containerFailure(storeError(err)))
 	}
-	return arm.Created(p.containerBody(res.ID, c))
+	return arm.Created(p.createdBody(res.ID, c, body.Properties.PublicAccess, body.Properties.Metadata)).WithHeader("ETag", c.ETag)
 }
 
 // GetBlobContainer is Blob Containers - Get.
@@ -543,7 +661,7 @@ func (p *provider) GetBlobContainer(r *arm.Request) arm.Response {
 	if err != nil {
 		return arm.Fail(containerFailure(storeError(err)))
 	}
-	return arm.OK(p.containerBody(res.ID, c))
+	return arm.OK(p.containerBody(res.ID, c)).WithHeader("ETag", c.ETag)
 }
 
 // DeleteBlobContainer is Blob Containers - Delete: 200, 204 when absent.

@@ -35,7 +35,11 @@ func TestProvider(t *testing.T) {
 		r = f.arm("PUT", acct+"second"+api, map[string]any{"location": "chinanorth", "kind": "StorageV2", "sku": map[string]any{"name": "Nope"}})
 		assert.Equal(t, "Values for request parameters are invalid: sku.", gjson.GetBytes(r.body, "error.message").String())
 		r = f.arm("PUT", acct+"second"+api, map[string]any{"location": "chinanorth", "kind": "StorageV2", "sku": map[string]any{"name": "Standard_GRS"}})
+		require.Equal(t, 202, r.status, string(r.body))
+		assert.Empty(t, r.body, "Azure accepts a create with an empty body")
+		r = f.await(r)
 		require.Equal(t, 200, r.status, string(r.body))
+		assert.Equal(t, "Succeeded", gjson.GetBytes(r.body, "properties.provisioningState").String())
 		assert.Equal(t, "Hot", gjson.GetBytes(r.body, "properties.accessTier").String())
 		assert.True(t, gjson.GetBytes(r.body, "properties.supportsHttpsTrafficOnly").Bool())
 
@@ -60,7 +64,7 @@ func TestProvider(t *testing.T) {
 		assert.Error(t, err)
 		// Deleting the group takes its accounts.
 		r = f.arm("PUT", g2+"/providers/Microsoft.Storage/storageAccounts/third"+api, map[string]any{"location": "chinanorth", "kind": "Storage", "sku": map[string]any{"name": "Standard_LRS"}})
-		require.Equal(t, 200, r.status)
+		require.Equal(t, 202, r.status)
 		require.Equal(t, 202, f.arm("DELETE", g2+"?api-version=2021-04-01", nil).status)
 		_, ok := f.e.Blob.Account("third")
 		assert.False(t, ok)
@@ -87,7 +91,7 @@ func TestProvider(t *testing.T) {
 		h := http.Header{"Authorization": {"Bearer " + tok}, "Content-Type": {"application/json"}}
 		assert.Equal(t, 200, f.do("GET", "https://"+f.e.Cloud.ARMHost+f.acctID+api, h, nil).status)
 		other := acct + "readeronly"
-		require.Equal(t, 200, f.arm("PUT", other+api, map[string]any{"location": "chinanorth", "kind": "Storage", "sku": map[string]any{"name": "Standard_LRS"}}).status)
+		require.Equal(t, 200, f.await(f.arm("PUT", other+api, map[string]any{"location": "chinanorth", "kind": "Storage", "sku": map[string]any{"name": "Standard_LRS"}})).status)
 		for op, action := range map[string]string{"/listKeys": "listkeys", "/listServiceSas": "listServiceSas", "/regenerateKey": "regeneratekey"} {
 			r := f.do("POST", "https://"+f.e.Cloud.ARMHost+other+op+api, h, []byte(`{"keyName":"key1","canonicalizedResource":"/blob/readeronly/c","signedResource":"c","signedPermission":"r","signedExpiry":"2030-01-01T00:00:00Z"}`))
 			assert.Equal(t, 403, r.status, op)
@@ -113,4 +117,18 @@ func TestProvider(t *testing.T) {
 		assert.Equal(t, 204, f.arm("DELETE", c+"arm-made"+api, nil).status)
 		assert.Equal(t, 404, f.arm("GET", c+"arm-made"+api, nil).status)
 	})
+}
+
+// await polls a 202's Location, as an Azure client does, until it answers
+// something other than 202, and returns that answer.
+func (f *fixture) await(r res) res {
+	f.t.Helper()
+	for i := 0; r.status == http.StatusAccepted; i++ {
+		loc := r.header.Get("Location")
+		require.NotEmpty(f.t, loc, "a 202 carries a Location to poll")
+		require.Less(f.t, i, 10, "the operation never finished")
+		u := strings.TrimPrefix(loc, "https://"+f.e.Cloud.ARMHost)
+		r = f.arm("GET", u, nil)
+	}
+	return r
 }

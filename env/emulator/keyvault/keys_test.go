@@ -32,7 +32,7 @@ func keyVault(w *world, name string, extra map[string]any) {
 	for k, v := range extra {
 		props[k] = v
 	}
-	w.newVault(name, props).requireStatus(201)
+	w.newVault(name, props).requireStatus(200)
 }
 
 func (w *world) keyCall(tok, method, vault, path string, body any) answer {
@@ -315,7 +315,7 @@ func TestKeyRefusals(t *testing.T) {
 
 func TestKeysRBAC(t *testing.T) {
 	w := newWorld(t, "AzureCloud")
-	w.newVault("rbackeys", map[string]any{"enableRbacAuthorization": true}).requireStatus(201)
+	w.newVault("rbackeys", map[string]any{"enableRbacAuthorization": true}).requireStatus(200)
 	vaultID := "/subscriptions/" + w.sub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/rbackeys"
 	grant := func(oid, roleID string) {
 		require.NoError(t, w.rb.Create(rbac.Assignment{Name: directory.NewGUID(), Scope: vaultID, RoleDefinitionID: rbac.RoleDefinitionID(w.sub, roleID), PrincipalID: oid, PrincipalType: "ServicePrincipal"}))

@@ -176,7 +176,14 @@ type vaultRequest struct {
 // https://learn.microsoft.com/azure/key-vault/general/access-control-default
 const rbacDefaultFrom = "2026-02-01"
 
-// CreateOrUpdateVault is Vaults - Create Or Update.
+// CreateOrUpdateVault is Vaults - Create Or Update. Azure answers 200,
+// not 201, for a new vault too, with provisioningState "RegisteringDns"
+// (and vaultUri without its trailing slash) until the vault's DNS name is
+// registered; later GETs show "Succeeded". Clients poll the vault
+// (azcore's body poller) until then. Vaults carry systemData.
+// Azure/azure-sdk-for-net
+// sdk/keyvault/Azure.ResourceManager.KeyVault/tests/SessionRecords/VaultOperationsTests/KeyVaultManagementVaultCreateWithoutAccessPolicies.json
+// (2021-10-01: PUT 200 RegisteringDns, GETs RegisteringDns then Succeeded).
 func (s *Service) CreateOrUpdateVault(r *arm.Request) arm.Response {
 	g, e := s.ARM.RequireGroup(r)
 	if e != nil {
@@ -245,21 +252,75 @@ func (s *Service) CreateOrUpdateVault(r *arm.Request) arm.Response {
 		props.PublicNetworkAccess = "Enabled"
 	}
 	res := arm.Resource{ID: id, Name: name, Type: typeVault, ResourceGroup: g.Name, Location: arm.NormalizeLocation(body.Location), Tags: body.Tags, Created: time.Now().UTC()}
+	var sd *arm.SystemData
 	if exists {
 		old, _ := s.ARM.GetResource(id)
 		res.Name, res.Location, res.Created = old.Name, old.Location, old.Created
+		sd = old.SystemData
 	}
+	res.SystemData = r.Caller.Modified(sd, time.Now())
 	if res.Properties, e = toMap(props); e != nil {
 		return arm.Fail(e)
 	}
+	var sent map[string]json.RawMessage
+	_ = json.Unmarshal(*body.Properties, &sent)
+	var shown map[string]any
+	if exists {
+		old, _ := s.ARM.GetResource(id)
+		shown = old.Properties
+	}
+	omitUnset(res.Properties, sent, shown)
 	s.ARM.PutResource(res)
 	info := vaultInfo{ID: res.ID, Name: res.Name, ResourceGroup: res.ResourceGroup, Location: res.Location, Props: props}
 	if exists {
 		existing.info = info
-		return arm.OK(s.ARM.TrackedBody(res))
+		return arm.OK(s.vaultBody(res, s.ARM.ResourcePending(res.ID)))
 	}
 	s.vaults[strings.ToLower(name)] = newVault(info)
-	return arm.Created(s.ARM.TrackedBody(res))
+	s.ARM.BeginOperation(res.ID, "CreateVault")
+	b := s.vaultBody(res, true)
+	b["properties"].(map[string]any)["vaultUri"] = strings.TrimSuffix(props.VaultURI, "/")
+	return arm.OK(b)
+}
+
+// vaultBody renders a vault; pending shows it still registering its DNS
+// name.
+func (s *Service) vaultBody(res arm.Resource, pending bool) map[string]any {
+	b := s.ARM.TrackedBody(res)
+	if pending {
+		props := map[string]any{}
+		for k, v := range res.Properties {
+			props[k] = v
+		}
+		props["provisioningState"] = "RegisteringDns"
+		b["properties"] = props
+	}
+	return b
+}
+
+// optionalProperties are the vault settings Azure shows only once they are
+// set: a vault created without them answers without them (Azure/azure-sdk-for-net
+// sdk/keyvault/Azure.ResourceManager.KeyVault/tests/SessionRecords/VaultOperationsTests/KeyVaultManagementVaultCreateWithoutAccessPolicies.json,
+// 2021-10-01, shows enabledForDeployment and enableSoftDelete but none of
+// these).
+var optionalProperties = []string{"enabledForDiskEncryption", "enabledForTemplateDeployment", "enableRbacAuthorization", "softDeleteRetentionInDays"}
+
+// omitUnset drops from m the optional settings neither sent now nor shown
+// before; RBAC authorization stays shown when it is on (a default of
+// recent api-versions).
+func omitUnset(m map[string]any, sent map[string]json.RawMessage, shown map[string]any) {
+	for _, k := range optionalProperties {
+		if _, ok := sent[k]; ok {
+			continue
+		}
+		if _, ok := shown[k]; ok {
+			continue
+		}
+		if k == "enableRbacAuthorization" && m[k] == true {
+			continue
+		}
+		delete(m, k)
+	}
 }
 
 func toMap(p vaultProperties) (map[string]any, *arm.Error) {
@@ -285,7 +346,7 @@ func (s *Service) GetVault(r *arm.Request) arm.Response {
 	if !ok {
 		return arm.Fail(arm.ErrResourceNotFound(typeVault, r.Var("vaultName"), r.Var("resourceGroupName")))
 	}
-	return arm.OK(s.ARM.TrackedBody(res))
+	return arm.OK(s.vaultBody(res, s.ARM.ObserveResource(res.ID)))
 }
 
 // DeleteVault is Vaults - Delete: 200, or 204 when there was no vault.
@@ -315,7 +376,7 @@ func (s *Service) ListVaultsBySubscription(r *arm.Request) arm.Response {
 	value := []any{}
 	for _, res := range s.ARM.Resources(typeVault) {
 		if s.RBAC.Allowed(r.Caller.ObjectID, typeVault+"/read", res.ID, false) {
-			value = append(value, s.ARM.TrackedBody(res))
+			value = append(value, s.vaultBody(res, s.ARM.ResourcePending(res.ID)))
 		}
 	}
 	return arm.OK(map[string]any{"value": value})
@@ -380,8 +441,13 @@ func (s *Service) UpdateAccessPolicy(r *arm.Request) arm.Response {
 	props.AccessPolicies = kept
 	res, e, found := s.ARM.UpdateResource(id, func(res *arm.Resource) *arm.Error {
 		m, e := toMap(props)
-		res.Properties = m
-		return e
+		if e != nil {
+			return e
+		}
+		// Only the policies change; the settings shown stay as they were.
+		res.Properties["accessPolicies"] = m["accessPolicies"]
+		res.SystemData = r.Caller.Modified(res.SystemData, time.Now())
+		return nil
 	})
 	if !found {
 		return arm.Fail(arm.ErrResourceNotFound(typeVault, r.Var("vaultName"), r.Var("resourceGroupName")))

@@ -48,6 +48,15 @@ func RegisterProvider(a *arm.Server, s *Server) {
 	a.Handle("PUT", dbPath, typeDatabase+"/write", minAPI, p.putDatabase)
 	a.Handle("DELETE", dbPath, typeDatabase+"/delete", minAPI, p.deleteDatabase)
 	a.Handle("GET", serverPath+"/databases", typeDatabase+"/read", minAPI, p.listDatabases)
+	// Where a create's progress is read (the Azure-AsyncOperation and
+	// Location of its 202).
+	locs := "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Sql/locations/{location}/"
+	a.Handle("GET", locs+"serverAzureAsyncOperation/{operationId}", "", minAPI, p.asyncOperation)
+	a.Handle("GET", locs+"serverOperationResults/{operationId}", "", minAPI, p.operationResult)
+	a.Handle("GET", locs+"databaseAzureAsyncOperation/{operationId}", "", minAPI, p.asyncOperation)
+	a.Handle("GET", locs+"databaseOperationResults/{operationId}", "", minAPI, p.operationResult)
+	a.Handle("GET", locs+"serverAdministratorAzureAsyncOperation/{operationId}", "", minAPI, p.asyncOperation)
+	a.Handle("GET", locs+"serverAdministratorOperationResults/{operationId}", "", minAPI, p.operationResult)
 	a.OnDelete(func(res arm.Resource) {
 		if strings.EqualFold(res.Type, typeServer) {
 			for _, child := range a.Resources("") {
@@ -85,18 +94,126 @@ func (p *provider) getServer(r *arm.Request) arm.Response {
 	if e != nil {
 		return arm.Fail(e)
 	}
-	return arm.OK(p.serverBody(res))
+	return arm.OK(p.serverBody(res, r.APIVersion))
 }
 
-func (p *provider) serverBody(res arm.Resource) map[string]any {
+// serverBody renders a logical server. Unlike most providers, Microsoft.Sql
+// leaves "tags" out when there are none (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/sql/tests/latest/recordings/test_aadonly.yaml,
+// GET server, 2021-02-01-preview).
+// minimalTlsVersion is shown when it was set and, from 2022-08-01-preview,
+// as "None" when it was not; that version also reports
+// externalGovernanceStatus (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/sql/tests/latest/recordings/test_sql_db_free_params.yaml).
+func (p *provider) serverBody(res arm.Resource, apiVersion string) map[string]any {
 	b := p.arm.TrackedBody(res)
 	b["kind"] = "v12.0"
+	if len(res.Tags) == 0 {
+		delete(b, "tags")
+	}
+	props := map[string]any{}
+	for k, v := range res.Properties {
+		props[k] = v
+	}
+	newer := apiVersion >= "2022-08-01"
+	if tls, _ := props["minimalTlsVersion"].(string); tls == "" {
+		delete(props, "minimalTlsVersion")
+		if newer {
+			props["minimalTlsVersion"] = "None"
+		}
+	}
+	if newer {
+		props["externalGovernanceStatus"] = "Disabled"
+	}
+	b["properties"] = props
 	return b
 }
 
-// putServer is Servers - Create Or Update. Azure answers 202 and finishes
-// asynchronously; the emulator finishes at once and answers 201/200 with
-// the final state, which clients polling for it accept as well.
+// accepted is Microsoft.Sql's answer to a create it runs in the
+// background: 202, {"operation":...,"startTime":...}, an
+// Azure-AsyncOperation to poll for the status, a Location for the result
+// and Retry-After. Azure/azure-sdk-for-net
+// sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTestsWithEnclaves.json
+// (servers: UpsertLogicalServer, serverAzureAsyncOperation; databases:
+// CreateLogicalDatabase, databaseAzureAsyncOperation).
+func (p *provider) accepted(r *arm.Request, kind string, res arm.Resource) arm.Response {
+	op := p.arm.BeginOperation(res.ID, kind)
+	prefix := map[string]string{opUpsertServer: "server", opCreateDatabase: "database", opCreateAdmin: "serverAdministrator"}[kind]
+	loc := res.Location
+	if loc == "" { // the admin has no location of its own: its server's
+		if srv, ok := p.arm.GetResource(strings.TrimSuffix(res.ID, "/administrators/ActiveDirectory")); ok {
+			loc = srv.Location
+		}
+	}
+	base := p.arm.GroupID(res.ResourceGroup) + "/providers/Microsoft.Sql/locations/" + loc + "/"
+	return arm.Accepted(map[string]any{"operation": kind, "startTime": sqlTime(op.Start)}, http.Header{
+		"Azure-AsyncOperation": {p.arm.OperationURL(base+prefix+"AzureAsyncOperation/"+op.ID, r.APIVersion)},
+		"Location":             {p.arm.OperationURL(base+prefix+"OperationResults/"+op.ID, r.APIVersion)},
+		"Retry-After":          {p.arm.RetryAfter()},
+	})
+}
+
+// Operation names Microsoft.Sql reports in a 202's body.
+const (
+	opUpsertServer   = "UpsertLogicalServer"
+	opCreateDatabase = "CreateLogicalDatabase"
+	opCreateAdmin    = "CreateActiveDirectoryAdministrator"
+)
+
+// sqlTime is how Microsoft.Sql prints times: UTC, milliseconds, no
+// trailing zeros ("2022-12-29T06:41:44.777Z").
+func sqlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.999Z") }
+
+// asyncOperation is the Azure-AsyncOperation status resource:
+// {"name":id,"status":"InProgress"|"Succeeded","startTime":...}, 200 either
+// way, with Retry-After while in progress.
+func (p *provider) asyncOperation(r *arm.Request) arm.Response {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Fail(e)
+	}
+	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
+	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase && op.Kind != opCreateAdmin) {
+		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId")))
+	}
+	body := map[string]any{"name": op.ID, "status": "Succeeded", "startTime": sqlTime(op.Start)}
+	if inProgress {
+		body["status"] = "InProgress"
+		return arm.OK(body).WithHeader("Retry-After", p.arm.RetryAfter())
+	}
+	return arm.OK(body)
+}
+
+// operationResult is the Location of a create: 202 while it runs, then
+// 200 with the resource. [unverified: the recordings poll the
+// Azure-AsyncOperation only; this follows the RPC's Location rules.]
+func (p *provider) operationResult(r *arm.Request) arm.Response {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Fail(e)
+	}
+	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
+	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase && op.Kind != opCreateAdmin) {
+		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId")))
+	}
+	if inProgress {
+		loc := "https://" + p.arm.Cloud.ARMHost + r.URL.Path + "?api-version=" + r.APIVersion
+		return arm.Accepted(nil, http.Header{"Location": {loc}, "Retry-After": {p.arm.RetryAfter()}})
+	}
+	res, ok := p.arm.GetResource(op.ResourceID)
+	if !ok {
+		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The Resource '%s' was not found.", op.ResourceID))
+	}
+	switch res.Type {
+	case typeDatabase:
+		return arm.OK(p.dbBody(res, r.APIVersion))
+	case typeAdmin:
+		return arm.OK(p.adminBody(res, r.APIVersion))
+	}
+	return arm.OK(p.serverBody(res, r.APIVersion))
+}
+
+// putServer is Servers - Create Or Update. A new server is accepted (202,
+// see accepted) and its admin and DNS name exist at once; an existing one
+// is updated in place (200).
 func (p *provider) putServer(r *arm.Request) arm.Response {
 	g, e := p.arm.RequireGroup(r)
 	if e != nil {
@@ -135,9 +252,6 @@ func (p *provider) putServer(r *arm.Request) arm.Response {
 	res := existing
 	if !found {
 		tls := body.Properties.MinimalTLSVersion
-		if tls == "" {
-			tls = "1.2"
-		}
 		res = arm.Resource{ID: id, Name: name, Type: typeServer, ResourceGroup: g.Name, Location: arm.NormalizeLocation(body.Location), Created: time.Now().UTC(),
 			Properties: map[string]any{
 				"administratorLogin": body.Properties.AdministratorLogin, "version": "12.0", "state": "Ready",
@@ -158,9 +272,9 @@ func (p *provider) putServer(r *arm.Request) arm.Response {
 	}
 	p.arm.PutResource(res)
 	if found {
-		return arm.OK(p.serverBody(res))
+		return arm.OK(p.serverBody(res, r.APIVersion))
 	}
-	return arm.Created(p.serverBody(res))
+	return p.accepted(r, opUpsertServer, res)
 }
 
 func (p *provider) deleteServer(r *arm.Request) arm.Response {
@@ -184,8 +298,20 @@ func adminName(r *arm.Request) *arm.Error {
 	return nil
 }
 
-func (p *provider) adminBody(res arm.Resource) map[string]any {
-	return map[string]any{"id": res.ID, "name": "ActiveDirectory", "type": typeAdmin, "properties": res.Properties}
+// adminBody renders the Microsoft Entra admin as recorded at
+// 2020-11-01-preview: "type" is "Microsoft.Sql/servers" (sic) and the
+// properties are administratorType, login, sid and tenantId (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/sql/tests/latest/recordings/test_aad_admin.yaml);
+// later versions add azureADOnlyAuthentication (sql.json ServerAzureADAdministrator).
+func (p *provider) adminBody(res arm.Resource, apiVersion string) map[string]any {
+	props := map[string]any{}
+	for k, v := range res.Properties {
+		props[k] = v
+	}
+	if apiVersion < "2021-02-01" {
+		delete(props, "azureADOnlyAuthentication")
+	}
+	return map[string]any{"id": res.ID, "name": "ActiveDirectory", "type": typeServer, "properties": props}
 }
 
 func (p *provider) getAdmin(r *arm.Request) arm.Response {
@@ -199,11 +325,13 @@ func (p *provider) getAdmin(r *arm.Request) arm.Response {
 	if !ok {
 		return arm.Fail(arm.ErrResourceNotFound(typeAdmin, r.Var("serverName")+"/ActiveDirectory", r.Var("resourceGroupName")))
 	}
-	return arm.OK(p.adminBody(res))
+	return arm.OK(p.adminBody(res, r.APIVersion))
 }
 
 // putAdmin is Server Azure AD Administrators - Create Or Update: the
-// Microsoft Entra admin, whose sid is the principal's object id.
+// Microsoft Entra admin, whose sid is the principal's object id. A new
+// admin is accepted (202, see accepted) and in force at once; a change
+// answers 200.
 func (p *provider) putAdmin(r *arm.Request) arm.Response {
 	srv, e := p.server(r)
 	if e != nil {
@@ -235,9 +363,9 @@ func (p *provider) putAdmin(r *arm.Request) arm.Response {
 	}
 	res, _ := p.arm.GetResource(p.adminID(r))
 	if existed {
-		return arm.OK(p.adminBody(res))
+		return arm.OK(p.adminBody(res, r.APIVersion))
 	}
-	return arm.Created(p.adminBody(res))
+	return p.accepted(r, opCreateAdmin, res)
 }
 
 func (p *provider) setAdmin(r *arm.Request, srv arm.Resource, login, sid, tenant string) *arm.Error {
@@ -277,13 +405,39 @@ func (p *provider) dbID(r *arm.Request) string {
 	return p.serverID(r) + "/databases/" + r.Var("databaseName")
 }
 
-func (p *provider) dbBody(res arm.Resource) map[string]any {
+// dbBody renders a database with the properties of apiVersion. Fields and
+// their order follow Azure/azure-sdk-for-net
+// sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTestsWithEnclaves.json
+// (GET database, 2022-05-01-preview); preferredEnclaveType is first in
+// 2022-05-01-preview, the backup redundancy and ledger fields in
+// 2021-02-01-preview (sql.json of those versions).
+func (p *provider) dbBody(res arm.Resource, apiVersion string) map[string]any {
 	b := p.arm.TrackedBody(res)
 	b["kind"] = "v12.0,user"
 	if strings.EqualFold(res.Name, "master") {
 		b["kind"] = "v12.0,system"
 	}
 	b["sku"] = map[string]any{"name": "GP_S_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}
+	props := map[string]any{}
+	for k, v := range res.Properties {
+		props[k] = v
+	}
+	sub := "/subscriptions/" + p.arm.SubscriptionID
+	if apiVersion >= "2021-02-01" {
+		props["currentBackupStorageRedundancy"] = "Geo"
+		props["requestedBackupStorageRedundancy"] = "Geo"
+		props["maintenanceConfigurationId"] = sub + "/providers/Microsoft.Maintenance/publicMaintenanceConfigurations/SQL_Default"
+		props["isLedgerOn"] = false
+		props["isInfraEncryptionEnabled"] = false
+		// Serverless (GP_S) databases report their pause settings
+		// (sql.json Database examples: autoPauseDelay 60, minCapacity 0.5).
+		props["autoPauseDelay"] = 60
+		props["minCapacity"] = 0.5
+	}
+	if apiVersion >= "2022-05-01" {
+		props["preferredEnclaveType"] = "Default"
+	}
+	b["properties"] = props
 	return b
 }
 
@@ -295,10 +449,11 @@ func (p *provider) getDatabase(r *arm.Request) arm.Response {
 	if !ok {
 		return arm.Fail(arm.ErrResourceNotFound(typeDatabase, r.Var("serverName")+"/"+r.Var("databaseName"), r.Var("resourceGroupName")))
 	}
-	return arm.OK(p.dbBody(res))
+	return arm.OK(p.dbBody(res, r.APIVersion))
 }
 
-// putDatabase is Databases - Create Or Update.
+// putDatabase is Databases - Create Or Update: a new database is accepted
+// (202, see accepted), an existing one updated in place (200).
 func (p *provider) putDatabase(r *arm.Request) arm.Response {
 	srv, e := p.server(r)
 	if e != nil {
@@ -321,7 +476,7 @@ func (p *provider) putDatabase(r *arm.Request) arm.Response {
 			res.Tags = body.Tags
 			p.arm.PutResource(res)
 		}
-		return arm.OK(p.dbBody(res))
+		return arm.OK(p.dbBody(res, r.APIVersion))
 	}
 	if body.Location == "" {
 		return arm.Fail(arm.Errorf(400, "LocationRequired", "The location property is required for this definition."))
@@ -339,7 +494,7 @@ func (p *provider) putDatabase(r *arm.Request) arm.Response {
 			"zoneRedundant": false, "readScale": "Disabled", "currentSku": map[string]any{"name": "GP_S_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2},
 		}}
 	p.arm.PutResource(res)
-	return arm.Created(p.dbBody(res))
+	return p.accepted(r, opCreateDatabase, res)
 }
 
 func (p *provider) deleteDatabase(r *arm.Request) arm.Response {
@@ -363,7 +518,7 @@ func (p *provider) listDatabases(r *arm.Request) arm.Response {
 	prefix := strings.ToLower(srv.ID) + "/databases/"
 	for _, res := range p.arm.Resources(typeDatabase) {
 		if strings.HasPrefix(strings.ToLower(res.ID), prefix) {
-			value = append(value, p.dbBody(res))
+			value = append(value, p.dbBody(res, r.APIVersion))
 		}
 	}
 	return arm.OK(map[string]any{"value": value})
