@@ -510,7 +510,13 @@ func BuildServiceSAS(account string, keys [2][]byte, in ServiceSASParameters, no
 	if key < 0 {
 		return nil, "keyToSign"
 	}
-	start := now.UTC().Format("2006-01-02T15:04:05Z")
+	// No signedStart, no st: Azure signs only what it was given. A live
+	// 2017-06-01 answer (x-ms-routing-request-id WESTUS2:20170615T095442420Z,
+	// the recording behind the REST reference's List Service SAS example,
+	// also Azure/azure-rest-api-specs .../2017-06-01/examples/
+	// StorageAccountListServiceSAS.json) answers a request without
+	// signedStart with "sv=2015-04-05&sr=c&se=…&sp=l&sig=…".
+	start := ""
 	// A UTC time is signed as given, fractional seconds and all (the
 	// recorded token carries st=...17.0439459Z as sent); others are
 	// converted to UTC.
