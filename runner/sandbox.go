@@ -25,12 +25,17 @@ func sandboxCmd(args []string) int {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: runner sandbox [flags] -- command [args...]\n\n"+
 			"Runs command where 169.254.169.254 is the emulator's IMDS and the cloud's host\n"+
-			"names reach the emulator, as on the tutorials' VM. Needs root or unprivileged\n"+
-			"user namespaces.\n\n")
+			"names reach the emulator, as on the tutorials' VM. Needs Linux, and root or\n"+
+			"unprivileged user namespaces.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	// Off Linux there is nothing to start: say so before the emulator is up.
+	if err := sandbox.Supported(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {
