@@ -91,23 +91,25 @@ type Emulator struct {
 	// SetVM is called).
 	World World
 
-	cfg      Config
-	logs     map[string]*state.Log // --state-dir (persist.go)
-	control  http.Handler
-	ids      identityFile
-	leaf     tls.Certificate
-	hosts    []hostRoute
-	caFile   string
-	mu       sync.Mutex
-	servers  []*http.Server
-	httpsLn  net.Listener
-	imdsLn   net.Listener
-	plainLn  net.Listener // plain HTTP (port 80), see plainhttp.go
-	legacy   *legacy
-	vmMu     sync.RWMutex
-	vmID     string
-	closed   bool
-	tempDirs []string
+	cfg  Config
+	logs map[string]*state.Log // --state-dir (persist.go)
+	// stateLock keeps other emulators out of the state dir until Close.
+	stateLock *state.DirLock
+	control   http.Handler
+	ids       identityFile
+	leaf      tls.Certificate
+	hosts     []hostRoute
+	caFile    string
+	mu        sync.Mutex
+	servers   []*http.Server
+	httpsLn   net.Listener
+	imdsLn    net.Listener
+	plainLn   net.Listener // plain HTTP (port 80), see plainhttp.go
+	legacy    *legacy
+	vmMu      sync.RWMutex
+	vmID      string
+	closed    bool
+	tempDirs  []string
 	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
 	vmEndpoints []VMEndpoint
 	// opToken is operatorCall's cached token.
@@ -171,6 +173,20 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e := &Emulator{Cloud: cfg.Cloud, cfg: cfg}
 	var err error
+	// One emulator per state directory, taken before anything in it is
+	// read or written; released by Close, or here if New fails.
+	if cfg.StateDir != "" {
+		if e.stateLock, err = state.LockDir(cfg.StateDir); err != nil {
+			return nil, fmt.Errorf("emulator: %w", err)
+		}
+	}
+	made := false
+	defer func() {
+		if !made {
+			e.closeState()
+			e.stateLock.Close()
+		}
+	}()
 	if e.CA, err = pki.LoadOrCreateCA(cfg.StateDir); err != nil {
 		return nil, fmt.Errorf("emulator: CA: %w", err)
 	}
@@ -248,6 +264,7 @@ func New(cfg Config) (*Emulator, error) {
 			return nil, fmt.Errorf("emulator: faults: %w", err)
 		}
 	}
+	made = true
 	return e, nil
 }
 
@@ -335,7 +352,7 @@ func (e *Emulator) Close() error {
 		}
 	}
 	e.SQL.Close()
-	errs = append(errs, e.closeState())
+	errs = append(errs, e.closeState(), e.stateLock.Close())
 	for _, d := range e.tempDirs {
 		os.RemoveAll(d)
 	}

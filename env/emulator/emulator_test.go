@@ -342,8 +342,11 @@ func TestStateDirPersists(t *testing.T) {
 	require.NoError(t, err)
 	tok, err := a.Issuer.AppToken(a.Operator, "https://management.azure.com/")
 	require.NoError(t, err)
+	// A restart: one emulator holds a state dir at a time (state.LockDir).
+	require.NoError(t, a.Close())
 	b, err := emulator.New(emulator.Config{StateDir: dir, Seed: "none"})
 	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
 	assert.Equal(t, a.TenantID(), b.TenantID())
 	assert.Equal(t, a.SubscriptionID(), b.SubscriptionID())
 	assert.Equal(t, a.Operator, b.Operator)

@@ -4,7 +4,7 @@
 package suite
 
 import (
-	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -112,20 +112,17 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	if conc == 1 {
 		format = "pretty," + name
 	}
-	var cuke *bufio.Writer
+	var cuke *bytes.Buffer
 	if o.ReportDir != "" {
 		if err := os.MkdirAll(o.ReportDir, 0o755); err != nil {
 			return nil, false, err
 		}
 		// godog's "cucumber:<file>" writes the file one rune per write
 		// call (its no-colors writer), a second or more of system calls
-		// for a full run; the same formatter writes here through a buffer.
-		f, err := os.Create(filepath.Join(o.ReportDir, "cucumber.json"))
-		if err != nil {
-			return nil, false, err
-		}
-		defer f.Close()
-		cuke = bufio.NewWriterSize(f, 1<<20)
+		// for a full run, and unredacted; the same formatter writes into
+		// memory here, and the file is written once, redacted, at the end
+		// (report.WriteRedacted).
+		cuke = new(bytes.Buffer)
 		cucumber := godog.FindFmt("cucumber")
 		regMu.Lock()
 		godog.Format(name+"-cucumber", "cucumber JSON, buffered", func(suite string, _ io.Writer) godog.Formatter { return cucumber(suite, cuke) })
@@ -176,16 +173,13 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		fmt.Fprint(rw, res.Outline())
 	}
 	if o.ReportDir != "" {
-		if err := cuke.Flush(); err != nil {
-			return res, false, err
-		}
 		if err := res.WriteJUnit(filepath.Join(o.ReportDir, "junit.xml")); err != nil {
 			return res, false, err
 		}
 		if err := res.WriteSummary(filepath.Join(o.ReportDir, "summary.md")); err != nil {
 			return res, false, err
 		}
-		if err := report.RedactFile(filepath.Join(o.ReportDir, "cucumber.json")); err != nil {
+		if err := report.WriteRedacted(filepath.Join(o.ReportDir, "cucumber.json"), cuke.Bytes()); err != nil {
 			return res, false, err
 		}
 	}

@@ -619,16 +619,19 @@ func (l *Log) Compact() error {
 		return fmt.Errorf("state: compact %s: %w", l.path, err)
 	}
 	l.step("synced")
-	if err := os.Rename(tmp, l.path); err != nil {
-		tf.Close()
-		os.Remove(tmp)
+	// replaceOpen (fsync_*.go): a rename over the open log where the
+	// system allows it, close-rename-reopen on Windows.
+	f, err := replaceOpen(l.f, tf, l.path)
+	if err != nil {
+		if l.f = f; f == nil {
+			l.err = fmt.Errorf("state: compact %s: %w", l.path, err)
+		}
 		return fmt.Errorf("state: compact %s: %w", l.path, err)
 	}
 	// From here the name points to the new file: append there whatever
 	// happens next.
 	l.step("renamed")
-	l.f.Close()
-	l.f, l.index, l.size, l.live = tf, index, size, live
+	l.f, l.index, l.size, l.live = f, index, size, live
 	l.gen++
 	l.compactions++
 	if err := syncDir(filepath.Dir(l.path)); err != nil {
@@ -696,16 +699,6 @@ func (l *Log) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-// syncDir makes a rename or a new file in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // PutJSON sets key to the JSON encoding of v.
