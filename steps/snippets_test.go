@@ -64,7 +64,7 @@ func TestRewriteHostsToRunCloud(t *testing.T) {
 // The Azure CLI's command index outlives a scenario's configuration
 // directory (in the user's cache), and nothing else of it does.
 func TestAzCommandIndexCache(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("MICONFORM_CACHE_DIR", t.TempDir())
 	first := filepath.Join(t.TempDir(), ".azure")
 	restoreAzCommandIndex(first) // nothing cached yet: nothing written
 	_, err := os.Stat(filepath.Join(first, "commandIndex.json"))
@@ -88,4 +88,16 @@ func TestAzCommandIndexCache(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Dir(cached))
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "no temporary files left beside the cached index")
+}
+
+// Test binaries (the suite's own tests run the snippet scenarios) never
+// write into the user's cache directory.
+func TestAzCommandIndexNotUserCacheInTests(t *testing.T) {
+	t.Setenv("MICONFORM_CACHE_DIR", "")
+	p, ok := azCommandIndex()
+	require.True(t, ok)
+	if user, err := os.UserCacheDir(); err == nil {
+		assert.False(t, strings.HasPrefix(p, user+string(filepath.Separator)), "%s is in the user's cache %s", p, user)
+	}
+	assert.True(t, strings.HasPrefix(p, os.TempDir()), p)
 }
