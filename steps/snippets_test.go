@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 // TestCompareSample pins the rules the snippet feature compares output
@@ -64,8 +65,8 @@ func TestRewriteHostsToRunCloud(t *testing.T) {
 // The Azure CLI's command index outlives a scenario's configuration
 // directory (in the user's cache), and nothing else of it does.
 func TestAzCommandIndexCache(t *testing.T) {
-	t.Setenv("MICONFORM_CACHE_DIR", t.TempDir())
-	first := filepath.Join(t.TempDir(), ".azure")
+	t.Setenv("MICONFORM_CACHE_DIR", winetest.TempDir(t))
+	first := filepath.Join(winetest.TempDir(t), ".azure")
 	restoreAzCommandIndex(first) // nothing cached yet: nothing written
 	_, err := os.Stat(filepath.Join(first, "commandIndex.json"))
 	require.ErrorIs(t, err, os.ErrNotExist)
@@ -76,7 +77,7 @@ func TestAzCommandIndexCache(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(first, "azureProfile.json"), []byte(`{"subscriptions":[]}`), 0o600))
 	keepAzCommandIndex(first)
 
-	second := filepath.Join(t.TempDir(), ".azure")
+	second := filepath.Join(winetest.TempDir(t), ".azure")
 	restoreAzCommandIndex(second)
 	got, err := os.ReadFile(filepath.Join(second, "commandIndex.json"))
 	require.NoError(t, err)

@@ -27,6 +27,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 var tokenQuery = url.Values{"api-version": {"2018-02-01"}, "resource": {"https://management.azure.com/"}}
@@ -337,7 +338,7 @@ func TestHostRoutingAndDialing(t *testing.T) {
 
 func TestStateDirPersists(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	a, err := emulator.New(emulator.Config{StateDir: dir, Seed: "none"})
 	require.NoError(t, err)
 	tok, err := a.Issuer.AppToken(a.Operator, "https://management.azure.com/")

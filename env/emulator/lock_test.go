@@ -11,13 +11,14 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/state"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 // Two emulators never share a state directory: the second is refused,
 // naming the process that holds it, and the directory is free again once
 // the first is closed (its world intact).
 func TestStateDirTakenOnce(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
 	tenant := h.E.TenantID()
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,7 +19,7 @@ import (
 // A state directory has one holder at a time, in this process or another;
 // the refusal names the holder, and a released lock can be taken again.
 func TestLockDir(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "state")
+	dir := filepath.Join(winetest.TempDir(t), "state")
 	first, err := LockDir(dir)
 	require.NoError(t, err)
 	_, err = LockDir(dir)
@@ -46,7 +47,7 @@ func TestLockDirOtherProcess(t *testing.T) {
 		l.Close()
 		os.Exit(0)
 	}
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLockDirOtherProcess$")
 	cmd.Env = append(os.Environ(), "MICONFORM_LOCK_HOLDER="+dir)
 	stdin, err := cmd.StdinPipe()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -45,7 +46,7 @@ func reopen(t *testing.T, l *Log, path string) *Log {
 }
 
 func TestRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l := reopen(t, nil, path)
 	put(t, l, "a/1", "one", "a/2", "two", "b/1", "three")
 	put(t, l, "a/1", "uno")
@@ -103,7 +104,7 @@ func writeThree(t *testing.T, path string) (second, third int64) {
 // middle of its write can: the earlier records all survive, the torn one
 // is gone, its bytes are kept aside, and later writes land after the cut.
 func TestTornTail(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	src := filepath.Join(dir, "src.log")
 	_, third := writeThree(t, src)
 	full, err := os.ReadFile(src)
@@ -133,7 +134,7 @@ func TestTornTail(t *testing.T) {
 // record; in the middle it drops the rest of the log from there, which is
 // kept aside, never replayed past a bad record.
 func TestBadChecksum(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	src := filepath.Join(dir, "src.log")
 	second, third := writeThree(t, src)
 	full, err := os.ReadFile(src)
@@ -151,7 +152,7 @@ func TestBadChecksum(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := bytes.Clone(full)
 			b[tc.at] ^= 0x40
-			path := filepath.Join(t.TempDir(), "bad.log")
+			path := filepath.Join(winetest.TempDir(t), "bad.log")
 			require.NoError(t, os.WriteFile(path, b, 0o600))
 			l := reopen(t, nil, path)
 			assert.Equal(t, tc.want, contents(t, l))
@@ -167,7 +168,7 @@ func TestBadChecksum(t *testing.T) {
 }
 
 func TestHeader(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	path := filepath.Join(dir, "x.log")
 	require.NoError(t, os.WriteFile(path, []byte("something else entirely, not a log"), 0o600))
 	_, err := Open(path, Options{})
@@ -185,7 +186,7 @@ func TestHeader(t *testing.T) {
 // machine stopped now.
 func snapshot(t *testing.T, dir string) string {
 	t.Helper()
-	out := t.TempDir()
+	out := winetest.TempDir(t)
 	ents, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	for _, e := range ents {
@@ -200,7 +201,7 @@ func snapshot(t *testing.T, dir string) string {
 // compaction (and with the new file half written): each snapshot opens to
 // exactly the data acknowledged before the compaction.
 func TestCompactionCrashWindows(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	path := filepath.Join(dir, "svc.log")
 	l := reopen(t, nil, path)
 	want := map[string]string{}
@@ -251,7 +252,7 @@ func TestCompactionCrashWindows(t *testing.T) {
 // TestAutoCompaction overwrites a few keys until the log compacts itself,
 // with writers running throughout.
 func TestAutoCompaction(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l, err := Open(path, Options{CompactMin: 64 << 10})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
@@ -290,7 +291,7 @@ func TestAutoCompaction(t *testing.T) {
 // TestConcurrentCommits: every acknowledged write of many writers is in the
 // log after a reopen (the writers share fsyncs).
 func TestConcurrentCommits(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l := reopen(t, nil, path)
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -312,7 +313,7 @@ func TestConcurrentCommits(t *testing.T) {
 // TestFailureIsSticky: once a write fails the log refuses every later one,
 // so nothing is acknowledged that is not on disk.
 func TestFailureIsSticky(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l := reopen(t, nil, path)
 	put(t, l, "k", "v")
 	ro, err := os.Open(path)
@@ -347,7 +348,7 @@ func FuzzReplay(f *testing.F) {
 	f.Add(append(bytes.Clone(rec), rec[:5]...))
 	f.Add([]byte{0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, tail []byte) {
-		path := filepath.Join(t.TempDir(), "f.log")
+		path := filepath.Join(winetest.TempDir(t), "f.log")
 		require.NoError(t, os.WriteFile(path, append([]byte(header), tail...), 0o600))
 		l, err := Open(path, Options{})
 		require.NoError(t, err)
