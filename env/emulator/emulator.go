@@ -91,25 +91,25 @@ type Emulator struct {
 	// SetVM is called).
 	World World
 
-	cfg  Config
-	logs map[string]*state.Log // --state-dir (persist.go)
+	cfg      Config
+	logs     map[string]*state.Log // --state-dir (persist.go)
+	control  http.Handler
+	ids      identityFile
+	leaf     tls.Certificate
+	hosts    []hostRoute
+	caFile   string
+	mu       sync.Mutex
+	servers  []*http.Server
+	httpsLn  net.Listener
+	imdsLn   net.Listener
+	plainLn  net.Listener // plain HTTP (port 80), see plainhttp.go
+	legacy   *legacy
+	vmMu     sync.RWMutex
+	vmID     string
+	closed   bool
+	tempDirs []string
 	// stateLock keeps other emulators out of the state dir until Close.
 	stateLock *state.DirLock
-	control   http.Handler
-	ids       identityFile
-	leaf      tls.Certificate
-	hosts     []hostRoute
-	caFile    string
-	mu        sync.Mutex
-	servers   []*http.Server
-	httpsLn   net.Listener
-	imdsLn    net.Listener
-	plainLn   net.Listener // plain HTTP (port 80), see plainhttp.go
-	legacy    *legacy
-	vmMu      sync.RWMutex
-	vmID      string
-	closed    bool
-	tempDirs  []string
 	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
 	vmEndpoints []VMEndpoint
 	// opToken is operatorCall's cached token.
