@@ -20,6 +20,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
 	"github.com/miconform/miconform/env/target/targettest"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
@@ -159,7 +160,7 @@ func TestAzureProvisionEndToEnd(t *testing.T) {
 	w.faults.Add(&targettest.Fault{Name: "token-429", Match: targettest.IMDSToken, Status: 429, Times: 1})
 	w.faults.Add(&targettest.Fault{Name: "rbac-403", Match: vmReadsNewGroup, Status: 403, Body: authorizationFailed, Times: 2})
 	before := w.state()
-	reports := t.TempDir()
+	reports := winetest.TempDir(t)
 
 	code, out, errs := w.run(context.Background(), "--target", "azure", "--provision", "--rbac-wait", "1m", "--reports", reports)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
@@ -208,7 +209,7 @@ func TestAzureVerifyOnly(t *testing.T) {
 		}
 	}
 	before := w.state()
-	reports := t.TempDir()
+	reports := winetest.TempDir(t)
 	code, out, errs := w.run(context.Background(), "--target", "azure", "--verify-only", "--reports", reports)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
 	assert.Equal(t, int32(0), writes.Load(), "a verify-only run writes nothing through Resource Manager")
@@ -237,7 +238,7 @@ func TestAzureVerifyOnly(t *testing.T) {
 // missing.
 func TestAzureVerifyOnlyMissingRole(t *testing.T) {
 	w := standIn(t, "AzureCloud")
-	reports := t.TempDir()
+	reports := winetest.TempDir(t)
 	// The VM's identity may no longer read role assignments: the run
 	// cannot tell, so it skips rather than fails.
 	w.faults.Add(&targettest.Fault{Name: "no-read", Status: 403, Body: authorizationFailed, Times: 1000, Match: func(r *http.Request) bool {
@@ -277,7 +278,7 @@ func TestAzureInterruptTearsDown(t *testing.T) {
 			return r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/resourceGroups/DevTest-") && !strings.Contains(r.URL.Path, "/providers/")
 		}})
 	before := w.state()
-	reports := t.TempDir()
+	reports := winetest.TempDir(t)
 	code, out, errs := w.run(ctx, "--target", "azure", "--provision", "--reports", reports, "--tags", "@tutorial:rm-system-identity")
 	assert.Equal(t, 130, code, "stdout:\n%s\nstderr:\n%s", out, errs)
 	assert.Equal(t, 1, w.faults.Injected("delete-500"))
@@ -342,7 +343,7 @@ func TestFlagErrors(t *testing.T) {
 // A run that selects no scenario (a mistyped tag) is a usage error that says why.
 func TestNothingSelectedFails(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := runTutorials(context.Background(), []string{"--tags", "@tutorial:no-such-tutorial", "--reports", t.TempDir()}, &out, &errb)
+	code := runTutorials(context.Background(), []string{"--tags", "@tutorial:no-such-tutorial", "--reports", winetest.TempDir(t)}, &out, &errb)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errb.String(), `no scenario matched (--tags "@tutorial:no-such-tutorial"`)
 }
@@ -352,7 +353,7 @@ func TestFailingTutorialIsNamed(t *testing.T) {
 	w := standIn(t, "AzureCloud")
 	w.faults.Add(&targettest.Fault{Name: "broken-imds", Match: targettest.IMDSToken, Status: 400, Times: 1 << 20,
 		Body: `{"error":"invalid_request","error_description":"injected"}`})
-	code, out, errs := w.run(context.Background(), "--target", "azure", "--provision", "--github-annotations", "--reports", t.TempDir(), "--tags", "@tutorial:rm-user-identity")
+	code, out, errs := w.run(context.Background(), "--target", "azure", "--provision", "--github-annotations", "--reports", winetest.TempDir(t), "--tags", "@tutorial:rm-user-identity")
 	assert.Equal(t, 1, code, errs)
 	assert.Regexp(t, `(?m)^::error file=[^,]*rm_user_identity.feature,title=tutorial failed%3A @tutorial%3Arm-user-identity::@tutorial:rm-user-identity \(Use a user-assigned .*\): [0-9]+ scenario\(s\) failed: \[1\] `, out)
 }
@@ -369,7 +370,7 @@ func TestVerifyOnlyNeverWrites(t *testing.T) {
 	}
 	before := w.state()
 	var out, errb bytes.Buffer
-	runTutorials(context.Background(), []string{"--target", "azure", "--verify-only", "--reports", t.TempDir()}, &out, &errb)
+	runTutorials(context.Background(), []string{"--target", "azure", "--verify-only", "--reports", winetest.TempDir(t)}, &out, &errb)
 	assert.Equal(t, int32(0), writes.Load(), "stdout:\n%s", out.String())
 	assert.Equal(t, before, w.state())
 }

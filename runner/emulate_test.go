@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +24,7 @@ func TestParseFaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 30.0, set.RBAC.GrantDelaySeconds)
 	assert.Equal(t, 410, set.IMDS.Status)
-	p := filepath.Join(t.TempDir(), "faults.json")
+	p := filepath.Join(winetest.TempDir(t), "faults.json")
 	require.NoError(t, os.WriteFile(p, []byte(`{"tokens":{"lifetimeSeconds":120}}`), 0o600))
 	set, err = parseFaults("@" + p)
 	require.NoError(t, err)

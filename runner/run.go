@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,17 +30,39 @@ func run(args []string) int {
 // interruptible returns a context cancelled by the first SIGINT or SIGTERM.
 // The first signal lets the run wind down and tear down what it created; a
 // second one kills the process as usual (leftovers are then the sweep's).
+// The stop it returns ends the watch quietly: a normal exit is not an
+// interrupt (signal.NotifyContext's stop cancels its context, which a
+// watcher cannot tell from a signal).
 func interruptible(stderr io.Writer) (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	return watchInterrupt(sigs, func() { signal.Stop(sigs) }, stderr)
+}
+
+// watchInterrupt is interruptible on a given signal channel (tests send on
+// it); release stops delivery to it.
+func watchInterrupt(sigs <-chan os.Signal, release func(), stderr io.Writer) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	quit, exited := make(chan struct{}), make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		if context.Cause(ctx) == context.Canceled {
-			return // stop() at the end of the command: no signal came
+		defer close(exited)
+		select {
+		case <-sigs:
+			release() // the next signal has its default effect
+			fmt.Fprintln(stderr, "runner: interrupted; finishing cleanup (interrupt again to abandon it)")
+			cancel()
+		case <-quit:
 		}
-		stop()
-		fmt.Fprintln(stderr, "runner: interrupted; finishing cleanup (interrupt again to abandon it)")
 	}()
-	return ctx, stop
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			release()
+			close(quit)
+			<-exited
+			cancel()
+		})
+	}
 }
 
 // azureFlags are the flags the Azure target shares between a run and a

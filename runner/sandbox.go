@@ -57,6 +57,11 @@ unprivileged user namespaces.`,
 	if err != nil {
 		return 2
 	}
+	// Off Linux there is nothing to start: say so before the emulator is up.
+	if err := sandbox.Supported(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if len(argv) == 0 {
 		fmt.Fprintln(os.Stderr, "sandbox: no command; e.g. runner sandbox -- bash (run 'runner sandbox --help')")
 		return 2

@@ -191,7 +191,8 @@ func TestNightlyWorkflow(t *testing.T) {
 	assert.Equal(t, "write", w.Permissions["id-token"], "azure/login's OIDC needs id-token: write")
 	j, ok := w.Jobs["tutorials"]
 	require.True(t, ok)
-	assert.Equal(t, []any{"self-hosted", "azure-vm", "${{ matrix.cloud }}"}, j.RunsOn)
+	assert.Equal(t, []any{"self-hosted", "azure-vm", "${{ matrix.cloud }}", "${{ matrix.os }}"}, j.RunsOn)
+	assert.Equal(t, []any{"Linux", "Windows"}, j.Strategy.Matrix["os"], "a Linux and a Windows Server VM per cloud")
 	var clouds []string
 	for _, e := range j.Strategy.Matrix["include"].([]any) {
 		clouds = append(clouds, e.(map[string]any)["cloud"].(string))

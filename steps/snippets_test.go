@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 // TestCompareSample pins the rules the snippet feature compares output
@@ -66,8 +67,8 @@ func TestRewriteHostsToRunCloud(t *testing.T) {
 // The Azure CLI's command index outlives a scenario's configuration
 // directory (in the user's cache), and nothing else of it does.
 func TestAzCommandIndexCache(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	first := filepath.Join(t.TempDir(), ".azure")
+	t.Setenv("MICONFORM_CACHE_DIR", winetest.TempDir(t))
+	first := filepath.Join(winetest.TempDir(t), ".azure")
 	restoreAzCommandIndex(first) // nothing cached yet: nothing written
 	_, err := os.Stat(filepath.Join(first, "commandIndex.json"))
 	require.ErrorIs(t, err, os.ErrNotExist)
@@ -78,7 +79,7 @@ func TestAzCommandIndexCache(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(first, "azureProfile.json"), []byte(`{"subscriptions":[]}`), 0o600))
 	keepAzCommandIndex(first)
 
-	second := filepath.Join(t.TempDir(), ".azure")
+	second := filepath.Join(winetest.TempDir(t), ".azure")
 	restoreAzCommandIndex(second)
 	got, err := os.ReadFile(filepath.Join(second, "commandIndex.json"))
 	require.NoError(t, err)
@@ -90,4 +91,16 @@ func TestAzCommandIndexCache(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Dir(cached))
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "no temporary files left beside the cached index")
+}
+
+// Test binaries (the suite's own tests run the snippet scenarios) never
+// write into the user's cache directory.
+func TestAzCommandIndexNotUserCacheInTests(t *testing.T) {
+	t.Setenv("MICONFORM_CACHE_DIR", "")
+	p, ok := azCommandIndex()
+	require.True(t, ok)
+	if user, err := os.UserCacheDir(); err == nil {
+		assert.False(t, strings.HasPrefix(p, user+string(filepath.Separator)), "%s is in the user's cache %s", p, user)
+	}
+	assert.True(t, strings.HasPrefix(p, os.TempDir()), p)
 }

@@ -124,6 +124,8 @@ type Emulator struct {
 	vmID          string
 	closed        bool
 	tempDirs      []string
+	// stateLock keeps other emulators out of the state dir until Close.
+	stateLock *state.DirLock
 	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
 	vmEndpoints []VMEndpoint
 	// opToken is operatorCall's cached token.
@@ -191,6 +193,20 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e := &Emulator{Cloud: cfg.Cloud, cfg: cfg}
 	var err error
+	// One emulator per state directory, taken before anything in it is
+	// read or written; released by Close, or here if New fails.
+	if cfg.StateDir != "" {
+		if e.stateLock, err = state.LockDir(cfg.StateDir); err != nil {
+			return nil, fmt.Errorf("emulator: %w", err)
+		}
+	}
+	made := false
+	defer func() {
+		if !made {
+			e.closeState()
+			e.stateLock.Close()
+		}
+	}()
 	if e.CA, err = pki.LoadOrCreateCA(cfg.StateDir); err != nil {
 		return nil, fmt.Errorf("emulator: CA: %w", err)
 	}
@@ -281,6 +297,7 @@ func New(cfg Config) (*Emulator, error) {
 			return nil, fmt.Errorf("emulator: faults: %w", err)
 		}
 	}
+	made = true
 	return e, nil
 }
 
@@ -371,7 +388,7 @@ func (e *Emulator) Close() error {
 		}
 	}
 	e.SQL.Close()
-	errs = append(errs, e.closeState())
+	errs = append(errs, e.closeState(), e.stateLock.Close())
 	for _, d := range e.tempDirs {
 		os.RemoveAll(d)
 	}

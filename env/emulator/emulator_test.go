@@ -27,6 +27,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 var tokenQuery = url.Values{"api-version": {"2018-02-01"}, "resource": {"https://management.azure.com/"}}
@@ -337,13 +338,16 @@ func TestHostRoutingAndDialing(t *testing.T) {
 
 func TestStateDirPersists(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	a, err := emulator.New(emulator.Config{StateDir: dir, Seed: "none"})
 	require.NoError(t, err)
 	tok, err := a.Issuer.AppToken(a.Operator, "https://management.azure.com/")
 	require.NoError(t, err)
+	// A restart: one emulator holds a state dir at a time (state.LockDir).
+	require.NoError(t, a.Close())
 	b, err := emulator.New(emulator.Config{StateDir: dir, Seed: "none"})
 	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
 	assert.Equal(t, a.TenantID(), b.TenantID())
 	assert.Equal(t, a.SubscriptionID(), b.SubscriptionID())
 	assert.Equal(t, a.Operator, b.Operator)

@@ -17,6 +17,7 @@ import (
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 // harness is a started emulator and a client that reaches it at the real
@@ -40,7 +41,7 @@ func start(t testing.TB, o opts) *harness {
 	if o.cloud == "" {
 		o.cloud = "AzureCloud"
 	}
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup(o.cloud), StateDir: dir, Seed: o.seed, IMDSThrottle: o.throttle})
 	require.NoError(t, err)
 	require.NoError(t, e.Start())

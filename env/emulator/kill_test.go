@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 // proc is `emulate --state-dir` running as its own process.
@@ -60,8 +62,15 @@ func (l *lockedBuffer) String() string {
 // buildRunner builds the runner binary once into a temp dir.
 func buildRunner(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "miconform")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/miconform/miconform/runner").CombinedOutput()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		// A test binary run without the toolchain (the Windows build under
+		// Wine in .ci/run): nothing to build the runner with.
+		t.Skip("needs the go command to build the runner:", err)
+	}
+	// The runner binary needs .exe on Windows to be started by name.
+	bin := filepath.Join(winetest.TempDir(t), "miconform"+exeSuffix())
+	out, err := exec.Command(gobin, "build", "-o", bin, "github.com/miconform/miconform/runner").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return bin
 }
@@ -181,7 +190,7 @@ func TestKillMidLoad(t *testing.T) {
 		t.Skip("builds and runs the emulator as a process")
 	}
 	bin := buildRunner(t)
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	p := startProc(t, bin, dir)
 	c := p.cloud
 	sub := "/subscriptions/" + p.env["AZURE_SUBSCRIPTION_ID"]
@@ -329,4 +338,11 @@ func (p *proc) operatorOID(tok string) string {
 	var c struct{ OID string }
 	require.NoError(p.t, json.Unmarshal(b, &c))
 	return c.OID
+}
+
+func exeSuffix() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
 }

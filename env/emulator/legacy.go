@@ -11,10 +11,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/imds"
+	"github.com/miconform/miconform/env/oserr"
 )
 
 // The VM extension endpoint (IMDS's predecessor) lives at localhost:50342 on
@@ -258,7 +258,7 @@ func (e *Emulator) dialLegacy(ctx context.Context, network, host, port string) (
 	addr := e.LegacyAddr()
 	if addr == "" {
 		// Not started: nothing can listen, so refuse as the kernel would.
-		return nil, true, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		return nil, true, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", oserr.ConnRefused)}
 	}
 	var d net.Dialer
 	c, err = d.DialContext(ctx, network, addr)

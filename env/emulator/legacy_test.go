@@ -3,19 +3,18 @@ package emulator
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/oserr"
 )
 
 func startLegacy(t *testing.T, cfg Config) *Emulator {
@@ -66,9 +65,9 @@ func assertRefused(t *testing.T, e *Emulator, host string) {
 	t.Helper()
 	_, err := e.DialContext(context.Background(), "tcp", host)
 	require.Error(t, err, "%s should refuse", host)
-	assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "%s: %v is not connection refused", host, err)
+	assert.True(t, oserr.Refused(err), "%s: %v is not connection refused", host, err)
 	_, err = legacyToken(e, e.HTTPClient(), host)
-	assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "%s: %v", host, err)
+	assert.True(t, oserr.Refused(err), "%s: %v", host, err)
 }
 
 // TestLegacyExtensionLifecycle: without the extension localhost:50342 is
@@ -125,7 +124,7 @@ func TestLegacyExtensionLifecycle(t *testing.T) {
 			assert.False(t, e.LegacyListening())
 			// The client's pooled keep-alive connection died with the listener.
 			_, err = legacyToken(e, client, "localhost:50342")
-			assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "%v", err)
+			assert.True(t, oserr.Refused(err), "%v", err)
 			assertRefused(t, e, "localhost:50342")
 			code, _ = armCall(t, e, "DELETE", ext+extAPI, nil)
 			assert.Equal(t, 204, code)

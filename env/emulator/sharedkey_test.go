@@ -8,6 +8,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 // Two emulators sharing a signing key (the harness's pool) are still two
@@ -34,6 +35,6 @@ func TestSharedSigningKeyKeepsTenantsApart(t *testing.T) {
 // A state dir keeps its own key; a given one would be silently replaced.
 func TestSigningKeyWithStateDirRefused(t *testing.T) {
 	a := start(t, opts{})
-	_, err := emulator.New(emulator.Config{StateDir: t.TempDir(), SigningKey: a.E.Issuer.SigningKey()})
+	_, err := emulator.New(emulator.Config{StateDir: winetest.TempDir(t), SigningKey: a.E.Issuer.SigningKey()})
 	assert.ErrorContains(t, err, "SigningKey cannot be given with a StateDir")
 }

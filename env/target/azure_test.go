@@ -17,6 +17,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
 	"github.com/miconform/miconform/env/target/targettest"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -196,7 +197,7 @@ func TestSweepDeletesOldTaggedGroups(t *testing.T) {
 
 func TestConfigFileEnvAndFlags(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	p := filepath.Join(dir, "azure.yaml")
 	require.NoError(t, os.WriteFile(p, []byte("cloud: AzureChinaCloud\nlocation: chinanorth3\nfixtures:\n  keyVault: from-file\n  secret: s1\n"), 0o600))
 	c, err := target.LoadConfig(p)
@@ -250,7 +251,7 @@ func TestOperatorIsNotTheVMsManagedIdentity(t *testing.T) {
 	for _, k := range []string{"AZURE_TOKEN_CREDENTIALS", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH"} {
 		t.Setenv(k, "")
 	}
-	t.Setenv("PATH", t.TempDir()) // no az, no azd
+	t.Setenv("PATH", winetest.TempDir(t)) // no az, no azd
 	emu, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
 	require.NoError(t, err)
 	defer emu.Close(context.Background())

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 
 	"github.com/miconform/miconform/env/sandbox"
@@ -51,7 +53,7 @@ var probeSandbox = sync.OnceValue(sandbox.Probe)
 // RunOnVM implements Shell with a sandbox around the emulator.
 func (t *Emulator) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
 	if err := probeSandbox(); err != nil {
-		return CommandResult{}, errors.Join(ErrNoShell, err)
+		return CommandResult{}, fmt.Errorf("%w: %w", ErrNoShell, err)
 	}
 	var out, errb bytes.Buffer
 	sb := sandbox.New(t.E, c.Args...)
@@ -70,13 +72,33 @@ func (t *Emulator) RunOnVM(ctx context.Context, c Command) (CommandResult, error
 // mount namespace replaces only /etc/hosts, /etc/resolv.conf and the CA
 // bundle) with this process's PATH, so the VM finds what this process
 // finds; no sandbox need start to ask.
-func (t *Emulator) LookPath(file string) (string, error) { return exec.LookPath(file) }
+func (t *Emulator) LookPath(file string) (string, error) {
+	// Off Linux no sandbox can run: say why here, before a step believes
+	// the VM has the tool and fails later.
+	if err := sandbox.Supported(); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNoShell, err)
+	}
+	return exec.LookPath(file)
+}
+
+// errWindowsVM is why a Windows VM (the tutorials' own OS) has no Shell:
+// the tutorials' snippet commands are Linux shell commands (/bin/sh, curl
+// with POSIX quoting), which neither cmd nor PowerShell runs as printed.
+var errWindowsVM = errors.New("the VM runs Windows, and the tutorials' commands here are Linux shell commands (/bin/sh)")
 
 // LookPath implements Shell: the runner is on the VM.
-func (t *Azure) LookPath(file string) (string, error) { return exec.LookPath(file) }
+func (t *Azure) LookPath(file string) (string, error) {
+	if runtime.GOOS == "windows" {
+		return "", fmt.Errorf("%w: %w", ErrNoShell, errWindowsVM)
+	}
+	return exec.LookPath(file)
+}
 
 // RunOnVM implements Shell: the runner is on the VM.
 func (t *Azure) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
+	if runtime.GOOS == "windows" {
+		return CommandResult{}, fmt.Errorf("%w: %w", ErrNoShell, errWindowsVM)
+	}
 	if len(c.Args) == 0 {
 		return CommandResult{}, errors.New("target: no command")
 	}

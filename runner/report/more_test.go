@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/miconform/miconform/runner/redact"
 )
 
@@ -105,9 +106,12 @@ func TestLogTruncates(t *testing.T) {
 }
 
 func TestRedactFile(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "cucumber.json")
+	p := filepath.Join(winetest.TempDir(t), "cucumber.json")
 	in := `[{"elements":[{"steps":[{"result":{"error_message":"Authorization: Bearer ` + fakeJWT + `"}}]}]}]`
 	require.NoError(t, os.WriteFile(p, []byte(in), 0o600))
+	// What the system made of 0600 (Windows knows only read-only or not).
+	before, err := os.Stat(p)
+	require.NoError(t, err)
 	require.NoError(t, RedactFile(p))
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
@@ -115,11 +119,27 @@ func TestRedactFile(t *testing.T) {
 	assert.Contains(t, string(b), "Bearer eyJhbGci…[redacted]")
 	st, err := os.Stat(p)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	assert.Equal(t, before.Mode().Perm(), st.Mode().Perm())
 	entries, _ := os.ReadDir(filepath.Dir(p))
 	assert.Len(t, entries, 1, "no temporary file left behind")
 
-	assert.Error(t, RedactFile(filepath.Join(t.TempDir(), "missing.json")))
+	assert.Error(t, RedactFile(filepath.Join(winetest.TempDir(t), "missing.json")))
+}
+
+// The buffered cucumber report is written once, redacted, replacing the
+// previous run's file.
+func TestWriteRedacted(t *testing.T) {
+	p := filepath.Join(winetest.TempDir(t), "cucumber.json")
+	in := `[{"error_message":"Authorization: Bearer ` + fakeJWT + `"}]`
+	require.NoError(t, WriteRedacted(p, []byte(in)))
+	require.NoError(t, WriteRedacted(p, []byte(in+"\n")))
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), fakeJWT)
+	assert.Contains(t, string(b), "Bearer eyJhbGci…[redacted]")
+	assert.True(t, strings.HasSuffix(string(b), "]\n"), "the second write replaced the first")
+	entries, _ := os.ReadDir(filepath.Dir(p))
+	assert.Len(t, entries, 1, "no temporary file left behind")
 }
 
 func TestClean(t *testing.T) {

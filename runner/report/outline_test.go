@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -51,7 +52,7 @@ func TestFeatureDurationIsWallTime(t *testing.T) {
 // A previous run's JUnit gives each feature's longest scenario; a missing
 // or unreadable file gives nothing.
 func TestLongestScenarios(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	path := dir + "/junit.xml"
 	assert.Nil(t, LongestScenarios(path))
 

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/miconform/miconform/runner/redact"
 )
 
@@ -162,7 +163,7 @@ func normalize(b []byte) []byte {
 
 func TestReports(t *testing.T) {
 	res := runSuite(t, 1, registerSteps, demoFeatures()...)
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	junitPath := filepath.Join(dir, "reports", "junit.xml")
 	summaryPath := filepath.Join(dir, "reports", "summary.md")
 	require.NoError(t, res.WriteJUnit(junitPath))

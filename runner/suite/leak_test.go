@@ -14,6 +14,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/miconform/miconform/runner/redact"
 )
 
@@ -120,7 +121,7 @@ func TestFindSecretsCatchesLeaks(t *testing.T) {
 	}
 	a, _ := e.Blob.Account(e.World.StorageAccount)
 	key := base64.StdEncoding.EncodeToString(a.Keys[0])
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	for name, text := range map[string]string{
 		"junit.xml":     "<system-out>Authorization: Bearer " + tok.Raw + "</system-out>",
 		"cucumber.json": `{"url":"https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=abcdefghijklmnop%3D"}`,

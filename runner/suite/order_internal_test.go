@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -13,7 +14,7 @@ import (
 // Features whose longest scenario took longest last time start first; the
 // rest keep godog's lexical order, and without history nothing changes.
 func TestLongestFirst(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	for _, name := range []string{"a.feature", "b.feature", "sub/c.feature", "d.feature", "notes.md"} {
 		p := filepath.Join(dir, name)
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -22,10 +23,12 @@ func TestLongestFirst(t *testing.T) {
 	paths := []string{dir, "other.feature:12"}
 	assert.Equal(t, paths, longestFirst(paths, nil))
 
+	// As the previous junit.xml names them (report.DisplayPath): with
+	// slashes on every system.
 	prev := map[string]time.Duration{
-		filepath.Join(dir, "sub/c.feature"): 2 * time.Second,
-		filepath.Join(dir, "d.feature"):     time.Second,
-		filepath.Join(dir, "a.feature"):     10 * time.Millisecond,
+		filepath.ToSlash(filepath.Join(dir, "sub/c.feature")): 2 * time.Second,
+		filepath.ToSlash(filepath.Join(dir, "d.feature")):     time.Second,
+		filepath.ToSlash(filepath.Join(dir, "a.feature")):     10 * time.Millisecond,
 	}
 	assert.Equal(t, []string{
 		filepath.Join(dir, "sub/c.feature"), filepath.Join(dir, "d.feature"), filepath.Join(dir, "a.feature"),

@@ -4,7 +4,7 @@
 package suite
 
 import (
-	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -163,8 +163,7 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 	if conc == 1 {
 		format = "pretty," + name
 	}
-	var cuke *bufio.Writer
-	var cukeFile *os.File
+	var cuke *bytes.Buffer
 	var staging string
 	if o.ReportDir != "" {
 		if err := os.MkdirAll(o.ReportDir, 0o755); err != nil {
@@ -177,13 +176,10 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		defer os.RemoveAll(staging)
 		// godog's "cucumber:<file>" writes the file one rune per write
 		// call (its no-colors writer), a second or more of system calls
-		// for a full run; the same formatter writes here through a buffer.
-		cukeFile, err = os.Create(filepath.Join(staging, "cucumber.json"))
-		if err != nil {
-			return nil, false, err
-		}
-		defer cukeFile.Close() // closed below too; the second Close is a no-op error
-		cuke = bufio.NewWriterSize(cukeFile, 1<<20)
+		// for a full run, and unredacted; the same formatter writes into
+		// memory here, and the file is written once, redacted, with the
+		// other reports (writeReports).
+		cuke = new(bytes.Buffer)
 		cucumber := godog.FindFmt("cucumber")
 		regMu.Lock()
 		godog.Format(name+"-cucumber", "cucumber JSON, buffered", func(suite string, _ io.Writer) godog.Formatter { return cucumber(suite, cuke) })
@@ -255,18 +251,11 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 		fmt.Fprint(rw, res.Outline())
 	}
 	if o.ReportDir != "" {
-		if err := cuke.Flush(); err != nil {
-			return res, false, err
-		}
-		// Closed before it is redacted and moved (Windows renames no open file).
-		if err := cukeFile.Close(); err != nil {
-			return res, false, err
-		}
 		if res.Counts().Tests == 0 {
 			// godog ran nothing (it could not start): keep the previous reports.
 			return res, false, fmt.Errorf("no scenario ran; the reports in %s are the previous run's", o.ReportDir)
 		}
-		if err := writeReports(res, staging, o.ReportDir); err != nil {
+		if err := writeReports(res, cuke.Bytes(), staging, o.ReportDir); err != nil {
 			return res, false, err
 		}
 	}
@@ -278,7 +267,7 @@ var reportFiles = []string{"junit.xml", "summary.md", "cucumber.json", "report.h
 
 // writeReports writes the reports into staging (where cucumber.json
 // already is), then moves each into dir.
-func writeReports(res *report.Result, staging, dir string) error {
+func writeReports(res *report.Result, cucumber []byte, staging, dir string) error {
 	if err := res.WriteJUnit(filepath.Join(staging, "junit.xml")); err != nil {
 		return err
 	}
@@ -288,7 +277,7 @@ func writeReports(res *report.Result, staging, dir string) error {
 	if err := res.WriteHTML(filepath.Join(staging, "report.html")); err != nil {
 		return err
 	}
-	if err := report.RedactFile(filepath.Join(staging, "cucumber.json")); err != nil {
+	if err := report.WriteRedacted(filepath.Join(staging, "cucumber.json"), cucumber); err != nil {
 		return err
 	}
 	for _, name := range reportFiles {

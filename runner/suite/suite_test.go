@@ -8,6 +8,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/miconform/miconform/runner/suite"
 )
 
@@ -22,7 +23,7 @@ func TestFeatures(t *testing.T) {
 			}
 			defer tg.Close(context.Background())
 			var pretty bytes.Buffer
-			dir := t.TempDir()
+			dir := winetest.TempDir(t)
 			res, ok, err := suite.Run(context.Background(), suite.Options{Target: tg, T: t, ReportDir: dir, Output: &pretty})
 			if err != nil {
 				t.Fatal(err)

@@ -6,16 +6,15 @@ package azhttp
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/miconform/miconform/env/oserr"
 	"github.com/miconform/miconform/runner/redact"
 )
 
@@ -241,5 +240,5 @@ func backoff(p Retry, x *Exchange) time.Duration {
 
 // Refused reports whether the exchange failed because nothing listened.
 func (x *Exchange) Refused() bool {
-	return x.Err != nil && errors.Is(x.Err, syscall.ECONNREFUSED)
+	return oserr.Refused(x.Err)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -380,7 +381,7 @@ func TestUserDelegationSASDelegatedUserAndSignedHeaders(t *testing.T) {
 // signed before still works after.
 func TestUserDelegationKeySurvivesRestart(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	start := func() *fixture {
 		return startFixture(t, emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
 	}

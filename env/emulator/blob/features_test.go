@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -449,7 +450,7 @@ func TestLeaseSnapshotAppendAuthorization(t *testing.T) {
 // Leases, snapshots and appended blocks outlive a restart with a state
 // directory, and a lease's expiry still runs on the clock after it.
 func TestLeaseSnapshotAppendSurviveRestart(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	start := func() *fixture {
 		return startFixture(t, emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
 	}

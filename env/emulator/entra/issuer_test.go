@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 func TestManagedIdentityTokenClaims(t *testing.T) {
@@ -299,7 +301,7 @@ func TestKnownResource(t *testing.T) {
 }
 
 func TestSigningKeyPersistence(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	a, err := LoadOrCreateSigningKey(dir)
 	require.NoError(t, err)
 	b, err := LoadOrCreateSigningKey(dir)
@@ -310,7 +312,11 @@ func TestSigningKeyPersistence(t *testing.T) {
 	assert.Len(t, a.KID, 27, "base64url SHA-1 thumbprint")
 	fi, err := os.Stat(filepath.Join(dir, signingKeyFile))
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	if runtime.GOOS != "windows" {
+		// Windows has no mode bits (Go reports 0666 for any writable
+		// file); the user's profile ACL guards the key there.
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	}
 
 	// Tokens signed before a restart verify after it.
 	f := newFixture(t, "AzureCloud")

@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -120,7 +121,7 @@ func TestOfficialKeysSDK(t *testing.T) {
 // included, is the same after a restart: data encrypted before decrypts
 // after, and the public key is unchanged.
 func TestKeysSurviveRestart(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	c := cloud.MustLookup("AzureCloud")
 	start := func() *emulator.Emulator {
 		e, err := emulator.New(emulator.Config{Cloud: c, StateDir: dir})

@@ -6,23 +6,9 @@ import (
 	"syscall"
 )
 
-// The state package's operating-system specific calls live here, each in a
-// small function, so a platform that needs another way (Windows cannot
-// fsync a directory, and renames over an open file differently) replaces
-// only these.
-
-// syncDir makes a rename or a new file in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// replaceFile renames tmp over path (atomically, on one file system).
-func replaceFile(tmp, path string) error { return os.Rename(tmp, path) }
+// The state package's operating-system specific calls live here and in
+// fsync_*.go (directory sync and replacing the open log, which Windows
+// does differently) and lock_*.go, each in a small function.
 
 // writeFileAt is the default Log.writeAt.
 func writeFileAt(f *os.File, p []byte, off int64) (int, error) { return f.WriteAt(p, off) }

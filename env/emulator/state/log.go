@@ -530,16 +530,19 @@ func (l *Log) Compact() error {
 		return fmt.Errorf("state: compact %s: %w", l.path, err)
 	}
 	l.step("synced")
-	if err := replaceFile(tmp, l.path); err != nil {
-		tf.Close()
-		os.Remove(tmp)
+	// replaceOpen (fsync_*.go): a rename over the open log where the
+	// system allows it, close-rename-reopen on Windows.
+	f, err := replaceOpen(l.f, tf, l.path)
+	if err != nil {
+		if l.f = f; f == nil {
+			l.err = fmt.Errorf("state: compact %s: %w", l.path, err)
+		}
 		return fmt.Errorf("state: compact %s: %w", l.path, err)
 	}
 	// From here the name points to the new file: append there whatever
 	// happens next.
 	l.step("renamed")
-	l.f.Close()
-	l.f, l.index, l.size, l.live, l.seq = tf, index, size, live, seq
+	l.f, l.index, l.size, l.live, l.seq = f, index, size, live, seq
 	l.gen++
 	l.compactions++
 	if err := syncDir(filepath.Dir(l.path)); err != nil {

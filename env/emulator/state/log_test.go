@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,7 +50,7 @@ func reopen(t *testing.T, l *Log, path string) *Log {
 }
 
 func TestRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l := reopen(t, nil, path)
 	put(t, l, "a/1", "one", "a/2", "two", "b/1", "three")
 	put(t, l, "a/1", "uno")
@@ -107,7 +108,7 @@ func writeThree(t *testing.T, path string) (second, third int64) {
 // middle of its write can: the earlier records all survive, the torn one
 // is gone, its bytes are kept aside, and later writes land after the cut.
 func TestTornTail(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	src := filepath.Join(dir, "src.log")
 	_, third := writeThree(t, src)
 	full, err := os.ReadFile(src)
@@ -137,7 +138,7 @@ func TestTornTail(t *testing.T) {
 // and just that record goes; in the middle, where intact records follow,
 // Open refuses, names the damage and leaves the file as it was.
 func TestBadChecksum(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	src := filepath.Join(dir, "src.log")
 	second, third := writeThree(t, src)
 	full, err := os.ReadFile(src)
@@ -156,7 +157,7 @@ func TestBadChecksum(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := bytes.Clone(full)
 			b[tc.at] ^= 0x40
-			path := filepath.Join(t.TempDir(), "bad.log")
+			path := filepath.Join(winetest.TempDir(t), "bad.log")
 			require.NoError(t, os.WriteFile(path, b, 0o600))
 			_, err := Open(path, Options{})
 			var de *DamageError
@@ -391,7 +392,7 @@ func TestWriteFault(t *testing.T) {
 }
 
 func TestHeader(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	path := filepath.Join(dir, "x.log")
 	require.NoError(t, os.WriteFile(path, []byte("something else entirely, not a log"), 0o600))
 	_, err := Open(path, Options{})
@@ -409,7 +410,7 @@ func TestHeader(t *testing.T) {
 // machine stopped now.
 func snapshot(t *testing.T, dir string) string {
 	t.Helper()
-	out := t.TempDir()
+	out := winetest.TempDir(t)
 	ents, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	for _, e := range ents {
@@ -424,7 +425,7 @@ func snapshot(t *testing.T, dir string) string {
 // compaction (and with the new file half written): each snapshot opens to
 // exactly the data acknowledged before the compaction.
 func TestCompactionCrashWindows(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	path := filepath.Join(dir, "svc.log")
 	l := reopen(t, nil, path)
 	want := map[string]string{}
@@ -475,7 +476,7 @@ func TestCompactionCrashWindows(t *testing.T) {
 // TestAutoCompaction overwrites a few keys until the log compacts itself,
 // with writers running throughout.
 func TestAutoCompaction(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l, err := Open(path, Options{CompactMin: 64 << 10})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
@@ -527,7 +528,7 @@ func TestAutoCompaction(t *testing.T) {
 // TestConcurrentCommits: every acknowledged write of many writers is in the
 // log after a reopen (the writers share fsyncs).
 func TestConcurrentCommits(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l := reopen(t, nil, path)
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -566,7 +567,7 @@ func TestWriteFaultSticky(t *testing.T) {
 // TestFailureIsSticky: once a write fails the log refuses every later one,
 // so nothing is acknowledged that is not on disk.
 func TestFailureIsSticky(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l := reopen(t, nil, path)
 	put(t, l, "k", "v")
 	ro, err := os.Open(path)
@@ -606,7 +607,7 @@ func FuzzReplay(f *testing.F) {
 	f.Add(append(append(bytes.Clone(rec), 0xff, 0), rec2...))
 	f.Add([]byte{0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, tail []byte) {
-		path := filepath.Join(t.TempDir(), "f.log")
+		path := filepath.Join(winetest.TempDir(t), "f.log")
 		require.NoError(t, os.WriteFile(path, append([]byte(header), tail...), 0o600))
 		l, err := Open(path, Options{})
 		if err != nil {
