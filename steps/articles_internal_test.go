@@ -43,7 +43,7 @@ func TestCompareSampleAbsentAndByRun(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"refresh_token":"","token_type":"Bearer"}`), &got))
 	diffs = nil
 	compareSample(s, want, got, "", byRun, map[string]bool{}, &diffs)
-	assert.Equal(t, []string{`refresh_token: expected absent from the output, has ""`, "location: missing"}, diffs)
+	assert.Equal(t, []string{"location: missing", `refresh_token: expected absent from the output, has ""`}, diffs, "in key order")
 }
 
 // TestArticleQuoteDrift: a quote step fails with the article's current

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -422,7 +424,10 @@ func compareSample(s *scenario, want, got any, path string, byRun map[string]str
 			*diffs = append(*diffs, fmt.Sprintf("%s: the tutorial shows an object, the output has %s", at(), show(got)))
 			return
 		}
-		for k, wv := range w {
+		// In key order, so a failure lists its differences the same way
+		// every run.
+		for _, k := range slices.Sorted(maps.Keys(w)) {
+			wv := w[k]
 			p := strings.TrimPrefix(path+"."+k, ".")
 			gv, ok := g[k]
 			if byRun[p] == "absent" {
