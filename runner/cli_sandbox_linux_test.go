@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ func TestCLISandbox(t *testing.T) {
 	if err := sandbox.Probe(); err != nil {
 		t.Skip(err)
 	}
-	home := t.TempDir()
+	home := winetest.TempDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), "sandbox", "--legacy-extension", "--", "sh", "-c",

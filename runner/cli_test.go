@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,7 +80,7 @@ func cli(t *testing.T, dir string, args ...string) result {
 
 // oldReports is a report directory holding a previous run's files.
 func oldReports(t *testing.T) string {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	for _, f := range []string{"junit.xml", "cucumber.json", "summary.md", "report.html"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("previous run"), 0o644))
 	}
@@ -101,7 +102,7 @@ func assertKept(t *testing.T, dir string) {
 // Mistyped commands and flags are refused with a suggestion, exit 2, and
 // nothing is run or written.
 func TestCLIRefusesTypos(t *testing.T) {
-	empty := t.TempDir()
+	empty := winetest.TempDir(t)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -243,7 +244,7 @@ func scenarioCount(t *testing.T, out string) int {
 
 // Wrong selections fail before anything starts and keep the reports.
 func TestCLISelectionErrors(t *testing.T) {
-	bad := filepath.Join(t.TempDir(), "bad.feature")
+	bad := filepath.Join(winetest.TempDir(t), "bad.feature")
 	require.NoError(t, os.WriteFile(bad, []byte("Feature: broken\n  Scenario: one\n    Given a step\n  Scenaro: two\n    Given a step\n"), 0o644))
 	for _, tc := range []struct {
 		args []string

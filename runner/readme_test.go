@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +41,7 @@ func TestREADMEEmulatorRecipe(t *testing.T) {
 	script := readmeBlock(t, "emulator-recipe")
 	require.Contains(t, script, "go run ./runner emulate")
 	script = strings.ReplaceAll(script, "go run ./runner", binary(t))
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script+"\nwait $!; echo \"emulator exit $?\"\n")

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"encoding/json"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"os"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func TestCompareSampleAbsentAndByRun(t *testing.T) {
 // TestArticleQuoteDrift: a quote step fails with the article's current
 // text once a docs writer's copy no longer says what the scenario quotes.
 func TestArticleQuoteDrift(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	require.NoError(t, tutorials.CopyTo(dir))
 	const ref = "windows-vm-access:get-an-access-token/json#1"
 	quote := &godog.DocString{Content: "\"refresh_token\":\"\",\n\"expires_in\":\"3599\","}

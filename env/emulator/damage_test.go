@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"github.com/miconform/miconform/env/wine/winetest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ import (
 // blob and secret, and returns it stopped.
 func seededStateDir(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
 	w := h.E.World
 	account := h.rg(w.ResourceGroup) + "/providers/Microsoft.Storage/storageAccounts/" + w.StorageAccount
@@ -90,7 +91,7 @@ func TestDamagedARMLog(t *testing.T) {
 		{"missing", func(path string) { require.NoError(t, os.Remove(path)) }, []string{"arm.log is missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := winetest.TempDir(t)
 			require.NoError(t, os.CopyFS(dir, os.DirFS(base)))
 			tc.damage(filepath.Join(dir, "state", "arm.log"))
 			before := stateFiles(t, dir)
@@ -169,7 +170,7 @@ func TestMissingWorldFile(t *testing.T) {
 	assert.Equal(t, before, stateFiles(t, dir))
 
 	// An empty directory is seeded.
-	e, err := newIn(t.TempDir(), false)
+	e, err := newIn(winetest.TempDir(t), false)
 	require.NoError(t, err)
 	assert.NotEmpty(t, e.World.VMResourceID)
 	require.NoError(t, e.Close())
@@ -229,7 +230,7 @@ func TestDamagedLogOfEachService(t *testing.T) {
 	}
 	for _, damaged := range names {
 		t.Run(damaged, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := winetest.TempDir(t)
 			require.NoError(t, os.CopyFS(dir, os.DirFS(base)))
 			path := filepath.Join(dir, "state", damaged+".log")
 			b, err := os.ReadFile(path)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"os"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ az ad sp show --id "$PRINCIPAL" -o json
 echo '--- sp list'
 az ad sp list --filter "appId eq '$CLIENT'" -o json
 `
-			dir := t.TempDir()
+			dir := winetest.TempDir(t)
 			var out, errb bytes.Buffer
 			sb := New(e, "sh", "-c", script)
 			sb.Dir = dir

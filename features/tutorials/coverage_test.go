@@ -1,6 +1,7 @@
 package tutorials
 
 import (
+	"github.com/miconform/miconform/env/wine/winetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +33,7 @@ Feature: RM
 `
 
 func TestCover(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	file := filepath.Join(dir, "rm.feature")
 	require.NoError(t, os.WriteFile(file, []byte(coverFeature), 0o644))
 	bound, err := ScanFeatures(dir)

@@ -3,6 +3,7 @@ package tutorials
 import (
 	"bufio"
 	"context"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -266,7 +267,7 @@ Feature: f
 
 func copyArticles(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	for _, n := range Names {
 		src, err := embedded.ReadFile(n + ".md")
 		require.NoError(t, err)

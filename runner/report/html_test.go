@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"encoding/xml"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,12 +81,12 @@ func visibleText(dom string) string {
 func TestHTMLReportInChromium(t *testing.T) {
 	bin := chromium(t)
 	res := runSuite(t, 1, registerSteps, demoFeatures()...)
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	path := filepath.Join(dir, "report.html")
 	require.NoError(t, res.WriteHTML(path))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	profile := t.TempDir()
+	profile := winetest.TempDir(t)
 	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + profile, "--no-first-run",
 		// Any request the page made would fail here rather than reach a network.
 		"--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9"}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"github.com/miconform/miconform/env/wine/winetest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -81,7 +82,7 @@ func TestRedactionOfEveryEncoding(t *testing.T) {
 		})
 	})
 	defer suite.SetTestSteps(nil)
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	feature := filepath.Join(dir, "planted.feature")
 	if err := os.WriteFile(feature, []byte("Feature: Planted secrets\n\n  Scenario: a failing scenario logs secrets in every encoding\n    Given the secrets are planted in the log\n    Then the scenario fails with them\n"), 0o600); err != nil {
 		t.Fatal(err)

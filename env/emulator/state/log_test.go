@@ -195,7 +195,7 @@ func TestBadChecksum(t *testing.T) {
 	t.Run("last record", func(t *testing.T) {
 		b := bytes.Clone(full)
 		b[len(b)-2] ^= 0x40
-		path := filepath.Join(t.TempDir(), "bad.log")
+		path := filepath.Join(winetest.TempDir(t), "bad.log")
 		require.NoError(t, os.WriteFile(path, b, 0o600))
 		l := reopen(t, nil, path)
 		assert.Equal(t, map[string]string{"k1": "first", "k2": "second", "k2b": "same batch"}, contents(t, l))
@@ -208,7 +208,7 @@ func TestBadChecksum(t *testing.T) {
 // turn, at a random byte: Open refuses naming exactly that record, and the
 // repair loses exactly that record.
 func TestDamageEverywhere(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	src := filepath.Join(dir, "src.log")
 	l := reopen(t, nil, src)
 	var starts []int64
@@ -244,7 +244,7 @@ func TestDamageEverywhere(t *testing.T) {
 // TestMissingRecords: a whole record gone (intact ones on both sides) is
 // damage too, found by the record numbers.
 func TestMissingRecords(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	src := filepath.Join(dir, "src.log")
 	second, third := writeThree(t, src)
 	full, err := os.ReadFile(src)
@@ -266,7 +266,7 @@ func TestMissingRecords(t *testing.T) {
 // TestMustExist: where the state dir says a log holds data, a missing or
 // empty file is refused, never taken for a new log.
 func TestMustExist(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	path := filepath.Join(dir, "svc.log")
 	_, err := Open(path, Options{MustExist: true})
 	var me *MissingError
@@ -307,7 +307,7 @@ func encodeV1(b *Batch) []byte {
 // rewritten in the new one; its torn tail is cut and damage in its middle
 // refused as in the new format.
 func TestV1Upgrade(t *testing.T) {
-	dir := t.TempDir()
+	dir := winetest.TempDir(t)
 	var recs [][]byte
 	for i, kv := range [][2]string{{"a", "1"}, {"b", "2"}, {"c", "3"}} {
 		var b Batch
@@ -358,7 +358,7 @@ func TestV1Upgrade(t *testing.T) {
 // error, leaves nothing behind, and writes succeed again once the disk
 // has room, without reopening.
 func TestWriteFault(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l := reopen(t, nil, path)
 	put(t, l, "k1", "before")
 	size := l.Stats().Size
@@ -550,7 +550,7 @@ func TestConcurrentCommits(t *testing.T) {
 // TestWriteFaultSticky: for a service that cannot undo its memory, a
 // refused write fails the log, as before.
 func TestWriteFaultSticky(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc.log")
+	path := filepath.Join(winetest.TempDir(t), "svc.log")
 	l := reopen(t, nil, path)
 	l.InjectWriteFault(func() error { return syscall.ENOSPC })
 	var b Batch

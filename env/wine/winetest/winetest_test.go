@@ -3,6 +3,8 @@ package winetest
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -31,4 +33,36 @@ func TestTempDirEmptiedFirst(t *testing.T) {
 	if _, err := os.Stat(d); !os.IsNotExist(err) {
 		t.Errorf("removeTree left %s (%v)", d, err)
 	}
+}
+
+// TestNoBareTempDir keeps the project's tests on TempDir: a test that
+// calls t.TempDir and leaves a file there passes on Linux and fails its
+// cleanup under Wine, which .ci/run only finds minutes later.
+func TestNoBareTempDir(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Skip("not run from the repository's env/wine/winetest:", err)
+	}
+	here, _ := filepath.Abs(".")
+	bare := regexp.MustCompile(`\bt\.TempDir\(\)`)
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() && (d.Name() == ".git" || p == here) {
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err == nil && bare.Match(b) {
+			rel, _ := filepath.Rel(root, p)
+			t.Errorf("%s calls t.TempDir(); use winetest.TempDir(t), whose cleanup works under Wine", rel)
+		}
+		return nil
+	})
 }
