@@ -108,7 +108,9 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
-	err    *Error
+	// file, when it names a spill file, is the body instead of body.
+	file piece
+	err  *Error
 }
 
 func fail(e *Error) reply { return reply{err: e} }
@@ -157,7 +159,16 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 		h.Set("Content-Length", "0")
 	}
 	w.WriteHeader(rp.status)
-	if r.Method != http.MethodHead && len(rp.body) > 0 {
+	if r.Method == http.MethodHead {
+		return
+	}
+	if rp.file.sp != nil {
+		bp := copyBufs.Get().(*[]byte)
+		_ = rp.file.writeTo(w, *bp)
+		copyBufs.Put(bp)
+		return
+	}
+	if len(rp.body) > 0 {
 		_, _ = w.Write(rp.body)
 	}
 }
