@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/miconform/miconform/env/emulator/directory"
@@ -120,14 +121,16 @@ func fail(e *Error) reply { return reply{err: e} }
 func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 	h := w.Header()
 	reqID := directory.NewGUID()
-	h.Set("x-ms-request-id", reqID)
-	h.Set("Server", "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0")
-	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	// Canonical keys set directly: Header.Set canonicalises each key on
+	// every answer.
+	h["X-Ms-Request-Id"] = []string{reqID}
+	h["Server"] = serverValue
+	h["Date"] = []string{httpDate()}
 	if version != "" {
-		h.Set("x-ms-version", version)
+		h["X-Ms-Version"] = []string{version}
 	}
-	if id := r.Header.Get("x-ms-client-request-id"); id != "" {
-		h.Set("x-ms-client-request-id", id)
+	if id := r.Header["X-Ms-Client-Request-Id"]; len(id) > 0 && id[0] != "" {
+		h["X-Ms-Client-Request-Id"] = id[:1:1]
 	}
 	for k, v := range rp.header {
 		h[k] = v
@@ -171,6 +174,28 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 	if len(rp.body) > 0 {
 		_, _ = w.Write(rp.body)
 	}
+}
+
+// serverValue is the Server header of every answer; the server only reads it.
+var serverValue = []string{"Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"}
+
+// dateCache is the Date header of the current second.
+var dateCache atomic.Pointer[cachedDate]
+
+type cachedDate struct {
+	sec int64
+	s   string
+}
+
+// httpDate is now in http.TimeFormat, formatted once a second.
+func httpDate() string {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.s
+	}
+	d := &cachedDate{sec: now.Unix(), s: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.s
 }
 
 // xmlReply is a 200 answer with an XML document.

@@ -56,6 +56,30 @@ func (e *sasError) Error() string { return e.Detail }
 
 const notWellFormed = "Signature fields not well formed."
 
+// sasFields are the SAS's query parameters and the fields they fill; a
+// package table rather than a literal in ParseSAS, whose large frame
+// made every request's handler goroutine grow its stack there.
+var sasFields = [...]struct {
+	k string
+	p func(*SAS) *string
+}{
+	{"sv", func(s *SAS) *string { return &s.Version }}, {"sr", func(s *SAS) *string { return &s.Resource }},
+	{"sp", func(s *SAS) *string { return &s.Permissions }}, {"st", func(s *SAS) *string { return &s.Start }},
+	{"se", func(s *SAS) *string { return &s.Expiry }}, {"si", func(s *SAS) *string { return &s.Identifier }},
+	{"sip", func(s *SAS) *string { return &s.IP }}, {"spr", func(s *SAS) *string { return &s.Protocol }},
+	{"ses", func(s *SAS) *string { return &s.Encryption }}, {"rscc", func(s *SAS) *string { return &s.CacheControl }},
+	{"rscd", func(s *SAS) *string { return &s.Disposition }}, {"rsce", func(s *SAS) *string { return &s.Encoding }},
+	{"rscl", func(s *SAS) *string { return &s.Language }}, {"rsct", func(s *SAS) *string { return &s.ContentType }},
+	{"sig", func(s *SAS) *string { return &s.Signature }}, {"skoid", func(s *SAS) *string { return &s.KeyOID }},
+	{"sktid", func(s *SAS) *string { return &s.KeyTID }}, {"skt", func(s *SAS) *string { return &s.KeyStart }},
+	{"ske", func(s *SAS) *string { return &s.KeyExpiry }}, {"sks", func(s *SAS) *string { return &s.KeyService }},
+	{"skv", func(s *SAS) *string { return &s.KeyVersion }}, {"skdutid", func(s *SAS) *string { return &s.KeyDelegatedUserTID }},
+	{"sduoid", func(s *SAS) *string { return &s.DelegatedUserOID }}, {"saoid", func(s *SAS) *string { return &s.AuthorizedOID }},
+	{"suoid", func(s *SAS) *string { return &s.UnauthorizedOID }}, {"scid", func(s *SAS) *string { return &s.CorrelationID }},
+	{"sdd", func(s *SAS) *string { return &s.DirectoryDepth }}, {"srh", func(s *SAS) *string { return &s.SignedHeaders }},
+	{"srq", func(s *SAS) *string { return &s.SignedQuery }},
+}
+
 // ParseSAS reads the SAS fields of a query and checks that they are well
 // formed for their version: required fields present, known resource type,
 // permissions from the allowed set in Azure's order without repeats,
@@ -72,25 +96,12 @@ func ParseSAS(q url.Values) (*SAS, error) {
 		return v[0], true
 	}
 	s := &SAS{}
-	fields := []struct {
-		k string
-		p *string
-	}{
-		{"sv", &s.Version}, {"sr", &s.Resource}, {"sp", &s.Permissions}, {"st", &s.Start}, {"se", &s.Expiry},
-		{"si", &s.Identifier}, {"sip", &s.IP}, {"spr", &s.Protocol}, {"ses", &s.Encryption},
-		{"rscc", &s.CacheControl}, {"rscd", &s.Disposition}, {"rsce", &s.Encoding}, {"rscl", &s.Language},
-		{"rsct", &s.ContentType}, {"sig", &s.Signature},
-		{"skoid", &s.KeyOID}, {"sktid", &s.KeyTID}, {"skt", &s.KeyStart}, {"ske", &s.KeyExpiry},
-		{"sks", &s.KeyService}, {"skv", &s.KeyVersion}, {"skdutid", &s.KeyDelegatedUserTID},
-		{"sduoid", &s.DelegatedUserOID}, {"saoid", &s.AuthorizedOID}, {"suoid", &s.UnauthorizedOID},
-		{"scid", &s.CorrelationID}, {"sdd", &s.DirectoryDepth}, {"srh", &s.SignedHeaders}, {"srq", &s.SignedQuery},
-	}
-	for _, f := range fields {
+	for _, f := range sasFields {
 		v, ok := one(f.k)
 		if !ok {
 			return nil, &sasError{notWellFormed}
 		}
-		*f.p = v
+		*f.p(s) = v
 	}
 	switch {
 	case s.Version == "":
