@@ -940,13 +940,29 @@ func readConditions(r *request, b Blob) *reply {
 	return nil
 }
 
+// Header values shared by every answer that has them; the server only
+// reads them.
+var (
+	trueValue  = []string{"true"}
+	bytesValue = []string{"bytes"}
+)
+
 // blobHeaders are the properties Get Blob and Get Blob Properties return,
 // with the SAS's response-header overrides (rsct, rscd, ...) applied.
 func blobHeaders(r *request, b Blob, now time.Time) http.Header {
-	h := http.Header{
-		"ETag": {b.ETag}, "Last-Modified": {httpTime(b.LastModified)}, "x-ms-creation-time": {httpTime(b.Created)},
-		"x-ms-blob-type": {b.BlobType()}, "x-ms-server-encrypted": {"true"}, "Accept-Ranges": {"bytes"}, "Content-Type": {b.ContentType},
+	// Straight into the answer's own header map when there is one: a
+	// map built here would be copied into it key by key.
+	h := r.out
+	if h == nil {
+		h = http.Header{}
 	}
+	h["ETag"] = []string{b.ETag}
+	h["Last-Modified"] = []string{httpTime(b.LastModified)}
+	h["x-ms-creation-time"] = []string{httpTime(b.Created)}
+	h["x-ms-blob-type"] = []string{b.BlobType()}
+	h["x-ms-server-encrypted"] = trueValue
+	h["Accept-Ranges"] = bytesValue
+	h["Content-Type"] = []string{b.ContentType}
 	b.Lease.setHeaders(h, now)
 	if b.BlobType() == appendBlob {
 		// https://learn.microsoft.com/rest/api/storageservices/get-blob-properties#response-headers
@@ -1008,18 +1024,20 @@ func (s *Service) GetBlob(r *request) reply {
 	if rp := readConditions(r, b); rp != nil {
 		return *rp
 	}
-	h := blobHeaders(r, b, now)
 	rangeHdr := r.Header.Get("x-ms-range")
 	if rangeHdr == "" {
 		rangeHdr = r.Header.Get("Range")
 	}
 	size := b.Size()
 	if rangeHdr != "" {
+		if start, _, _, ok := parseRange(rangeHdr); ok && start >= size {
+			e := errorf(416, "InvalidRange", "The range specified is invalid for the current size of the resource.")
+			return reply{err: e, header: http.Header{"Content-Range": {"bytes */" + strconv.FormatInt(size, 10)}}}
+		}
+	}
+	h := blobHeaders(r, b, now)
+	if rangeHdr != "" {
 		if start, end, open, ok := parseRange(rangeHdr); ok {
-			if start >= size {
-				e := errorf(416, "InvalidRange", "The range specified is invalid for the current size of the resource.")
-				return reply{err: e, header: http.Header{"Content-Range": {"bytes */" + strconv.FormatInt(size, 10)}}}
-			}
 			if open || end >= size {
 				end = size - 1
 			}

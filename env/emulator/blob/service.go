@@ -160,6 +160,8 @@ type request struct {
 	// oid and tid are the caller's object and tenant ids when authorized
 	// with a token.
 	oid, tid string
+	// out is the answer's header map, which handlers may fill directly.
+	out http.Header
 }
 
 // isLoopback tells path-style hosts (loopback addresses) from host-style ones.
@@ -193,7 +195,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		// HTTP answer can be faithful; dropping the connection is closest.
 		panic(http.ErrAbortHandler)
 	}
-	r := &request{Request: hr, acct: acct, escapedPath: hr.URL.EscapedPath(), q: hr.URL.Query(), https: hr.TLS != nil}
+	r := &request{Request: hr, acct: acct, escapedPath: hr.URL.EscapedPath(), q: hr.URL.Query(), https: hr.TLS != nil, out: w.Header()}
 	version := hr.Header.Get("x-ms-version")
 	if version != "" && !knownVersion(version) {
 		write(w, hr, "", fail(errInvalidHeader("x-ms-version", version)))

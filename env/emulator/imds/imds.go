@@ -10,6 +10,7 @@ package imds
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,7 +142,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	for k, v := range r.URL.Query() {
+	q := r.URL.Query()
+	for k, v := range q {
 		if len(v) > 1 {
 			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Duplicate query parameter '"+k+"' in the request"), identity)
 			return
@@ -160,7 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			defer release()
 		}
-		s.Token(w, r)
+		s.token(w, q)
 	case "/metadata/identity/info":
 		s.IdentityInfo(w, r)
 	case "/metadata/versions":
@@ -192,8 +194,10 @@ type tokenResponse struct {
 }
 
 // Token is Get Managed Identity Token: GET /metadata/identity/oauth2/token.
-func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+func (s *Server) Token(w http.ResponseWriter, r *http.Request) { s.token(w, r.URL.Query()) }
+
+// token is Token with the request's query parsed once by ServeHTTP.
+func (s *Server) token(w http.ResponseWriter, q url.Values) {
 	v := q.Get("api-version")
 	if v == "" {
 		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'api-version' is missing"), true)
@@ -265,12 +269,20 @@ func writeToken(w http.ResponseWriter, t tokenResponse) {
 	writeBytes(w, http.StatusOK, b)
 }
 
+// plainJSON marks the bytes json.Marshal writes as they are in a string.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s as json.Marshal writes a string: plain
 // printable ASCII as it is, anything else through json.Marshal (which
 // also escapes <, > and &).
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSON[s[i]] {
 			j, _ := json.Marshal(s)
 			return append(b, j...)
 		}
