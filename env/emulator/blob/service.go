@@ -180,7 +180,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		host = h
 	}
 	host = strings.Trim(host, "[]")
-	path := hr.URL.EscapedPath()
+	escaped := hr.URL.EscapedPath()
+	path := escaped
 	var name string
 	if isLoopback(host) {
 		// Path style: the first segment names the account.
@@ -195,7 +196,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		// HTTP answer can be faithful; dropping the connection is closest.
 		panic(http.ErrAbortHandler)
 	}
-	r := &request{Request: hr, acct: acct, escapedPath: hr.URL.EscapedPath(), q: hr.URL.Query(), https: hr.TLS != nil, out: w.Header()}
+	r := &request{Request: hr, acct: acct, escapedPath: escaped, q: hr.URL.Query(), https: hr.TLS != nil, out: w.Header()}
 	version := hr.Header.Get("x-ms-version")
 	if version != "" && !knownVersion(version) {
 		write(w, hr, "", fail(errInvalidHeader("x-ms-version", version)))

@@ -305,11 +305,11 @@ func selectIdentity(vm VM, clientID, objectID, resID string) (directory.Principa
 	if n > 1 {
 		return directory.Principal{}, identityError("invalid_request", "Only one of client_id, object_id or msi_res_id may be specified in the request")
 	}
-	all := append([]directory.Principal{}, vm.User...)
-	if vm.System != nil {
-		all = append(all, *vm.System)
-	}
 	if n == 1 {
+		all := append([]directory.Principal{}, vm.User...)
+		if vm.System != nil {
+			all = append(all, *vm.System)
+		}
 		for _, p := range all {
 			if (clientID != "" && strings.EqualFold(p.ClientID, clientID)) ||
 				(objectID != "" && strings.EqualFold(p.ObjectID, objectID)) ||
