@@ -451,8 +451,13 @@ func (e *Emulator) vmIdentities(vm *imds.VM, ident *arm.Identity) {
 		}
 	}
 	if ident != nil {
-		for id := range ident.UserAssigned {
-			if p, ok := e.Dir.ByResourceID(id); ok {
+		for id, ref := range ident.UserAssigned {
+			// The principal the attachment recorded, when it still
+			// belongs to that identity, saves ByResourceID's scan of
+			// the directory.
+			if p, ok := e.Dir.ByObjectID(ref.PrincipalID); ok && ref.PrincipalID != "" && strings.EqualFold(p.ResourceID, id) {
+				vm.User = append(vm.User, p)
+			} else if p, ok := e.Dir.ByResourceID(id); ok {
 				vm.User = append(vm.User, p)
 			}
 		}

@@ -256,17 +256,47 @@ func (s *Server) token(w http.ResponseWriter, q url.Values) {
 // bytes json.Marshal writes (a test compares them), without reflection,
 // which was a third of the token path's time.
 func writeToken(w http.ResponseWriter, t tokenResponse) {
-	b := make([]byte, 0, 256+len(t.AccessToken))
+	bp := tokenBufs.Get().(*[]byte)
+	b := (*bp)[:0]
 	for _, f := range [...]struct{ k, v string }{
 		{`{"access_token":`, t.AccessToken}, {`,"client_id":`, t.ClientID}, {`,"expires_in":`, t.ExpiresIn},
 		{`,"expires_on":`, t.ExpiresOn}, {`,"ext_expires_in":`, t.ExtExpiresIn}, {`,"not_before":`, t.NotBefore},
 		{`,"resource":`, t.Resource}, {`,"token_type":`, t.TokenType},
 	} {
 		b = append(b, f.k...)
+		if f.v == t.AccessToken && lastPlainToken.Load() != nil && *lastPlainToken.Load() == f.v {
+			// The issuer answers the same cached token request after
+			// request; it was checked plain the first time.
+			b = append(append(append(b, '"'), f.v...), '"')
+			continue
+		}
 		b = appendJSONString(b, f.v)
+		if f.v == t.AccessToken && isPlainJSON(f.v) {
+			lastPlainToken.Store(&t.AccessToken)
+		}
 	}
 	b = append(b, '}')
 	writeBytes(w, http.StatusOK, b)
+	if cap(b) <= 16<<10 {
+		*bp = b
+		tokenBufs.Put(bp)
+	}
+}
+
+// tokenBufs are writeToken's buffers: the server copies the body before
+// Write returns.
+var tokenBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// lastPlainToken is the last access token found to need no JSON escaping.
+var lastPlainToken atomic.Pointer[string]
+
+func isPlainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !plainJSON[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // plainJSON marks the bytes json.Marshal writes as they are in a string.
@@ -281,11 +311,9 @@ var plainJSON = func() (t [256]bool) {
 // printable ASCII as it is, anything else through json.Marshal (which
 // also escapes <, > and &).
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if !plainJSON[s[i]] {
-			j, _ := json.Marshal(s)
-			return append(b, j...)
-		}
+	if !isPlainJSON(s) {
+		j, _ := json.Marshal(s)
+		return append(b, j...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
