@@ -357,6 +357,7 @@ func (e *Emulator) Close() error {
 		}
 	}
 	e.SQL.Close()
+	e.Blob.Close()
 	errs = append(errs, e.closeState())
 	for _, d := range e.tempDirs {
 		os.RemoveAll(d)

@@ -154,6 +154,11 @@ func restoreRecord(mem *memStore, staged map[string]bool, k string, v []byte) er
 		mem.restoreContainer(account, c)
 	case "b":
 		container, _, _ := strings.Cut(rest, "/")
+		if _, err := mem.container(account, container); err != nil {
+			// Its container is gone: the blob goes with it (and its
+			// data file, not opened, is an orphan removed at start).
+			return nil
+		}
 		b, err := decodeBlob(v, mem.spill)
 		if err != nil {
 			return err
@@ -175,6 +180,10 @@ func restoreRecord(mem *memStore, staged map[string]bool, k string, v []byte) er
 		}
 		name, tail := rest[:size], rest[size:]
 		staged[blobPrefix(kind, account, container, name)] = true
+		if c, err := mem.container(account, container); err != nil || (kind == "s" && c.blobs[name] == nil) {
+			// Nothing to hang on: restore* would drop it (see "b").
+			return nil
+		}
 		switch kind {
 		case "k":
 			mem.restoreStaged(account, container, name, tail, memPiece(v))

@@ -193,7 +193,7 @@ func (d *spillDir) release(name string) {
 	if unused {
 		delete(d.refs, name)
 	}
-	reap := d.reap
+	reap, durable := d.reap, d.durable
 	d.mu.Unlock()
 	if !unused {
 		return
@@ -202,7 +202,24 @@ func (d *spillDir) release(name string) {
 		go reap(name)
 		return
 	}
-	os.Remove(d.path(name))
+	if !durable {
+		// A durable store's file goes only through reap, once memory
+		// mirrors the log; one let go before then (a record a restart
+		// dropped) is an orphan the next start removes.
+		os.Remove(d.path(name))
+	}
+}
+
+// Close removes a memory store's spill directory (the emulator is
+// closing); a state dir's data files stay.
+func (s *Service) Close() {
+	d := s.Store.spills()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.durable && d.dir != "" {
+		os.RemoveAll(d.dir)
+		d.dir = ""
+	}
 }
 
 // removeUnused removes a file no handle holds; the durable store calls it
