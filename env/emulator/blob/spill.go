@@ -382,29 +382,44 @@ func (d *spillDir) readUpload(body io.Reader, announced int64, limit int64) (upl
 	for {
 		var n int
 		var err error
-		if f == nil && total < spillThreshold {
-			// Read straight into the memory buffer, growing it as bytes
-			// arrive, never past spillThreshold plus one read.
-			if len(buf) == cap(buf) {
-				nb := make([]byte, len(buf), min(max(2*cap(buf), 4096), spillThreshold))
-				copy(nb, buf)
-				buf = nb
+		if f == nil {
+			// Read straight into the memory buffer while it has room.
+			// Once full, read into the chunk first, so a body that ends
+			// there costs no larger buffer; then grow it (doubling, up
+			// to the announced length, never past spillThreshold) by
+			// what arrived, or, past spillThreshold, move to a spill
+			// file. A blob kept in memory holds at most twice its
+			// length, exactly its length when Content-Length was sent.
+			if len(buf) < cap(buf) {
+				n, err = body.Read(buf[len(buf):cap(buf)])
+				sums.Write(buf[len(buf) : len(buf)+n])
+				buf = buf[:len(buf)+n]
+			} else if n, err = body.Read(*chunk); n > 0 {
+				sums.Write((*chunk)[:n])
+				if len(buf)+n <= spillThreshold {
+					target := min(max(2*cap(buf), 4096), spillThreshold)
+					if announced > int64(len(buf)) && announced < int64(target) {
+						target = int(announced)
+					}
+					nb := make([]byte, len(buf), max(target, len(buf)+n))
+					copy(nb, buf)
+					buf = append(nb, (*chunk)[:n]...)
+				} else {
+					var werr error
+					if f, name, werr = d.create(); werr != nil {
+						return upload{}, refuse(body, limit, spillError(d, werr))
+					}
+					if werr = d.write(f, buf); werr == nil {
+						werr = d.write(f, (*chunk)[:n])
+					}
+					if werr != nil {
+						d.discard(f, name)
+						return upload{}, refuse(body, limit, spillError(d, werr))
+					}
+					buf = nil
+				}
 			}
-			n, err = body.Read(buf[len(buf):cap(buf)])
-			sums.Write(buf[len(buf) : len(buf)+n])
-			buf = buf[:len(buf)+n]
 		} else {
-			if f == nil {
-				var cerr error
-				if f, name, cerr = d.create(); cerr != nil {
-					return upload{}, refuse(body, limit, spillError(d, cerr))
-				}
-				if werr := d.write(f, buf); werr != nil {
-					d.discard(f, name)
-					return upload{}, refuse(body, limit, spillError(d, werr))
-				}
-				buf = nil
-			}
 			n, err = body.Read(*chunk)
 			if n > 0 {
 				sums.Write((*chunk)[:n])
