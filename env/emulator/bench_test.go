@@ -95,14 +95,16 @@ func bareJSON() http.Handler {
 	})
 }
 
-// bareClient is the harness's transport, dialing addr for every host.
+// bareClient is the harness's client, dialing addr for every host.
 func bareClient(h *harness, addr net.Addr) *http.Client {
 	tr := h.E.Transport()
 	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr.String())
 	}
-	c := &http.Client{Transport: tr}
+	// The harness client's settings too (its Timeout costs a timer per
+	// request): the twins differ only in the server.
+	c := &http.Client{Transport: tr, Timeout: h.client.Timeout}
 	h.t.Cleanup(c.CloseIdleConnections)
 	return c
 }
