@@ -1059,7 +1059,7 @@ func (s *Service) GetBlob(r *request) reply {
 // bodyReply answers a blob's bytes, from memory or from its spill file.
 func bodyReply(status int, h http.Header, p piece) reply {
 	if p.sp != nil {
-		return reply{status: status, header: h, file: p}
+		return reply{status: status, header: h, file: &p}
 	}
 	if p.mem == nil {
 		p.mem = []byte{}

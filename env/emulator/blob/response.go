@@ -109,12 +109,22 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
-	// file, when it names a spill file, is the body instead of body.
-	file piece
+	// file, when set, is the body instead of body: a part of a spill
+	// file (a pointer, as replies are passed by value everywhere).
+	file *piece
 	err  *Error
 }
 
 func fail(e *Error) reply { return reply{err: e} }
+
+// writeError sends an error answer. Not inlined: the front door's many
+// error paths would each hold a reply in its frame, and a large frame
+// there made every request's goroutine grow its stack.
+//
+//go:noinline
+func writeError(w http.ResponseWriter, r *http.Request, version string, e *Error) {
+	write(w, r, version, fail(e))
+}
 
 // write sends a reply with the headers every Blob service answer has.
 // https://learn.microsoft.com/rest/api/storageservices/common-rest-api-headers
@@ -165,7 +175,7 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	if rp.file.sp != nil {
+	if rp.file != nil {
 		bp := copyBufs.Get().(*[]byte)
 		_ = rp.file.writeTo(w, *bp)
 		copyBufs.Put(bp)
