@@ -106,7 +106,14 @@ func newSpillDir(dir string, durable bool) *spillDir {
 	return &spillDir{dir: dir, durable: durable, refs: map[string]int{}}
 }
 
-func (d *spillDir) path(name string) string { return filepath.Join(d.dir, name) }
+// path is a file's path; pathLocked the same under mu.
+func (d *spillDir) path(name string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pathLocked(name)
+}
+
+func (d *spillDir) pathLocked(name string) string { return filepath.Join(d.dir, name) }
 
 // create makes a new empty spill file.
 func (d *spillDir) create() (*os.File, string, error) {
@@ -193,7 +200,7 @@ func (d *spillDir) release(name string) {
 	if unused {
 		delete(d.refs, name)
 	}
-	reap, durable := d.reap, d.durable
+	reap, durable, dir := d.reap, d.durable, d.dir
 	d.mu.Unlock()
 	if !unused {
 		return
@@ -202,11 +209,11 @@ func (d *spillDir) release(name string) {
 		go reap(name)
 		return
 	}
-	if !durable {
+	if !durable && dir != "" {
 		// A durable store's file goes only through reap, once memory
 		// mirrors the log; one let go before then (a record a restart
 		// dropped) is an orphan the next start removes.
-		os.Remove(d.path(name))
+		os.Remove(filepath.Join(dir, name))
 	}
 }
 
@@ -228,7 +235,7 @@ func (d *spillDir) removeUnused(name string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.refs[name] == 0 {
-		os.Remove(d.path(name))
+		os.Remove(d.pathLocked(name))
 	}
 }
 
@@ -240,7 +247,7 @@ func (d *spillDir) removeOrphans() {
 	ents, _ := os.ReadDir(d.dir)
 	for _, e := range ents {
 		if d.refs[e.Name()] == 0 && e.Type().IsRegular() {
-			os.Remove(d.path(e.Name()))
+			os.Remove(d.pathLocked(e.Name()))
 		}
 	}
 }
