@@ -41,10 +41,14 @@ import (
 // whose records name them (durable.go), and a file is removed only under
 // the durable store's write lock, when memory (which mirrors the log
 // there) holds no handle to it.
-const (
-	spillThreshold = 4 << 20
-	readChunk      = 256 << 10
-)
+//
+// Not on Windows: there a file cannot be removed while any handle holds it
+// open (Go opens files without FILE_SHARE_DELETE), so a deleted blob's file
+// would stay until every reader's handle is collected, and a state dir's
+// files could not be reaped; large blobs stay in memory there, as before
+// spill files (spillThreshold is math.MaxInt32, spill_windows.go, past the
+// 256 MiB a request may carry).
+const readChunk = 256 << 10
 
 // spill is one spill file, n bytes long.
 type spill struct {

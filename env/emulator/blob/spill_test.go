@@ -18,6 +18,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/blob"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -67,6 +68,7 @@ func (f *fixture) put(u string, h http.Header, body []byte) res {
 }
 
 func TestLargeBlobSpills(t *testing.T) {
+	blob.SkipWithoutSpills(t)
 	f := newFixture(t, "AzureCloud")
 	sas := f.sas(map[string]any{"signedPermission": "rcwd"})
 	u := withSAS(f.blobURL("large.bin"), sas)
@@ -131,6 +133,7 @@ func TestLargeBlobSpills(t *testing.T) {
 // InternalError naming the cause, keeps nothing, and uploads work again
 // once there is space.
 func TestLargeBlobDurable(t *testing.T) {
+	blob.SkipWithoutSpills(t)
 	dir := winetest.TempDir(t)
 	start := func() *fixture {
 		return startFixture(t, emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
