@@ -234,6 +234,7 @@ func New(cfg Config) (*Emulator, error) {
 	e.RBAC = rbac.NewStore()
 	e.ARM = arm.New(cfg.Cloud, e.ids.SubscriptionID, e.Dir, e.Issuer, e.RBAC)
 	e.IMDS = imds.New(cfg.Cloud, e.Issuer, e.currentVM, cfg.IMDSThrottle)
+	e.IMDS.Identity = e.currentIdentity
 	e.Faults = faults.New(e.Issuer, e.RBAC)
 	e.control = e.Faults.Control(e.authorizeControl)
 	e.Operator = directory.Principal{
@@ -388,6 +389,7 @@ func (e *Emulator) Close() error {
 		}
 	}
 	e.SQL.Close()
+	e.Blob.Close()
 	errs = append(errs, e.closeState(), e.stateLock.Close())
 	for _, d := range e.tempDirs {
 		os.RemoveAll(d)
@@ -452,19 +454,47 @@ func (e *Emulator) currentVM() (imds.VM, bool) {
 			vm.VMSize = size
 		}
 	}
-	if res.Identity.HasSystem() {
-		if p, ok := e.Dir.ByObjectID(res.Identity.PrincipalID); ok {
+	e.vmIdentities(&vm, res.Identity)
+	return vm, true
+}
+
+// currentIdentity is currentVM for the token path: the VM's resource id and
+// identities only, read without copying the VM's properties.
+func (e *Emulator) currentIdentity() (imds.VM, bool) {
+	e.vmMu.RLock()
+	id := e.vmID
+	e.vmMu.RUnlock()
+	if id == "" {
+		return imds.VM{}, false
+	}
+	rid, ident, ok := e.ARM.VirtualMachineIdentity(id)
+	if !ok {
+		return imds.VM{}, false
+	}
+	vm := imds.VM{ResourceID: rid}
+	e.vmIdentities(&vm, ident)
+	return vm, true
+}
+
+// vmIdentities sets the principals of a VM's identity.
+func (e *Emulator) vmIdentities(vm *imds.VM, ident *arm.Identity) {
+	if ident.HasSystem() {
+		if p, ok := e.Dir.ByObjectID(ident.PrincipalID); ok {
 			vm.System = &p
 		}
 	}
-	if res.Identity != nil {
-		for id := range res.Identity.UserAssigned {
-			if p, ok := e.Dir.ByResourceID(id); ok {
+	if ident != nil {
+		for id, ref := range ident.UserAssigned {
+			// The principal the attachment recorded, when it still
+			// belongs to that identity, saves ByResourceID's scan of
+			// the directory.
+			if p, ok := e.Dir.ByObjectID(ref.PrincipalID); ok && ref.PrincipalID != "" && strings.EqualFold(p.ResourceID, id) {
+				vm.User = append(vm.User, p)
+			} else if p, ok := e.Dir.ByResourceID(id); ok {
 				vm.User = append(vm.User, p)
 			}
 		}
 	}
-	return vm, true
 }
 
 // CAFile writes the CA certificate to a file (in the state dir when there is

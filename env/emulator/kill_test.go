@@ -246,8 +246,12 @@ func TestKillMidLoad(t *testing.T) {
 					if err == nil && code == 201 {
 						record(acked{"arm", "https://" + c.ARMHost + path + "?api-version=2021-04-01", tag})
 					}
-				case 1: // Blob: a new blob of 1-64 KiB
-					data := strings.Repeat(tag+";", (1<<10+i*997%(63<<10))/len(tag))
+				case 1: // Blob: a new blob of 1-64 KiB, every fifth one 5 MiB (a spill file)
+					size := 1<<10 + i*997%(63<<10)
+					if i%15 == 1 {
+						size = 5<<20 + i
+					}
+					data := strings.Repeat(tag+";", size/len(tag))
 					var code int
 					code, _, err = p.send("PUT", blobBase+"kill/"+tag, bearer(blobTok, "X-Ms-Version", "2021-08-06", "X-Ms-Blob-Type", "BlockBlob", "Content-Type", "application/octet-stream"), []byte(data))
 					if err == nil && code == 201 {

@@ -212,7 +212,7 @@ func (e *Emulator) restoreState() (bool, error) {
 	if err := e.KeyVault.Persist(e.logs["keyvault"]); err != nil {
 		return false, fmt.Errorf("key vault: %w", err)
 	}
-	if err := e.Blob.Persist(e.logs["blob"], e.ARM); err != nil {
+	if err := e.Blob.Persist(e.logs["blob"], e.ARM, filepath.Join(e.cfg.StateDir, "blobdata")); err != nil {
 		return false, fmt.Errorf("blob: %w", err)
 	}
 	if err := e.SQL.Persist(filepath.Join(e.cfg.StateDir, "sql"), e.logs["sql"], e.ARM); err != nil {

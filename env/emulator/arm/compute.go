@@ -17,6 +17,29 @@ func (s *Server) VirtualMachine(id string) (Resource, bool) {
 	return res, true
 }
 
+// VirtualMachineIdentity returns a VM's resource id and a copy of its
+// identity, without copying its properties as VirtualMachine does: IMDS
+// reads it on every token request.
+func (s *Server) VirtualMachineIdentity(id string) (string, *Identity, bool) {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	r, ok := s.store.resources[strings.ToLower(id)]
+	if !ok || !strings.EqualFold(r.Type, typeVM) {
+		return "", nil, false
+	}
+	if r.Identity == nil {
+		return r.ID, nil, true
+	}
+	c := *r.Identity
+	if r.Identity.UserAssigned != nil {
+		c.UserAssigned = make(map[string]UserAssignedRef, len(r.Identity.UserAssigned))
+		for k, v := range r.Identity.UserAssigned {
+			c.UserAssigned[k] = v
+		}
+	}
+	return r.ID, &c, true
+}
+
 // UserAssignedPrincipal resolves a user-assigned identity resource id to its
 // principal.
 func (s *Server) UserAssignedPrincipal(id string) (directory.Principal, bool) {

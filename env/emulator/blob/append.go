@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"hash/crc64"
 	"net/http"
 	"strconv"
 )
@@ -77,7 +78,7 @@ func (s *Service) AppendBlock(r *request) reply {
 		if err := lease(b); err != nil {
 			return err
 		}
-		size := int64(len(b.Data))
+		size := b.Size()
 		if maxSize >= 0 && size+int64(len(data)) > maxSize {
 			return errorf(412, "MaxBlobSizeConditionNotMet", "The max blob size condition specified was not met.")
 		}
@@ -89,10 +90,10 @@ func (s *Service) AppendBlock(r *request) reply {
 	if err != nil {
 		return fail(storeError(err))
 	}
-	h := blockHashHeaders(r, data)
+	h := blockHashHeaders(r, contentMD5(data), crc64.Checksum(data, crc64Table))
 	h.Set("ETag", b.ETag)
 	h.Set("Last-Modified", httpTime(b.LastModified))
-	h.Set("x-ms-blob-append-offset", strconv.Itoa(len(b.Data)-len(data)))
+	h.Set("x-ms-blob-append-offset", strconv.FormatInt(b.Size()-int64(len(data)), 10))
 	h.Set("x-ms-blob-committed-block-count", strconv.Itoa(len(b.blocks)))
 	return reply{status: 201, header: h}
 }

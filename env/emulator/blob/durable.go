@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,11 +22,17 @@ import (
 //	c/{account}/{container}                      container properties
 //	b/{account}/{container}/{blob}               blob properties, block list, data
 //	k/{account}/{container}/{len(blob)}/{blob}{block id}   uncommitted block
+//	f/{account}/{container}/{len(blob)}/{blob}{block id}   uncommitted block in a data file
 //	l/{account}/{container}/{blob}               the blob's lease
 //	s/{account}/{container}/{len(blob)}/{blob}{snapshot time}   snapshot
 //	p/{account}/{container}/{len(blob)}/{blob}{block number}    appended block
 //
-// Account and container names never hold "/"; the length in the k, s and
+// A blob or block larger than spillThreshold is not in its record: the
+// record names a data file in the state dir's blobdata directory
+// (spill.go), written and fsynced before the record. A file no record
+// names (an upload cut by a crash) is removed at start.
+//
+// Account and container names never hold "/"; the length in the k, f, s and
 // p keys makes "all of this blob's" a prefix that no other blob's share.
 // A lease has its own record so a renewal does not rewrite the blob's
 // data; an append blob is its b record plus its p records in order, so an
@@ -47,8 +54,13 @@ type durableStore struct {
 // Persist loads the accounts and blobs l holds, keeping only accounts
 // Resource Manager (loaded first) still has, and from then on records every
 // change in l: the Store becomes a durable one.
-func (s *Service) Persist(l *state.Log, a *arm.Server) error {
-	mem := NewMemStore().(*memStore)
+// Large blobs' bytes go to files in dataDir.
+func (s *Service) Persist(l *state.Log, a *arm.Server, dataDir string) error {
+	sd := newSpillDir(dataDir, true)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	mem := newMemStore(sd)
 	live := map[string]bool{}
 	for _, res := range a.Resources(TypeStorageAccount) {
 		live[res.Name] = true
@@ -76,7 +88,7 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 	}
 	// Containers before the blobs in them, blobs before what hangs on
 	// them; appended blocks in key (block number) order.
-	for _, prefix := range []string{"a/", "c/", "b/", "k/", "l/", "s/", "p/"} {
+	for _, prefix := range append([]string{"a/"}, blobRecordPrefixes...) {
 		if err := l.Each(prefix, load); err != nil {
 			return err
 		}
@@ -89,7 +101,19 @@ func (s *Service) Persist(l *state.Log, a *arm.Server) error {
 	if err := l.Commit(&gone); err != nil {
 		return err
 	}
-	s.Store = &durableStore{mem: mem, log: l, staged: staged}
+	d := &durableStore{mem: mem, log: l, staged: staged}
+	s.Store = d
+	// Files no record names are uploads a crash cut short; from now on a
+	// file whose last handle is collected goes under wmu, when memory
+	// mirrors the log (so no record names it either).
+	sd.removeOrphans()
+	sd.mu.Lock()
+	sd.reap = func(name string) {
+		d.wmu.Lock()
+		defer d.wmu.Unlock()
+		sd.removeUnused(name)
+	}
+	sd.mu.Unlock()
 	// A write the disk refuses is undone in memory (reload), so the log
 	// may go on after it.
 	l.RecoverWrites()
@@ -130,7 +154,12 @@ func restoreRecord(mem *memStore, staged map[string]bool, k string, v []byte) er
 		mem.restoreContainer(account, c)
 	case "b":
 		container, _, _ := strings.Cut(rest, "/")
-		b, err := decodeBlob(v)
+		if _, err := mem.container(account, container); err != nil {
+			// Its container is gone: the blob goes with it (and its
+			// data file, not opened, is an orphan removed at start).
+			return nil
+		}
+		b, err := decodeBlob(v, mem.spill)
 		if err != nil {
 			return err
 		}
@@ -142,7 +171,7 @@ func restoreRecord(mem *memStore, staged map[string]bool, k string, v []byte) er
 			return err
 		}
 		mem.restoreLease(account, container, name, l)
-	case "k", "s", "p":
+	case "k", "f", "s", "p":
 		container, rest, _ := strings.Cut(rest, "/")
 		n, rest, _ := strings.Cut(rest, "/")
 		size, err := strconv.Atoi(n)
@@ -151,11 +180,25 @@ func restoreRecord(mem *memStore, staged map[string]bool, k string, v []byte) er
 		}
 		name, tail := rest[:size], rest[size:]
 		staged[blobPrefix(kind, account, container, name)] = true
+		if c, err := mem.container(account, container); err != nil || (kind == "s" && c.blobs[name] == nil) {
+			// Nothing to hang on: restore* would drop it (see "b").
+			return nil
+		}
 		switch kind {
 		case "k":
-			mem.restoreStaged(account, container, name, tail, v)
+			mem.restoreStaged(account, container, name, tail, memPiece(v))
+		case "f":
+			var ref fileRef
+			if err := json.Unmarshal(v, &ref); err != nil {
+				return err
+			}
+			sp, err := mem.spill.open(ref.File, ref.Size)
+			if err != nil {
+				return err
+			}
+			mem.restoreStaged(account, container, name, tail, piece{sp: sp, n: sp.n})
 		case "s":
-			b, err := decodeBlob(v)
+			b, err := decodeBlob(v, mem.spill)
 			if err != nil {
 				return err
 			}
@@ -174,13 +217,22 @@ func restoreRecord(mem *memStore, staged map[string]bool, k string, v []byte) er
 // blobRecordPrefixes are the record kinds of the store, in load order:
 // containers before the blobs in them, blobs before what hangs on them;
 // appended blocks in key (block number) order.
-var blobRecordPrefixes = []string{"c/", "b/", "k/", "l/", "s/", "p/"}
+var blobRecordPrefixes = []string{"c/", "b/", "k/", "f/", "l/", "s/", "p/"}
+
+// stagedKinds are the record kinds that hang on a blob under its prefix.
+var stagedKinds = []string{"k", "f", "s", "p"}
+
+// fileRef names a data file and its length.
+type fileRef struct {
+	File string
+	Size int64
+}
 
 // reload makes memory what the log holds again, after a change memory took
 // could not be logged (a full disk): nothing unrecorded is served, or
 // built on by a later write that the disk then takes. Under wmu.
 func (d *durableStore) reload() {
-	mem := NewMemStore().(*memStore)
+	mem := newMemStore(d.mem.spill)
 	staged := map[string]bool{}
 	for _, prefix := range blobRecordPrefixes {
 		if err := d.log.Each(prefix, func(k string, v []byte) error { return restoreRecord(mem, staged, k, v) }); err != nil {
@@ -274,19 +326,26 @@ func decodeAppended(v []byte) (string, time.Time, []byte, error) {
 type blobMeta struct {
 	Blob
 	Blocks []blockMeta
+	// File and Size name the data file of a blob whose bytes are not in
+	// the record.
+	File string `json:",omitempty"`
+	Size int64  `json:",omitempty"`
 }
 
 type blockMeta struct {
 	ID  string
-	Len int
+	Len int64
 }
 
 // encodeBlob is u32 length of the JSON properties, the properties, the data.
 func encodeBlob(b Blob) ([]byte, error) {
 	m := blobMeta{Blob: b}
 	m.Data = nil
+	if b.sp != nil {
+		m.File, m.Size = b.sp.name, b.sp.n
+	}
 	for _, bl := range b.blocks {
-		m.Blocks = append(m.Blocks, blockMeta{ID: bl.id, Len: len(bl.data)})
+		m.Blocks = append(m.Blocks, blockMeta{ID: bl.id, Len: bl.n})
 	}
 	j, err := json.Marshal(m)
 	if err != nil {
@@ -298,7 +357,7 @@ func encodeBlob(b Blob) ([]byte, error) {
 	return append(out, b.Data...), nil
 }
 
-func decodeBlob(v []byte) (Blob, error) {
+func decodeBlob(v []byte, sd *spillDir) (Blob, error) {
 	if len(v) < 4 || int(binary.LittleEndian.Uint32(v)) > len(v)-4 {
 		return Blob{}, errors.New("blob: bad blob record")
 	}
@@ -308,13 +367,21 @@ func decodeBlob(v []byte) (Blob, error) {
 		return Blob{}, err
 	}
 	b := m.Blob
-	b.Data = v[4+n:]
-	off := 0
+	b.setContent(memPiece(v[4+n:]))
+	if m.File != "" {
+		sp, err := sd.open(m.File, m.Size)
+		if err != nil {
+			return Blob{}, err
+		}
+		b.setContent(piece{sp: sp, n: sp.n})
+	}
+	all := b.content()
+	var off int64
 	for _, bm := range m.Blocks {
-		if bm.Len < 0 || off+bm.Len > len(b.Data) {
+		if bm.Len < 0 || off+bm.Len > all.n {
 			return Blob{}, errors.New("blob: block list longer than the data")
 		}
-		b.blocks = append(b.blocks, block{id: bm.ID, data: b.Data[off : off+bm.Len : off+bm.Len]})
+		b.blocks = append(b.blocks, block{id: bm.ID, piece: all.sub(off, bm.Len)})
 		off += bm.Len
 	}
 	return b, nil
@@ -372,7 +439,7 @@ func (d *durableStore) DeleteContainer(account, name string, cond func(*Containe
 		b.Delete(containerKey(account, name))
 		b.DeletePrefix(blobKey(account, name, ""))
 		b.DeletePrefix(leaseKey(account, name, ""))
-		for _, kind := range []string{"k", "s", "p"} {
+		for _, kind := range stagedKinds {
 			d.dropStaged(b, kind+"/"+account+"/"+name+"/")
 		}
 	})
@@ -392,6 +459,7 @@ func (d *durableStore) putBlob(account, container, name string, change func() (B
 		}
 		b.Put(blobKey(account, container, name), v)
 		d.dropStaged(b, stagedPrefix(account, container, name))
+		d.dropStaged(b, blobPrefix("f", account, container, name))
 		d.dropStaged(b, blobPrefix("p", account, container, name))
 		return nil
 	})
@@ -415,7 +483,7 @@ func (d *durableStore) DeleteBlob(account, container, name string, del Deletion,
 		default:
 			b.Delete(blobKey(account, container, name))
 			b.Delete(leaseKey(account, container, name))
-			for _, kind := range []string{"k", "s", "p"} {
+			for _, kind := range stagedKinds {
 				d.dropStaged(b, blobPrefix(kind, account, container, name))
 			}
 		}
@@ -476,13 +544,24 @@ func (d *durableStore) AppendBlock(account, container, name string, data []byte,
 		})
 }
 
-func (d *durableStore) PutBlock(account, container, blob, id string, data []byte, cond func(*Blob) error) error {
+func (d *durableStore) PutBlock(account, container, blob, id string, data piece, cond func(*Blob) error) error {
 	return d.recordErr(func() error { return d.mem.PutBlock(account, container, blob, id, data, cond) }, func(b *state.Batch) {
-		p := stagedPrefix(account, container, blob)
-		b.Put(p+id, data)
-		d.staged[p] = true
+		// A block is a k record (its bytes) or an f record (its data
+		// file); the other kind's record of the same id goes.
+		k, f := stagedPrefix(account, container, blob), blobPrefix("f", account, container, blob)
+		if data.sp == nil {
+			b.Put(k+id, data.mem)
+			b.Delete(f + id)
+			d.staged[k] = true
+		} else {
+			state.Must(b.PutJSON(f+id, fileRef{File: data.sp.name, Size: data.n}))
+			b.Delete(k + id)
+			d.staged[f] = true
+		}
 	})
 }
+
+func (d *durableStore) spills() *spillDir { return d.mem.spill }
 
 func (d *durableStore) CommitBlocks(account, container, name string, list []BlockRef, props Blob, cond func(*Blob) error) (Blob, error) {
 	return d.putBlob(account, container, name, func() (Blob, error) { return d.mem.CommitBlocks(account, container, name, list, props, cond) })
@@ -495,7 +574,7 @@ func (d *durableStore) DropAccount(account string) {
 	b.DeletePrefix("c/" + account + "/")
 	b.DeletePrefix("b/" + account + "/")
 	b.DeletePrefix("l/" + account + "/")
-	for _, kind := range []string{"k", "s", "p"} {
+	for _, kind := range stagedKinds {
 		d.dropStaged(&b, kind+"/"+account+"/")
 	}
 	state.Must(d.commit(&b))
@@ -550,13 +629,13 @@ func (s *memStore) restoreBlob(account, container string, b Blob) {
 	}
 }
 
-func (s *memStore) restoreStaged(account, container, blob, id string, data []byte) {
+func (s *memStore) restoreStaged(account, container, blob, id string, data piece) {
 	c, err := s.container(account, container)
 	if err != nil {
 		return
 	}
 	if c.staged[blob] == nil {
-		c.staged[blob] = map[string][]byte{}
+		c.staged[blob] = map[string]piece{}
 	}
 	c.staged[blob][id] = data
 }

@@ -337,7 +337,7 @@ type blobXML struct {
 		CreationTime       string  `xml:"Creation-Time,omitempty"`
 		LastModified       string  `xml:"Last-Modified"`
 		Etag               string  `xml:"Etag"`
-		ContentLength      int     `xml:"Content-Length"`
+		ContentLength      int64   `xml:"Content-Length"`
 		ContentType        string  `xml:"Content-Type"`
 		ContentEncoding    string  `xml:"Content-Encoding"`
 		ContentLanguage    string  `xml:"Content-Language"`
@@ -488,7 +488,7 @@ func toBlobXML(b Blob, now time.Time, meta bool, v string) blobXML {
 	if v >= "2017-11-09" {
 		p.CreationTime = httpTime(b.Created)
 	}
-	p.ContentLength, p.ContentType, p.ContentEncoding, p.ContentLanguage = len(b.Data), b.ContentType, b.Encoding, b.Language
+	p.ContentLength, p.ContentType, p.ContentEncoding, p.ContentLanguage = b.Size(), b.ContentType, b.Encoding, b.Language
 	if b.ContentMD5 != nil {
 		p.ContentMD5 = base64.StdEncoding.EncodeToString(b.ContentMD5)
 	}
@@ -538,40 +538,78 @@ func toBlobXML(b Blob, now time.Time, meta bool, v string) blobXML {
 // Blob and 4000 MiB per block; an in-memory emulator keeps a lower bound.
 const maxBody = 256 << 20
 
-// readBody reads the body, checking its length and Content-MD5.
-func readBody(r *request) ([]byte, *Error) {
+// bodyLength refuses a body with no length or one announced too long.
+func bodyLength(r *request) *Error {
 	if r.ContentLength < 0 && r.Header.Get("Transfer-Encoding") == "" {
-		return nil, errMissingHeader("Content-Length")
+		return errMissingHeader("Content-Length")
 	}
 	if r.ContentLength > maxBody {
-		return nil, errorf(413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.", "MaxLimit", strconv.Itoa(maxBody))
+		return errTooLarge()
 	}
-	var b []byte
-	var err error
-	if r.ContentLength >= 0 {
-		// One allocation of the announced size; a shorter body is an error.
-		b = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, b)
-	} else {
-		b, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	return nil
+}
+
+func errTooLarge() *Error {
+	return errorf(413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.", "MaxLimit", strconv.Itoa(maxBody))
+}
+
+// readBody reads a body that is kept in memory (a block list, an appended
+// block), checking its length and Content-MD5. It grows as bytes arrive:
+// an announced length is not allocated before the bytes come.
+func readBody(r *request) ([]byte, *Error) {
+	if e := bodyLength(r); e != nil {
+		return nil, e
 	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return nil, errorf(400, "InvalidInput", "One of the request inputs is not valid.")
 	}
 	if len(b) > maxBody {
-		return nil, errorf(413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.", "MaxLimit", strconv.Itoa(maxBody))
+		return nil, errTooLarge()
 	}
-	if v := r.Header.Get("Content-MD5"); v != "" {
-		want, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(want) != 16 {
-			return nil, errInvalidHeader("Content-MD5", v)
-		}
-		if got := contentMD5(b); !bytes.Equal(got, want) {
-			return nil, errorf(400, "Md5Mismatch", "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
-				"UserSpecifiedMd5", v, "ServerCalculatedMd5", base64.StdEncoding.EncodeToString(got))
-		}
+	if e := checkMD5(r, contentMD5(b)); e != nil {
+		return nil, e
 	}
 	return b, nil
+}
+
+// readUpload reads a Put Blob or Put Block body into the store in chunks
+// (spill.go), with its MD5 and CRC-64 computed as it goes, checking its
+// length and Content-MD5.
+func (s *Service) readUpload(r *request) (upload, *Error) {
+	if e := bodyLength(r); e != nil {
+		return upload{}, e
+	}
+	up, err := s.Store.spills().readUpload(r.Body, r.ContentLength, maxBody)
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return upload{}, errTooLarge()
+	case errors.Is(err, errBodyRead):
+		return upload{}, errorf(400, "InvalidInput", "One of the request inputs is not valid.")
+	case err != nil:
+		return upload{}, storeError(err)
+	}
+	if e := checkMD5(r, up.md5); e != nil {
+		return upload{}, e
+	}
+	return up, nil
+}
+
+// checkMD5 compares the request's Content-MD5, if any, with the body's.
+func checkMD5(r *request, got []byte) *Error {
+	v := r.Header.Get("Content-MD5")
+	if v == "" {
+		return nil
+	}
+	want, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(want) != 16 {
+		return errInvalidHeader("Content-MD5", v)
+	}
+	if !bytes.Equal(got, want) {
+		return errorf(400, "Md5Mismatch", "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
+			"UserSpecifiedMd5", v, "ServerCalculatedMd5", base64.StdEncoding.EncodeToString(got))
+	}
+	return nil
 }
 
 // writeConditions checks If-Match / If-None-Match and the lease against
@@ -706,13 +744,14 @@ func (s *Service) PutBlob(r *request) reply {
 	if v := r.Header.Get("Content-Language"); v != "" && props.Language == "" {
 		props.Language = v
 	}
-	data, e := readBody(r)
+	up, e := s.readUpload(r)
 	if e != nil {
 		return fail(e)
 	}
-	props.Data, props.Type = data, t
+	props.setContent(up.piece)
+	props.Type = t
 	if props.ContentMD5 == nil && t == blockBlob {
-		props.ContentMD5 = contentMD5(data)
+		props.ContentMD5 = up.md5
 	}
 	b, err := s.Store.PutBlob(r.acct.Name, r.container, r.blob, props, cond)
 	if err != nil {
@@ -726,7 +765,7 @@ func (s *Service) PutBlob(r *request) reply {
 		// .../containerclient/recording_listblobsflat_with_default_parameters.json);
 		// an append blob's creation answers neither (2019-02-02:
 		// .../appendblobclient/recording_appendblock_with_invalid_crc64_should_fail.js).
-		h.Set("x-ms-content-crc64", contentCRC64(data))
+		h.Set("x-ms-content-crc64", crc64Base64(up.crc64))
 	}
 	return reply{status: 201, header: h}
 }
@@ -747,14 +786,14 @@ func (s *Service) PutBlock(r *request) reply {
 	if e != nil {
 		return fail(e)
 	}
-	data, e := readBody(r)
+	up, e := s.readUpload(r)
 	if e != nil {
 		return fail(e)
 	}
-	if err := s.Store.PutBlock(r.acct.Name, r.container, r.blob, id, data, cond); err != nil {
+	if err := s.Store.PutBlock(r.acct.Name, r.container, r.blob, id, up.piece, cond); err != nil {
 		return fail(storeError(err))
 	}
-	return reply{status: 201, header: blockHashHeaders(r, data)}
+	return reply{status: 201, header: blockHashHeaders(r, up.md5, up.crc64)}
 }
 
 // blockHashHeaders are the integrity headers of a Put Block (and Append
@@ -764,12 +803,12 @@ func (s *Service) PutBlock(r *request) reply {
 // 2020-04-08 in Azure/azure-sdk-for-net
 // sdk/storage/Azure.Storage.Blobs/tests/SessionRecords/BlockBlobClientTests/CommitBlockListAsync.json
 // (testdata/put_block_2020-04-08_recorded.json).
-func blockHashHeaders(r *request, data []byte) http.Header {
+func blockHashHeaders(r *request, md5 []byte, crc uint64) http.Header {
 	h := http.Header{"x-ms-request-server-encrypted": {"true"}}
 	if r.version < crc64Version || r.Header.Get("Content-MD5") != "" {
-		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(contentMD5(data)))
+		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(md5))
 	} else {
-		h.Set("x-ms-content-crc64", contentCRC64(data))
+		h.Set("x-ms-content-crc64", crc64Base64(crc))
 	}
 	return h
 }
@@ -785,9 +824,9 @@ const crc64Version = "2019-02-02"
 // and "Hello World" gives "YeJLfssylmU=" (recording_syncuploadfromurl__destination_bearer_token.js).
 var crc64Table = crc64.MakeTable(0x9A6C9329AC4BC9B5)
 
-func contentCRC64(data []byte) string {
+func crc64Base64(sum uint64) string {
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], crc64.Checksum(data, crc64Table))
+	binary.LittleEndian.PutUint64(b[:], sum)
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
@@ -901,13 +940,29 @@ func readConditions(r *request, b Blob) *reply {
 	return nil
 }
 
+// Header values shared by every answer that has them; the server only
+// reads them.
+var (
+	trueValue  = []string{"true"}
+	bytesValue = []string{"bytes"}
+)
+
 // blobHeaders are the properties Get Blob and Get Blob Properties return,
 // with the SAS's response-header overrides (rsct, rscd, ...) applied.
 func blobHeaders(r *request, b Blob, now time.Time) http.Header {
-	h := http.Header{
-		"ETag": {b.ETag}, "Last-Modified": {httpTime(b.LastModified)}, "x-ms-creation-time": {httpTime(b.Created)},
-		"x-ms-blob-type": {b.BlobType()}, "x-ms-server-encrypted": {"true"}, "Accept-Ranges": {"bytes"}, "Content-Type": {b.ContentType},
+	// Straight into the answer's own header map when there is one: a
+	// map built here would be copied into it key by key.
+	h := r.out
+	if h == nil {
+		h = http.Header{}
 	}
+	h["ETag"] = []string{b.ETag}
+	h["Last-Modified"] = []string{httpTime(b.LastModified)}
+	h["x-ms-creation-time"] = []string{httpTime(b.Created)}
+	h["x-ms-blob-type"] = []string{b.BlobType()}
+	h["x-ms-server-encrypted"] = trueValue
+	h["Accept-Ranges"] = bytesValue
+	h["Content-Type"] = []string{b.ContentType}
 	b.Lease.setHeaders(h, now)
 	if b.BlobType() == appendBlob {
 		// https://learn.microsoft.com/rest/api/storageservices/get-blob-properties#response-headers
@@ -969,18 +1024,20 @@ func (s *Service) GetBlob(r *request) reply {
 	if rp := readConditions(r, b); rp != nil {
 		return *rp
 	}
-	h := blobHeaders(r, b, now)
 	rangeHdr := r.Header.Get("x-ms-range")
 	if rangeHdr == "" {
 		rangeHdr = r.Header.Get("Range")
 	}
-	size := int64(len(b.Data))
+	size := b.Size()
+	if rangeHdr != "" {
+		if start, _, _, ok := parseRange(rangeHdr); ok && start >= size {
+			e := errorf(416, "InvalidRange", "The range specified is invalid for the current size of the resource.")
+			return reply{err: e, header: http.Header{"Content-Range": {"bytes */" + strconv.FormatInt(size, 10)}}}
+		}
+	}
+	h := blobHeaders(r, b, now)
 	if rangeHdr != "" {
 		if start, end, open, ok := parseRange(rangeHdr); ok {
-			if start >= size {
-				e := errorf(416, "InvalidRange", "The range specified is invalid for the current size of the resource.")
-				return reply{err: e, header: http.Header{"Content-Range": {"bytes */" + strconv.FormatInt(size, 10)}}}
-			}
 			if open || end >= size {
 				end = size - 1
 			}
@@ -988,23 +1045,26 @@ func (s *Service) GetBlob(r *request) reply {
 			if b.ContentMD5 != nil {
 				h.Set("x-ms-blob-content-md5", base64.StdEncoding.EncodeToString(b.ContentMD5))
 			}
-			data := b.Data[start : end+1]
-			h.Set("Content-Length", strconv.Itoa(len(data)))
-			return reply{status: 206, header: h, body: data}
+			h.Set("Content-Length", strconv.FormatInt(end+1-start, 10))
+			return bodyReply(206, h, b.content().sub(start, end+1-start))
 		}
 	}
 	if b.ContentMD5 != nil {
 		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(b.ContentMD5))
 	}
-	h.Set("Content-Length", strconv.Itoa(len(b.Data)))
-	return reply{status: 200, header: h, body: nonNil(b.Data)}
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	return bodyReply(200, h, b.content())
 }
 
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
+// bodyReply answers a blob's bytes, from memory or from its spill file.
+func bodyReply(status int, h http.Header, p piece) reply {
+	if p.sp != nil {
+		return reply{status: status, header: h, file: &p}
 	}
-	return b
+	if p.mem == nil {
+		p.mem = []byte{}
+	}
+	return reply{status: status, header: h, body: p.mem}
 }
 
 // GetBlobProperties: https://learn.microsoft.com/rest/api/storageservices/get-blob-properties
@@ -1017,7 +1077,7 @@ func (s *Service) GetBlobProperties(r *request) reply {
 		return *rp
 	}
 	h := blobHeaders(r, b, now)
-	h.Set("Content-Length", strconv.Itoa(len(b.Data)))
+	h.Set("Content-Length", strconv.FormatInt(b.Size(), 10))
 	if b.BlobType() == blockBlob {
 		h.Set("x-ms-access-tier", "Hot")
 		h.Set("x-ms-access-tier-inferred", "true")

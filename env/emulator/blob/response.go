@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/miconform/miconform/env/emulator/directory"
@@ -108,24 +109,38 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
-	err    *Error
+	// file, when set, is the body instead of body: a part of a spill
+	// file (a pointer, as replies are passed by value everywhere).
+	file *piece
+	err  *Error
 }
 
 func fail(e *Error) reply { return reply{err: e} }
+
+// writeError sends an error answer. Not inlined: the front door's many
+// error paths would each hold a reply in its frame, and a large frame
+// there made every request's goroutine grow its stack.
+//
+//go:noinline
+func writeError(w http.ResponseWriter, r *http.Request, version string, e *Error) {
+	write(w, r, version, fail(e))
+}
 
 // write sends a reply with the headers every Blob service answer has.
 // https://learn.microsoft.com/rest/api/storageservices/common-rest-api-headers
 func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 	h := w.Header()
 	reqID := directory.NewGUID()
-	h.Set("x-ms-request-id", reqID)
-	h.Set("Server", "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0")
-	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	// Canonical keys set directly: Header.Set canonicalises each key on
+	// every answer.
+	h["X-Ms-Request-Id"] = []string{reqID}
+	h["Server"] = serverValue
+	h["Date"] = []string{httpDate()}
 	if version != "" {
-		h.Set("x-ms-version", version)
+		h["X-Ms-Version"] = []string{version}
 	}
-	if id := r.Header.Get("x-ms-client-request-id"); id != "" {
-		h.Set("x-ms-client-request-id", id)
+	if id := r.Header["X-Ms-Client-Request-Id"]; len(id) > 0 && id[0] != "" {
+		h["X-Ms-Client-Request-Id"] = id[:1:1]
 	}
 	for k, v := range rp.header {
 		h[k] = v
@@ -157,9 +172,40 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 		h.Set("Content-Length", "0")
 	}
 	w.WriteHeader(rp.status)
-	if r.Method != http.MethodHead && len(rp.body) > 0 {
+	if r.Method == http.MethodHead {
+		return
+	}
+	if rp.file != nil {
+		bp := copyBufs.Get().(*[]byte)
+		_ = rp.file.writeTo(w, *bp)
+		copyBufs.Put(bp)
+		return
+	}
+	if len(rp.body) > 0 {
 		_, _ = w.Write(rp.body)
 	}
+}
+
+// serverValue is the Server header of every answer; the server only reads it.
+var serverValue = []string{"Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"}
+
+// dateCache is the Date header of the current second.
+var dateCache atomic.Pointer[cachedDate]
+
+type cachedDate struct {
+	sec int64
+	s   string
+}
+
+// httpDate is now in http.TimeFormat, formatted once a second.
+func httpDate() string {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.s
+	}
+	d := &cachedDate{sec: now.Unix(), s: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.s
 }
 
 // xmlReply is a 200 answer with an XML document.

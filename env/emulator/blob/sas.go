@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +57,30 @@ func (e *sasError) Error() string { return e.Detail }
 
 const notWellFormed = "Signature fields not well formed."
 
+// sasFields are the SAS's query parameters and the fields they fill; a
+// package table rather than a literal in ParseSAS, whose large frame
+// made every request's handler goroutine grow its stack there.
+var sasFields = [...]struct {
+	k string
+	p func(*SAS) *string
+}{
+	{"sv", func(s *SAS) *string { return &s.Version }}, {"sr", func(s *SAS) *string { return &s.Resource }},
+	{"sp", func(s *SAS) *string { return &s.Permissions }}, {"st", func(s *SAS) *string { return &s.Start }},
+	{"se", func(s *SAS) *string { return &s.Expiry }}, {"si", func(s *SAS) *string { return &s.Identifier }},
+	{"sip", func(s *SAS) *string { return &s.IP }}, {"spr", func(s *SAS) *string { return &s.Protocol }},
+	{"ses", func(s *SAS) *string { return &s.Encryption }}, {"rscc", func(s *SAS) *string { return &s.CacheControl }},
+	{"rscd", func(s *SAS) *string { return &s.Disposition }}, {"rsce", func(s *SAS) *string { return &s.Encoding }},
+	{"rscl", func(s *SAS) *string { return &s.Language }}, {"rsct", func(s *SAS) *string { return &s.ContentType }},
+	{"sig", func(s *SAS) *string { return &s.Signature }}, {"skoid", func(s *SAS) *string { return &s.KeyOID }},
+	{"sktid", func(s *SAS) *string { return &s.KeyTID }}, {"skt", func(s *SAS) *string { return &s.KeyStart }},
+	{"ske", func(s *SAS) *string { return &s.KeyExpiry }}, {"sks", func(s *SAS) *string { return &s.KeyService }},
+	{"skv", func(s *SAS) *string { return &s.KeyVersion }}, {"skdutid", func(s *SAS) *string { return &s.KeyDelegatedUserTID }},
+	{"sduoid", func(s *SAS) *string { return &s.DelegatedUserOID }}, {"saoid", func(s *SAS) *string { return &s.AuthorizedOID }},
+	{"suoid", func(s *SAS) *string { return &s.UnauthorizedOID }}, {"scid", func(s *SAS) *string { return &s.CorrelationID }},
+	{"sdd", func(s *SAS) *string { return &s.DirectoryDepth }}, {"srh", func(s *SAS) *string { return &s.SignedHeaders }},
+	{"srq", func(s *SAS) *string { return &s.SignedQuery }},
+}
+
 // ParseSAS reads the SAS fields of a query and checks that they are well
 // formed for their version: required fields present, known resource type,
 // permissions from the allowed set in Azure's order without repeats,
@@ -72,25 +97,12 @@ func ParseSAS(q url.Values) (*SAS, error) {
 		return v[0], true
 	}
 	s := &SAS{}
-	fields := []struct {
-		k string
-		p *string
-	}{
-		{"sv", &s.Version}, {"sr", &s.Resource}, {"sp", &s.Permissions}, {"st", &s.Start}, {"se", &s.Expiry},
-		{"si", &s.Identifier}, {"sip", &s.IP}, {"spr", &s.Protocol}, {"ses", &s.Encryption},
-		{"rscc", &s.CacheControl}, {"rscd", &s.Disposition}, {"rsce", &s.Encoding}, {"rscl", &s.Language},
-		{"rsct", &s.ContentType}, {"sig", &s.Signature},
-		{"skoid", &s.KeyOID}, {"sktid", &s.KeyTID}, {"skt", &s.KeyStart}, {"ske", &s.KeyExpiry},
-		{"sks", &s.KeyService}, {"skv", &s.KeyVersion}, {"skdutid", &s.KeyDelegatedUserTID},
-		{"sduoid", &s.DelegatedUserOID}, {"saoid", &s.AuthorizedOID}, {"suoid", &s.UnauthorizedOID},
-		{"scid", &s.CorrelationID}, {"sdd", &s.DirectoryDepth}, {"srh", &s.SignedHeaders}, {"srq", &s.SignedQuery},
-	}
-	for _, f := range fields {
+	for _, f := range sasFields {
 		v, ok := one(f.k)
 		if !ok {
 			return nil, &sasError{notWellFormed}
 		}
-		*f.p = v
+		*f.p(s) = v
 	}
 	switch {
 	case s.Version == "":
@@ -281,6 +293,42 @@ func sign(key []byte, stringToSign string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
+// sigCache remembers the SAS signatures that matched, by key, string to
+// sign and signature: a client sends the same SAS request after request,
+// and the HMAC (with its key schedule) was a sixth of a Get Blob's time.
+// Only matches are kept, and at most sigCacheMax of them (the map starts
+// over when full); a regenerated key is another key, so its old entries
+// never match.
+var sigCache struct {
+	sync.Mutex
+	m map[sigKey]struct{}
+}
+
+type sigKey struct{ key, sts, sig string }
+
+const sigCacheMax = 1024
+
+// signedBy reports whether sig is the signature of sts with key.
+func signedBy(key []byte, sts, sig string) bool {
+	k := sigKey{string(key), sts, sig}
+	sigCache.Lock()
+	_, ok := sigCache.m[k]
+	sigCache.Unlock()
+	if ok {
+		return true
+	}
+	if !hmac.Equal([]byte(sign(key, sts)), []byte(sig)) {
+		return false
+	}
+	sigCache.Lock()
+	if sigCache.m == nil || len(sigCache.m) >= sigCacheMax {
+		sigCache.m = map[sigKey]struct{}{}
+	}
+	sigCache.m[k] = struct{}{}
+	sigCache.Unlock()
+	return true
+}
+
 // verifySAS checks a parsed SAS against the account's keys, the clock and
 // the request's protocol and address. It returns the AuthenticationFailed or
 // Authorization*Mismatch error Azure answers with.
@@ -305,8 +353,9 @@ func verifySAS(s *SAS, keys [][]byte, canonicalResource string, now time.Time, h
 	sts := s.StringToSign(canonicalResource)
 	ok := false
 	for _, k := range keys {
-		if hmac.Equal([]byte(sign(k, sts)), []byte(s.Signature)) {
+		if signedBy(k, sts, s.Signature) {
 			ok = true
+			break
 		}
 	}
 	if !ok {

@@ -160,6 +160,8 @@ type request struct {
 	// oid and tid are the caller's object and tenant ids when authorized
 	// with a token.
 	oid, tid string
+	// out is the answer's header map, which handlers may fill directly.
+	out http.Header
 }
 
 // isLoopback tells path-style hosts (loopback addresses) from host-style ones.
@@ -173,12 +175,31 @@ func isLoopback(host string) bool {
 
 // ServeHTTP is the Blob service's front door.
 func (s *Service) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	r := s.admit(w, hr)
+	if r == nil {
+		return
+	}
+	if e := s.authenticate(r); e != nil {
+		writeError(w, hr, r.version, e)
+		return
+	}
+	write(w, hr, r.version, r.op.h(s, r))
+}
+
+// admit finds the account, the version, the resource and the operation
+// of a request, or answers the error and returns nil. It returns before
+// authentication and the handler run: kept out of ServeHTTP's frame, its
+// locals do not sit under every handler's stack.
+//
+//go:noinline
+func (s *Service) admit(w http.ResponseWriter, hr *http.Request) *request {
 	host := strings.ToLower(hr.Host)
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.Trim(host, "[]")
-	path := hr.URL.EscapedPath()
+	escaped := hr.URL.EscapedPath()
+	path := escaped
 	var name string
 	if isLoopback(host) {
 		// Path style: the first segment names the account.
@@ -193,33 +214,29 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		// HTTP answer can be faithful; dropping the connection is closest.
 		panic(http.ErrAbortHandler)
 	}
-	r := &request{Request: hr, acct: acct, escapedPath: hr.URL.EscapedPath(), q: hr.URL.Query(), https: hr.TLS != nil}
+	r := &request{Request: hr, acct: acct, escapedPath: escaped, q: hr.URL.Query(), https: hr.TLS != nil, out: w.Header()}
 	version := hr.Header.Get("x-ms-version")
 	if version != "" && !knownVersion(version) {
-		write(w, hr, "", fail(errInvalidHeader("x-ms-version", version)))
-		return
+		writeError(w, hr, "", errInvalidHeader("x-ms-version", version))
+		return nil
 	}
 	r.version = version
 	if e := r.locate(path); e != nil {
-		write(w, hr, version, fail(e))
-		return
+		writeError(w, hr, version, e)
+		return nil
 	}
 	op, e := route(r)
 	if e != nil {
-		write(w, hr, version, fail(e))
-		return
+		writeError(w, hr, version, e)
+		return nil
 	}
 	r.op = op
 	if acct.HTTPSOnly && !r.https {
 		// https://learn.microsoft.com/azure/storage/common/storage-require-secure-transfer
-		write(w, hr, version, fail(errorf(400, "AccountRequiresHttps", "The account being accessed does not support http.", "AccountName", acct.Name)))
-		return
+		writeError(w, hr, version, errorf(400, "AccountRequiresHttps", "The account being accessed does not support http.", "AccountName", acct.Name))
+		return nil
 	}
-	if e := s.authenticate(r); e != nil {
-		write(w, hr, r.version, fail(e))
-		return
-	}
-	write(w, hr, r.version, op.h(s, r))
+	return r
 }
 
 // locate splits the path into container and blob, decoding them.

@@ -55,12 +55,14 @@ type Store interface {
 	AppendBlock(account, container, name string, data []byte, cond func(*Blob) error) (Blob, error)
 	// PutBlock stages an uncommitted block for a blob when cond accepts
 	// the committed blob (not called when there is none).
-	PutBlock(account, container, blob, id string, data []byte, cond func(*Blob) error) error
+	PutBlock(account, container, blob, id string, data piece, cond func(*Blob) error) error
 	// CommitBlocks builds a blob from staged and committed blocks; the
 	// staged blocks of the blob are dropped when it succeeds.
 	CommitBlocks(account, container, name string, list []BlockRef, props Blob, cond func(*Blob) error) (Blob, error)
 	// DropAccount forgets everything of an account.
 	DropAccount(account string)
+	// spills is where uploads too large for memory go (spill.go).
+	spills() *spillDir
 }
 
 // Container is a blob container's properties.
@@ -91,7 +93,9 @@ type Blob struct {
 	// records written before append blobs existed have it).
 	Type string `json:",omitempty"`
 	// Snapshot is the snapshot's time ("" for the base blob).
-	Snapshot     string `json:",omitempty"`
+	Snapshot string `json:",omitempty"`
+	// Data is the blob's bytes when they are in memory; a large blob's
+	// are in a spill file instead (spill.go) and Data is nil.
 	Data         []byte
 	ContentType  string
 	ContentMD5   []byte
@@ -109,6 +113,37 @@ type Blob struct {
 	// blocks are the committed blocks, for Put Block List's <Committed>,
 	// and an append blob's appended blocks.
 	blocks []block
+	// sp holds the bytes of a blob too large for memory.
+	sp *spill
+}
+
+// Size is the blob's length in bytes.
+func (b *Blob) Size() int64 {
+	if b.sp != nil {
+		return b.sp.n
+	}
+	return int64(len(b.Data))
+}
+
+// content is all of the blob's bytes.
+func (b *Blob) content() piece {
+	if b.sp != nil {
+		return piece{sp: b.sp, n: b.sp.n}
+	}
+	return memPiece(b.Data)
+}
+
+// setContent makes p the blob's bytes.
+func (b *Blob) setContent(p piece) {
+	b.Data, b.sp = nil, nil
+	if p.sp != nil {
+		if p.off != 0 || p.n != p.sp.n {
+			panic("blob: a blob's spill file is all of it")
+		}
+		b.sp = p.sp
+		return
+	}
+	b.Data = p.mem
 }
 
 // BlobType is the x-ms-blob-type of the blob.
@@ -124,9 +159,11 @@ const (
 	appendBlob = "AppendBlob"
 )
 
+// block is one committed block: its id and its bytes (a part of the
+// blob's).
 type block struct {
-	id   string
-	data []byte
+	id string
+	piece
 }
 
 // BlockRef is one entry of a Put Block List request: a block id and where
@@ -162,6 +199,7 @@ type memStore struct {
 	mu       sync.RWMutex
 	accounts map[string]*memAccount
 	tick     int64
+	spill    *spillDir
 }
 
 type memAccount struct {
@@ -172,17 +210,23 @@ type memContainer struct {
 	Container
 	blobs map[string]*Blob
 	// staged holds uncommitted blocks per blob name.
-	staged map[string]map[string][]byte
+	staged map[string]map[string]piece
 	// snaps holds each blob's snapshots, oldest first.
 	snaps map[string][]*Blob
 }
 
 func newMemContainer(c Container) *memContainer {
-	return &memContainer{Container: c, blobs: map[string]*Blob{}, staged: map[string]map[string][]byte{}, snaps: map[string][]*Blob{}}
+	return &memContainer{Container: c, blobs: map[string]*Blob{}, staged: map[string]map[string]piece{}, snaps: map[string][]*Blob{}}
 }
 
 // NewMemStore makes an empty in-memory store.
-func NewMemStore() Store { return &memStore{accounts: map[string]*memAccount{}} }
+func NewMemStore() Store { return newMemStore(newSpillDir("", false)) }
+
+func newMemStore(sd *spillDir) *memStore {
+	return &memStore{accounts: map[string]*memAccount{}, spill: sd}
+}
+
+func (s *memStore) spills() *spillDir { return s.spill }
 
 // etag makes an ETag shaped like Azure's ("0x8D..." quoted), unique per store.
 func (s *memStore) etag(t time.Time) string {
@@ -311,7 +355,7 @@ func (s *memStore) PutBlob(account, container, name string, b Blob, cond func(*B
 	if err != nil {
 		return Blob{}, err
 	}
-	blocks := []block{{id: "", data: b.Data}}
+	blocks := []block{{piece: b.content()}}
 	if b.Type == appendBlob {
 		blocks = nil
 	}
@@ -496,7 +540,7 @@ func (s *memStore) AppendBlock(account, container, name string, data []byte, con
 func (s *memStore) appendData(b *Blob, data []byte, now time.Time, etag string) {
 	off := len(b.Data)
 	b.Data = append(b.Data, data...)
-	b.blocks = append(b.blocks, block{data: b.Data[off:len(b.Data):len(b.Data)]})
+	b.blocks = append(b.blocks, block{piece: memPiece(b.Data[off:len(b.Data):len(b.Data)])})
 	b.LastModified, b.ETag = now, etag
 }
 
@@ -529,7 +573,7 @@ func (s *memStore) ListBlobs(account, container, prefix, marker string, max int,
 	return out, "", nil
 }
 
-func (s *memStore) PutBlock(account, container, blob, id string, data []byte, cond func(*Blob) error) error {
+func (s *memStore) PutBlock(account, container, blob, id string, data piece, cond func(*Blob) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := s.container(account, container)
@@ -547,7 +591,7 @@ func (s *memStore) PutBlock(account, container, blob, id string, data []byte, co
 	}
 	st := c.staged[blob]
 	if st == nil {
-		st = map[string][]byte{}
+		st = map[string]piece{}
 		c.staged[blob] = st
 	}
 	if _, replace := st[id]; !replace && len(st) >= maxUncommitted {
@@ -558,28 +602,66 @@ func (s *memStore) PutBlock(account, container, blob, id string, data []byte, co
 }
 
 func (s *memStore) CommitBlocks(account, container, name string, list []BlockRef, props Blob, cond func(*Blob) error) (Blob, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.container(account, container)
+	// The blocks are joined outside the lock (a large blob is copied into
+	// a new spill file, which takes a while); under the lock the commit
+	// checks that every entry still names the same bytes, and joins them
+	// again there if a Put Block raced it.
+	s.mu.RLock()
+	blocks, err := s.resolve(account, container, name, list)
+	s.mu.RUnlock()
 	if err != nil {
 		return Blob{}, err
 	}
+	joined, err := s.spill.concat(blocks)
+	if err != nil {
+		return Blob{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now, err := s.resolve(account, container, name, list)
+	if err != nil {
+		return Blob{}, err
+	}
+	for i := range now {
+		if !now[i].same(blocks[i]) {
+			if joined, err = s.spill.concat(now); err != nil {
+				return Blob{}, err
+			}
+			break
+		}
+	}
+	c, _ := s.container(account, container)
+	out := make([]block, len(list))
+	var off int64
+	for i, b := range now {
+		out[i] = block{id: list[i].ID, piece: joined.sub(off, b.n)}
+		off += b.n
+	}
+	props.setContent(joined)
+	return s.commit(c, name, props, out, cond)
+}
+
+// resolve finds the bytes of each entry of a block list; under mu.
+func (s *memStore) resolve(account, container, name string, list []BlockRef) ([]piece, error) {
+	c, err := s.container(account, container)
+	if err != nil {
+		return nil, err
+	}
 	staged := c.staged[name]
-	committed := map[string][]byte{}
+	committed := map[string]piece{}
 	if old := c.blobs[name]; old != nil && old.Type == appendBlob {
 		// https://learn.microsoft.com/rest/api/storageservices/put-block-list#remarks
-		return Blob{}, ErrInvalidBlobType
+		return nil, ErrInvalidBlobType
 	} else if old != nil {
 		for _, b := range old.blocks {
 			if b.id != "" {
-				committed[b.id] = b.data
+				committed[b.id] = b.piece
 			}
 		}
 	}
-	blocks := make([]block, 0, len(list))
-	size := 0
+	out := make([]piece, 0, len(list))
 	for _, ref := range list {
-		var data []byte
+		var data piece
 		var ok bool
 		switch ref.From {
 		case "Committed":
@@ -592,17 +674,11 @@ func (s *memStore) CommitBlocks(account, container, name string, list []BlockRef
 			}
 		}
 		if !ok {
-			return Blob{}, ErrInvalidBlockList
+			return nil, ErrInvalidBlockList
 		}
-		blocks = append(blocks, block{id: ref.ID, data: data})
-		size += len(data)
+		out = append(out, data)
 	}
-	all := make([]byte, 0, size)
-	for _, b := range blocks {
-		all = append(all, b.data...)
-	}
-	props.Data = all
-	return s.commit(c, name, props, blocks, cond)
+	return out, nil
 }
 
 func (s *memStore) DropAccount(account string) {

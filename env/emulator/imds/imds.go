@@ -10,9 +10,11 @@ package imds
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miconform/miconform/env/cloud"
@@ -54,11 +56,38 @@ type Server struct {
 	Cloud  cloud.Profile
 	Issuer *entra.Issuer
 	VM     VMSource
+	// Identity, when set, is a cheaper VMSource for the token path, which
+	// reads only ResourceID, System and User (read on every token request,
+	// so identity changes take effect at once).
+	Identity VMSource
 	// Throttle turns on the managed identity category's limits: 20
 	// requests per second and 5 concurrent requests per VM.
 	Throttle bool
 
 	limiter *limiter
+	// known caches resources the issuer accepts (Token checks each
+	// request's), up to maxKnown of them.
+	known  sync.Map
+	nKnown atomic.Int32
+}
+
+const maxKnown = 64
+
+// knownResource is Issuer.KnownResource, remembered for the resources it
+// accepted: the set is fixed for an issuer's cloud.
+func (s *Server) knownResource(resource string) bool {
+	if _, ok := s.known.Load(resource); ok {
+		return true
+	}
+	if !s.Issuer.KnownResource(resource) {
+		return false
+	}
+	if s.nKnown.Load() < maxKnown {
+		if _, loaded := s.known.LoadOrStore(resource, true); !loaded {
+			s.nKnown.Add(1)
+		}
+	}
+	return true
 }
 
 // New makes an IMDS for the VM that source describes.
@@ -113,7 +142,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	for k, v := range r.URL.Query() {
+	q := r.URL.Query()
+	for k, v := range q {
 		if len(v) > 1 {
 			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Duplicate query parameter '"+k+"' in the request"), identity)
 			return
@@ -132,7 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			defer release()
 		}
-		s.Token(w, r)
+		s.token(w, q)
 	case "/metadata/identity/info":
 		s.IdentityInfo(w, r)
 	case "/metadata/versions":
@@ -164,8 +194,10 @@ type tokenResponse struct {
 }
 
 // Token is Get Managed Identity Token: GET /metadata/identity/oauth2/token.
-func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+func (s *Server) Token(w http.ResponseWriter, r *http.Request) { s.token(w, r.URL.Query()) }
+
+// token is Token with the request's query parsed once by ServeHTTP.
+func (s *Server) token(w http.ResponseWriter, q url.Values) {
 	v := q.Get("api-version")
 	if v == "" {
 		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'api-version' is missing"), true)
@@ -180,7 +212,11 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'resource' is missing"), true)
 		return
 	}
-	vm, ok := s.VM()
+	source := s.VM
+	if s.Identity != nil {
+		source = s.Identity
+	}
+	vm, ok := source()
 	if !ok {
 		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Identity not found"), true)
 		return
@@ -190,7 +226,7 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errBody, true)
 		return
 	}
-	if !s.Issuer.KnownResource(resource) {
+	if !s.knownResource(resource) {
 		writeJSON(w, http.StatusBadRequest, s.Issuer.UnknownResourceError(resource), true)
 		return
 	}
@@ -200,7 +236,7 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.Issuer.Now()
-	writeJSON(w, http.StatusOK, tokenResponse{
+	writeToken(w, tokenResponse{
 		AccessToken: t.Raw,
 		ClientID:    p.ClientID,
 		// expires_in counts down with the cached token; ext_expires_in is
@@ -213,7 +249,75 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 		NotBefore:    strconv.FormatInt(t.NotBefore.Unix(), 10),
 		Resource:     resource,
 		TokenType:    "Bearer",
-	}, true)
+	})
+}
+
+// writeToken is writeJSON of a token answer, encoded by hand: the same
+// bytes json.Marshal writes (a test compares them), without reflection,
+// which was a third of the token path's time.
+func writeToken(w http.ResponseWriter, t tokenResponse) {
+	bp := tokenBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, f := range [...]struct{ k, v string }{
+		{`{"access_token":`, t.AccessToken}, {`,"client_id":`, t.ClientID}, {`,"expires_in":`, t.ExpiresIn},
+		{`,"expires_on":`, t.ExpiresOn}, {`,"ext_expires_in":`, t.ExtExpiresIn}, {`,"not_before":`, t.NotBefore},
+		{`,"resource":`, t.Resource}, {`,"token_type":`, t.TokenType},
+	} {
+		b = append(b, f.k...)
+		if f.v == t.AccessToken && lastPlainToken.Load() != nil && *lastPlainToken.Load() == f.v {
+			// The issuer answers the same cached token request after
+			// request; it was checked plain the first time.
+			b = append(append(append(b, '"'), f.v...), '"')
+			continue
+		}
+		b = appendJSONString(b, f.v)
+		if f.v == t.AccessToken && isPlainJSON(f.v) {
+			lastPlainToken.Store(&t.AccessToken)
+		}
+	}
+	b = append(b, '}')
+	writeBytes(w, http.StatusOK, b)
+	if cap(b) <= 16<<10 {
+		*bp = b
+		tokenBufs.Put(bp)
+	}
+}
+
+// tokenBufs are writeToken's buffers: the server copies the body before
+// Write returns.
+var tokenBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// lastPlainToken is the last access token found to need no JSON escaping.
+var lastPlainToken atomic.Pointer[string]
+
+func isPlainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !plainJSON[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// plainJSON marks the bytes json.Marshal writes as they are in a string.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// appendJSONString appends s as json.Marshal writes a string: plain
+// printable ASCII as it is, anything else through json.Marshal (which
+// also escapes <, > and &).
+func appendJSONString(b []byte, s string) []byte {
+	if !isPlainJSON(s) {
+		j, _ := json.Marshal(s)
+		return append(b, j...)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // selectIdentity picks the identity a token request is for: the one named by
@@ -229,11 +333,11 @@ func selectIdentity(vm VM, clientID, objectID, resID string) (directory.Principa
 	if n > 1 {
 		return directory.Principal{}, identityError("invalid_request", "Only one of client_id, object_id or msi_res_id may be specified in the request")
 	}
-	all := append([]directory.Principal{}, vm.User...)
-	if vm.System != nil {
-		all = append(all, *vm.System)
-	}
 	if n == 1 {
+		all := append([]directory.Principal{}, vm.User...)
+		if vm.System != nil {
+			all = append(all, *vm.System)
+		}
 		for _, p := range all {
 			if (clientID != "" && strings.EqualFold(p.ClientID, clientID)) ||
 				(objectID != "" && strings.EqualFold(p.ObjectID, objectID)) ||
@@ -303,10 +407,23 @@ func writeJSON(w http.ResponseWriter, status int, v any, identity bool) {
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"unknown"}`)
 	}
+	writeBytes(w, status, b)
+}
+
+// jsonTypeValue and serverValue are the header values every answer shares; the
+// server only reads them.
+var (
+	jsonTypeValue = []string{"application/json; charset=utf-8"}
+	serverValue   = []string{serverHeader}
+)
+
+// writeBytes sends a JSON body with IMDS's headers, set in canonical form
+// without Header.Set's canonicalisation.
+func writeBytes(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	h.Set("Server", serverHeader)
+	h["Content-Type"] = jsonTypeValue
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Server"] = serverValue
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

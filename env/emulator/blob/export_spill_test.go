@@ -1,0 +1,4 @@
+package blob
+
+// SkipWithoutSpills is skipWithoutSpills for the blob_test package.
+var SkipWithoutSpills = skipWithoutSpills
