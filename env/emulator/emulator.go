@@ -2,7 +2,8 @@
 // that serves every Azure host name of one cloud (routed by Host header to
 // Resource Manager, the Entra login host, and later the data planes) and a
 // plain-HTTP listener for IMDS. A request's path through the code is:
-// listener -> Emulator.ServeHTTP (host router) -> service package -> handler
+// listener -> Emulator.ServeHTTP (host router over the service table,
+// services.go) -> service package -> handler
 // named after the Azure operation -> store.
 package emulator
 

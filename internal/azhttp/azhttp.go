@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/miconform/miconform/env/oserr"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 )
 
 // Exchange is one request and its answer (or the transport error).
@@ -35,7 +35,7 @@ type Exchange struct {
 	Waited   time.Duration
 }
 
-// Logger receives the exchange log; report.Log satisfies it.
+// Logger receives the exchange log; steplog.Log satisfies it.
 type Logger interface {
 	Printf(format string, args ...any)
 }
