@@ -349,3 +349,27 @@ func TestControlAPI(t *testing.T) {
 	assert.Equal(t, 204, do("DELETE", "/_emulator/faults", "").Code)
 	assert.Equal(t, Set{}, f.in.Current())
 }
+
+// A set (emulate --faults) is applied whole or not at all.
+func TestApplySet(t *testing.T) {
+	f := newFixture(t)
+	err := f.in.ApplySet(Set{IMDS: &IMDS{Status: 410}, Services: &Services{Status: 503, Service: "queue"}})
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Equal(t, Set{}, f.in.Current(), "nothing set when one member is invalid")
+
+	require.NoError(t, f.in.ApplySet(Set{
+		IMDS: &IMDS{Status: 410, Window: Window{Count: 1}}, Services: &Services{Status: 503, Service: "graph", Window: Window{Count: 1}},
+		RBAC: &RBAC{GrantDelaySeconds: 1}, Tokens: &Tokens{LifetimeSeconds: 60},
+	}))
+	cur := f.in.Current()
+	require.NotNil(t, cur.IMDS)
+	require.NotNil(t, cur.Services)
+	require.NotNil(t, cur.RBAC)
+	require.NotNil(t, cur.Tokens)
+	assert.Equal(t, "graph", cur.Services.Service)
+	st, _ := f.serviceHit("graph")
+	assert.Equal(t, 503, st)
+	for _, bad := range []Set{{IMDS: &IMDS{Status: 299}}, {RBAC: &RBAC{GrantDelaySeconds: -1}}, {Tokens: &Tokens{LifetimeSeconds: -1}}} {
+		assert.ErrorIs(t, f.in.ApplySet(bad), ErrInvalid, "%+v", bad)
+	}
+}
