@@ -350,123 +350,127 @@ func (s *Service) renderDeletedKey(v *vault, d *deletedKey, op operation, item b
 	return b
 }
 
-// applyKey runs a keys operation under s.mu.
-func (s *Service) applyKey(v *vault, op operation, body []byte, now int64) (int, any) {
-	switch op.kind {
-	case opCreateKey:
-		// CreateKey: a new version of the key (or the key's first).
-		p, e := parseKeyCreate(body, strings.EqualFold(v.info.Props.SKU.Name, "premium"))
-		if e != nil {
-			return 0, e
-		}
-		if e := v.keys.refuseDeleted(op.name); e != nil {
-			return 0, e
-		}
-		sg, e := generateKey(p)
-		if e != nil {
-			return 0, e
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(sg)
-		if err != nil {
-			return 0, errorf(500, "InternalServerError", "The key could not be generated.")
-		}
-		ver := &keyVersion{ID: newVersion(), Kty: *p.Kty, Ops: p.KeyOps, PKCS8: der, versionMeta: versionMeta{Tags: p.Tags, Enabled: true, Created: now, Updated: now}, signer: sg}
-		ver.applyAttributes(p.Attributes)
-		x := v.keys.add(op.name, ver)
-		return 200, s.renderKey(v, x, ver, op, false, false)
-
-	case opGetKey:
-		// GetKey: "The get key operation is applicable to all key types"
-		// and returns public material only; it works on disabled keys
-		// (the SDKs read them to crypt locally, azure-sdk-for-python#45342).
-		x, ver, e := v.keys.lookup(op)
-		if e != nil {
-			return 0, e
-		}
-		return 200, s.renderKey(v, x, ver, op, false, false)
-
-	case opUpdateKey:
-		// UpdateKey: attributes, key_ops and tags; the key material never changes.
-		p, e := parseKeyUpdate(body)
-		if e != nil {
-			return 0, e
-		}
-		x, ver, e := v.keys.lookup(op)
-		if e != nil {
-			return 0, e
-		}
-		var ops []string
-		if p.KeyOps != nil {
-			if ops, e = canonicalKeyOps(p.KeyOps, strings.HasPrefix(ver.Kty, "RSA")); e != nil {
-				return 0, e
-			}
-		}
-		if a := p.Attributes; a != nil && a.NBF == nil && a.Exp != nil && ver.NBF != nil && *ver.NBF > *a.Exp ||
-			a != nil && a.Exp == nil && a.NBF != nil && ver.Exp != nil && *a.NBF > *ver.Exp {
-			return 0, errBadParameter("The attribute nbf (not before) must be earlier than exp (expiry).")
-		}
-		if ops != nil {
-			ver.Ops = ops
-		}
-		if p.Tags != nil {
-			ver.Tags = p.Tags
-		}
-		ver.applyAttributes(p.Attributes)
-		ver.Updated = now
-		return 200, s.renderKey(v, x, ver, op, false, false)
-
-	case opDeleteKey:
-		x, d, e := v.keys.remove(op.name, v.info.Props, now)
-		if e != nil {
-			return 0, e
-		}
-		if d == nil {
-			return 200, s.renderKey(v, x, x.latest(), op, false, false)
-		}
-		return 200, s.renderDeletedKey(v, d, op, false)
-
-	case opGetKeys:
-		return list(s, v, op, "/keys", sortedKeys(v.keys.live), func(k string) keyBundleOut {
-			x := v.keys.live[k]
-			return s.renderKey(v, x, x.latest(), op, true, false)
-		})
-
-	case opGetKeyVersions:
-		x, e := v.keys.get(op.name)
-		if e != nil {
-			return 0, e
-		}
-		ids, byID := x.sortedVersions()
-		return list(s, v, op, "/keys/"+x.name+"/versions", ids, func(id string) keyBundleOut {
-			return s.renderKey(v, x, byID[id], op, true, true)
-		})
-
-	case opGetDeletedKeys:
-		return list(s, v, op, "/deletedkeys", sortedKeys(v.keys.deleted), func(k string) keyBundleOut {
-			return s.renderDeletedKey(v, v.keys.deleted[k], op, true)
-		})
-
-	case opGetDeletedKey:
-		d, e := v.keys.getDeleted(op.name)
-		if e != nil {
-			return 0, e
-		}
-		return 200, s.renderDeletedKey(v, d, op, false)
-
-	case opRecoverDeletedKey:
-		x, e := v.keys.recover(op.name)
-		if e != nil {
-			return 0, e
-		}
-		return 200, s.renderKey(v, x, x.latest(), op, false, false)
-
-	case opPurgeDeletedKey:
-		if e := v.keys.purge(op.name, v.info.Props); e != nil {
-			return 0, e
-		}
-		return 204, nil
+func (s *Service) createKey(v *vault, op operation, body []byte, now int64) (int, any) {
+	// CreateKey: a new version of the key (or the key's first).
+	p, e := parseKeyCreate(body, strings.EqualFold(v.info.Props.SKU.Name, "premium"))
+	if e != nil {
+		return 0, e
 	}
-	return s.cryptoOp(v, op, body, now)
+	if e := v.keys.refuseDeleted(op.name); e != nil {
+		return 0, e
+	}
+	sg, e := generateKey(p)
+	if e != nil {
+		return 0, e
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(sg)
+	if err != nil {
+		return 0, errorf(500, "InternalServerError", "The key could not be generated.")
+	}
+	ver := &keyVersion{ID: newVersion(), Kty: *p.Kty, Ops: p.KeyOps, PKCS8: der, versionMeta: versionMeta{Tags: p.Tags, Enabled: true, Created: now, Updated: now}, signer: sg}
+	ver.applyAttributes(p.Attributes)
+	x := v.keys.add(op.name, ver)
+	return 200, s.renderKey(v, x, ver, op, false, false)
+}
+
+func (s *Service) getKey(v *vault, op operation, body []byte, now int64) (int, any) {
+	// GetKey: "The get key operation is applicable to all key types"
+	// and returns public material only; it works on disabled keys
+	// (the SDKs read them to crypt locally, azure-sdk-for-python#45342).
+	x, ver, e := v.keys.lookup(op)
+	if e != nil {
+		return 0, e
+	}
+	return 200, s.renderKey(v, x, ver, op, false, false)
+}
+
+func (s *Service) updateKey(v *vault, op operation, body []byte, now int64) (int, any) {
+	// UpdateKey: attributes, key_ops and tags; the key material never changes.
+	p, e := parseKeyUpdate(body)
+	if e != nil {
+		return 0, e
+	}
+	x, ver, e := v.keys.lookup(op)
+	if e != nil {
+		return 0, e
+	}
+	var ops []string
+	if p.KeyOps != nil {
+		if ops, e = canonicalKeyOps(p.KeyOps, strings.HasPrefix(ver.Kty, "RSA")); e != nil {
+			return 0, e
+		}
+	}
+	if a := p.Attributes; a != nil && a.NBF == nil && a.Exp != nil && ver.NBF != nil && *ver.NBF > *a.Exp ||
+		a != nil && a.Exp == nil && a.NBF != nil && ver.Exp != nil && *a.NBF > *ver.Exp {
+		return 0, errBadParameter("The attribute nbf (not before) must be earlier than exp (expiry).")
+	}
+	if ops != nil {
+		ver.Ops = ops
+	}
+	if p.Tags != nil {
+		ver.Tags = p.Tags
+	}
+	ver.applyAttributes(p.Attributes)
+	ver.Updated = now
+	return 200, s.renderKey(v, x, ver, op, false, false)
+}
+
+func (s *Service) deleteKey(v *vault, op operation, body []byte, now int64) (int, any) {
+	x, d, e := v.keys.remove(op.name, v.info.Props, now)
+	if e != nil {
+		return 0, e
+	}
+	if d == nil {
+		return 200, s.renderKey(v, x, x.latest(), op, false, false)
+	}
+	return 200, s.renderDeletedKey(v, d, op, false)
+}
+
+func (s *Service) getKeys(v *vault, op operation, body []byte, now int64) (int, any) {
+	return list(s, v, op, "/keys", sortedKeys(v.keys.live), func(k string) keyBundleOut {
+		x := v.keys.live[k]
+		return s.renderKey(v, x, x.latest(), op, true, false)
+	})
+}
+
+func (s *Service) getKeyVersions(v *vault, op operation, body []byte, now int64) (int, any) {
+	x, e := v.keys.get(op.name)
+	if e != nil {
+		return 0, e
+	}
+	ids, byID := x.sortedVersions()
+	return list(s, v, op, "/keys/"+x.name+"/versions", ids, func(id string) keyBundleOut {
+		return s.renderKey(v, x, byID[id], op, true, true)
+	})
+}
+
+func (s *Service) getDeletedKeys(v *vault, op operation, body []byte, now int64) (int, any) {
+	return list(s, v, op, "/deletedkeys", sortedKeys(v.keys.deleted), func(k string) keyBundleOut {
+		return s.renderDeletedKey(v, v.keys.deleted[k], op, true)
+	})
+}
+
+func (s *Service) getDeletedKey(v *vault, op operation, body []byte, now int64) (int, any) {
+	d, e := v.keys.getDeleted(op.name)
+	if e != nil {
+		return 0, e
+	}
+	return 200, s.renderDeletedKey(v, d, op, false)
+}
+
+func (s *Service) recoverDeletedKey(v *vault, op operation, body []byte, now int64) (int, any) {
+	x, e := v.keys.recover(op.name)
+	if e != nil {
+		return 0, e
+	}
+	return 200, s.renderKey(v, x, x.latest(), op, false, false)
+}
+
+func (s *Service) purgeDeletedKey(v *vault, op operation, body []byte, now int64) (int, any) {
+	if e := v.keys.purge(op.name, v.info.Props); e != nil {
+		return 0, e
+	}
+	return 204, nil
 }
 
 // opNames are the JsonWebKeyOperation names of the crypto operations.

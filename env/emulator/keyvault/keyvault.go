@@ -4,7 +4,8 @@
 // https://{vault}.{vault suffix}/, and the Microsoft.KeyVault/vaults resource
 // provider registered with Resource Manager. A data-plane request goes
 // ServeHTTP -> authenticate (Entra token, WWW-Authenticate challenge) ->
-// parseOperation -> authorize (access policy or RBAC data action) -> the
+// parseOperation (one line per operation in routes.go) -> authorize (access
+// policy or RBAC data action, from the route) -> the
 // handler named after the REST operation -> the vault's secrets or keys.
 package keyvault
 
