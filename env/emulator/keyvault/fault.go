@@ -13,5 +13,5 @@ func (s *Service) WriteFault(w http.ResponseWriter, r *http.Request, status int)
 	if status == http.StatusServiceUnavailable {
 		e = errorf(status, "ServiceUnavailable", "The service is temporarily unavailable. Please retry the request after the time given in Retry-After.")
 	}
-	s.write(w, r, "", status, e)
+	s.write(w, r, "", fail(e))
 }

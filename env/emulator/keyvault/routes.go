@@ -3,9 +3,27 @@ package keyvault
 import "strings"
 
 // handler runs one authorized operation on a vault under s.mu and returns
-// its status and body (an *Error for a failure); do makes the change
-// durable and write sends the answer.
-type handler func(s *Service, v *vault, op operation, body []byte, now int64) (int, any)
+// its answer; do makes the change durable and write sends it.
+type handler func(s *Service, v *vault, op operation, body []byte, now int64) reply
+
+// reply is what a handler answers: a status and a JSON body, or an error
+// in Key Vault's shape. One writer (write, errors.go) turns it into bytes,
+// so every answer carries the vault's headers, as Resource Manager's
+// Response does.
+type reply struct {
+	status int
+	body   any
+	err    *Error
+}
+
+// success is a 200 answer with a JSON body.
+func success(body any) reply { return reply{status: 200, body: body} }
+
+// noContent is a 204 answer.
+func noContent() reply { return reply{status: 204} }
+
+// fail is an error answer.
+func fail(e *Error) reply { return reply{err: e} }
 
 // route is one data-plane operation: method, path pattern ({name} and
 // {version} match any segment, an empty one too: the SDKs send
