@@ -34,10 +34,12 @@ type world struct {
 	faults *targettest.Faults
 	op     azcore.TokenCredential
 	client *http.Client
+	// adjust points a run's Azure target at the emulator.
+	adjust func(*target.AzureOptions)
 }
 
-// standIn points `runner --target azure` at a fresh emulator of cloud c.
-// Tests using it must not run in parallel (testAzure is global).
+// standIn points `runner --target azure` at a fresh emulator of cloud c,
+// for the runs given w.ctx (w.run does it).
 func standIn(t *testing.T, c string) *world {
 	t.Helper()
 	emu, err := target.NewEmulator(cloud.MustLookup(c))
@@ -47,12 +49,16 @@ func standIn(t *testing.T, c string) *world {
 	o, err := targettest.Options(emu.E, w.faults, target.Provision)
 	require.NoError(t, err)
 	w.op, w.client = o.Operator, o.Client
-	testAzure = func(a *target.AzureOptions) {
+	w.adjust = func(a *target.AzureOptions) {
 		a.IMDSBase, a.Client, a.Operator = o.IMDSBase, o.Client, o.Operator
 		a.TeardownTimeout = time.Minute
 	}
-	t.Cleanup(func() { testAzure = nil })
 	return w
+}
+
+// ctx is parent for runs on the stand-in.
+func (w *world) ctx(parent context.Context) context.Context {
+	return withAzureOptions(parent, w.adjust)
 }
 
 // arm is a Resource Manager GET as the operator.
@@ -95,7 +101,7 @@ func (w *world) state() string {
 
 func (w *world) run(ctx context.Context, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := runTutorials(ctx, append(args, rmFeatures...), &out, &errb)
+	code := runTutorials(w.ctx(ctx), append(args, rmFeatures...), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -154,6 +160,7 @@ var (
 // emulator's IMDS, the operator via client credentials, every tutorial
 // provisioned and torn down, under injected 410, 429 and 403-then-200.
 func TestAzureProvisionEndToEnd(t *testing.T) {
+	t.Parallel()
 	w := standIn(t, "AzureChinaCloud")
 	w.faults.Add(&targettest.Fault{Name: "instance-410", Match: targettest.IMDSInstance, Status: 410, Times: 1})
 	w.faults.Add(&targettest.Fault{Name: "token-410", Match: targettest.IMDSToken, Status: 410, Times: 1})
@@ -201,6 +208,7 @@ func TestAzureProvisionEndToEnd(t *testing.T) {
 // --verify-only creates nothing: scenarios whose prerequisites stand run,
 // the others are reported skipped with the reason.
 func TestAzureVerifyOnly(t *testing.T) {
+	t.Parallel()
 	w := standIn(t, "AzureCloud")
 	var writes atomic.Int32
 	w.faults.OnRequest = func(r *http.Request) {
@@ -237,6 +245,7 @@ func TestAzureVerifyOnly(t *testing.T) {
 // A verify-only run whose prerequisites are missing fails and says what is
 // missing.
 func TestAzureVerifyOnlyMissingRole(t *testing.T) {
+	t.Parallel()
 	w := standIn(t, "AzureCloud")
 	reports := winetest.TempDir(t)
 	// The VM's identity may no longer read role assignments: the run
@@ -260,6 +269,7 @@ func TestAzureVerifyOnlyMissingRole(t *testing.T) {
 // skipped, and what was created is gone, even when the scenario's own
 // cleanup failed (the run's teardown deletes it by its run tag).
 func TestAzureInterruptTearsDown(t *testing.T) {
+	t.Parallel()
 	w := standIn(t, "AzureCloud")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -296,6 +306,7 @@ func TestAzureInterruptTearsDown(t *testing.T) {
 }
 
 func TestSweepCommand(t *testing.T) {
+	t.Parallel()
 	w := standIn(t, "AzureUSGovernment")
 	c := w.emu.E.Cloud
 	f := w.emu.Facts()
@@ -314,7 +325,7 @@ func TestSweepCommand(t *testing.T) {
 	put("stale", 8*time.Hour)
 	put("fresh", time.Minute)
 	var out, errb bytes.Buffer
-	code := sweepCmd(context.Background(), []string{"--older-than", "6h"}, &out, &errb)
+	code := sweepCmd(w.ctx(context.Background()), []string{"--older-than", "6h"}, &out, &errb)
 	require.Equal(t, 0, code, errb.String())
 	assert.Contains(t, out.String(), "deleted stale\n")
 	assert.NotContains(t, out.String(), "deleted fresh")
@@ -350,6 +361,7 @@ func TestNothingSelectedFails(t *testing.T) {
 
 // A failing tutorial fails the run and is named in a GitHub annotation.
 func TestFailingTutorialIsNamed(t *testing.T) {
+	t.Parallel()
 	w := standIn(t, "AzureCloud")
 	w.faults.Add(&targettest.Fault{Name: "broken-imds", Match: targettest.IMDSToken, Status: 400, Times: 1 << 20,
 		Body: `{"error":"invalid_request","error_description":"injected"}`})
@@ -361,6 +373,7 @@ func TestFailingTutorialIsNamed(t *testing.T) {
 // Whatever a feature's Given steps do, a verify-only run over every
 // feature writes nothing through Resource Manager (the operator guard).
 func TestVerifyOnlyNeverWrites(t *testing.T) {
+	t.Parallel()
 	w := standIn(t, "AzureCloud")
 	var writes atomic.Int32
 	w.faults.OnRequest = func(r *http.Request) {
@@ -370,7 +383,7 @@ func TestVerifyOnlyNeverWrites(t *testing.T) {
 	}
 	before := w.state()
 	var out, errb bytes.Buffer
-	runTutorials(context.Background(), []string{"--target", "azure", "--verify-only", "--reports", winetest.TempDir(t)}, &out, &errb)
+	runTutorials(w.ctx(context.Background()), []string{"--target", "azure", "--verify-only", "--reports", winetest.TempDir(t)}, &out, &errb)
 	assert.Equal(t, int32(0), writes.Load(), "stdout:\n%s", out.String())
 	assert.Equal(t, before, w.state())
 }
