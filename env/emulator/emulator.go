@@ -201,7 +201,7 @@ func New(cfg Config) (*Emulator, error) {
 	made := false
 	defer func() {
 		if !made {
-			e.closeState()
+			_ = e.closeState()
 			e.stateLock.Close()
 		}
 	}()

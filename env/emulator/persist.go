@@ -80,7 +80,7 @@ func (e *Emulator) openState() error {
 			continue
 		}
 		if err != nil {
-			e.closeState()
+			_ = e.closeState() // the error that stopped the start is the one to report
 			return err
 		}
 		if r := l.Recovered(); r != nil {
@@ -96,7 +96,7 @@ func (e *Emulator) openState() error {
 		damage = e.checkSQLFiles(dir, &repaired)
 	}
 	if len(damage) > 0 {
-		e.closeState()
+		_ = e.closeState() // the error that stopped the start is the one to report
 		return fmt.Errorf("the state dir %s is damaged, so the emulator did not start:\n  %s\n%s", dir, strings.Join(damage, "\n  "), repairHint)
 	}
 	held := filepath.Join(dir, heldFile)
@@ -105,7 +105,7 @@ func (e *Emulator) openState() error {
 		note := "A repair at " + time.Now().UTC().Format(time.RFC3339) + " lost records:\n  " + strings.Join(repaired, "\n  ") +
 			"\nUntil this file is removed, no service drops its records of resources Resource Manager lacks (Resource Manager's may be what was lost).\n"
 		if err := pki.WriteFileAtomic(held, []byte(note), 0o600); err != nil {
-			e.closeState()
+			_ = e.closeState() // the error that stopped the start is the one to report
 			return err
 		}
 	}
