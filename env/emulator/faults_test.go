@@ -234,7 +234,7 @@ func TestBindLoopbackByDefault(t *testing.T) {
 // it. In memory: the host router is all this is about.
 func TestServicesFaultInEachServicesShape(t *testing.T) {
 	t.Parallel()
-	e, err := emulator.New(emulator.Config{Seed: "none", SigningKey: otherKey(t)})
+	e, err := emulator.New(emulator.Config{Seed: "none", SigningKey: sharedKey(t)})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.Close() })
 	c := e.Cloud
