@@ -1,6 +1,7 @@
-// Package azhttp is how steps talk to Azure: one request, one recorded
-// Exchange (logged with secrets redacted), and the retry policy Microsoft
-// documents for IMDS token requests.
+// Package azhttp is how steps (and the Azure target, discovering its VM)
+// talk to Azure: one request, one recorded Exchange (logged with secrets
+// redacted), and the retry policy Microsoft documents for IMDS token
+// requests. It lives in internal/ so env/ and steps/ both may use it.
 package azhttp
 
 import (
