@@ -15,7 +15,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 	"github.com/miconform/miconform/runner/report"
 	"github.com/miconform/miconform/runner/suite"
 )
@@ -117,14 +117,23 @@ func (a *azureFlags) load(fs *flag.FlagSet, cloudName string) (target.Config, er
 	return c, nil
 }
 
-// testAzure lets tests point the Azure target at the emulator (IMDS base,
-// HTTP client, operator credential).
-var testAzure func(*target.AzureOptions)
+// azureOptionsKey carries a function that adjusts the Azure target's
+// options (tests point the target at an emulator: IMDS base, HTTP client,
+// operator credential). It travels in the context, not in a package
+// variable, so tests that each stand in an Azure of their own run in
+// parallel.
+type azureOptionsKey struct{}
+
+// withAzureOptions returns a context whose runs adjust their Azure target's
+// options with f.
+func withAzureOptions(ctx context.Context, f func(*target.AzureOptions)) context.Context {
+	return context.WithValue(ctx, azureOptionsKey{}, f)
+}
 
 func newAzure(ctx context.Context, c target.Config, mode target.Mode, stderr io.Writer) (*target.Azure, error) {
 	o := target.AzureOptions{Config: c, Mode: mode, Log: stderr}
-	if testAzure != nil {
-		testAzure(&o)
+	if f, ok := ctx.Value(azureOptionsKey{}).(func(*target.AzureOptions)); ok {
+		f(&o)
 	}
 	return target.NewAzure(ctx, o)
 }

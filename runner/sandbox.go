@@ -125,7 +125,7 @@ unprivileged user namespaces.`,
 		select {
 		case sig := <-sigs:
 			if sig != os.Interrupt {
-				sb.Signal(sig)
+				_ = sb.Signal(sig) // the program may have exited already
 			}
 		case err := <-done:
 			var ee *exec.ExitError

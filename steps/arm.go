@@ -12,7 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/cucumber/godog"
 	"github.com/miconform/miconform/env/target"
-	"github.com/miconform/miconform/steps/azhttp"
+	"github.com/miconform/miconform/internal/azhttp"
 	"github.com/tidwall/gjson"
 )
 

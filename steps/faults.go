@@ -13,8 +13,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/cucumber/godog"
-	"github.com/miconform/miconform/runner/redact"
-	"github.com/miconform/miconform/steps/azhttp"
+	"github.com/miconform/miconform/internal/azhttp"
+	"github.com/miconform/miconform/internal/redact"
 	"github.com/tidwall/gjson"
 )
 

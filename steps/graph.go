@@ -11,7 +11,7 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/tidwall/gjson"
 
-	"github.com/miconform/miconform/steps/azhttp"
+	"github.com/miconform/miconform/internal/azhttp"
 )
 
 // Graph steps (004, "what happens"): enabling a VM's identity creates a

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/cucumber/godog"
-	"github.com/miconform/miconform/steps/azhttp"
+	"github.com/miconform/miconform/internal/azhttp"
 	"github.com/tidwall/gjson"
 )
 

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +19,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
-	"github.com/miconform/miconform/steps/azhttp"
+	"github.com/miconform/miconform/internal/azhttp"
 )
 
 // fakeAzure is Resource Manager as a test scripts it: each path answers
@@ -66,8 +67,12 @@ func (fakeTarget) Cloud() cloud.Profile             { return cloud.MustLookup("A
 func (t fakeTarget) HTTPClient() *http.Client       { return t.client }
 func (fakeTarget) Facts() target.Facts              { return target.Facts{} }
 func (fakeTarget) Operator() azcore.TokenCredential { return fakeCred{} }
-func (fakeTarget) Policy() target.Policy            { return target.Policy{Mode: target.Provision} }
-func (fakeTarget) Close(context.Context) error      { return nil }
+func (fakeTarget) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return (&net.Dialer{}).DialContext(ctx, network, addr)
+}
+func (fakeTarget) RootCAs() *x509.CertPool     { return nil }
+func (fakeTarget) Policy() target.Policy       { return target.Policy{Mode: target.Provision} }
+func (fakeTarget) Close(context.Context) error { return nil }
 func (fakeCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	return azcore.AccessToken{Token: "t", ExpiresOn: time.Now().Add(time.Hour)}, nil
 }

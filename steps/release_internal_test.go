@@ -2,8 +2,10 @@ package steps
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -27,8 +29,12 @@ func (t *isolating) Cloud() cloud.Profile             { return cloud.MustLookup(
 func (t *isolating) HTTPClient() *http.Client         { return http.DefaultClient }
 func (t *isolating) Facts() target.Facts              { return target.Facts{} }
 func (t *isolating) Operator() azcore.TokenCredential { return nil }
-func (t *isolating) Policy() target.Policy            { return target.Policy{} }
-func (t *isolating) Close(context.Context) error      { return nil }
+func (t *isolating) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return (&net.Dialer{}).DialContext(ctx, network, addr)
+}
+func (t *isolating) RootCAs() *x509.CertPool     { return nil }
+func (t *isolating) Policy() target.Policy       { return target.Policy{} }
+func (t *isolating) Close(context.Context) error { return nil }
 
 func (t *isolating) Isolate() (target.Target, func(), error) {
 	t.mu.Lock()

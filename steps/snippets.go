@@ -20,7 +20,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
 	"github.com/miconform/miconform/features/tutorials"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 	"github.com/tidwall/gjson"
 )
 

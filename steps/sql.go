@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -19,8 +18,8 @@ import (
 	"github.com/microsoft/go-mssqldb/msdsn"
 	"github.com/tidwall/gjson"
 
-	"github.com/miconform/miconform/runner/redact"
-	"github.com/miconform/miconform/steps/azhttp"
+	"github.com/miconform/miconform/internal/azhttp"
+	"github.com/miconform/miconform/internal/redact"
 )
 
 // registerSQL is the tutorial "Use a Windows VM system-assigned managed
@@ -222,19 +221,10 @@ func (s *scenario) sqlConfig(options string) (msdsn.Config, sqlDialer, error) {
 	if err != nil {
 		return cfg, sqlDialer{}, err
 	}
-	var d net.Dialer
-	dial := d.DialContext
-	var base *tls.Config
-	if tr, ok := s.t.HTTPClient().Transport.(*http.Transport); ok {
-		if tr.DialContext != nil {
-			dial = tr.DialContext
-		}
-		base = tr.TLSClientConfig
+	if cas := s.t.RootCAs(); cfg.TLSConfig != nil && cas != nil {
+		cfg.TLSConfig.RootCAs = cas
 	}
-	if cfg.TLSConfig != nil && base != nil && base.RootCAs != nil {
-		cfg.TLSConfig.RootCAs = base.RootCAs
-	}
-	return cfg, sqlDialer{dial: dial}, nil
+	return cfg, sqlDialer{dial: s.t.Dial}, nil
 }
 
 func (s *scenario) connect(ctx context.Context, c *mssql.Connector, d sqlDialer) (*sql.DB, error) {

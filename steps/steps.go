@@ -15,9 +15,9 @@ import (
 
 	"github.com/cucumber/godog"
 	"github.com/miconform/miconform/env/target"
-	"github.com/miconform/miconform/runner/redact"
-	"github.com/miconform/miconform/runner/report"
-	"github.com/miconform/miconform/steps/azhttp"
+	"github.com/miconform/miconform/internal/azhttp"
+	"github.com/miconform/miconform/internal/redact"
+	"github.com/miconform/miconform/internal/steplog"
 )
 
 // scenario is one scenario's state.
@@ -86,7 +86,7 @@ func Register(sc *godog.ScenarioContext, t target.Target) {
 		}
 		f := t.Facts()
 		c := t.Cloud()
-		s := &scenario{t: t, release: release, log: report.LogFrom(ctx), vars: map[string]string{
+		s := &scenario{t: t, release: release, log: steplog.LogFrom(ctx), vars: map[string]string{
 			"SUBSCRIPTION-ID":       f.SubscriptionID,
 			"TENANT-ID":             f.TenantID,
 			"VM-NAME":               f.VMName,

@@ -117,10 +117,9 @@ func TestARMExpiredAndNotYetValidTokens(t *testing.T) {
 func TestARMTokenFromAnotherTenant(t *testing.T) {
 	t.Parallel()
 	h := start(t, opts{})
-	// Same signing key (read from the state dir), another tenant: the
-	// signature verifies, the issuer does not.
-	key, err := entra.LoadOrCreateSigningKey(h.stateDir)
-	require.NoError(t, err)
+	// Same signing key, another tenant: the signature verifies, the
+	// issuer does not.
+	key := h.E.Issuer.SigningKey()
 	otherTenant := "0000beef-0000-4000-8000-000000000000"
 	dir := directory.New(otherTenant)
 	dir.Add(h.E.Operator)

@@ -3,10 +3,10 @@ package emulator
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/miconform/miconform/env/emulator/entra"
-	"github.com/miconform/miconform/env/emulator/faults"
 )
 
 // The control API (/_emulator/faults on every host of the HTTPS listener)
@@ -44,30 +44,15 @@ func (e *Emulator) authorizeControl(r *http.Request) (int, string) {
 	return 0, ""
 }
 
-// serviceOf names the service the host router sends host to, for the
-// services fault ("" for hosts it never faults).
-func (e *Emulator) serviceOf(host string) string {
-	switch {
-	case host == strings.ToLower(e.Cloud.ARMHost):
-		return "arm"
-	case host == strings.ToLower(e.Cloud.LoginHost):
-		return "login"
-	case e.Blob != nil && (strings.HasSuffix(host, ".blob."+strings.ToLower(e.Cloud.StorageSuffix)) || host == "127.0.0.1" || host == "localhost"):
-		return "blob"
-	case strings.HasSuffix(host, "."+strings.ToLower(e.Cloud.VaultSuffix)):
-		return "vault"
-	case host == e.Cloud.GraphHost:
-		return "graph"
+// serveFaulted is the host router's fault step: the services fault may
+// fail the request, and the service writes the failure in its own error
+// shape, with Retry-After as Azure's front doors send it.
+func (e *Emulator) serveFaulted(w http.ResponseWriter, r *http.Request, s *service) bool {
+	status, retryAfter, hit := e.Faults.Service(s.name)
+	if !hit {
+		return false
 	}
-	return ""
-}
-
-// serveFaulted is the host router's fault step: control requests go to
-// the control API, and the services fault may answer before the service.
-func (e *Emulator) serveFaulted(w http.ResponseWriter, r *http.Request, host string) bool {
-	if strings.HasPrefix(r.URL.Path, faults.ControlPrefix) {
-		e.control.ServeHTTP(w, r)
-		return true
-	}
-	return e.Faults.Service(w, r, e.serviceOf(host))
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	s.fault(w, r, status)
+	return true
 }

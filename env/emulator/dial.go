@@ -17,10 +17,10 @@ const IMDSHost = "169.254.169.254:80"
 func (e *Emulator) Serves(host string) bool {
 	host = strings.ToLower(host)
 	for _, hr := range e.hosts {
-		if host == hr.exact || (hr.suffix != "" && strings.HasSuffix(host, hr.suffix) && len(host) > len(hr.suffix)) {
+		if hr.matches(host) {
 			// A wildcard service that knows its names (vaults) resolves only
 			// those, as DNS does.
-			if n, ok := hr.h.(interface{ Serves(string) bool }); ok && hr.suffix != "" {
+			if n, ok := hr.svc.handler.(interface{ Serves(string) bool }); ok && hr.suffix != "" {
 				return n.Serves(host)
 			}
 			return true
@@ -31,7 +31,8 @@ func (e *Emulator) Serves(host string) bool {
 
 // DialContext dials the tutorials' addresses to the emulator: IMDS's
 // 169.254.169.254:80 to the IMDS listener, the cloud's host names on
-// port 443 to the HTTPS listener, and localhost:50342 to the VM extension
+// port 443 to the HTTPS listener (port 80 to the plain one), a service's
+// own addresses (SQL's {server}.{suffix}:1433) to that service, and localhost:50342 to the VM extension
 // endpoint (refused unless the extension is installed). Loopback addresses
 // are dialed as given; anything else is refused rather than sent to the real
 // Azure.
@@ -41,11 +42,17 @@ func (e *Emulator) DialContext(ctx context.Context, network, addr string) (net.C
 	if err != nil {
 		return nil, err
 	}
+	for _, s := range e.services {
+		if s.dial == nil {
+			continue
+		}
+		if c, ok, err := s.dial(ctx, network, host, port); ok {
+			return c, err
+		}
+	}
 	switch {
 	case addr == IMDSHost:
 		return d.DialContext(ctx, network, e.IMDSAddr())
-	case port == "1433" && e.isSQLHost(host):
-		return e.dialSQL(ctx, network)
 	case port == "443" && e.Serves(host):
 		return d.DialContext(ctx, network, e.HTTPSAddr())
 	case port == "80" && e.plainLn != nil && e.Serves(host) && !isLoopbackHost(host):

@@ -2,7 +2,8 @@
 // that serves every Azure host name of one cloud (routed by Host header to
 // Resource Manager, the Entra login host, and later the data planes) and a
 // plain-HTTP listener for IMDS. A request's path through the code is:
-// listener -> Emulator.ServeHTTP (host router) -> service package -> handler
+// listener -> Emulator.ServeHTTP (host router over the service table,
+// services.go) -> service package -> handler
 // named after the Azure operation -> store.
 package emulator
 
@@ -112,18 +113,21 @@ type Emulator struct {
 	control       http.Handler
 	ids           identityFile
 	leaf          tls.Certificate
-	hosts         []hostRoute
-	caFile        string
-	mu            sync.Mutex
-	servers       []*http.Server
-	httpsLn       net.Listener
-	imdsLn        net.Listener
-	plainLn       net.Listener // plain HTTP (port 80), see plainhttp.go
-	legacy        *legacy
-	vmMu          sync.RWMutex
-	vmID          string
-	closed        bool
-	tempDirs      []string
+	// services is the service table, built (services.go); hosts are
+	// their host patterns, in table order.
+	services []*service
+	hosts    []hostRoute
+	caFile   string
+	mu       sync.Mutex
+	servers  []*http.Server
+	httpsLn  net.Listener
+	imdsLn   net.Listener
+	plainLn  net.Listener // plain HTTP (port 80), see plainhttp.go
+	legacy   *legacy
+	vmMu     sync.RWMutex
+	vmID     string
+	closed   bool
+	tempDirs []string
 	// stateLock keeps other emulators out of the state dir until Close.
 	stateLock *state.DirLock
 	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
@@ -154,12 +158,6 @@ type World struct {
 	// StorageAccount, Container and Blob are the Storage tutorials' account,
 	// container and blob name.
 	StorageAccount, Container, Blob string
-}
-
-type hostRoute struct {
-	// suffix matches "*.suffix" hosts; exact matches one host.
-	exact, suffix string
-	h             http.Handler
 }
 
 // identityFile is the tenant's ids, kept in the state dir.
@@ -203,7 +201,7 @@ func New(cfg Config) (*Emulator, error) {
 	made := false
 	defer func() {
 		if !made {
-			e.closeState()
+			_ = e.closeState()
 			e.stateLock.Close()
 		}
 	}()
@@ -232,10 +230,10 @@ func New(cfg Config) (*Emulator, error) {
 	e.Dir = directory.New(e.ids.TenantID)
 	e.Issuer = entra.NewIssuer(cfg.Cloud, e.Dir, key)
 	e.RBAC = rbac.NewStore()
-	e.ARM = arm.New(cfg.Cloud, e.ids.SubscriptionID, e.Dir, e.Issuer, e.RBAC)
+	e.buildServices()
 	e.IMDS = imds.New(cfg.Cloud, e.Issuer, e.currentVM, cfg.IMDSThrottle)
 	e.IMDS.Identity = e.currentIdentity
-	e.Faults = faults.New(e.Issuer, e.RBAC)
+	e.Faults = faults.New(e.Issuer, e.RBAC, faultNames(e.services)...)
 	e.control = e.Faults.Control(e.authorizeControl)
 	e.Operator = directory.Principal{
 		ObjectID: e.ids.OperatorOID, ClientID: e.ids.OperatorID, DisplayName: "miconform-operator",
@@ -260,19 +258,6 @@ func New(cfg Config) (*Emulator, error) {
 	}); err != nil && !errors.As(err, new(rbac.ErrExists)) {
 		return nil, err
 	}
-	e.Handle(cfg.Cloud.ARMHost, e.ARM)
-	e.Handle(cfg.Cloud.LoginHost, e.Issuer)
-	e.setupSQL()
-	e.Blob = blob.New(cfg.Cloud, e.Issuer, e.RBAC)
-	blob.RegisterProvider(e.ARM, e.Blob)
-	for _, h := range []string{e.Blob.Host(), "127.0.0.1", "localhost"} { // host style, and path style on loopback
-		e.Handle(h, e.Blob)
-	}
-	e.KeyVault = keyvault.New(cfg.Cloud, e.ARM, e.Issuer, e.RBAC)
-	e.Handle("*."+cfg.Cloud.VaultSuffix, e.KeyVault)
-	e.Graph = graph.New(cfg.Cloud, e.Issuer)
-	e.Handle(e.Graph.Host(), e.Graph)
-	e.handleWorldwideDiscovery()
 	restored, err := e.restoreState()
 	if err != nil {
 		return nil, fmt.Errorf("emulator: state: %w", err)
@@ -305,37 +290,25 @@ func New(cfg Config) (*Emulator, error) {
 // ownerRoleID is the Owner built-in role.
 const ownerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
-// Handle routes a host name (or "*.suffix" wildcard) of the HTTPS listener
-// to a service. Later services (blob, vault) register here.
-func (e *Emulator) Handle(host string, h http.Handler) {
-	host = strings.ToLower(host)
-	if s, ok := strings.CutPrefix(host, "*."); ok {
-		e.hosts = append(e.hosts, hostRoute{suffix: "." + s, h: h})
-		return
-	}
-	e.hosts = append(e.hosts, hostRoute{exact: host, h: h})
-}
-
 // ServeHTTP is the HTTPS listener's host router.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := strings.ToLower(r.Host)
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if e.serveFaulted(w, r, host) {
+	if strings.HasPrefix(r.URL.Path, faults.ControlPrefix) {
+		e.control.ServeHTTP(w, r)
 		return
 	}
-	if e.pathStyleMisses(r, host) {
+	s := e.route(host)
+	if s != nil && e.serveFaulted(w, r, s) {
+		return
+	}
+	if s == nil || e.pathStyleMisses(r, host) {
 		e.misdirected(w, r, host)
 		return
 	}
-	for _, hr := range e.hosts {
-		if (hr.exact != "" && host == hr.exact) || (hr.suffix != "" && strings.HasSuffix(host, hr.suffix) && len(host) > len(hr.suffix)) {
-			hr.h.ServeHTTP(w, r)
-			return
-		}
-	}
-	e.misdirected(w, r, host)
+	s.handler.ServeHTTP(w, r)
 }
 
 // Start opens the listeners and serves until Close.
@@ -352,8 +325,12 @@ func (e *Emulator) Start() error {
 	e.httpsLn, e.imdsLn = httpsLn, imdsLn
 	e.serve(e.capped(httpsLn, true), e)
 	e.serve(e.capped(imdsLn, false), e.Faults.IMDS(e.IMDS))
-	if err := e.startSQL(); err != nil {
-		return fmt.Errorf("emulator: SQL listener: %w", err)
+	for _, s := range e.services {
+		if s.start != nil {
+			if err := s.start(); err != nil {
+				return err
+			}
+		}
 	}
 	if err := e.startPlainHTTP(); err != nil {
 		return err
@@ -388,8 +365,11 @@ func (e *Emulator) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	e.SQL.Close()
-	e.Blob.Close()
+	for _, s := range e.services {
+		if s.close != nil {
+			s.close()
+		}
+	}
 	errs = append(errs, e.closeState(), e.stateLock.Close())
 	for _, d := range e.tempDirs {
 		os.RemoveAll(d)

@@ -2,7 +2,9 @@ package emulator_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
@@ -224,4 +227,63 @@ func TestBindLoopbackByDefault(t *testing.T) {
 	assert.True(t, strings.Contains(err.Error(), "AllowRemote"), err.Error())
 	_, err = emulator.New(emulator.Config{Seed: "none", HTTPSAddr: "0.0.0.0:0", AllowRemote: true})
 	assert.NoError(t, err)
+}
+
+// The services fault decides; each service writes the failure in its own
+// error shape with its own headers, as a client of that Azure service sees
+// it. In memory: the host router is all this is about.
+func TestServicesFaultInEachServicesShape(t *testing.T) {
+	t.Parallel()
+	e, err := emulator.New(emulator.Config{Seed: "none", SigningKey: sharedKey(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	c := e.Cloud
+	cases := []struct {
+		service, url string
+		check        func(t *testing.T, status int, h http.Header, body []byte)
+	}{
+		{"arm", "https://" + c.ARMHost + "/subscriptions?api-version=2022-12-01", func(t *testing.T, status int, h http.Header, body []byte) {
+			code := map[int]string{500: "InternalServerError", 503: "ServiceUnavailable"}[status]
+			assert.Equal(t, code, gjson.GetBytes(body, "error.code").String(), "%s", body)
+			assert.Equal(t, "service", h.Get("x-ms-failure-cause"))
+			assert.NotEmpty(t, h.Get("x-ms-correlation-request-id"))
+		}},
+		{"login", "https://" + c.LoginHost + "/" + e.TenantID() + "/oauth2/v2.0/token", func(t *testing.T, status int, h http.Header, body []byte) {
+			code := map[int]string{500: "server_error", 503: "temporarily_unavailable"}[status]
+			assert.Equal(t, code, gjson.GetBytes(body, "error").String(), "%s", body)
+			assert.Contains(t, gjson.GetBytes(body, "error_description").String(), "AADSTS")
+			assert.Len(t, gjson.GetBytes(body, "error_codes").Array(), 1)
+			assert.NotEmpty(t, h.Get("x-ms-ests-server"))
+		}},
+		{"vault", "https://any-vault." + c.VaultSuffix + "/secrets/x?api-version=7.5", func(t *testing.T, status int, h http.Header, body []byte) {
+			code := map[int]string{500: "InternalServerError", 503: "ServiceUnavailable"}[status]
+			assert.Equal(t, code, gjson.GetBytes(body, "error.code").String(), "%s", body)
+			assert.NotEmpty(t, h.Get("x-ms-keyvault-service-version"))
+			assert.NotEmpty(t, h.Get("x-ms-keyvault-network-info"))
+		}},
+		{"blob", "https://acct.blob." + c.StorageSuffix + "/c/b", func(t *testing.T, status int, h http.Header, body []byte) {
+			code := map[int]string{500: "InternalError", 503: "ServerBusy"}[status]
+			assert.Equal(t, code, h.Get("x-ms-error-code"))
+			assert.Contains(t, string(body), "<Error><Code>"+code+"</Code>")
+			assert.Equal(t, "2021-08-06", h.Get("x-ms-version"), "the version asked for")
+			assert.Contains(t, h.Get("Server"), "Windows-Azure-Blob")
+		}},
+		{"graph", "https://" + c.GraphHost + "/v1.0/servicePrincipals", func(t *testing.T, status int, h http.Header, body []byte) {
+			code := map[int]string{500: "generalException", 503: "serviceNotAvailable"}[status]
+			assert.Equal(t, code, gjson.GetBytes(body, "error.code").String(), "%s", body)
+			assert.Equal(t, h.Get("request-id"), gjson.GetBytes(body, "error.innerError.request-id").String())
+		}},
+	}
+	for _, tc := range cases {
+		for _, status := range []int{500, 503} {
+			require.NoError(t, e.Faults.SetServices(faults.Services{Status: status, Service: tc.service, RetryAfterSeconds: 7, Window: faults.Window{Count: 1}}))
+			req := httptest.NewRequest("GET", tc.url, nil)
+			req.Header.Set("x-ms-version", "2021-08-06")
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			require.Equal(t, status, rec.Code, "%s %d: %s", tc.service, status, rec.Body)
+			assert.Equal(t, "7", rec.Header().Get("Retry-After"), tc.service)
+			t.Run(fmt.Sprintf("%s/%d", tc.service, status), func(t *testing.T) { tc.check(t, status, rec.Header(), rec.Body.Bytes()) })
+		}
+	}
 }

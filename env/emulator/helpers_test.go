@@ -34,15 +34,28 @@ type opts struct {
 	cloud    string
 	seed     string
 	throttle bool
+	// stateDir keeps the emulator's state on disk; without it the
+	// emulator is in memory and signs with the package's shared key
+	// (each emulator still has its own tenant), which skips a key
+	// generation and every fsync.
+	stateDir bool
 }
 
+// start is the package's one way to start an emulator for a test.
 func start(t testing.TB, o opts) *harness {
 	t.Helper()
 	if o.cloud == "" {
 		o.cloud = "AzureCloud"
 	}
-	dir := winetest.TempDir(t)
-	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup(o.cloud), StateDir: dir, Seed: o.seed, IMDSThrottle: o.throttle})
+	cfg := emulator.Config{Cloud: cloud.MustLookup(o.cloud), Seed: o.seed, IMDSThrottle: o.throttle}
+	dir := ""
+	if o.stateDir {
+		dir = winetest.TempDir(t)
+		cfg.StateDir = dir
+	} else {
+		cfg.SigningKey = sharedKey(t)
+	}
+	e, err := emulator.New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, e.Start())
 	h := &harness{t: t, E: e, client: e.HTTPClient(), stateDir: dir}
@@ -213,6 +226,22 @@ var (
 	foreignOnce sync.Once
 	foreignKey  *entra.SigningKey
 )
+
+var (
+	sharedOnce sync.Once
+	sharedK    *entra.SigningKey
+)
+
+// sharedKey is the signing key of the package's in-memory emulators.
+func sharedKey(t testing.TB) *entra.SigningKey {
+	sharedOnce.Do(func() {
+		var err error
+		if sharedK, err = entra.LoadOrCreateSigningKey(""); err != nil {
+			panic(err)
+		}
+	})
+	return sharedK
+}
 
 // otherKey is a signing key the emulator has never seen.
 func otherKey(t testing.TB) *entra.SigningKey {

@@ -35,10 +35,6 @@ import (
 //     existed (then it starts over); only an empty one is seeded;
 //   - every SQLite file passes PRAGMA quick_check before it is served.
 
-// stateServices are the logs, in the order they are loaded: Resource
-// Manager before the services whose resources it holds.
-var stateServices = []string{"directory", "rbac", "arm", "keyvault", "blob", "sql"}
-
 const (
 	worldFile = "world.json"
 	// seedingFile exists from the first open of a new state dir until
@@ -48,6 +44,9 @@ const (
 	// operator removes it.
 	heldFile = "reconciliation-held"
 )
+
+// logTitles name the logs in errors, as they always have.
+var logTitles = map[string]string{"arm": "resource manager", "keyvault": "key vault", "blob": "blob", "sql": "sql"}
 
 // repairHint is how to proceed from damage.
 const repairHint = "To keep every intact record and set the damaged bytes aside in side files (the records they held are lost), start again with --state-dir-repair; or restore the state dir from a backup. The damaged files were left as they were."
@@ -72,7 +71,7 @@ func (e *Emulator) openState() error {
 	e.logs = map[string]*state.Log{}
 	var damage []string
 	var repaired []string
-	for _, name := range stateServices {
+	for _, name := range e.stateLogs() {
 		l, err := state.Open(filepath.Join(dir, "state", name+".log"), state.Options{MustExist: world, Repair: e.cfg.StateRepair})
 		var de *state.DamageError
 		var me *state.MissingError
@@ -81,7 +80,7 @@ func (e *Emulator) openState() error {
 			continue
 		}
 		if err != nil {
-			e.closeState()
+			_ = e.closeState() // the error that stopped the start is the one to report
 			return err
 		}
 		if r := l.Recovered(); r != nil {
@@ -97,7 +96,7 @@ func (e *Emulator) openState() error {
 		damage = e.checkSQLFiles(dir, &repaired)
 	}
 	if len(damage) > 0 {
-		e.closeState()
+		_ = e.closeState() // the error that stopped the start is the one to report
 		return fmt.Errorf("the state dir %s is damaged, so the emulator did not start:\n  %s\n%s", dir, strings.Join(damage, "\n  "), repairHint)
 	}
 	held := filepath.Join(dir, heldFile)
@@ -106,7 +105,7 @@ func (e *Emulator) openState() error {
 		note := "A repair at " + time.Now().UTC().Format(time.RFC3339) + " lost records:\n  " + strings.Join(repaired, "\n  ") +
 			"\nUntil this file is removed, no service drops its records of resources Resource Manager lacks (Resource Manager's may be what was lost).\n"
 		if err := pki.WriteFileAtomic(held, []byte(note), 0o600); err != nil {
-			e.closeState()
+			_ = e.closeState() // the error that stopped the start is the one to report
 			return err
 		}
 	}
@@ -206,17 +205,13 @@ func (e *Emulator) restoreState() (bool, error) {
 	if e.logs == nil {
 		return false, nil
 	}
-	if err := e.ARM.Persist(e.logs["arm"]); err != nil {
-		return false, fmt.Errorf("resource manager: %w", err)
-	}
-	if err := e.KeyVault.Persist(e.logs["keyvault"]); err != nil {
-		return false, fmt.Errorf("key vault: %w", err)
-	}
-	if err := e.Blob.Persist(e.logs["blob"], e.ARM, filepath.Join(e.cfg.StateDir, "blobdata")); err != nil {
-		return false, fmt.Errorf("blob: %w", err)
-	}
-	if err := e.SQL.Persist(filepath.Join(e.cfg.StateDir, "sql"), e.logs["sql"], e.ARM); err != nil {
-		return false, fmt.Errorf("sql: %w", err)
+	for _, s := range e.services {
+		if s.log == "" {
+			continue
+		}
+		if err := s.restore(e.logs[s.log]); err != nil {
+			return false, fmt.Errorf("%s: %w", logTitles[s.log], err)
+		}
 	}
 	if !e.reconcileHeld {
 		e.dropOrphanIdentities()

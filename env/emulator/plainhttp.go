@@ -3,6 +3,8 @@ package emulator
 import (
 	"fmt"
 	"net"
+	"net/http"
+	"strings"
 )
 
 // startPlainHTTP opens the listener that stands for port 80 of the cloud's
@@ -16,8 +18,24 @@ func (e *Emulator) startPlainHTTP() error {
 		return fmt.Errorf("emulator: plain HTTP listener: %w", err)
 	}
 	e.plainLn = ln
-	e.serve(e.capped(ln, false), e.Blob)
+	e.serve(e.capped(ln, false), e.plainHandler())
 	return nil
+}
+
+// plainHandler routes port 80 to the services that serve plain HTTP (the
+// table's plainHTTP); a host of another service gets no answer.
+func (e *Emulator) plainHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if s := e.route(host); s != nil && s.plainHTTP {
+			s.handler.ServeHTTP(w, r)
+			return
+		}
+		panic(http.ErrAbortHandler)
+	})
 }
 
 func isLoopbackHost(host string) bool {

@@ -23,7 +23,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/emulator/directory"
-	"github.com/miconform/miconform/env/emulator/entra"
 )
 
 // forge builds an RS256 (or other alg) JWT from a header and claims, signed
@@ -81,8 +80,7 @@ func TestEveryServiceRefusesBadTokens(t *testing.T) {
 	t.Parallel()
 	h := start(t, opts{seed: "tutorials"})
 	e, c, w := h.E, h.E.Cloud, h.E.World
-	realKey, err := entra.LoadOrCreateSigningKey(h.stateDir)
-	require.NoError(t, err)
+	realKey := h.E.Issuer.SigningKey()
 	vm, ok := e.Dir.ByResourceID(w.VMResourceID)
 	require.True(t, ok)
 

@@ -26,23 +26,17 @@ type VMEndpoint struct {
 }
 
 // VMEndpoints lists the addresses a VM program reaches: IMDS on
-// 169.254.169.254:80, every HTTPS host name on 127.0.0.1:443, Blob's plain
-// HTTP on 127.0.0.1:80, Azure SQL on 127.0.0.1:1433, plus the endpoints registered with AddVMEndpoint (the VM
-// extension's 127.0.0.1:50342), sorted by address.
+// 169.254.169.254:80, every HTTPS host name on 127.0.0.1:443, the
+// services' own (the service table's: Blob's plain HTTP on 127.0.0.1:80,
+// Azure SQL on 127.0.0.1:1433), plus the endpoints registered with
+// AddVMEndpoint (the VM extension's 127.0.0.1:50342), sorted by address.
 func (e *Emulator) VMEndpoints() []VMEndpoint {
 	eps := []VMEndpoint{
 		{Addr: IMDSHost, Serve: func(ln net.Listener) { _ = e.vmServer(e.Faults.IMDS(e.IMDS)).Serve(e.capped(ln, false)) }},
 		{Addr: "127.0.0.1:443", Serve: func(ln net.Listener) { _ = e.vmServer(e).Serve(e.capped(ln, true)) }},
 	}
-	if e.Blob != nil {
-		// Plain http:// to a storage account, as the emulator's own port-80
-		// listener (plainhttp.go): only Blob serves there.
-		eps = append(eps, VMEndpoint{Addr: "127.0.0.1:80", Serve: func(ln net.Listener) { _ = e.vmServer(e.Blob).Serve(e.capped(ln, false)) }})
-	}
-	if e.SQL != nil {
-		// {server}.database.<suffix>:1433; the TDS server picks the logical
-		// server from LOGIN7, as the Azure SQL gateway does.
-		eps = append(eps, VMEndpoint{Addr: "127.0.0.1:1433", Serve: func(ln net.Listener) { _ = e.SQL.Serve(ln) }})
+	for _, s := range e.services {
+		eps = append(eps, s.vm...)
 	}
 	e.mu.Lock()
 	eps = append(eps, e.vmEndpoints...)

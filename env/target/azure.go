@@ -2,10 +2,12 @@ package target
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -16,7 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/miconform/miconform/env/cloud"
-	"github.com/miconform/miconform/steps/azhttp"
+	"github.com/miconform/miconform/internal/azhttp"
 )
 
 // Azure is the real VM the runner is on.
@@ -213,6 +215,24 @@ func (t *Azure) Cloud() cloud.Profile { return t.cloud }
 
 // HTTPClient implements Target.
 func (t *Azure) HTTPClient() *http.Client { return t.client }
+
+// Dial implements Target: the network, or the dialer of the HTTP client the
+// target was given (Options.Client), so both reach the same places.
+func (t *Azure) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if tr, ok := t.client.Transport.(*http.Transport); ok && tr.DialContext != nil {
+		return tr.DialContext(ctx, network, addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// RootCAs implements Target: the given client's, else the system's (nil).
+func (t *Azure) RootCAs() *x509.CertPool {
+	if tr, ok := t.client.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		return tr.TLSClientConfig.RootCAs
+	}
+	return nil
+}
 
 // Facts implements Target.
 func (t *Azure) Facts() Facts { return t.facts }

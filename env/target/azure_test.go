@@ -267,3 +267,40 @@ func TestOperatorIsNotTheVMsManagedIdentity(t *testing.T) {
 	assert.Contains(t, err.Error(), "AzureCLICredential")
 	assert.NotContains(t, err.Error(), "ManagedIdentityCredential")
 }
+
+// Steps reach Azure SQL through Target.Dial and trust Target.RootCAs: the
+// emulator's dialer and CA, or on Azure those of the client the target was
+// given (the network and the system's roots otherwise).
+func TestDialAndRootCAs(t *testing.T) {
+	t.Parallel()
+	emu, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
+	require.NoError(t, err)
+	t.Cleanup(func() { emu.Close(context.Background()) })
+	sqlAddr := emu.E.World.SQLServer + "." + emu.Cloud().SQLSuffix + ":1433"
+	c, err := emu.Dial(context.Background(), "tcp", sqlAddr)
+	require.NoError(t, err, "the emulator's TDS listener")
+	c.Close()
+	assert.True(t, emu.RootCAs().Equal(emu.E.CA.Pool()))
+
+	o, err := targettest.Options(emu.E, &targettest.Faults{}, target.Provision)
+	require.NoError(t, err)
+	o.Client = &http.Client{Transport: emu.E.Transport()}
+	az, err := target.NewAzure(context.Background(), o)
+	require.NoError(t, err)
+	c, err = az.Dial(context.Background(), "tcp", sqlAddr)
+	require.NoError(t, err, "through the given client's dialer")
+	c.Close()
+	assert.True(t, az.RootCAs().Equal(emu.E.CA.Pool()))
+
+	// A client that is no *http.Transport: the network and the system's roots.
+	o.Client = &http.Client{Transport: o.Client.Transport.(*http.Transport)}
+	o.Client.Transport = roundTripper{o.Client.Transport}
+	az, err = target.NewAzure(context.Background(), o)
+	require.NoError(t, err)
+	assert.Nil(t, az.RootCAs())
+	c, err = az.Dial(context.Background(), "tcp", emu.E.HTTPSAddr())
+	require.NoError(t, err, "a loopback address, dialed as given")
+	c.Close()
+}
+
+type roundTripper struct{ http.RoundTripper }

@@ -2,8 +2,10 @@ package target
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -17,7 +19,7 @@ import (
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/entra"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 )
 
 // Emulator is a target backed by an in-process emulator seeded with the
@@ -106,6 +108,15 @@ func (t *Emulator) Cloud() cloud.Profile { return t.E.Cloud }
 
 // HTTPClient implements Target.
 func (t *Emulator) HTTPClient() *http.Client { return t.client }
+
+// Dial implements Target: the emulator's dialer, which sends the cloud's
+// names to its listeners and refuses anything else.
+func (t *Emulator) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return t.E.DialContext(ctx, network, addr)
+}
+
+// RootCAs implements Target: the emulator's CA.
+func (t *Emulator) RootCAs() *x509.CertPool { return t.E.CA.Pool() }
 
 // Operator implements Target.
 func (t *Emulator) Operator() azcore.TokenCredential { return t.operator }

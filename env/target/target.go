@@ -6,6 +6,8 @@ package target
 
 import (
 	"context"
+	"crypto/x509"
+	"net"
 	"net/http"
 	"time"
 
@@ -97,6 +99,13 @@ type Target interface {
 	// HTTPClient sends requests to the tutorials' URLs verbatim
 	// (http://169.254.169.254/..., https://management.azure.com/...).
 	HTTPClient() *http.Client
+	// Dial connects to the tutorials' addresses that are not HTTP (Azure
+	// SQL's {server}.database.windows.net:1433) the way HTTPClient reaches
+	// the HTTP ones, so a step never digs into a transport for them.
+	Dial(ctx context.Context, network, addr string) (net.Conn, error)
+	// RootCAs are the authorities the target's TLS servers chain to (the
+	// emulator's CA); nil means the system's.
+	RootCAs() *x509.CertPool
 	// Facts describes the VM and its subscription.
 	Facts() Facts
 	// Operator is the credential of the person following the tutorial in

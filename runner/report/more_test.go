@@ -1,13 +1,11 @@
 package report
 
 import (
-	"context"
 	"encoding/xml"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/wine/winetest"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 )
 
 func TestConcurrentRunMatchesSequential(t *testing.T) {
@@ -68,41 +66,6 @@ func TestScenarioTimingComesFromHooks(t *testing.T) {
 	s := res.Features[0].Scenarios[0]
 	assert.GreaterOrEqual(t, s.Duration, 30*time.Millisecond)
 	assert.GreaterOrEqual(t, s.Steps[0].Duration, 30*time.Millisecond)
-}
-
-func TestLog(t *testing.T) {
-	l := NewLog()
-	l.Printf("Authorization: Bearer %s", fakeJWT)
-	fmt.Fprintf(l, "sig=%s\n", "AbCdEfGhIjKlMn")
-	assert.Equal(t, "Authorization: Bearer eyJhbGci…[redacted]\nsig=AbCd…[redacted]\n", l.String())
-
-	ctx := WithLog(context.Background(), l)
-	assert.Same(t, l, LogFrom(ctx))
-
-	d := LogFrom(context.Background())
-	require.NotNil(t, d)
-	d.Printf("dropped")
-	assert.Empty(t, d.String())
-	assert.NotNil(t, LogFrom(nil)) //nolint:staticcheck // nil context on purpose
-
-	var wg sync.WaitGroup
-	c := NewLog()
-	for i := range 50 {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.Printf("line %d", i) }()
-	}
-	wg.Wait()
-	assert.Equal(t, 50, strings.Count(c.String(), "\n"))
-}
-
-func TestLogTruncates(t *testing.T) {
-	l := NewLog()
-	chunk := strings.Repeat("x", 1000)
-	for range MaxLogBytes/1000 + 10 {
-		l.Printf("%s", chunk)
-	}
-	assert.LessOrEqual(t, len(l.String()), MaxLogBytes+100)
-	assert.True(t, strings.HasSuffix(l.String(), "…[log truncated]\n"))
 }
 
 func TestRedactFile(t *testing.T) {

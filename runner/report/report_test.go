@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/wine/winetest"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

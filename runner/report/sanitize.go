@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 )
 
 // ansi matches CSI and OSC escape sequences and stray ESC bytes.

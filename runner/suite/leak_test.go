@@ -15,7 +15,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/target"
 	"github.com/miconform/miconform/env/wine/winetest"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 )
 
 // Shapes of credentials that must never appear unmasked in a report or

@@ -17,7 +17,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 	"github.com/miconform/miconform/runner/report"
 	"github.com/miconform/miconform/runner/suite"
 )

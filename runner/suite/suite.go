@@ -22,7 +22,7 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/miconform/miconform/env/target"
 	"github.com/miconform/miconform/features/tutorials"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 	"github.com/miconform/miconform/runner/report"
 	"github.com/miconform/miconform/steps"
 )

@@ -36,7 +36,7 @@ func (s *Server) registerDiskRoutes(rg string) {
 			if strings.EqualFold(opt, "Delete") {
 				s.DeleteResource(d.ID)
 			} else {
-				s.store.update(d.ID, func(r *Resource) *Error {
+				_, _, _ = s.store.update(d.ID, func(r *Resource) *Error { // cannot fail: the closure returns nil
 					delete(r.Properties, "managedBy")
 					r.Properties["diskState"] = "Unattached"
 					return nil
@@ -44,7 +44,7 @@ func (s *Server) registerDiskRoutes(rg string) {
 			}
 		}
 		for _, n := range s.VMNICs(vm) {
-			s.store.update(n.ID, func(r *Resource) *Error { delete(r.Properties, "virtualMachine"); return nil })
+			_, _, _ = s.store.update(n.ID, func(r *Resource) *Error { delete(r.Properties, "virtualMachine"); return nil })
 			if strings.EqualFold(n.DeleteOption, "Delete") {
 				s.DeleteResource(n.ID)
 			}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,8 +71,9 @@ type IMDS struct {
 }
 
 // Services answers a fraction of the HTTPS services' requests with Status
-// (500 or 503) and Retry-After. Service limits it to one of "arm",
-// "login", "blob", "vault", "graph" ("" is all of them).
+// (500 or 503) and Retry-After, each in its service's error shape. Service
+// limits it to one of the names the injector was made with (the
+// emulator's: "arm", "login", "vault", "blob", "graph"; "" is all of them).
 type Services struct {
 	Status            int    `json:"status"`
 	RetryAfterSeconds int    `json:"retryAfterSeconds,omitempty"`
@@ -116,9 +118,6 @@ func (l *Lasting) validate(what string) error {
 	l.RemainingSeconds = 0
 	return nil
 }
-
-// Services a Services fault can be limited to.
-var serviceNames = map[string]bool{"": true, "arm": true, "login": true, "blob": true, "vault": true, "graph": true}
 
 // Kinds are the fault kinds, the last segment of /_emulator/faults/{kind}.
 var Kinds = []string{"imds", "services", "rbac", "tokens"}
@@ -171,12 +170,12 @@ func (f *IMDS) validate() error {
 	return f.Window.validate("imds")
 }
 
-func (f *Services) validate() error {
+func (f *Services) validate(names []string) error {
 	if f.Status != 500 && f.Status != 503 {
 		return invalid("services: status must be 500 or 503")
 	}
-	if !serviceNames[f.Service] {
-		return invalid("services: service %q is not one of arm, login, blob, vault, graph", f.Service)
+	if f.Service != "" && !contains(names, f.Service) {
+		return invalid("services: service %q is not one of %s", f.Service, strings.Join(names, ", "))
 	}
 	if f.RetryAfterSeconds < 0 || f.RetryAfterSeconds > MaxRetryAfter {
 		return invalid("services: retryAfterSeconds must be between 0 and %d", MaxRetryAfter)
@@ -258,6 +257,8 @@ type Injector struct {
 	iss   *entra.Issuer
 	store *rbac.Store
 	now   func() time.Time
+	// services are the names a Services fault may be limited to.
+	services []string
 
 	mu         sync.Mutex
 	imds       *IMDS
@@ -271,9 +272,10 @@ type Injector struct {
 }
 
 // New makes an injector with no faults for the emulator whose issuer and
-// role assignments it may change.
-func New(iss *entra.Issuer, store *rbac.Store) *Injector {
-	return &Injector{iss: iss, store: store, now: time.Now}
+// role assignments it may change; services are the names of the services
+// it may fail (the emulator's service table).
+func New(iss *entra.Issuer, store *rbac.Store, services ...string) *Injector {
+	return &Injector{iss: iss, store: store, now: time.Now, services: services}
 }
 
 // SetClock replaces the real-time clock fault windows are measured with
@@ -332,7 +334,7 @@ func (in *Injector) ApplySet(s Set) error {
 		}
 	}
 	if s.Services != nil {
-		if err := s.Services.validate(); err != nil {
+		if err := s.Services.validate(in.services); err != nil {
 			return err
 		}
 	}
@@ -379,7 +381,7 @@ func (in *Injector) SetIMDS(f IMDS) error {
 
 // SetServices sets the services fault.
 func (in *Injector) SetServices(f Services) error {
-	if err := f.validate(); err != nil {
+	if err := f.validate(in.services); err != nil {
 		return err
 	}
 	in.mu.Lock()

@@ -45,7 +45,7 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
 	f.iss = entra.NewIssuer(cloud.MustLookup("AzureCloud"), directory.New(directory.NewGUID()), key)
 	f.store = rbac.NewStore()
-	f.in = New(f.iss, f.store)
+	f.in = New(f.iss, f.store, "arm", "login", "vault", "blob", "graph")
 	f.in.SetClock(func() time.Time { return f.now })
 	return f
 }
@@ -164,46 +164,54 @@ func TestIMDSConnectionReset(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode)
 }
 
-func (f *fixture) serviceGet(service string) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	if !f.in.Service(rec, httptest.NewRequest("GET", "https://example/", nil), service) {
-		okHandler.ServeHTTP(rec, nil)
+// serviceHit is the services fault's decision for one request, 0 when
+// the request passes.
+func (f *fixture) serviceHit(service string) (status, retryAfter int) {
+	status, retryAfter, hit := f.in.Service(service)
+	if hit != (status != 0) {
+		panic("a hit without a status, or a status without a hit")
 	}
-	return rec
+	return status, retryAfter
 }
 
-// A fraction of a service's requests answered 503 with Retry-After, in
-// that service's error shape; other services untouched.
+// A fraction of a service's requests fail with the status and
+// Retry-After; other services untouched. (Each service's error shape is
+// tested with the emulator, env/emulator/faults_test.go.)
 func TestServicesFault(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.in.Apply("services", []byte(`{"status":503,"fraction":0.5,"retryAfterSeconds":2,"service":"arm","seconds":10}`)))
 	hits := 0
 	for range 10 {
-		rec := f.serviceGet("arm")
-		if rec.Code == 503 {
+		if status, retry := f.serviceHit("arm"); status != 0 {
 			hits++
-			assert.Equal(t, "2", rec.Header().Get("Retry-After"))
-			assert.JSONEq(t, `{"error":{"code":"ServiceUnavailable","message":"The service is temporarily unavailable. Please retry the request after the time given in Retry-After."}}`, rec.Body.String())
+			assert.Equal(t, 503, status)
+			assert.Equal(t, 2, retry)
 		}
 	}
 	assert.Equal(t, 5, hits)
-	assert.Equal(t, 200, f.serviceGet("vault").Code, "another service")
-	assert.Equal(t, 200, f.serviceGet("").Code, "hosts outside the services")
+	st, _ := f.serviceHit("vault")
+	assert.Zero(t, st, "another service")
+	st, _ = f.serviceHit("")
+	assert.Zero(t, st, "hosts outside the services")
 
 	require.NoError(t, f.in.SetServices(Services{Status: 500, Window: Window{Count: 1}}))
-	rec := f.serviceGet("blob")
-	require.Equal(t, 500, rec.Code)
-	assert.Equal(t, "1", rec.Header().Get("Retry-After"), "Retry-After defaults to 1 s")
-	assert.Equal(t, "InternalError", rec.Header().Get("x-ms-error-code"))
-	assert.True(t, strings.HasPrefix(rec.Body.String(), `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>`), rec.Body.String())
-	assert.Equal(t, 200, f.serviceGet("blob").Code)
+	st, retry := f.serviceHit("blob")
+	require.Equal(t, 500, st)
+	assert.Equal(t, 1, retry, "Retry-After defaults to 1 s")
+	st, _ = f.serviceHit("blob")
+	assert.Zero(t, st, "the count is spent")
 
 	f.now = f.now.Add(time.Minute)
 	require.NoError(t, f.in.SetServices(Services{Status: 503, Window: Window{Seconds: 1}}))
-	assert.Equal(t, 503, f.serviceGet("blob").Code)
-	assert.Equal(t, "ServerBusy", f.serviceGet("blob").Header().Get("x-ms-error-code"))
+	st, _ = f.serviceHit("blob")
+	assert.Equal(t, 503, st)
 	f.now = f.now.Add(time.Second)
-	assert.Equal(t, 200, f.serviceGet("blob").Code, "the window ended")
+	st, _ = f.serviceHit("blob")
+	assert.Zero(t, st, "the window ended")
+
+	err := f.in.SetServices(Services{Status: 503, Service: "table"})
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), "arm, login, vault, blob, graph", "the names the injector was made with")
 }
 
 // RBAC and token faults act on the store and issuer and are undone by reset.
@@ -340,4 +348,28 @@ func TestControlAPI(t *testing.T) {
 	require.Equal(t, 200, do("PUT", "/_emulator/faults/services", `{"status":503,"count":3}`).Code)
 	assert.Equal(t, 204, do("DELETE", "/_emulator/faults", "").Code)
 	assert.Equal(t, Set{}, f.in.Current())
+}
+
+// A set (emulate --faults) is applied whole or not at all.
+func TestApplySet(t *testing.T) {
+	f := newFixture(t)
+	err := f.in.ApplySet(Set{IMDS: &IMDS{Status: 410}, Services: &Services{Status: 503, Service: "queue"}})
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Equal(t, Set{}, f.in.Current(), "nothing set when one member is invalid")
+
+	require.NoError(t, f.in.ApplySet(Set{
+		IMDS: &IMDS{Status: 410, Window: Window{Count: 1}}, Services: &Services{Status: 503, Service: "graph", Window: Window{Count: 1}},
+		RBAC: &RBAC{GrantDelaySeconds: 1}, Tokens: &Tokens{LifetimeSeconds: 60},
+	}))
+	cur := f.in.Current()
+	require.NotNil(t, cur.IMDS)
+	require.NotNil(t, cur.Services)
+	require.NotNil(t, cur.RBAC)
+	require.NotNil(t, cur.Tokens)
+	assert.Equal(t, "graph", cur.Services.Service)
+	st, _ := f.serviceHit("graph")
+	assert.Equal(t, 503, st)
+	for _, bad := range []Set{{IMDS: &IMDS{Status: 299}}, {RBAC: &RBAC{GrantDelaySeconds: -1}}, {Tokens: &Tokens{LifetimeSeconds: -1}}} {
+		assert.ErrorIs(t, f.in.ApplySet(bad), ErrInvalid, "%+v", bad)
+	}
 }

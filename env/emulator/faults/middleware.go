@@ -1,15 +1,10 @@
 package faults
 
 import (
-	"encoding/json"
-	"encoding/xml"
-	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/imds"
 )
 
@@ -87,67 +82,21 @@ func resetConn(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// Service answers the request with the services fault when it hits;
-// service is which service the host router picked ("arm", "login", "blob",
-// "vault" or "" for others, which are never faulted). It reports whether
-// it answered.
-func (in *Injector) Service(w http.ResponseWriter, r *http.Request, service string) bool {
+// Service decides whether the services fault fails this request of a
+// service (its name in the emulator's service table; "" is never
+// faulted), and with what status (500 or 503) and Retry-After seconds.
+// The injector only decides: each service writes the answer in its own
+// error shape, so a client sees what that Azure service sends.
+func (in *Injector) Service(service string) (status, retryAfter int, hit bool) {
 	if service == "" {
-		return false
+		return 0, 0, false
 	}
 	in.mu.Lock()
+	defer in.mu.Unlock()
 	in.expireLocked(in.now())
 	f, win := in.svc, in.svcWin
-	hit := f != nil && (f.Service == "" || f.Service == service) && win.hit(in.now())
-	var status, retryAfter int
-	if hit {
-		status, retryAfter = f.Status, f.RetryAfterSeconds
+	if f == nil || (f.Service != "" && f.Service != service) || !win.hit(in.now()) {
+		return 0, 0, false
 	}
-	in.mu.Unlock()
-	if !hit {
-		return false
-	}
-	writeServiceFault(w, r, service, status, retryAfter)
-	return true
-}
-
-// writeServiceFault writes a transient server error in the service's own
-// error shape, with Retry-After (seconds) as Azure's front doors send it.
-// Storage: ServerBusy (503) and InternalError (500), XML, x-ms-error-code
-// (https://learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes).
-// Resource Manager, Key Vault and the login host: {"error":{"code","message"}}
-// (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors).
-func writeServiceFault(w http.ResponseWriter, r *http.Request, service string, status, retryAfter int) {
-	h := w.Header()
-	reqID := directory.NewGUID()
-	h.Set("Retry-After", strconv.Itoa(retryAfter))
-	h.Set("x-ms-request-id", reqID)
-	if service == "blob" {
-		code, msg := "InternalError", "The server encountered an internal error. Please retry the request."
-		if status == http.StatusServiceUnavailable {
-			code, msg = "ServerBusy", "The server is currently unable to receive requests. Please retry your request."
-		}
-		type errorBody struct {
-			XMLName xml.Name `xml:"Error"`
-			Code    string   `xml:"Code"`
-			Message string   `xml:"Message"`
-		}
-		b, _ := xml.Marshal(errorBody{Code: code, Message: fmt.Sprintf("%s\nRequestId:%s\nTime:%s", msg, reqID, time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z"))})
-		h.Set("x-ms-error-code", code)
-		h.Set("Content-Type", "application/xml")
-		w.WriteHeader(status)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(append([]byte(xml.Header[:len(xml.Header)-1]), b...))
-		}
-		return
-	}
-	code, msg := "InternalServerError", "The server encountered an internal error. Please retry the request."
-	if status == http.StatusServiceUnavailable {
-		code, msg = "ServiceUnavailable", "The service is temporarily unavailable. Please retry the request after the time given in Retry-After."
-	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
-	}
+	return f.Status, f.RetryAfterSeconds, true
 }

@@ -64,7 +64,7 @@ func (s *Service) authenticate(r *http.Request, tenant string) (*caller, *Error)
 // secret's scope when enableRbacAuthorization is true, the access policies
 // otherwise. https://learn.microsoft.com/azure/key-vault/general/rbac-access-policy
 func (s *Service) authorize(c *caller, op operation, v *vaultInfo) *Error {
-	need := opAccess[op.kind]
+	need := op.access
 	coll, perms := "secrets", func(p permissions) []string { return p.Secrets }
 	if op.kind.isKeyOp() {
 		coll, perms = "keys", func(p permissions) []string { return p.Keys }

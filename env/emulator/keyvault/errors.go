@@ -154,7 +154,11 @@ func errAPIVersion(v string) *Error {
 // body only: no recorded Key Vault error has x-ms-error-code.
 // [not emulated] x-ms-keyvault-rbac-assignment-id and -rbac-cache, which
 // RBAC vaults add to authorized answers.
-func (s *Service) write(w http.ResponseWriter, r *http.Request, tenant string, status int, body any) {
+func (s *Service) write(w http.ResponseWriter, r *http.Request, tenant string, rep reply) {
+	status, body := rep.status, rep.body
+	if rep.err != nil {
+		body = rep.err
+	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Pragma", "no-cache")

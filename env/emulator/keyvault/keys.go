@@ -350,123 +350,127 @@ func (s *Service) renderDeletedKey(v *vault, d *deletedKey, op operation, item b
 	return b
 }
 
-// applyKey runs a keys operation under s.mu.
-func (s *Service) applyKey(v *vault, op operation, body []byte, now int64) (int, any) {
-	switch op.kind {
-	case opCreateKey:
-		// CreateKey: a new version of the key (or the key's first).
-		p, e := parseKeyCreate(body, strings.EqualFold(v.info.Props.SKU.Name, "premium"))
-		if e != nil {
-			return 0, e
-		}
-		if e := v.keys.refuseDeleted(op.name); e != nil {
-			return 0, e
-		}
-		sg, e := generateKey(p)
-		if e != nil {
-			return 0, e
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(sg)
-		if err != nil {
-			return 0, errorf(500, "InternalServerError", "The key could not be generated.")
-		}
-		ver := &keyVersion{ID: newVersion(), Kty: *p.Kty, Ops: p.KeyOps, PKCS8: der, versionMeta: versionMeta{Tags: p.Tags, Enabled: true, Created: now, Updated: now}, signer: sg}
-		ver.applyAttributes(p.Attributes)
-		x := v.keys.add(op.name, ver)
-		return 200, s.renderKey(v, x, ver, op, false, false)
-
-	case opGetKey:
-		// GetKey: "The get key operation is applicable to all key types"
-		// and returns public material only; it works on disabled keys
-		// (the SDKs read them to crypt locally, azure-sdk-for-python#45342).
-		x, ver, e := v.keys.lookup(op)
-		if e != nil {
-			return 0, e
-		}
-		return 200, s.renderKey(v, x, ver, op, false, false)
-
-	case opUpdateKey:
-		// UpdateKey: attributes, key_ops and tags; the key material never changes.
-		p, e := parseKeyUpdate(body)
-		if e != nil {
-			return 0, e
-		}
-		x, ver, e := v.keys.lookup(op)
-		if e != nil {
-			return 0, e
-		}
-		var ops []string
-		if p.KeyOps != nil {
-			if ops, e = canonicalKeyOps(p.KeyOps, strings.HasPrefix(ver.Kty, "RSA")); e != nil {
-				return 0, e
-			}
-		}
-		if a := p.Attributes; a != nil && a.NBF == nil && a.Exp != nil && ver.NBF != nil && *ver.NBF > *a.Exp ||
-			a != nil && a.Exp == nil && a.NBF != nil && ver.Exp != nil && *a.NBF > *ver.Exp {
-			return 0, errBadParameter("The attribute nbf (not before) must be earlier than exp (expiry).")
-		}
-		if ops != nil {
-			ver.Ops = ops
-		}
-		if p.Tags != nil {
-			ver.Tags = p.Tags
-		}
-		ver.applyAttributes(p.Attributes)
-		ver.Updated = now
-		return 200, s.renderKey(v, x, ver, op, false, false)
-
-	case opDeleteKey:
-		x, d, e := v.keys.remove(op.name, v.info.Props, now)
-		if e != nil {
-			return 0, e
-		}
-		if d == nil {
-			return 200, s.renderKey(v, x, x.latest(), op, false, false)
-		}
-		return 200, s.renderDeletedKey(v, d, op, false)
-
-	case opGetKeys:
-		return list(s, v, op, "/keys", sortedKeys(v.keys.live), func(k string) keyBundleOut {
-			x := v.keys.live[k]
-			return s.renderKey(v, x, x.latest(), op, true, false)
-		})
-
-	case opGetKeyVersions:
-		x, e := v.keys.get(op.name)
-		if e != nil {
-			return 0, e
-		}
-		ids, byID := x.sortedVersions()
-		return list(s, v, op, "/keys/"+x.name+"/versions", ids, func(id string) keyBundleOut {
-			return s.renderKey(v, x, byID[id], op, true, true)
-		})
-
-	case opGetDeletedKeys:
-		return list(s, v, op, "/deletedkeys", sortedKeys(v.keys.deleted), func(k string) keyBundleOut {
-			return s.renderDeletedKey(v, v.keys.deleted[k], op, true)
-		})
-
-	case opGetDeletedKey:
-		d, e := v.keys.getDeleted(op.name)
-		if e != nil {
-			return 0, e
-		}
-		return 200, s.renderDeletedKey(v, d, op, false)
-
-	case opRecoverDeletedKey:
-		x, e := v.keys.recover(op.name)
-		if e != nil {
-			return 0, e
-		}
-		return 200, s.renderKey(v, x, x.latest(), op, false, false)
-
-	case opPurgeDeletedKey:
-		if e := v.keys.purge(op.name, v.info.Props); e != nil {
-			return 0, e
-		}
-		return 204, nil
+func (s *Service) createKey(v *vault, op operation, body []byte, now int64) reply {
+	// CreateKey: a new version of the key (or the key's first).
+	p, e := parseKeyCreate(body, strings.EqualFold(v.info.Props.SKU.Name, "premium"))
+	if e != nil {
+		return fail(e)
 	}
-	return s.cryptoOp(v, op, body, now)
+	if e := v.keys.refuseDeleted(op.name); e != nil {
+		return fail(e)
+	}
+	sg, e := generateKey(p)
+	if e != nil {
+		return fail(e)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(sg)
+	if err != nil {
+		return fail(errorf(500, "InternalServerError", "The key could not be generated."))
+	}
+	ver := &keyVersion{ID: newVersion(), Kty: *p.Kty, Ops: p.KeyOps, PKCS8: der, versionMeta: versionMeta{Tags: p.Tags, Enabled: true, Created: now, Updated: now}, signer: sg}
+	ver.applyAttributes(p.Attributes)
+	x := v.keys.add(op.name, ver)
+	return success(s.renderKey(v, x, ver, op, false, false))
+}
+
+func (s *Service) getKey(v *vault, op operation, body []byte, now int64) reply {
+	// GetKey: "The get key operation is applicable to all key types"
+	// and returns public material only; it works on disabled keys
+	// (the SDKs read them to crypt locally, azure-sdk-for-python#45342).
+	x, ver, e := v.keys.lookup(op)
+	if e != nil {
+		return fail(e)
+	}
+	return success(s.renderKey(v, x, ver, op, false, false))
+}
+
+func (s *Service) updateKey(v *vault, op operation, body []byte, now int64) reply {
+	// UpdateKey: attributes, key_ops and tags; the key material never changes.
+	p, e := parseKeyUpdate(body)
+	if e != nil {
+		return fail(e)
+	}
+	x, ver, e := v.keys.lookup(op)
+	if e != nil {
+		return fail(e)
+	}
+	var ops []string
+	if p.KeyOps != nil {
+		if ops, e = canonicalKeyOps(p.KeyOps, strings.HasPrefix(ver.Kty, "RSA")); e != nil {
+			return fail(e)
+		}
+	}
+	if a := p.Attributes; a != nil && a.NBF == nil && a.Exp != nil && ver.NBF != nil && *ver.NBF > *a.Exp ||
+		a != nil && a.Exp == nil && a.NBF != nil && ver.Exp != nil && *a.NBF > *ver.Exp {
+		return fail(errBadParameter("The attribute nbf (not before) must be earlier than exp (expiry)."))
+	}
+	if ops != nil {
+		ver.Ops = ops
+	}
+	if p.Tags != nil {
+		ver.Tags = p.Tags
+	}
+	ver.applyAttributes(p.Attributes)
+	ver.Updated = now
+	return success(s.renderKey(v, x, ver, op, false, false))
+}
+
+func (s *Service) deleteKey(v *vault, op operation, body []byte, now int64) reply {
+	x, d, e := v.keys.remove(op.name, v.info.Props, now)
+	if e != nil {
+		return fail(e)
+	}
+	if d == nil {
+		return success(s.renderKey(v, x, x.latest(), op, false, false))
+	}
+	return success(s.renderDeletedKey(v, d, op, false))
+}
+
+func (s *Service) getKeys(v *vault, op operation, body []byte, now int64) reply {
+	return list(s, v, op, "/keys", sortedKeys(v.keys.live), func(k string) keyBundleOut {
+		x := v.keys.live[k]
+		return s.renderKey(v, x, x.latest(), op, true, false)
+	})
+}
+
+func (s *Service) getKeyVersions(v *vault, op operation, body []byte, now int64) reply {
+	x, e := v.keys.get(op.name)
+	if e != nil {
+		return fail(e)
+	}
+	ids, byID := x.sortedVersions()
+	return list(s, v, op, "/keys/"+x.name+"/versions", ids, func(id string) keyBundleOut {
+		return s.renderKey(v, x, byID[id], op, true, true)
+	})
+}
+
+func (s *Service) getDeletedKeys(v *vault, op operation, body []byte, now int64) reply {
+	return list(s, v, op, "/deletedkeys", sortedKeys(v.keys.deleted), func(k string) keyBundleOut {
+		return s.renderDeletedKey(v, v.keys.deleted[k], op, true)
+	})
+}
+
+func (s *Service) getDeletedKey(v *vault, op operation, body []byte, now int64) reply {
+	d, e := v.keys.getDeleted(op.name)
+	if e != nil {
+		return fail(e)
+	}
+	return success(s.renderDeletedKey(v, d, op, false))
+}
+
+func (s *Service) recoverDeletedKey(v *vault, op operation, body []byte, now int64) reply {
+	x, e := v.keys.recover(op.name)
+	if e != nil {
+		return fail(e)
+	}
+	return success(s.renderKey(v, x, x.latest(), op, false, false))
+}
+
+func (s *Service) purgeDeletedKey(v *vault, op operation, body []byte, now int64) reply {
+	if e := v.keys.purge(op.name, v.info.Props); e != nil {
+		return fail(e)
+	}
+	return noContent()
 }
 
 // opNames are the JsonWebKeyOperation names of the crypto operations.
@@ -483,37 +487,37 @@ type verifyResult struct {
 }
 
 // cryptoOp is encrypt, decrypt, wrapKey, unwrapKey, sign and verify.
-func (s *Service) cryptoOp(v *vault, op operation, body []byte, now int64) (int, any) {
+func (s *Service) cryptoOp(v *vault, op operation, body []byte, now int64) reply {
 	opName, ok := opNames[op.kind]
 	if !ok {
-		return 0, errorf(404, "NotFound", "The requested resource was not found.")
+		return fail(errorf(404, "NotFound", "The requested resource was not found."))
 	}
 	alg, value, digest, e := parseKeyOperation(body, op.kind)
 	if e != nil {
-		return 0, e
+		return fail(e)
 	}
 	x, ver, e := v.keys.lookup(op)
 	if e != nil {
-		return 0, e
+		return fail(e)
 	}
 	// Only the private-key operations are refused on a disabled key
 	// (azure-sdk-for-python#45342: encrypt, verify and wrapKey still work).
 	private := op.kind == opDecrypt || op.kind == opUnwrapKey || op.kind == opSign
 	if !ver.Enabled && private {
-		return 0, errKeyDisabled(opName)
+		return fail(errKeyDisabled(opName))
 	}
 	// "Not-yet-valid and expired keys ... will work for decrypt, unwrap,
 	// and verify key operations" (about-keys-details#date-time-controlled-operations).
 	if op.kind == opEncrypt || op.kind == opWrapKey || op.kind == opSign {
 		if ver.NBF != nil && now < *ver.NBF {
-			return 0, errKeyNotInValidity(opName, false)
+			return fail(errKeyNotInValidity(opName, false))
 		}
 		if ver.Exp != nil && now >= *ver.Exp {
-			return 0, errKeyNotInValidity(opName, true)
+			return fail(errKeyNotInValidity(opName, true))
 		}
 	}
 	if !containsFold(ver.Ops, opName) {
-		return 0, errKeyOperationForbidden(opName)
+		return fail(errKeyOperationForbidden(opName))
 	}
 	kid := s.kid(v, x, ver)
 	switch k := ver.signer.(type) {
@@ -522,7 +526,7 @@ func (s *Service) cryptoOp(v *vault, op operation, body []byte, now int64) (int,
 	case *ecdsa.PrivateKey:
 		return ecOp(k, op.kind, kid, alg, value, digest)
 	}
-	return 0, errorf(500, "InternalServerError", "The key is not usable.")
+	return fail(errorf(500, "InternalServerError", "The key is not usable."))
 }
 
 // errAlgorithm is an alg Key Vault does not know, or one the key's type
@@ -535,7 +539,7 @@ func errAlgorithm(alg, kty string) *Error {
 // wrapKey/unwrapKey; RS256/384/512 (PKCS#1 v1.5, DigestInfo built by the
 // server) and PS256/384/512 (PSS, salt the hash's length, RFC 7518 3.5)
 // for sign/verify (https://learn.microsoft.com/azure/key-vault/keys/about-keys-details#rsa-algorithms).
-func rsaOp(k *rsa.PrivateKey, kind opKind, kid, alg string, value, digest []byte) (int, any) {
+func rsaOp(k *rsa.PrivateKey, kind opKind, kid, alg string, value, digest []byte) reply {
 	switch kind {
 	case opEncrypt, opWrapKey, opDecrypt, opUnwrapKey:
 		var out []byte
@@ -559,21 +563,21 @@ func rsaOp(k *rsa.PrivateKey, kind opKind, kid, alg string, value, digest []byte
 				out, err = rsa.DecryptOAEP(h, nil, k, value, nil)
 			}
 		default:
-			return 0, errAlgorithm(alg, "RSA")
+			return fail(errAlgorithm(alg, "RSA"))
 		}
 		if err != nil {
 			// [unverified] wording; Go's error names no key material.
 			if enc {
-				return 0, errBadParameter("The value could not be encrypted with %s: it is too long for the key.", alg)
+				return fail(errBadParameter("The value could not be encrypted with %s: it is too long for the key.", alg))
 			}
-			return 0, errBadParameter("The value could not be decrypted with %s.", alg)
+			return fail(errBadParameter("The value could not be decrypted with %s.", alg))
 		}
-		return 200, keyOperationResult{Kid: kid, Value: b64(out)}
+		return success(keyOperationResult{Kid: kid, Value: b64(out)})
 	}
 	sa, ok := rsaSignAlgs[alg]
 	h, pss := sa.hash, sa.pss
 	if !ok {
-		return 0, errAlgorithm(alg, "RSA")
+		return fail(errAlgorithm(alg, "RSA"))
 	}
 	d := value
 	field := "value"
@@ -581,7 +585,7 @@ func rsaOp(k *rsa.PrivateKey, kind opKind, kid, alg string, value, digest []byte
 		d, field = digest, "digest"
 	}
 	if len(d) != h.Size() {
-		return 0, errDigestLength(field, len(d), alg, h.Size())
+		return fail(errDigestLength(field, len(d), alg, h.Size()))
 	}
 	var pssOpts *rsa.PSSOptions
 	if pss {
@@ -596,9 +600,9 @@ func rsaOp(k *rsa.PrivateKey, kind opKind, kid, alg string, value, digest []byte
 			sig, err = rsa.SignPKCS1v15(nil, k, h, d)
 		}
 		if err != nil {
-			return 0, errorf(500, "InternalServerError", "The signature could not be made.")
+			return fail(errorf(500, "InternalServerError", "The signature could not be made."))
 		}
-		return 200, keyOperationResult{Kid: kid, Value: b64(sig)}
+		return success(keyOperationResult{Kid: kid, Value: b64(sig)})
 	}
 	var err error
 	if pss {
@@ -606,7 +610,7 @@ func rsaOp(k *rsa.PrivateKey, kind opKind, kid, alg string, value, digest []byte
 	} else {
 		err = rsa.VerifyPKCS1v15(&k.PublicKey, h, d, value)
 	}
-	return 200, verifyResult{Value: err == nil}
+	return success(verifyResult{Value: err == nil})
 }
 
 type rsaSignAlg struct {
@@ -627,43 +631,43 @@ var ecAlgs = map[string]struct {
 	digest int
 }{"ES256": {"P-256", 32}, "ES384": {"P-384", 48}, "ES512": {"P-521", 64}}
 
-func ecOp(k *ecdsa.PrivateKey, kind opKind, kid, alg string, value, digest []byte) (int, any) {
+func ecOp(k *ecdsa.PrivateKey, kind opKind, kid, alg string, value, digest []byte) reply {
 	if kind != opSign && kind != opVerify {
 		// EC keys carry sign and verify only, so the key_ops check above
 		// refuses the rest first; this is the backstop.
-		return 0, errAlgorithm(alg, "EC")
+		return fail(errAlgorithm(alg, "EC"))
 	}
 	a, ok := ecAlgs[alg]
 	if !ok {
-		return 0, errAlgorithm(alg, "EC")
+		return fail(errAlgorithm(alg, "EC"))
 	}
 	crv := k.Curve.Params().Name
 	if a.curve != crv {
 		// [unverified] wording.
-		return 0, errBadParameter("The algorithm '%s' is not valid for a key on curve '%s'.", alg, crv)
+		return fail(errBadParameter("The algorithm '%s' is not valid for a key on curve '%s'.", alg, crv))
 	}
 	d, field := value, "value"
 	if kind == opVerify {
 		d, field = digest, "digest"
 	}
 	if len(d) != a.digest {
-		return 0, errDigestLength(field, len(d), alg, a.digest)
+		return fail(errDigestLength(field, len(d), alg, a.digest))
 	}
 	size := (k.Curve.Params().BitSize + 7) / 8
 	if kind == opSign {
 		r, sv, err := ecdsa.Sign(rand.Reader, k, d)
 		if err != nil {
-			return 0, errorf(500, "InternalServerError", "The signature could not be made.")
+			return fail(errorf(500, "InternalServerError", "The signature could not be made."))
 		}
 		sig := make([]byte, 2*size)
 		r.FillBytes(sig[:size])
 		sv.FillBytes(sig[size:])
-		return 200, keyOperationResult{Kid: kid, Value: b64(sig)}
+		return success(keyOperationResult{Kid: kid, Value: b64(sig)})
 	}
 	if len(value) != 2*size {
-		return 200, verifyResult{Value: false}
+		return success(verifyResult{Value: false})
 	}
 	r := new(big.Int).SetBytes(value[:size])
 	sv := new(big.Int).SetBytes(value[size:])
-	return 200, verifyResult{Value: ecdsa.Verify(&k.PublicKey, d, r, sv)}
+	return success(verifyResult{Value: ecdsa.Verify(&k.PublicKey, d, r, sv)})
 }

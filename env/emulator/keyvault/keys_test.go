@@ -142,11 +142,10 @@ func TestKeyLifecycle(t *testing.T) {
 // cryptoKeys is one RSA 2048 and one EC key per curve, made once: key
 // generation is the slow part.
 type cryptoKeys struct {
-	w                 *world
-	tok               string
-	rsa               answer
-	ec                map[string]answer
-	rsaPath, kidV1Rsa string
+	w   *world
+	tok string
+	rsa answer
+	ec  map[string]answer
 }
 
 func newCryptoKeys(t *testing.T) *cryptoKeys {

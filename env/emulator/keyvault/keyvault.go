@@ -4,7 +4,8 @@
 // https://{vault}.{vault suffix}/, and the Microsoft.KeyVault/vaults resource
 // provider registered with Resource Manager. A data-plane request goes
 // ServeHTTP -> authenticate (Entra token, WWW-Authenticate challenge) ->
-// parseOperation -> authorize (access policy or RBAC data action) -> the
+// parseOperation (one line per operation in routes.go) -> authorize (access
+// policy or RBAC data action, from the route) -> the
 // handler named after the REST operation -> the vault's secrets or keys.
 package keyvault
 
@@ -125,33 +126,32 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tenant := info.Props.TenantID
 	c, e := s.authenticate(r, tenant)
 	if e != nil {
-		s.write(w, r, tenant, 0, e)
+		s.write(w, r, tenant, fail(e))
 		return
 	}
 	op, e := parseOperation(r.Method, r.URL.EscapedPath(), r.URL.Query())
 	if e != nil {
-		s.write(w, r, tenant, 0, e)
+		s.write(w, r, tenant, fail(e))
 		return
 	}
 	if e := s.authorize(c, op, &info); e != nil {
-		s.write(w, r, tenant, 0, e)
+		s.write(w, r, tenant, fail(e))
 		return
 	}
 	var body []byte
 	if r.Body != nil {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
 		if err != nil {
-			s.write(w, r, tenant, 0, errBadParameter("The request body could not be read."))
+			s.write(w, r, tenant, fail(errBadParameter("The request body could not be read.")))
 			return
 		}
 		if len(b) > maxRequestBytes {
-			s.write(w, r, tenant, 0, errorf(413, "RequestEntityTooLarge", "The request body exceeds the maximum size of %d bytes.", maxRequestBytes))
+			s.write(w, r, tenant, fail(errorf(413, "RequestEntityTooLarge", "The request body exceeds the maximum size of %d bytes.", maxRequestBytes)))
 			return
 		}
 		body = b
 	}
-	status, out := s.do(v, op, body)
-	s.write(w, r, tenant, status, out)
+	s.write(w, r, tenant, s.do(v, op, body))
 }
 
 // newVersion is a secret version id: 32 lower-case hex digits.

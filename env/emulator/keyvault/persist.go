@@ -216,7 +216,7 @@ func loadObjects[V versioned](s *Service, l *state.Log, kind *objectKind, gone *
 
 // record writes, under s.mu, the state an operation left its secret in
 // (and the purges that expired), and returns the wait for durability.
-func (s *Service) record(v *vault, op operation, status int, out any, purged []string) func() error {
+func (s *Service) record(v *vault, op operation, rep reply, purged []string) func() error {
 	if s.log == nil {
 		return func() error { return nil }
 	}
@@ -224,7 +224,8 @@ func (s *Service) record(v *vault, op operation, status int, out any, purged []s
 	for _, prefix := range purged {
 		b.DeletePrefix(prefix)
 	}
-	if status != 0 {
+	if rep.err == nil {
+		out := rep.body
 		var c recorder = &v.secrets
 		if op.kind.isKeyOp() {
 			c = &v.keys

@@ -58,52 +58,12 @@ func (k opKind) isKeyOp() bool { return k >= opCreateKey }
 // https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
 type access struct{ perm, action string }
 
-// keyAccess is what each keys operation needs. Reading a deleted key
-// takes keys/read like reading a live one [unverified: Azure may check a
-// deletedKeys action].
-var keyAccess = map[opKind]access{
-	opCreateKey:         {"create", "Microsoft.KeyVault/vaults/keys/create/action"},
-	opGetKey:            {"get", "Microsoft.KeyVault/vaults/keys/read"},
-	opUpdateKey:         {"update", "Microsoft.KeyVault/vaults/keys/update/action"},
-	opDeleteKey:         {"delete", "Microsoft.KeyVault/vaults/keys/delete"},
-	opGetKeys:           {"list", "Microsoft.KeyVault/vaults/keys/read"},
-	opGetKeyVersions:    {"list", "Microsoft.KeyVault/vaults/keys/read"},
-	opGetDeletedKey:     {"get", "Microsoft.KeyVault/vaults/keys/read"},
-	opGetDeletedKeys:    {"list", "Microsoft.KeyVault/vaults/keys/read"},
-	opRecoverDeletedKey: {"recover", "Microsoft.KeyVault/vaults/keys/recover/action"},
-	opPurgeDeletedKey:   {"purge", "Microsoft.KeyVault/vaults/keys/purge/action"},
-	opEncrypt:           {"encrypt", "Microsoft.KeyVault/vaults/keys/encrypt/action"},
-	opDecrypt:           {"decrypt", "Microsoft.KeyVault/vaults/keys/decrypt/action"},
-	opWrapKey:           {"wrapKey", "Microsoft.KeyVault/vaults/keys/wrap/action"},
-	opUnwrapKey:         {"unwrapKey", "Microsoft.KeyVault/vaults/keys/unwrap/action"},
-	opSign:              {"sign", "Microsoft.KeyVault/vaults/keys/sign/action"},
-	opVerify:            {"verify", "Microsoft.KeyVault/vaults/keys/verify/action"},
-}
-
-func init() {
-	for k, a := range keyAccess {
-		opAccess[k] = a
-	}
-}
-
-var opAccess = map[opKind]access{
-	opSetSecret:            {"set", "Microsoft.KeyVault/vaults/secrets/setSecret/action"},
-	opGetSecret:            {"get", "Microsoft.KeyVault/vaults/secrets/getSecret/action"},
-	opUpdateSecret:         {"set", "Microsoft.KeyVault/vaults/secrets/update/action"},
-	opDeleteSecret:         {"delete", "Microsoft.KeyVault/vaults/secrets/delete"},
-	opGetSecrets:           {"list", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"},
-	opGetSecretVersions:    {"list", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"},
-	opBackupSecret:         {"backup", "Microsoft.KeyVault/vaults/secrets/backup/action"},
-	opRestoreSecret:        {"restore", "Microsoft.KeyVault/vaults/secrets/restore/action"},
-	opGetDeletedSecret:     {"get", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"},
-	opGetDeletedSecrets:    {"list", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"},
-	opRecoverDeletedSecret: {"recover", "Microsoft.KeyVault/vaults/secrets/recover/action"},
-	opPurgeDeletedSecret:   {"purge", "Microsoft.KeyVault/vaults/secrets/purge/action"},
-}
-
 // operation is a parsed data-plane request.
 type operation struct {
-	kind    opKind
+	kind opKind
+	// access is what the operation needs; h runs it (routes.go).
+	access  access
+	h       handler
 	name    string // secret name, as sent
 	version string // secret version; empty is the latest
 	api     apiVersion
@@ -132,11 +92,11 @@ func parseOperation(method, escapedPath string, q url.Values) (operation, *Error
 			segs = append(segs, seg)
 		}
 	}
-	kind, name, version, e := route(method, segs)
+	rt, name, version, e := lookup(method, segs)
 	if e != nil {
 		return op, e
 	}
-	op.kind, op.name, op.version = kind, name, version
+	op.kind, op.access, op.h, op.name, op.version = rt.kind, rt.access, rt.h, name, version
 	if name != "" && !secretNameRE.MatchString(name) {
 		return op, errBadParameter("The request URI contains an invalid name: %s", name)
 	}
@@ -145,7 +105,7 @@ func parseOperation(method, escapedPath string, q url.Values) (operation, *Error
 		return op, e
 	}
 	op.api = api
-	switch kind {
+	switch op.kind {
 	case opGetSecrets, opGetSecretVersions, opGetDeletedSecrets, opGetKeys, opGetKeyVersions, opGetDeletedKeys:
 		op.maxResults = maxPage
 		if v, ok := q["maxresults"]; ok {
@@ -168,141 +128,6 @@ func firstOf(v []string) string {
 		return ""
 	}
 	return v[0]
-}
-
-// route is the secrets surface of the REST API: /secrets, /secrets/{name},
-// /secrets/{name}/{version}, /secrets/{name}/versions, /secrets/{name}/backup,
-// /secrets/restore, /deletedsecrets, /deletedsecrets/{name},
-// /deletedsecrets/{name}/recover. Collection names match without regard to
-// case; "/secrets/{name}/" with an empty version is the latest version (the
-// SDKs send it that way).
-func route(method string, segs []string) (opKind, string, string, *Error) {
-	notFound := errorf(404, "NotFound", "The requested resource was not found.")
-	if len(segs) == 0 {
-		return 0, "", "", notFound
-	}
-	allow := func(k opKind, name, version string, methods ...string) (opKind, string, string, *Error) {
-		for _, m := range methods {
-			if m == method {
-				return k, name, version, nil
-			}
-		}
-		return 0, "", "", errorf(405, "MethodNotAllowed", "The requested resource does not support http method '%s'.", method)
-	}
-	switch {
-	case strings.EqualFold(segs[0], "secrets"):
-		switch len(segs) {
-		case 1:
-			return allow(opGetSecrets, "", "", "GET")
-		case 2:
-			if strings.EqualFold(segs[1], "restore") && method == "POST" {
-				return opRestoreSecret, "", "", nil
-			}
-			switch method {
-			case "PUT":
-				return opSetSecret, segs[1], "", nil
-			case "GET":
-				return opGetSecret, segs[1], "", nil
-			case "PATCH":
-				return opUpdateSecret, segs[1], "", nil
-			case "DELETE":
-				return opDeleteSecret, segs[1], "", nil
-			}
-			return allow(0, "", "")
-		case 3:
-			if strings.EqualFold(segs[2], "versions") && method == "GET" {
-				return opGetSecretVersions, segs[1], "", nil
-			}
-			if strings.EqualFold(segs[2], "backup") && method == "POST" {
-				return opBackupSecret, segs[1], "", nil
-			}
-			if method == "PATCH" {
-				return opUpdateSecret, segs[1], segs[2], nil
-			}
-			return allow(opGetSecret, segs[1], segs[2], "GET")
-		}
-	case strings.EqualFold(segs[0], "deletedsecrets"):
-		return routeDeleted(method, segs, deletedSecretOps, allow, notFound)
-	case strings.EqualFold(segs[0], "keys"):
-		return routeKeys(method, segs, allow, notFound)
-	case strings.EqualFold(segs[0], "deletedkeys"):
-		return routeDeleted(method, segs, deletedKeyOps, allow, notFound)
-	}
-	return 0, "", "", notFound
-}
-
-// deletedOps are the operations of a deleted collection.
-type deletedOps struct{ list, get, purge, recover opKind }
-
-var (
-	deletedSecretOps = deletedOps{opGetDeletedSecrets, opGetDeletedSecret, opPurgeDeletedSecret, opRecoverDeletedSecret}
-	deletedKeyOps    = deletedOps{opGetDeletedKeys, opGetDeletedKey, opPurgeDeletedKey, opRecoverDeletedKey}
-)
-
-// routeDeleted is a deleted collection, /deletedsecrets or /deletedkeys:
-// the list, /{collection}/{name} (GET; DELETE purges) and
-// /{collection}/{name}/recover.
-func routeDeleted(method string, segs []string, ops deletedOps, allow allowFunc, notFound *Error) (opKind, string, string, *Error) {
-	switch len(segs) {
-	case 1:
-		return allow(ops.list, "", "", "GET")
-	case 2:
-		if method == "DELETE" {
-			return ops.purge, segs[1], "", nil
-		}
-		return allow(ops.get, segs[1], "", "GET")
-	case 3:
-		if strings.EqualFold(segs[2], "recover") {
-			return allow(ops.recover, segs[1], "", "POST")
-		}
-	}
-	return 0, "", "", notFound
-}
-
-// keyOps are the crypto operations' last path segments (keys.json:
-// /keys/{key-name}/{key-version}/encrypt ...). The SDKs send an empty
-// version ("/keys/k//sign") for the latest.
-var keyOps = map[string]opKind{"encrypt": opEncrypt, "decrypt": opDecrypt, "wrapkey": opWrapKey, "unwrapkey": opUnwrapKey, "sign": opSign, "verify": opVerify}
-
-type allowFunc func(k opKind, name, version string, methods ...string) (opKind, string, string, *Error)
-
-// routeKeys is the keys surface: /keys, /keys/{name}, /keys/{name}/{version},
-// /keys/{name}/create, /keys/{name}/versions and
-// /keys/{name}/{version}/{operation}.
-func routeKeys(method string, segs []string, allow allowFunc, notFound *Error) (opKind, string, string, *Error) {
-	switch len(segs) {
-	case 1:
-		return allow(opGetKeys, "", "", "GET")
-	case 2:
-		switch method {
-		case "GET":
-			return opGetKey, segs[1], "", nil
-		case "PATCH":
-			return opUpdateKey, segs[1], "", nil
-		case "DELETE":
-			return opDeleteKey, segs[1], "", nil
-		}
-		return allow(0, "", "")
-	case 3:
-		if strings.EqualFold(segs[2], "create") && method == "POST" {
-			return opCreateKey, segs[1], "", nil
-		}
-		if strings.EqualFold(segs[2], "versions") && method == "GET" {
-			return opGetKeyVersions, segs[1], "", nil
-		}
-		if k, ok := keyOps[strings.ToLower(segs[2])]; ok && method == "POST" {
-			return k, segs[1], "", nil
-		}
-		if method == "PATCH" {
-			return opUpdateKey, segs[1], segs[2], nil
-		}
-		return allow(opGetKey, segs[1], segs[2], "GET")
-	case 4:
-		if k, ok := keyOps[strings.ToLower(segs[3])]; ok {
-			return allow(k, segs[1], segs[2], "POST")
-		}
-	}
-	return 0, "", "", notFound
 }
 
 // apiVersion is a parsed api-version with what it changes in answers.

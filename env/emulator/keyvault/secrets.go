@@ -83,155 +83,158 @@ func (s *Service) renderDeleted(v *vault, d *deletedSecret, op operation, itemID
 
 // do runs an authorized operation against the vault's secrets and answers
 // once its change is durable (persist.go).
-func (s *Service) do(v *vault, op operation, body []byte) (int, any) {
+func (s *Service) do(v *vault, op operation, body []byte) reply {
 	now := s.now().UTC().Unix()
 	s.mu.Lock()
 	purged := s.expirePurges(v, now)
-	status, out := s.apply(v, op, body, now)
-	wait := s.record(v, op, status, out, purged)
+	rep := op.h(s, v, op, body, now)
+	wait := s.record(v, op, rep, purged)
 	s.mu.Unlock()
 	if err := wait(); err != nil {
-		return 0, storeFailure(err)
+		return fail(storeFailure(err))
 	}
-	return status, out
+	return rep
 }
 
-// apply runs an operation under s.mu.
-func (s *Service) apply(v *vault, op operation, body []byte, now int64) (int, any) {
-	if op.kind.isKeyOp() {
-		return s.applyKey(v, op, body, now)
+func (s *Service) setSecret(v *vault, op operation, body []byte, now int64) reply {
+	// SetSecret: https://learn.microsoft.com/rest/api/keyvault/secrets/set-secret
+	p, e := parseSet(body)
+	if e != nil {
+		return fail(e)
 	}
-	switch op.kind {
-	case opSetSecret:
-		// SetSecret: https://learn.microsoft.com/rest/api/keyvault/secrets/set-secret
-		p, e := parseSet(body)
-		if e != nil {
-			return 0, e
-		}
-		if e := v.secrets.refuseDeleted(op.name); e != nil {
-			return 0, e
-		}
-		ver := &version{ID: newVersion(), Value: *p.Value, ContentType: p.ContentType, versionMeta: versionMeta{Tags: p.Tags, Enabled: true, Created: now, Updated: now}}
-		ver.applyAttributes(p.Attributes)
-		x := v.secrets.add(op.name, ver)
-		return 200, s.render(v, x, ver, op, true, false)
-
-	case opGetSecret:
-		// GetSecret. nbf and exp are informational for secrets: "A secret's
-		// get operation works for not-yet-valid and expired secrets"
-		// (https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#date-time-controlled-operations).
-		x, ver, e := v.secrets.lookup(op)
-		if e != nil {
-			return 0, e
-		}
-		if !ver.Enabled {
-			return 0, errSecretDisabled()
-		}
-		return 200, s.render(v, x, ver, op, true, false)
-
-	case opUpdateSecret:
-		// UpdateSecret: metadata only; the value never changes.
-		p, e := parseUpdate(body)
-		if e != nil {
-			return 0, e
-		}
-		x, ver, e := v.secrets.lookup(op)
-		if e != nil {
-			return 0, e
-		}
-		if p.ContentType != nil {
-			ver.ContentType = p.ContentType
-		}
-		if p.Tags != nil {
-			ver.Tags = p.Tags
-		}
-		ver.applyAttributes(p.Attributes)
-		ver.Updated = now
-		return 200, s.render(v, x, ver, op, false, false)
-
-	case opDeleteSecret:
-		// DeleteSecret: all versions; recoverable when soft delete is on.
-		x, d, e := v.secrets.remove(op.name, v.info.Props, now)
-		if e != nil {
-			return 0, e
-		}
-		if d == nil {
-			return 200, s.render(v, x, x.latest(), op, false, false)
-		}
-		return 200, s.renderDeleted(v, d, op, false)
-
-	case opGetSecrets:
-		return list(s, v, op, "/secrets", sortedKeys(v.secrets.live), func(k string) bundleOut {
-			x := v.secrets.live[k]
-			return s.render(v, x, x.latest(), op, false, true)
-		})
-
-	case opGetSecretVersions:
-		x, e := v.secrets.get(op.name)
-		if e != nil {
-			return 0, e
-		}
-		ids, byID := x.sortedVersions()
-		return list(s, v, op, "/secrets/"+x.name+"/versions", ids, func(id string) bundleOut {
-			return s.render(v, x, byID[id], op, false, false)
-		})
-
-	case opGetDeletedSecrets:
-		return list(s, v, op, "/deletedsecrets", sortedKeys(v.secrets.deleted), func(k string) bundleOut {
-			return s.renderDeleted(v, v.secrets.deleted[k], op, true)
-		})
-
-	case opGetDeletedSecret:
-		d, e := v.secrets.getDeleted(op.name)
-		if e != nil {
-			return 0, e
-		}
-		return 200, s.renderDeleted(v, d, op, false)
-
-	case opRecoverDeletedSecret:
-		x, e := v.secrets.recover(op.name)
-		if e != nil {
-			return 0, e
-		}
-		return 200, s.render(v, x, x.latest(), op, false, false)
-
-	case opPurgeDeletedSecret:
-		if e := v.secrets.purge(op.name, v.info.Props); e != nil {
-			return 0, e
-		}
-		return 204, nil
-
-	case opBackupSecret:
-		x, e := v.secrets.get(op.name)
-		if e != nil {
-			return 0, e
-		}
-		blob, err := s.seal(x)
-		if err != nil {
-			return 0, errorf(500, "InternalServerError", "The backup could not be created.")
-		}
-		return 200, map[string]string{"value": blob}
-
-	case opRestoreSecret:
-		p, e := parseRestore(body)
-		if e != nil {
-			return 0, e
-		}
-		x, ok := s.open(*p.Value)
-		if !ok {
-			return 0, errBadParameter("Backup blob contains invalid or corrupt version.")
-		}
-		k := strings.ToLower(x.name)
-		if _, exists := v.secrets.live[k]; exists {
-			return 0, errorf(409, "Conflict", "Secret %s already exists in this vault; restore requires that no secret of that name exists.", x.name)
-		}
-		if e := v.secrets.refuseDeleted(x.name); e != nil {
-			return 0, e
-		}
-		v.secrets.live[k] = x
-		return 200, s.render(v, x, x.latest(), op, false, false)
+	if e := v.secrets.refuseDeleted(op.name); e != nil {
+		return fail(e)
 	}
-	return 0, errorf(404, "NotFound", "The requested resource was not found.")
+	ver := &version{ID: newVersion(), Value: *p.Value, ContentType: p.ContentType, versionMeta: versionMeta{Tags: p.Tags, Enabled: true, Created: now, Updated: now}}
+	ver.applyAttributes(p.Attributes)
+	x := v.secrets.add(op.name, ver)
+	return success(s.render(v, x, ver, op, true, false))
+}
+
+func (s *Service) getSecret(v *vault, op operation, body []byte, now int64) reply {
+	// GetSecret. nbf and exp are informational for secrets: "A secret's
+	// get operation works for not-yet-valid and expired secrets"
+	// (https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#date-time-controlled-operations).
+	x, ver, e := v.secrets.lookup(op)
+	if e != nil {
+		return fail(e)
+	}
+	if !ver.Enabled {
+		return fail(errSecretDisabled())
+	}
+	return success(s.render(v, x, ver, op, true, false))
+}
+
+func (s *Service) updateSecret(v *vault, op operation, body []byte, now int64) reply {
+	// UpdateSecret: metadata only; the value never changes.
+	p, e := parseUpdate(body)
+	if e != nil {
+		return fail(e)
+	}
+	x, ver, e := v.secrets.lookup(op)
+	if e != nil {
+		return fail(e)
+	}
+	if p.ContentType != nil {
+		ver.ContentType = p.ContentType
+	}
+	if p.Tags != nil {
+		ver.Tags = p.Tags
+	}
+	ver.applyAttributes(p.Attributes)
+	ver.Updated = now
+	return success(s.render(v, x, ver, op, false, false))
+}
+
+func (s *Service) deleteSecret(v *vault, op operation, body []byte, now int64) reply {
+	// DeleteSecret: all versions; recoverable when soft delete is on.
+	x, d, e := v.secrets.remove(op.name, v.info.Props, now)
+	if e != nil {
+		return fail(e)
+	}
+	if d == nil {
+		return success(s.render(v, x, x.latest(), op, false, false))
+	}
+	return success(s.renderDeleted(v, d, op, false))
+}
+
+func (s *Service) getSecrets(v *vault, op operation, body []byte, now int64) reply {
+	return list(s, v, op, "/secrets", sortedKeys(v.secrets.live), func(k string) bundleOut {
+		x := v.secrets.live[k]
+		return s.render(v, x, x.latest(), op, false, true)
+	})
+}
+
+func (s *Service) getSecretVersions(v *vault, op operation, body []byte, now int64) reply {
+	x, e := v.secrets.get(op.name)
+	if e != nil {
+		return fail(e)
+	}
+	ids, byID := x.sortedVersions()
+	return list(s, v, op, "/secrets/"+x.name+"/versions", ids, func(id string) bundleOut {
+		return s.render(v, x, byID[id], op, false, false)
+	})
+}
+
+func (s *Service) getDeletedSecrets(v *vault, op operation, body []byte, now int64) reply {
+	return list(s, v, op, "/deletedsecrets", sortedKeys(v.secrets.deleted), func(k string) bundleOut {
+		return s.renderDeleted(v, v.secrets.deleted[k], op, true)
+	})
+}
+
+func (s *Service) getDeletedSecret(v *vault, op operation, body []byte, now int64) reply {
+	d, e := v.secrets.getDeleted(op.name)
+	if e != nil {
+		return fail(e)
+	}
+	return success(s.renderDeleted(v, d, op, false))
+}
+
+func (s *Service) recoverDeletedSecret(v *vault, op operation, body []byte, now int64) reply {
+	x, e := v.secrets.recover(op.name)
+	if e != nil {
+		return fail(e)
+	}
+	return success(s.render(v, x, x.latest(), op, false, false))
+}
+
+func (s *Service) purgeDeletedSecret(v *vault, op operation, body []byte, now int64) reply {
+	if e := v.secrets.purge(op.name, v.info.Props); e != nil {
+		return fail(e)
+	}
+	return noContent()
+}
+
+func (s *Service) backupSecret(v *vault, op operation, body []byte, now int64) reply {
+	x, e := v.secrets.get(op.name)
+	if e != nil {
+		return fail(e)
+	}
+	blob, err := s.seal(x)
+	if err != nil {
+		return fail(errorf(500, "InternalServerError", "The backup could not be created."))
+	}
+	return success(map[string]string{"value": blob})
+}
+
+func (s *Service) restoreSecret(v *vault, op operation, body []byte, now int64) reply {
+	p, e := parseRestore(body)
+	if e != nil {
+		return fail(e)
+	}
+	x, ok := s.open(*p.Value)
+	if !ok {
+		return fail(errBadParameter("Backup blob contains invalid or corrupt version."))
+	}
+	k := strings.ToLower(x.name)
+	if _, exists := v.secrets.live[k]; exists {
+		return fail(errorf(409, "Conflict", "Secret %s already exists in this vault; restore requires that no secret of that name exists.", x.name))
+	}
+	if e := v.secrets.refuseDeleted(x.name); e != nil {
+		return fail(e)
+	}
+	v.secrets.live[k] = x
+	return success(s.render(v, x, x.latest(), op, false, false))
 }
 
 // expirePurges drops soft-deleted secrets and keys past their scheduled
@@ -254,13 +257,13 @@ func sortedKeys[V any](m map[string]V) []string {
 // nextLink whose $skiptoken is the last key returned (opaque, as Key
 // Vault's base64 NextMarker is), so pages stay consistent while secrets
 // are added or removed.
-func list[T any](s *Service, v *vault, op operation, path string, keys []string, item func(string) T) (int, any) {
+func list[T any](s *Service, v *vault, op operation, path string, keys []string, item func(string) T) reply {
 	start := 0
 	if op.skipToken != "" {
 		b, err := base64.RawURLEncoding.DecodeString(op.skipToken)
 		var tok struct{ NextMarker string }
 		if err != nil || json.Unmarshal(b, &tok) != nil {
-			return 0, errBadParameter("The value of the '$skiptoken' parameter is invalid.")
+			return fail(errBadParameter("The value of the '$skiptoken' parameter is invalid."))
 		}
 		start = sort.SearchStrings(keys, tok.NextMarker)
 		if start < len(keys) && keys[start] == tok.NextMarker {
@@ -278,7 +281,7 @@ func list[T any](s *Service, v *vault, op operation, path string, keys []string,
 		next := "https://" + s.Host(v.info.Name) + ":443" + path + "?" + q.Encode()
 		out.NextLink = &next
 	}
-	return 200, out
+	return success(out)
 }
 
 func itoa(n int) string {

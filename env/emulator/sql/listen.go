@@ -45,9 +45,9 @@ func (s *Server) RunAs(server, database, oid, batch string) error {
 	} else if u, ok := db.userByOID(oid); ok {
 		ss.user, ss.userName = u, u.Name
 	} else {
-		return errors.New("sql: " + errLoginFailed)
+		return errors.New("sql: " + errLoginFailed) //nolint:staticcheck // ST1005: Azure SQL's message, sent to the client as it is
 	}
-	defer ss.endTx(false)
+	defer func() { _ = ss.endTx(false) }() // a rollback of what the batch left open
 	var r tds.Response
 	toks, err := lex(batch)
 	if err != nil {

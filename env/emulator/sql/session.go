@@ -56,7 +56,7 @@ func (ss *session) exec() executor {
 // serve answers requests until the client goes away or sends something
 // malformed, which ends only this connection.
 func (ss *session) serve() error {
-	defer ss.endTx(false)
+	defer func() { _ = ss.endTx(false) }() // the connection is going: roll back what it left open
 	for {
 		m, err := tds.ReadMessage(ss.conn)
 		if err != nil {
@@ -66,7 +66,7 @@ func (ss *session) serve() error {
 			return err
 		}
 		if m.Reset {
-			ss.endTx(false)
+			_ = ss.endTx(false)
 		}
 		var r tds.Response
 		switch m.Type {

@@ -15,13 +15,14 @@ import (
 // there too, and nothing else: tokens come from its own login host.
 const worldwideLogin = "login.microsoftonline.com"
 
-// handleWorldwideDiscovery routes the worldwide instance discovery path
-// when the emulated cloud's authority is another host.
-func (e *Emulator) handleWorldwideDiscovery() {
+// worldwideService answers the worldwide instance discovery path when the
+// emulated cloud's authority is another host (no host otherwise). Not in
+// the services fault: it stands for another cloud's login host.
+func worldwideService(e *Emulator) *service {
 	if strings.EqualFold(e.Cloud.LoginHost, worldwideLogin) {
-		return
+		return &service{}
 	}
-	e.Handle(worldwideLogin, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return &service{hosts: []string{worldwideLogin}, handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/common/discovery/instance" || r.Method != http.MethodGet {
 			http.Error(w, "miconform emulator: only instance discovery is served on "+worldwideLogin+" in "+e.Cloud.Name, http.StatusNotFound)
 			return
@@ -44,5 +45,5 @@ func (e *Emulator) handleWorldwideDiscovery() {
 				group("login-us.microsoftonline.com", "login-us.microsoftonline.com", "login-us.microsoftonline.com"),
 			},
 		})
-	}))
+	})}
 }

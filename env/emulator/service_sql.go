@@ -2,10 +2,13 @@ package emulator
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 
 	sqlsrv "github.com/miconform/miconform/env/emulator/sql"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // The SQL tutorial's world: a logical server (its name is global DNS, so it
@@ -15,19 +18,38 @@ const (
 	SeedSQLTable    = "Inventory"
 )
 
-// setupSQL builds the Azure SQL endpoint and its resource provider.
-func (e *Emulator) setupSQL() {
+// sqlService is Azure SQL: TDS on its own listener (Config.SQLAddr,
+// default a free loopback port) for every logical server, reached at
+// {server}.{SQLSuffix}:1433, and Microsoft.Sql in Resource Manager. Not
+// HTTPS, so not in the services fault.
+func sqlService(e *Emulator) *service {
 	e.SQL = sqlsrv.New(e.Cloud, e.Issuer, e.Dir, e.leaf)
 	sqlsrv.RegisterProvider(e.ARM, e.SQL)
-}
-
-// startSQL opens the TDS listener (Config.SQLAddr, default a free loopback port).
-func (e *Emulator) startSQL() error {
-	addr := e.cfg.SQLAddr
-	if addr == "" {
-		addr = "127.0.0.1:0"
+	return &service{
+		log: "sql", restore: func(l *state.Log) error { return e.SQL.Persist(filepath.Join(e.cfg.StateDir, "sql"), l, e.ARM) },
+		seed: func(string, string) error { return e.seedSQL() },
+		// {server}.database.<suffix>:1433; the TDS server picks the logical
+		// server from LOGIN7, as the Azure SQL gateway does.
+		vm: []VMEndpoint{{Addr: "127.0.0.1:1433", Serve: func(ln net.Listener) { _ = e.SQL.Serve(ln) }}},
+		dial: func(ctx context.Context, network, host, port string) (net.Conn, bool, error) {
+			if port != "1433" || !e.isSQLHost(host) {
+				return nil, false, nil
+			}
+			c, err := e.dialSQL(ctx, network)
+			return c, true, err
+		},
+		start: func() error {
+			addr := e.cfg.SQLAddr
+			if addr == "" {
+				addr = "127.0.0.1:0"
+			}
+			if err := e.SQL.Listen(addr); err != nil {
+				return fmt.Errorf("emulator: SQL listener: %w", err)
+			}
+			return nil
+		},
+		close: func() { e.SQL.Close() },
 	}
-	return e.SQL.Listen(addr)
 }
 
 // SQLAddr is the host:port serving TDS for every logical server; a VM

@@ -186,7 +186,7 @@ func TestRBACPropagationRetries403WithinWindow(t *testing.T) {
 	assert.Len(t, c.slept, 3)
 
 	// A 403 that outlasts the window is the answer.
-	c = useFakeClock(t)
+	useFakeClock(t)
 	srv, _ = fakeIMDS(t, repeat(403, 100), nil)
 	x = tokenRequest(t, RBACPropagation(30*time.Second), srv)
 	assert.Equal(t, 403, x.Status)

@@ -1,6 +1,7 @@
-// Package azhttp is how steps talk to Azure: one request, one recorded
-// Exchange (logged with secrets redacted), and the retry policy Microsoft
-// documents for IMDS token requests.
+// Package azhttp is how steps (and the Azure target, discovering its VM)
+// talk to Azure: one request, one recorded Exchange (logged with secrets
+// redacted), and the retry policy Microsoft documents for IMDS token
+// requests. It lives in internal/ so env/ and steps/ both may use it.
 package azhttp
 
 import (
@@ -15,7 +16,7 @@ import (
 	"time"
 
 	"github.com/miconform/miconform/env/oserr"
-	"github.com/miconform/miconform/runner/redact"
+	"github.com/miconform/miconform/internal/redact"
 )
 
 // Exchange is one request and its answer (or the transport error).
@@ -35,7 +36,7 @@ type Exchange struct {
 	Waited   time.Duration
 }
 
-// Logger receives the exchange log; report.Log satisfies it.
+// Logger receives the exchange log; steplog.Log satisfies it.
 type Logger interface {
 	Printf(format string, args ...any)
 }

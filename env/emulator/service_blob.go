@@ -3,13 +3,35 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/miconform/miconform/env/emulator/blob"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/state"
 )
+
+// blobService is Blob Storage: {account}.blob.{StorageSuffix}, path style
+// on the loopback names, plain HTTP on port 80 for accounts that allow it,
+// and Microsoft.Storage in Resource Manager.
+func blobService(e *Emulator) *service {
+	e.Blob = blob.New(e.Cloud, e.Issuer, e.RBAC)
+	blob.RegisterProvider(e.ARM, e.Blob)
+	return &service{
+		name: "blob", hosts: []string{e.Blob.Host(), "127.0.0.1", "localhost"}, // host style, and path style on loopback
+		handler: e.Blob, plainHTTP: true, fault: e.Blob.WriteFault,
+		log: "blob", restore: func(l *state.Log) error { return e.Blob.Persist(l, e.ARM, filepath.Join(e.cfg.StateDir, "blobdata")) },
+		close: e.Blob.Close, // a memory store's spill files
+		seed:  e.seedStorage,
+		// Plain http:// to a storage account, as the emulator's own
+		// port-80 listener (plainhttp.go).
+		vm: []VMEndpoint{{Addr: "127.0.0.1:80", Serve: func(ln net.Listener) { _ = e.vmServer(e.plainHandler()).Serve(e.capped(ln, false)) }}},
+	}
+}
 
 // The Storage tutorials' names: they leave the account and container to the
 // reader and name the file "hello world.txt" with the text "Hello world!".
