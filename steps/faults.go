@@ -273,11 +273,10 @@ func extractFailsAfterRetries(ctx context.Context, status int) error {
 	}
 	if b := s.vars["RETRY-BUDGET"]; b != "" {
 		d, _ := time.ParseDuration(b)
-		// The budget bounds the planned waits; a timer may fire a little
-		// late, which is the scheduler's slack, not a retry beyond budget.
-		const timerSlack = 100 * time.Millisecond
-		if s.last.Waited > d+timerSlack {
-			return fmt.Errorf("the VM backed off %s, beyond its %s budget", s.last.Waited, d)
+		// The budget bounds the waits the client plans; how late a timer
+		// fires on a loaded machine is the scheduler's, not the client's.
+		if s.last.Planned > d {
+			return fmt.Errorf("the VM planned %s of back-off (waited %s), beyond its %s budget", s.last.Planned, s.last.Waited, d)
 		}
 	}
 	s.log.Printf("as expected: %v", err)

@@ -31,9 +31,11 @@ type Exchange struct {
 	// Err is the transport error when no answer came (connection refused...).
 	Err error
 	// Attempts counts tries, retries included; Waited is the time spent
-	// backing off between them.
+	// backing off between them, Planned the waits the policy asked for (the
+	// same, but for the scheduler's lateness: what a budget bounds).
 	Attempts int
 	Waited   time.Duration
+	Planned  time.Duration
 }
 
 // Logger receives the exchange log; steplog.Log satisfies it.
@@ -206,6 +208,7 @@ func SendWithRetry(ctx context.Context, client *http.Client, log Logger, p Retry
 			break
 		}
 		wait := min(backoff(p, x), left)
+		x.Planned += wait
 		before := clk.now()
 		clk.sleep(ctx, wait)
 		x.Waited += clk.now().Sub(before)

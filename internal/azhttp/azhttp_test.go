@@ -117,6 +117,7 @@ func TestIMDSRetryTransientThen200(t *testing.T) {
 				sum += d
 			}
 			assert.Equal(t, sum, x.Waited)
+			assert.Equal(t, sum, x.Planned, "with a punctual clock the planned waits are the waits")
 		})
 	}
 }
@@ -129,6 +130,7 @@ func TestIMDSRetry410Budget(t *testing.T) {
 	x := tokenRequest(t, IMDSRetry, srv)
 	assert.Equal(t, 410, x.Status, "still upgrading after the budget: the 410 is the answer")
 	assert.Equal(t, 70*time.Second, x.Waited, "waits add up to exactly the 70 s budget (the last one is shortened)")
+	assert.Equal(t, 70*time.Second, x.Planned, "and so do the waits planned")
 	assert.Greater(t, x.Attempts, IMDSRetry.Attempts, "410 is not bound by the attempt limit")
 	assert.Equal(t, int32(x.Attempts), n.Load())
 	for i, d := range c.slept {
