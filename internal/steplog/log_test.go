@@ -48,3 +48,20 @@ func TestLogTruncates(t *testing.T) {
 	assert.LessOrEqual(t, len(l.String()), MaxLogBytes+100)
 	assert.True(t, strings.HasSuffix(l.String(), "…[log truncated]\n"))
 }
+
+// Len marks a step's share of the log; a nil or discarding log is empty
+// and takes writes without keeping them.
+func TestLogLenAndNil(t *testing.T) {
+	l := NewLog()
+	assert.Zero(t, l.Len())
+	l.Printf("abc")
+	assert.Equal(t, 4, l.Len())
+	var nl *Log
+	assert.Zero(t, nl.Len())
+	assert.Empty(t, nl.String())
+	n, err := nl.Write([]byte("x"))
+	assert.Equal(t, 1, n)
+	assert.NoError(t, err)
+	n, _ = LogFrom(context.Background()).Write([]byte("dropped"))
+	assert.Equal(t, 7, n)
+}
