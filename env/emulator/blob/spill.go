@@ -403,10 +403,10 @@ func (d *spillDir) readUpload(body io.Reader, announced int64, limit int64) (upl
 			// length, exactly its length when Content-Length was sent.
 			if len(buf) < cap(buf) {
 				n, err = body.Read(buf[len(buf):cap(buf)])
-				sums.Write(buf[len(buf) : len(buf)+n])
+				_, _ = sums.Write(buf[len(buf) : len(buf)+n]) // a hash never fails a write
 				buf = buf[:len(buf)+n]
 			} else if n, err = body.Read(*chunk); n > 0 {
-				sums.Write((*chunk)[:n])
+				_, _ = sums.Write((*chunk)[:n]) // a hash never fails a write
 				if len(buf)+n <= spillThreshold {
 					target := min(max(2*cap(buf), 4096), spillThreshold)
 					if announced > int64(len(buf)) && announced < int64(target) {
@@ -433,7 +433,7 @@ func (d *spillDir) readUpload(body io.Reader, announced int64, limit int64) (upl
 		} else {
 			n, err = body.Read(*chunk)
 			if n > 0 {
-				sums.Write((*chunk)[:n])
+				_, _ = sums.Write((*chunk)[:n]) // a hash never fails a write
 				if werr := d.write(f, (*chunk)[:n]); werr != nil {
 					d.discard(f, name)
 					return upload{}, refuse(body, limit, spillError(d, werr))
