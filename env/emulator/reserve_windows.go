@@ -1,10 +1,8 @@
 package emulator
 
 import (
-	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"syscall"
 )
 
@@ -20,21 +18,9 @@ type reservation struct {
 }
 
 func reserve(addr string) (*reservation, error) {
-	ta, err := net.ResolveTCPAddr("tcp", addr)
+	sa, family, err := sockaddr(addr)
 	if err != nil {
 		return nil, err
-	}
-	var sa syscall.Sockaddr
-	family := syscall.AF_INET
-	if ip4 := ta.IP.To4(); ip4 != nil || ta.IP == nil {
-		s := &syscall.SockaddrInet4{Port: ta.Port}
-		copy(s.Addr[:], ip4)
-		sa = s
-	} else {
-		family = syscall.AF_INET6
-		s := &syscall.SockaddrInet6{Port: ta.Port}
-		copy(s.Addr[:], ta.IP.To16())
-		sa = s
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_STREAM, syscall.IPPROTO_TCP)
 	if err != nil {
@@ -49,18 +35,12 @@ func reserve(addr string) (*reservation, error) {
 		syscall.Closesocket(fd)
 		return nil, os.NewSyscallError("getsockname", err)
 	}
-	var host string
-	var port int
-	switch a := got.(type) {
-	case *syscall.SockaddrInet4:
-		host, port = net.IP(a.Addr[:]).String(), a.Port
-	case *syscall.SockaddrInet6:
-		host, port = net.IP(a.Addr[:]).String(), a.Port
-	default:
+	bound, err := hostPort(got)
+	if err != nil {
 		syscall.Closesocket(fd)
-		return nil, fmt.Errorf("unexpected socket address %T", got)
+		return nil, err
 	}
-	return &reservation{fd: fd, addr: net.JoinHostPort(host, strconv.Itoa(port))}, nil
+	return &reservation{fd: fd, addr: bound}, nil
 }
 
 // listen closes the reserved socket and listens on its port; the
