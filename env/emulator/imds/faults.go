@@ -23,11 +23,11 @@ func WriteFault(w http.ResponseWriter, status int) {
 	default:
 		code, desc = "service_unavailable", "IMDS is temporarily unavailable"
 	}
-	writeJSON(w, status, identityError(code, desc), true)
+	writeJSON(w, status, identityError(code, desc))
 }
 
 // writeThrottled is IMDS's 429, from the limiter or the fault injector.
 func writeThrottled(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "1")
-	writeJSON(w, http.StatusTooManyRequests, identityError("too_many_requests", "IMDS Throttle limit reached. Retry with Exponential Backoff."), true)
+	writeJSON(w, http.StatusTooManyRequests, identityError("too_many_requests", "IMDS Throttle limit reached. Retry with Exponential Backoff."))
 }

@@ -122,30 +122,30 @@ func supported(v, since string) bool {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	identity := strings.HasPrefix(r.URL.Path, "/metadata/identity/")
 	if r.Method != http.MethodGet {
-		writeJSON(w, http.StatusMethodNotAllowed, identityError("method_not_allowed", "The HTTP method "+r.Method+" is not supported on this endpoint."), identity)
+		writeJSON(w, http.StatusMethodNotAllowed, identityError("method_not_allowed", "The HTTP method "+r.Method+" is not supported on this endpoint."))
 		return
 	}
 	if r.Header.Get("Metadata") != "true" {
 		if identity {
-			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required metadata header not specified"), true)
+			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required metadata header not specified"))
 		} else {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request: . Required metadata header not specified"}, false)
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request: . Required metadata header not specified"})
 		}
 		return
 	}
 	// IMDS refuses proxied requests; the exact text is not published.
 	if len(r.Header.Values("X-Forwarded-For")) > 0 {
 		if identity {
-			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Request contains the X-Forwarded-For header, which is not allowed"), true)
+			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Request contains the X-Forwarded-For header, which is not allowed"))
 		} else {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request. X-Forwarded-For header is not allowed"}, false)
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request. X-Forwarded-For header is not allowed"})
 		}
 		return
 	}
 	q := r.URL.Query()
 	for k, v := range q {
 		if len(v) > 1 {
-			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Duplicate query parameter '"+k+"' in the request"), identity)
+			writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Duplicate query parameter '"+k+"' in the request"))
 			return
 		}
 	}
@@ -166,7 +166,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/metadata/identity/info":
 		s.IdentityInfo(w, r)
 	case "/metadata/versions":
-		writeJSON(w, http.StatusOK, map[string]any{"apiVersions": reversed(instanceAPIVersions)}, false)
+		writeJSON(w, http.StatusOK, map[string]any{"apiVersions": reversed(instanceAPIVersions)})
 	default:
 		if path == "/metadata/instance" || strings.HasPrefix(path, "/metadata/instance/") {
 			s.Instance(w, r)
@@ -200,16 +200,16 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) { s.token(w, r.UR
 func (s *Server) token(w http.ResponseWriter, q url.Values) {
 	v := q.Get("api-version")
 	if v == "" {
-		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'api-version' is missing"), true)
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'api-version' is missing"))
 		return
 	}
 	if !supported(v, "2018-02-01") {
-		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Invalid api-version '"+v+"' specified in the request"), true)
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Invalid api-version '"+v+"' specified in the request"))
 		return
 	}
 	resource := q.Get("resource")
 	if resource == "" {
-		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'resource' is missing"), true)
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Required query variable 'resource' is missing"))
 		return
 	}
 	source := s.VM
@@ -218,21 +218,21 @@ func (s *Server) token(w http.ResponseWriter, q url.Values) {
 	}
 	vm, ok := source()
 	if !ok {
-		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Identity not found"), true)
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Identity not found"))
 		return
 	}
 	p, errBody := selectIdentity(vm, q.Get("client_id"), q.Get("object_id"), q.Get("msi_res_id"))
 	if errBody != nil {
-		writeJSON(w, http.StatusBadRequest, errBody, true)
+		writeJSON(w, http.StatusBadRequest, errBody)
 		return
 	}
 	if !s.knownResource(resource) {
-		writeJSON(w, http.StatusBadRequest, s.Issuer.UnknownResourceError(resource), true)
+		writeJSON(w, http.StatusBadRequest, s.Issuer.UnknownResourceError(resource))
 		return
 	}
 	t, err := s.Issuer.ManagedIdentityToken(p, resource, vm.ResourceID)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, identityError("unknown", "Failed to retrieve token from the Active directory."), true)
+		writeJSON(w, http.StatusInternalServerError, identityError("unknown", "Failed to retrieve token from the Active directory."))
 		return
 	}
 	now := s.Issuer.Now()
@@ -361,15 +361,15 @@ func selectIdentity(vm VM, clientID, objectID, resID string) (directory.Principa
 // IdentityInfo is GET /metadata/identity/info: the VM identity's tenant.
 func (s *Server) IdentityInfo(w http.ResponseWriter, r *http.Request) {
 	if !supported(r.URL.Query().Get("api-version"), "2018-02-01") {
-		writeJSON(w, http.StatusBadRequest, badVersion(), false)
+		writeJSON(w, http.StatusBadRequest, badVersion())
 		return
 	}
 	vm, ok := s.VM()
 	if !ok || (vm.System == nil && len(vm.User) == 0) {
-		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Identity not found"), true)
+		writeJSON(w, http.StatusBadRequest, identityError("invalid_request", "Identity not found"))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"tenantId": s.Issuer.Dir.TenantID}, true)
+	writeJSON(w, http.StatusOK, map[string]string{"tenantId": s.Issuer.Dir.TenantID})
 }
 
 func badVersion() map[string]any {
@@ -399,10 +399,9 @@ const serverHeader = "IMDS/150.870.65.1854"
 // charset=utf-8", Date and Server "IMDS/<build>" (the Python recordings cited
 // at tokenResponse): no Cache-Control. The JSON is compact, with no
 // trailing newline, as the recorded Content-Length of the 400 (88 bytes)
-// shows. identity is kept for the callers' sake: both categories answer
-// with the same headers.
-func writeJSON(w http.ResponseWriter, status int, v any, identity bool) {
-	_ = identity
+// shows. The identity and instance categories answer with the same
+// headers.
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"unknown"}`)

@@ -40,7 +40,7 @@ import (
 func (s *Server) Instance(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !supported(q.Get("api-version"), "2017-04-02") {
-		writeJSON(w, http.StatusBadRequest, badVersion(), false)
+		writeJSON(w, http.StatusBadRequest, badVersion())
 		return
 	}
 	format := q.Get("format")
@@ -48,7 +48,7 @@ func (s *Server) Instance(w http.ResponseWriter, r *http.Request) {
 	// 400 for anything else is not published. Values are matched
 	// case-sensitively like the rest of the query.
 	if format != "" && format != "json" && format != "text" {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request. Invalid format '" + format + "' specified in the request. Supported formats are json and text"}, false)
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request. Invalid format '" + format + "' specified in the request. Supported formats are json and text"})
 		return
 	}
 	segments, ok := instancePath(r.URL)
@@ -75,9 +75,9 @@ func (s *Server) Instance(w http.ResponseWriter, r *http.Request) {
 	case isLeaf:
 		// [unverified] Only the status is published; the text is ours, in
 		// the {"error": ...} shape of the instance category's other errors.
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request. Leaf nodes are only available in text format; specify format=text in the request. For more information refer to aka.ms/azureimds"}, false)
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Bad request. Leaf nodes are only available in text format; specify format=text in the request. For more information refer to aka.ms/azureimds"})
 	default:
-		writeJSON(w, http.StatusOK, node, false)
+		writeJSON(w, http.StatusOK, node)
 	}
 }
 
@@ -200,5 +200,5 @@ func writeText(w http.ResponseWriter, body string) {
 
 // writeNotFound is IMDS's 404 for a path or element that doesn't exist.
 func writeNotFound(w http.ResponseWriter, identity bool) {
-	writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not found"}, identity)
+	writeJSON(w, http.StatusNotFound, map[string]any{"error": "Not found"})
 }
