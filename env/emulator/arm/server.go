@@ -111,6 +111,25 @@ func (s *Server) Handle(method, pattern, action, minAPI string, h HandlerFunc) {
 	s.routes = append(s.routes, route{method: method, pattern: strings.Split(strings.Trim(pattern, "/"), "/"), action: action, minAPI: minAPI, h: h})
 }
 
+// Operations lists every operation this Resource Manager serves as
+// "METHOD /pattern", the Microsoft.Authorization ones (served at any scope)
+// as "METHOD /{scope}/providers/Microsoft.Authorization/...". Tests hold
+// it against the recorded answers that are evidence for each.
+func (s *Server) Operations() []string {
+	ops := []string{
+		"GET /{scope}/providers/Microsoft.Authorization/roleDefinitions",
+		"GET /{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}",
+		"GET /{scope}/providers/Microsoft.Authorization/roleAssignments",
+		"GET /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+		"PUT /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+		"DELETE /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+	}
+	for _, rt := range s.routes {
+		ops = append(ops, rt.method+" /"+strings.Join(rt.pattern, "/"))
+	}
+	return ops
+}
+
 func (rt route) match(segs []string) (map[string]string, bool) {
 	if len(segs) != len(rt.pattern) {
 		return nil, false
