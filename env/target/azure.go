@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,6 +34,8 @@ type Azure struct {
 	arm      *armClient
 	log      io.Writer
 	teardown time.Duration
+	// shell, when set, runs the VM's programs instead of this machine.
+	shell Shell
 	// Unnamed lists the fixture keys a verify-only run has no name for;
 	// scenarios that need them are skipped.
 	Unnamed []string
@@ -59,6 +63,10 @@ type AzureOptions struct {
 	// TeardownTimeout bounds Close's deletion of what the run left
 	// (default 30 minutes: deleting a resource group takes minutes).
 	TeardownTimeout time.Duration
+	// Shell runs the tutorials' commands on the VM (default: this machine,
+	// the runner being on the VM). A test standing the emulator in for
+	// Azure passes SandboxShell, where 169.254.169.254 is the emulator's.
+	Shell Shell
 }
 
 // defaultRBACPropagation is Azure RBAC's documented worst case for a role
@@ -110,7 +118,7 @@ func NewAzure(ctx context.Context, o AzureOptions) (*Azure, error) {
 	}
 	runID := newRunID()
 	t := &Azure{
-		cloud: prof, client: client, operator: cred, runID: runID, log: o.Log, teardown: o.TeardownTimeout,
+		cloud: prof, client: client, operator: cred, runID: runID, log: o.Log, teardown: o.TeardownTimeout, shell: o.Shell,
 		arm:    &armClient{cloud: prof, client: client, cred: cred},
 		policy: Policy{Mode: o.Mode, Tags: runTags(runID, time.Now()), RBACPropagation: rbacWait},
 	}
@@ -123,11 +131,17 @@ func NewAzure(ctx context.Context, o AzureOptions) (*Azure, error) {
 	fx, unnamed := resolveFixtures(c.Fixtures, o.Mode)
 	t.Unnamed = unnamed
 	if c.TenantID == "" && o.Mode == Provision {
-		// The operator can read its subscription; a verify-only run learns
-		// the tenant from the VM's token instead (steps set <TENANT-ID>).
+		// The operator can read its subscription.
 		if c.TenantID, err = t.arm.tenantOf(ctx, c.SubscriptionID); err != nil {
 			return nil, fmt.Errorf("target azure: the operator cannot read subscription %s: %w", c.SubscriptionID, err)
 		}
+	}
+	if c.TenantID == "" && c.SubscriptionID != "" {
+		// A verify-only run may have no operator that can read the
+		// subscription; Resource Manager names the subscription's tenant
+		// to anyone in its challenge. Failing that, steps learn it from
+		// the VM's token (<TENANT-ID>).
+		c.TenantID = t.arm.challengeTenant(ctx, c.SubscriptionID)
 	}
 	t.facts = Facts{
 		TenantID: c.TenantID, SubscriptionID: c.SubscriptionID, ResourceGroup: c.ResourceGroup,
@@ -363,6 +377,42 @@ func (a *armClient) tenantOf(ctx context.Context, sub string) (string, error) {
 	}
 	return s.TenantID, nil
 }
+
+// challengeTenant is the tenant Resource Manager names in its 401 challenge
+// to an unauthenticated request on a subscription path
+// (WWW-Authenticate: Bearer authorization_uri="https://login.../{tenant}"),
+// the way tools discover a subscription's tenant before signing in; "" when
+// the answer names none.
+func (a *armClient) challengeTenant(ctx context.Context, sub string) string {
+	x := azhttp.Send(ctx, a.client, nil, http.MethodGet, "https://"+a.cloud.ARMHost+"/subscriptions/"+url.PathEscape(sub)+"?api-version=2022-12-01", nil, nil)
+	if x.Err != nil || x.Status != http.StatusUnauthorized {
+		return ""
+	}
+	return ChallengeTenant(x.Header.Get("WWW-Authenticate"))
+}
+
+// ChallengeTenant reads the tenant from a Bearer challenge's
+// authorization_uri: its first path segment when that is a GUID.
+func ChallengeTenant(challenge string) string {
+	m := challengeURI.FindStringSubmatch(challenge)
+	if m == nil {
+		return ""
+	}
+	u, err := url.Parse(m[1])
+	if err != nil {
+		return ""
+	}
+	seg, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	if !guid.MatchString(seg) {
+		return ""
+	}
+	return strings.ToLower(seg)
+}
+
+var (
+	challengeURI = regexp.MustCompile(`(?i)\bauthorization_uri="([^"]*)"`)
+	guid         = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
 
 // groups is Resource Groups - List, every page, narrowed server-side to
 // miconform's tag (Azure supports tagName/tagValue filters on this list;

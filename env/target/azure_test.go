@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,6 +93,28 @@ func TestAzureDiscoversTheVMFromIMDS(t *testing.T) {
 			assert.Equal(t, az.RunID(), tags[target.TagRun])
 			_, err := time.Parse(time.RFC3339, tags[target.TagCreatedAt])
 			assert.NoError(t, err)
+		})
+	}
+}
+
+// A verify-only run, whose operator may not read the subscription, learns
+// the tenant from Resource Manager's challenge to an unauthenticated
+// request, and sends no token to ask it.
+func TestAzureVerifyOnlyLearnsTheTenantFromTheChallenge(t *testing.T) {
+	t.Parallel()
+	for _, c := range cloud.Names() {
+		t.Run(c, func(t *testing.T) {
+			t.Parallel()
+			faults := &targettest.Faults{}
+			var authed atomic.Int32
+			faults.OnRequest = func(r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/subscriptions/") && r.Header.Get("Authorization") != "" {
+					authed.Add(1)
+				}
+			}
+			emu, az := standIn(t, c, target.VerifyOnly, target.Config{}, faults)
+			assert.Equal(t, emu.Facts().TenantID, az.Facts().TenantID)
+			assert.Zero(t, authed.Load(), "no signed-in Resource Manager request to learn the tenant")
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/sandbox"
 )
 
@@ -52,11 +53,25 @@ var probeSandbox = sync.OnceValue(sandbox.Probe)
 
 // RunOnVM implements Shell with a sandbox around the emulator.
 func (t *Emulator) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
+	return SandboxShell(t.E).RunOnVM(ctx, c)
+}
+
+// LookPath implements Shell.
+func (t *Emulator) LookPath(file string) (string, error) { return SandboxShell(t.E).LookPath(file) }
+
+// SandboxShell runs programs in a sandbox around e (env/sandbox), which
+// looks like e's VM from the inside: 169.254.169.254 and the cloud's host
+// names are e's. Linux only; elsewhere its methods say why (ErrNoShell).
+func SandboxShell(e *emulator.Emulator) Shell { return sandboxShell{e} }
+
+type sandboxShell struct{ e *emulator.Emulator }
+
+func (s sandboxShell) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
 	if err := probeSandbox(); err != nil {
 		return CommandResult{}, fmt.Errorf("%w: %w", ErrNoShell, err)
 	}
 	var out, errb bytes.Buffer
-	sb := sandbox.New(t.E, c.Args...)
+	sb := sandbox.New(s.e, c.Args...)
 	sb.Env = append(os.Environ(), c.Env...)
 	sb.Dir = c.Dir
 	sb.Stdout, sb.Stderr = &out, &errb
@@ -68,11 +83,11 @@ func (t *Emulator) RunOnVM(ctx context.Context, c Command) (CommandResult, error
 	return CommandResult{Stdout: out.Bytes(), Stderr: errb.Bytes(), ExitCode: sb.ExitCode()}, nil
 }
 
-// LookPath implements Shell. The sandbox runs this machine's programs (its
-// mount namespace replaces only /etc/hosts, /etc/resolv.conf and the CA
-// bundle) with this process's PATH, so the VM finds what this process
-// finds; no sandbox need start to ask.
-func (t *Emulator) LookPath(file string) (string, error) {
+// LookPath: the sandbox runs this machine's programs (its mount namespace
+// replaces only /etc/hosts, /etc/resolv.conf and the CA bundle) with this
+// process's PATH, so the VM finds what this process finds; no sandbox need
+// start to ask.
+func (s sandboxShell) LookPath(file string) (string, error) {
 	// Off Linux no sandbox can run: say why here, before a step believes
 	// the VM has the tool and fails later.
 	if err := sandbox.Supported(); err != nil {
@@ -88,6 +103,9 @@ var errWindowsVM = errors.New("the VM runs Windows, and the tutorials' commands 
 
 // LookPath implements Shell: the runner is on the VM.
 func (t *Azure) LookPath(file string) (string, error) {
+	if t.shell != nil {
+		return t.shell.LookPath(file)
+	}
 	if runtime.GOOS == "windows" {
 		return "", fmt.Errorf("%w: %w", ErrNoShell, errWindowsVM)
 	}
@@ -96,6 +114,9 @@ func (t *Azure) LookPath(file string) (string, error) {
 
 // RunOnVM implements Shell: the runner is on the VM.
 func (t *Azure) RunOnVM(ctx context.Context, c Command) (CommandResult, error) {
+	if t.shell != nil {
+		return t.shell.RunOnVM(ctx, c)
+	}
 	if runtime.GOOS == "windows" {
 		return CommandResult{}, fmt.Errorf("%w: %w", ErrNoShell, errWindowsVM)
 	}

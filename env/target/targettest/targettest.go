@@ -104,7 +104,9 @@ func IMDSInstance(r *http.Request) bool {
 // Options are the Azure target's options with e standing in for Azure:
 // every request goes through faults (whose Base is e's transport when
 // unset), IMDS is e's, and the operator signs in with client credentials
-// (the official azidentity flow) against e's login host.
+// (the official azidentity flow) against e's login host, and the
+// tutorials' commands run in a sandbox around e (Linux; elsewhere the
+// scenarios that need one are skipped with the reason).
 func Options(e *emulator.Emulator, faults *Faults, mode target.Mode) (target.AzureOptions, error) {
 	if faults.Base == nil {
 		faults.Base = e.Transport()
@@ -118,5 +120,5 @@ func Options(e *emulator.Emulator, faults *Faults, mode target.Mode) (target.Azu
 	if err != nil {
 		return target.AzureOptions{}, err
 	}
-	return target.AzureOptions{Mode: mode, IMDSBase: "http://169.254.169.254", Client: client, Operator: cred}, nil
+	return target.AzureOptions{Mode: mode, IMDSBase: "http://169.254.169.254", Client: client, Operator: cred, Shell: target.SandboxShell(e)}, nil
 }
