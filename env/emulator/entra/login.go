@@ -81,6 +81,36 @@ func (i *Issuer) UnknownResourceError(resource string) AADSTSError {
 		resource, i.Dir.TenantID))
 }
 
+// loginRoute is one operation of the login host: the method and the path
+// after the tenant segment ({tenant} is any tenant id, domain, "common" or
+// "organizations").
+type loginRoute struct {
+	method, rest string
+	serve        func(i *Issuer, w http.ResponseWriter, r *http.Request, tenant string)
+}
+
+// loginRoutes lists every operation the login host serves; ServeHTTP
+// dispatches by it and Operations reads it, so the list of what is served
+// (and held against evidence) cannot drift from the code.
+var loginRoutes = []loginRoute{
+	{"GET", "discovery/instance", func(i *Issuer, w http.ResponseWriter, r *http.Request, _ string) { i.instanceDiscovery(w, r) }},
+	{"GET", ".well-known/openid-configuration", func(i *Issuer, w http.ResponseWriter, _ *http.Request, t string) { i.openIDConfig(w, t, false) }},
+	{"GET", "v2.0/.well-known/openid-configuration", func(i *Issuer, w http.ResponseWriter, _ *http.Request, t string) { i.openIDConfig(w, t, true) }},
+	{"GET", "discovery/keys", func(i *Issuer, w http.ResponseWriter, _ *http.Request, t string) { i.keys(w, false, t) }},
+	{"GET", "discovery/v2.0/keys", func(i *Issuer, w http.ResponseWriter, _ *http.Request, t string) { i.keys(w, true, t) }},
+	{"POST", "oauth2/token", func(i *Issuer, w http.ResponseWriter, r *http.Request, t string) { i.token(w, r, t, false) }},
+	{"POST", "oauth2/v2.0/token", func(i *Issuer, w http.ResponseWriter, r *http.Request, t string) { i.token(w, r, t, true) }},
+}
+
+// Operations lists what the login host serves, "METHOD /{tenant}/path".
+func (i *Issuer) Operations() []string {
+	ops := make([]string, 0, len(loginRoutes))
+	for _, rt := range loginRoutes {
+		ops = append(ops, rt.method+" /{tenant}/"+rt.rest)
+	}
+	return ops
+}
+
 // ServeHTTP serves the login host.
 func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	estsHeaders(w.Header(), r)
@@ -90,24 +120,21 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenant, rest := parts[0], strings.Join(parts[1:], "/")
-	switch {
-	case rest == "discovery/instance" && r.Method == http.MethodGet:
-		i.instanceDiscovery(w, r)
-	case rest == ".well-known/openid-configuration" && r.Method == http.MethodGet:
-		i.openIDConfig(w, tenant, false)
-	case rest == "v2.0/.well-known/openid-configuration" && r.Method == http.MethodGet:
-		i.openIDConfig(w, tenant, true)
-	case (rest == "discovery/keys" || rest == "discovery/v2.0/keys") && r.Method == http.MethodGet:
-		i.keys(w, rest == "discovery/v2.0/keys", tenant)
-	case rest == "oauth2/token" || rest == "oauth2/v2.0/token":
-		if r.Method != http.MethodPost {
+	for _, rt := range loginRoutes {
+		if rt.rest != rest {
+			continue
+		}
+		if rt.method == r.Method {
+			rt.serve(i, w, r, tenant)
+			return
+		}
+		if rt.method == http.MethodPost {
+			// The token endpoints' answer to any other method.
 			i.writeErr(w, http.StatusMethodNotAllowed, i.NewAADSTSError("invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a "+r.Method+" request."))
 			return
 		}
-		i.token(w, r, tenant, rest == "oauth2/v2.0/token")
-	default:
-		http.NotFound(w, r)
 	}
+	http.NotFound(w, r)
 }
 
 func (i *Issuer) tenantOK(tenant string) bool {
@@ -118,9 +145,16 @@ func (i *Issuer) tenantOK(tenant string) bool {
 	return strings.EqualFold(tenant, i.Dir.TenantID)
 }
 
-// openIDConfig serves the discovery document. Shapes as published by
-// https://login.microsoftonline.com/{tenant}/.well-known/openid-configuration
-// and .../v2.0/.well-known/openid-configuration.
+// openIDConfig serves the discovery document, field for field as Entra
+// answers: v2 as recorded live in Azure/azure-sdk-for-python
+// sdk/keyvault/azure-keyvault-secrets/tests/recordings/test_samples_secrets.pyTestExamplesKeyVaulttest_example_secret_crud_operations[7.3].json
+// (testdata/openid_configuration_v2_recorded.json), v1 as captured in
+// AzureAD/MSIdentityTools tests/Get-MsIdOpenIdProviderConfiguration.tests.ps1
+// (testdata/openid_configuration_v1_captured.json). The versions differ:
+// v1 has no request_uri_parameter_supported but microsoft_multi_refresh_token
+// and check_session_iframe, its own userinfo endpoint, fewer scopes and
+// response types "token id_token" and "token". tenant_region_scope is null
+// for the multi-tenant authorities.
 func (i *Issuer) openIDConfig(w http.ResponseWriter, tenant string, v2 bool) {
 	if !i.tenantOK(tenant) {
 		i.writeErr(w, http.StatusBadRequest, i.NewAADSTSError("invalid_tenant", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant)))
@@ -128,19 +162,24 @@ func (i *Issuer) openIDConfig(w http.ResponseWriter, tenant string, v2 bool) {
 	}
 	base := "https://" + i.Cloud.LoginHost + "/" + tenant
 	tid := i.Dir.TenantID
+	var region any = "NA"
+	switch strings.ToLower(tenant) {
+	case "common", "organizations":
+		region = nil
+	}
 	doc := map[string]any{
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		"response_modes_supported":              []string{"query", "fragment", "form_post"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"response_types_supported":              []string{"code", "id_token", "code id_token", "token id_token", "token"},
-		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "ver"},
-		"request_uri_parameter_supported":       false,
-		"tenant_region_scope":                   "NA",
+		"http_logout_supported":                 true,
+		"frontchannel_logout_supported":         true,
+		"kerberos_endpoint":                     base + "/kerberos",
+		"tenant_region_scope":                   region,
 		"cloud_instance_name":                   strings.TrimPrefix(i.Cloud.LoginHost, "login."),
 		"cloud_graph_host_name":                 "graph.windows.net",
-		"msgraph_host":                          "graph.microsoft.com",
+		"msgraph_host":                          i.Cloud.GraphHost,
+		"rbac_url":                              "https://pas.windows.net",
 	}
 	if v2 {
 		doc["issuer"] = "https://" + i.Cloud.LoginHost + "/" + tid + "/v2.0"
@@ -149,6 +188,11 @@ func (i *Issuer) openIDConfig(w http.ResponseWriter, tenant string, v2 bool) {
 		doc["device_authorization_endpoint"] = base + "/oauth2/v2.0/devicecode"
 		doc["end_session_endpoint"] = base + "/oauth2/v2.0/logout"
 		doc["jwks_uri"] = base + "/discovery/v2.0/keys"
+		doc["userinfo_endpoint"] = "https://" + i.Cloud.GraphHost + "/oidc/userinfo"
+		doc["request_uri_parameter_supported"] = false
+		doc["response_types_supported"] = []string{"code", "id_token", "code id_token", "id_token token"}
+		doc["scopes_supported"] = []string{"openid", "profile", "email", "offline_access"}
+		doc["claims_supported"] = []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"}
 	} else {
 		doc["issuer"] = i.IssuerURL()
 		doc["authorization_endpoint"] = base + "/oauth2/authorize"
@@ -156,6 +200,12 @@ func (i *Issuer) openIDConfig(w http.ResponseWriter, tenant string, v2 bool) {
 		doc["device_authorization_endpoint"] = base + "/oauth2/devicecode"
 		doc["end_session_endpoint"] = base + "/oauth2/logout"
 		doc["jwks_uri"] = "https://" + i.Cloud.LoginHost + "/common/discovery/keys"
+		doc["userinfo_endpoint"] = base + "/openid/userinfo"
+		doc["check_session_iframe"] = base + "/oauth2/checksession"
+		doc["microsoft_multi_refresh_token"] = true
+		doc["response_types_supported"] = []string{"code", "id_token", "code id_token", "token id_token", "token"}
+		doc["scopes_supported"] = []string{"openid"}
+		doc["claims_supported"] = []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"}
 	}
 	writeMetadata(w, doc)
 }

@@ -139,6 +139,26 @@ func canRead(c *entra.Claims) bool {
 // keySegment matches an alternate key: servicePrincipals(appId='...').
 var keySegment = regexp.MustCompile(`^(servicePrincipals|applications)\((?:appId=)?'((?:[^']|'')*)'\)$`)
 
+// graphOperations are the requests this Graph answers (reads only: no
+// principal of the emulated tenant may write the directory). route refuses
+// a collection request of any other shape, and Operations reports the
+// list, so what is held against evidence is what route serves.
+var graphOperations = []string{
+	"GET /v1.0/me",
+	"POST /v1.0/directoryObjects/getByIds",
+	"GET /v1.0/servicePrincipals",
+	"GET /v1.0/servicePrincipals/{id}",
+	"GET /v1.0/servicePrincipals('{id}')",
+	"GET /v1.0/servicePrincipals(appId='{appId}')",
+	"GET /v1.0/applications",
+	"GET /v1.0/applications/{id}",
+	"GET /v1.0/applications('{id}')",
+	"GET /v1.0/applications(appId='{appId}')",
+}
+
+// Operations lists what Graph serves, "METHOD pattern".
+func (s *Service) Operations() []string { return slices.Clone(graphOperations) }
+
 func (s *Service) route(q *request, segs []string) *Error {
 	first := segs[0]
 	if strings.EqualFold(first, "me") {
@@ -156,8 +176,9 @@ func (s *Service) route(q *request, segs []string) *Error {
 		return s.getByIDs(q)
 	}
 	var coll, key string
-	byKey, byAppID := false, false
+	byKey, byAppID, parens := false, false, false
 	if m := keySegment.FindStringSubmatch(first); m != nil {
+		parens = true
 		// servicePrincipals(appId='...'), or servicePrincipals('{id}'),
 		// the same as servicePrincipals/{id}.
 		coll, key, byKey = m[1], strings.ReplaceAll(m[2], "''", "'"), true
@@ -170,6 +191,18 @@ func (s *Service) route(q *request, segs []string) *Error {
 	}
 	if len(segs) > 1 {
 		return errSegment(segs[1])
+	}
+	shape := coll
+	switch {
+	case byAppID:
+		shape += "(appId='{appId}')"
+	case parens:
+		shape += "('{id}')"
+	case byKey:
+		shape += "/{id}"
+	}
+	if !slices.Contains(graphOperations, "GET /v1.0/"+shape) {
+		return errSegment(first)
 	}
 	if q.r.Method != http.MethodGet && q.r.Method != http.MethodHead {
 		// Writes need Application.ReadWrite.All or Directory.ReadWrite.All,

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,22 @@ type extensionTokenResponse struct {
 	TokenType    string `json:"token_type"`
 }
 
+// extensionPath and extensionMethods are the one operation the extension
+// serves, by GET or POST; ServeHTTP checks requests against them and
+// Operations reads them.
+const extensionPath = "/oauth2/token"
+
+var extensionMethods = []string{http.MethodGet, http.MethodPost}
+
+// Operations lists what the extension serves, "METHOD /oauth2/token".
+func (x *Extension) Operations() []string {
+	ops := make([]string, 0, len(extensionMethods))
+	for _, m := range extensionMethods {
+		ops = append(ops, m+" "+extensionPath)
+	}
+	return ops
+}
+
 // maxFormBody bounds a POST body; a token request is a few hundred bytes.
 const maxFormBody = 64 << 10
 
@@ -89,7 +106,7 @@ func (x *Extension) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if strings.TrimSuffix(r.URL.Path, "/") != "/oauth2/token" {
+	if strings.TrimSuffix(r.URL.Path, "/") != extensionPath {
 		writeExt(w, http.StatusUnauthorized, "unknown_source", "Unknown Source "+requestURI(r))
 		return
 	}
@@ -97,7 +114,7 @@ func (x *Extension) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeExt(w, http.StatusBadRequest, "bad_request_102", extMetadataRequired)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+	if !slices.Contains(extensionMethods, r.Method) {
 		// The table documents no method error; "otherwise malformed" is the
 		// nearest documented answer.
 		writeExt(w, http.StatusBadRequest, "invalid_request", extInvalidRequest)

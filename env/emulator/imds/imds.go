@@ -150,8 +150,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	path := strings.TrimSuffix(r.URL.Path, "/")
-	switch path {
-	case "/metadata/identity/oauth2/token":
+	for _, rt := range imdsRoutes {
+		if rt.match(path) {
+			rt.serve(s, w, r, q)
+			return
+		}
+	}
+	writeNotFound(w, identity)
+}
+
+// imdsRoute is one IMDS operation: a path, or a path prefix whose rest
+// ({path}) walks the instance document.
+type imdsRoute struct {
+	pattern string
+	serve   func(s *Server, w http.ResponseWriter, r *http.Request, q url.Values)
+}
+
+func (rt imdsRoute) match(path string) bool {
+	if prefix, ok := strings.CutSuffix(rt.pattern, "{path}"); ok {
+		return strings.HasPrefix(path, prefix)
+	}
+	return path == rt.pattern
+}
+
+// imdsRoutes lists every operation IMDS serves, all GET; ServeHTTP
+// dispatches by it and Operations reads it.
+var imdsRoutes = []imdsRoute{
+	{"/metadata/identity/oauth2/token", func(s *Server, w http.ResponseWriter, _ *http.Request, q url.Values) {
 		if s.Throttle {
 			// The issuer's clock is the emulated world's clock, so clock
 			// faults and tests with a fixed clock govern throttling too.
@@ -163,17 +188,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			defer release()
 		}
 		s.token(w, q)
-	case "/metadata/identity/info":
-		s.IdentityInfo(w, r)
-	case "/metadata/versions":
+	}},
+	{"/metadata/identity/info", func(s *Server, w http.ResponseWriter, r *http.Request, _ url.Values) { s.IdentityInfo(w, r) }},
+	{"/metadata/versions", func(_ *Server, w http.ResponseWriter, _ *http.Request, _ url.Values) {
 		writeJSON(w, http.StatusOK, map[string]any{"apiVersions": reversed(instanceAPIVersions)})
-	default:
-		if path == "/metadata/instance" || strings.HasPrefix(path, "/metadata/instance/") {
-			s.Instance(w, r)
-			return
-		}
-		writeNotFound(w, identity)
+	}},
+	{"/metadata/instance", func(s *Server, w http.ResponseWriter, r *http.Request, _ url.Values) { s.Instance(w, r) }},
+	{"/metadata/instance/{path}", func(s *Server, w http.ResponseWriter, r *http.Request, _ url.Values) { s.Instance(w, r) }},
+}
+
+// Operations lists what IMDS serves, "GET pattern".
+func (s *Server) Operations() []string {
+	ops := make([]string, 0, len(imdsRoutes))
+	for _, rt := range imdsRoutes {
+		ops = append(ops, http.MethodGet+" "+rt.pattern)
 	}
+	return ops
 }
 
 // tokenResponse is IMDS's token answer: eight string fields, no

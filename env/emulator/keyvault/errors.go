@@ -152,8 +152,8 @@ func errAPIVersion(v string) *Error {
 // x-ms-keyvault-network-info, the region, the service version, a request
 // id and the echoed x-ms-client-request-id. Errors carry their code in the
 // body only: no recorded Key Vault error has x-ms-error-code.
-// [not emulated] x-ms-keyvault-rbac-assignment-id and -rbac-cache, which
-// RBAC vaults add to authorized answers.
+// RBAC vaults add x-ms-keyvault-rbac-assignment-id and -rbac-cache to the
+// answers they authorized (rbacHeaders, auth.go, set before write).
 func (s *Service) write(w http.ResponseWriter, r *http.Request, tenant string, rep reply) {
 	status, body := rep.status, rep.body
 	if rep.err != nil {

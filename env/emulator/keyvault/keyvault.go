@@ -134,10 +134,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.write(w, r, tenant, fail(e))
 		return
 	}
-	if e := s.authorize(c, op, &info); e != nil {
+	grant, e := s.authorize(c, op, &info)
+	if e != nil {
 		s.write(w, r, tenant, fail(e))
 		return
 	}
+	rbacHeaders(w.Header(), grant, s.now())
 	var body []byte
 	if r.Body != nil {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))

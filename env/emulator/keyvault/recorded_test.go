@@ -40,7 +40,8 @@ func TestAnswersAsRecorded(t *testing.T) {
 	}{
 		// The Python recording has no x-ms-request-id (its test proxy keeps
 		// it out; the .NET recordings below have it), and was made against
-		// an RBAC vault.
+		// an RBAC vault (replayed on one, RBAC headers and all, in
+		// recorded_dataplane_test.go; this vault uses access policies).
 		{"testdata/set_secret_7.3_recorded.json", tok, "PUT", "/secrets/rec?api-version=7.3", map[string]any{"value": "secret-value", "attributes": map[string]any{"exp": 2527401600}}, "",
 			[]string{"x-ms-request-id", "x-ms-keyvault-rbac-assignment-id", "x-ms-keyvault-rbac-cache"}},
 		{"testdata/get_deleted_secret_404_recorded.json", tok, "GET", "/deletedsecrets/none?api-version=7.3", nil, "ad0a35d88ba2c48bb25056dfb1d6fa24", nil},
