@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/miconform/miconform/env/emulator/directory"
@@ -60,6 +61,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp Response) {
 	h.Set("Expires", "-1")
 	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set(rateLimitHeader(r), "11999")
 	for k, v := range resp.header {
 		h[k] = v
 	}
@@ -82,6 +84,27 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp Response) {
 	if r.Method != http.MethodHead {
 		_ = json.NewEncoder(w).Encode(resp.body)
 	}
+}
+
+// rateLimitHeader names the throttling budget Resource Manager reports on
+// every answer: per subscription for paths under one, per tenant for the
+// others (GET /subscriptions, /tenants), and reads, writes or deletes by
+// method (Azure/azure-sdk-for-net
+// sdk/resourcemanager/Azure.ResourceManager/tests/SessionRecords/ResourceGroupOperationsTests/DeleteRg[2022-09-01].json,
+// SubscriptionCollectionTests/List.json).
+func rateLimitHeader(r *http.Request) string {
+	scope := "tenant"
+	if segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); len(segs) >= 2 && strings.EqualFold(segs[0], "subscriptions") {
+		scope = "subscription"
+	}
+	kind := "writes"
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		kind = "reads"
+	case http.MethodDelete:
+		kind = "deletes"
+	}
+	return "x-ms-ratelimit-remaining-" + scope + "-" + kind
 }
 
 func failureCause(e *Error) string {
