@@ -295,13 +295,51 @@ func (s *Server) ListResourceGroups(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
 		return Fail(e)
 	}
+	keep, e := groupFilter(r.URL.Query().Get("$filter"))
+	if e != nil {
+		return Fail(e)
+	}
 	value := []any{}
 	for _, g := range s.store.allGroups() {
-		if s.RBAC.Allowed(r.Caller.ObjectID, "Microsoft.Resources/subscriptions/resourceGroups/read", s.GroupID(g.Name), false) {
+		if keep(g) && s.RBAC.Allowed(r.Caller.ObjectID, "Microsoft.Resources/subscriptions/resourceGroups/read", s.GroupID(g.Name), false) {
 			value = append(value, s.groupBody(g, r.APIVersion))
 		}
 	}
 	return OK(map[string]any{"value": value})
+}
+
+// groupFilter is the $filter of Resource Groups - List: tagName eq '...',
+// optionally "and tagValue eq '...'" (`az group list --tag a=b` sends
+// "tagname eq 'a' and tagvalue eq 'b'", Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/resource/tests/latest/recordings/test_resource_group.yaml).
+func groupFilter(f string) (func(ResourceGroup) bool, *Error) {
+	if strings.TrimSpace(f) == "" {
+		return func(ResourceGroup) bool { return true }, nil
+	}
+	parts := andSplit.Split(strings.TrimSpace(f), -1)
+	var name, value *string
+	for _, part := range parts {
+		m := eqClause.FindStringSubmatch(strings.TrimSpace(part))
+		if m == nil {
+			return nil, Errorf(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", f)
+		}
+		v := strings.ReplaceAll(m[2], "''", "'")
+		switch strings.ToLower(m[1]) {
+		case "tagname":
+			name = &v
+		case "tagvalue":
+			value = &v
+		default:
+			return nil, Errorf(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", f)
+		}
+	}
+	if name == nil {
+		return nil, Errorf(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", f)
+	}
+	return func(g ResourceGroup) bool {
+		v, ok := tagLookup(g.Tags, *name)
+		return ok && (value == nil || v == *value)
+	}, nil
 }
 
 // validateGroupName applies ARM's resource group naming rules: 1-90
