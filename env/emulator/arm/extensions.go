@@ -237,8 +237,10 @@ func (s *Server) putExtension(r *Request, patch bool) Response {
 	if patch && !exists {
 		return Fail(errExtensionNotFound(r))
 	}
+	// A PUT replaces the extension's properties, a PATCH changes those it
+	// names.
 	props := map[string]any{}
-	if exists {
+	if exists && patch {
 		for k, v := range old.Properties {
 			props[k] = v
 		}
