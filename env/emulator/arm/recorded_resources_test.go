@@ -185,6 +185,11 @@ func TestResourceGroupDeleteAsRecorded(t *testing.T) {
 	assert.Equal(t, 404, w.call("GET", path, nil).status)
 	assert.Equal(t, 404, w.call("GET", uai, nil).status, "its resources went with it")
 
+	// A deletion job the emulator does not track (one begun before a
+	// restart) is done.
+	job, _ := json.Marshal(map[string]string{"jobId": "RESOURCEGROUPDELETIONJOB-OLD|0123456789ABCDEF0123456789ABCDEF-WESTUS2", "jobLocation": "westus2"})
+	old := w.call("GET", "/subscriptions/"+w.e.SubscriptionID()+"/operationresults/"+base64.RawURLEncoding.EncodeToString(job)+"?api-version="+api, nil)
+	assert.Equal(t, 200, old.status, "%s", old.raw)
 	// A job that never was is not found, in Resource Manager's error shape.
 	bogus := "/subscriptions/" + w.e.SubscriptionID() + "/operationresults/bm90LWEtam9i?api-version=" + api
 	n := w.call("GET", bogus, nil)

@@ -272,19 +272,20 @@ func deletionOperation(job string) string {
 
 // GetOperationResult answers a poll of a resource group deletion's
 // Location: 202 (Location, Retry-After) while it runs, then 200 with no
-// body. An id that names no deletion the emulator knows of is a 404 in
-// Resource Manager's error shape (the code is the emulator's: no recording
-// shows one).
+// body. An id that is no deletion job is a 404 in Resource Manager's error
+// shape (the code is the emulator's: no recording shows one).
 func (s *Server) GetOperationResult(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
 		return Fail(e)
 	}
 	id := deletionOperation(r.Var("operationId"))
-	op, inProgress, found := s.PollOperation(id)
-	if id == "" || !found || op.Kind != opDeleteGroup {
+	if id == "" {
 		return Fail(Errorf(404, "OperationResultNotFound", "The operation result '%s' could not be found.", r.Var("operationId")))
 	}
-	if inProgress {
+	// A deletion job the emulator no longer tracks (forgotten, or begun
+	// before a restart) has finished: its group is gone.
+	op, inProgress, found := s.PollOperation(id)
+	if found && op.Kind == opDeleteGroup && inProgress {
 		return Accepted(nil, http.Header{"Location": {s.OperationURL(r.URL.Path, r.APIVersion)}, "Retry-After": {s.RetryAfter()}})
 	}
 	return Response{status: http.StatusOK}
