@@ -305,7 +305,8 @@ func (s *Server) putExtension(r *Request, patch bool) Response {
 // src/azure-cli/azure/cli/command_modules/vm/tests/latest/recordings/test_vm_extension_instance_name.yaml;
 // Azure/azure-sdk-for-python
 // sdk/compute/azure-mgmt-compute/tests/recordings/test_mgmt_compute.test_vm_extensions.yaml).
-// 204 when there was nothing to delete.
+// 204 when there was nothing to delete. The emulator removes the
+// extension (and closes its endpoint) at once; only the polls are paced.
 func (s *Server) DeleteVirtualMachineExtension(r *Request) Response {
 	vm, e := s.parentVM(r)
 	if e != nil {
