@@ -54,6 +54,13 @@ func installExtension(ctx context.Context, typ string) error {
 		_, err := s.operator(ctx, http.MethodDelete, path, nil)
 		return err
 	})
+	// Compute installs in the background (201, "Creating", an
+	// Azure-AsyncOperation to poll), as `az vm extension set` waits for.
+	if x.Status == http.StatusOK || x.Status == http.StatusCreated {
+		if x, err = s.awaitOperation(ctx, x, path); err != nil {
+			return err
+		}
+	}
 	if st := gjson.GetBytes(x.Body, "properties.provisioningState").String(); st != "Succeeded" {
 		return fmt.Errorf("the extension's provisioningState is %q, want Succeeded", st)
 	}
@@ -63,12 +70,29 @@ func installExtension(ctx context.Context, typ string) error {
 // removeExtension is the portal's Extensions page > Uninstall.
 func removeExtension(ctx context.Context, typ string) error {
 	s := from(ctx)
-	x, err := s.operator(ctx, http.MethodDelete, s.extensionsPath()+"/"+typ+"?api-version="+computeAPI, nil)
+	path := s.extensionsPath() + "/" + typ + "?api-version=" + computeAPI
+	x, err := s.operator(ctx, http.MethodDelete, path, nil)
 	if err != nil {
 		return err
 	}
-	if x.Status != http.StatusOK {
-		return fmt.Errorf("removing the %s extension answered %d, want 200", typ, x.Status)
+	// Compute accepts the removal (202, Azure-AsyncOperation) and the
+	// extension is gone when the operation succeeds.
+	if x.Status != http.StatusAccepted {
+		return fmt.Errorf("removing the %s extension answered %d, want 202: %.300s", typ, x.Status, x.Body)
+	}
+	async, err := s.armRelative(x.Header.Get("Azure-AsyncOperation"))
+	if err != nil {
+		return fmt.Errorf("removing the %s extension: %w", typ, err)
+	}
+	// Followed to its end, the status resource is read once more.
+	if x, err = s.awaitOperation(ctx, x, async); err != nil {
+		return err
+	}
+	if st := gjson.GetBytes(x.Body, "status").String(); st != "Succeeded" {
+		return fmt.Errorf("removing the %s extension ended %q", typ, st)
+	}
+	if x, err = s.operator(ctx, http.MethodGet, path, nil); x == nil || x.Status != http.StatusNotFound {
+		return fmt.Errorf("the %s extension is still there after its removal: %v", typ, err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/miconform/miconform/env/emulator/directory"
@@ -60,6 +61,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp Response) {
 	h.Set("Expires", "-1")
 	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 	h.Set("X-Content-Type-Options", "nosniff")
+	for _, name := range rateLimitHeaders(r) {
+		h.Set(name, "11999")
+	}
 	for k, v := range resp.header {
 		h[k] = v
 	}
@@ -82,6 +86,27 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp Response) {
 	if r.Method != http.MethodHead {
 		_ = json.NewEncoder(w).Encode(resp.body)
 	}
+}
+
+// rateLimitHeaders name the throttling budgets Resource Manager reports on
+// every answer: per subscription for paths under one (and, since 2024, the
+// global budget beside it), per tenant for the others (GET /subscriptions,
+// /tenants); reads, writes or deletes by method (Azure/azure-sdk-for-net
+// sdk/resourcemanager/Azure.ResourceManager/tests/SessionRecords/ResourceGroupOperationsTests/DeleteRg[2022-09-01].json,
+// SubscriptionCollectionTests/List.json; Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/vm/tests/latest/recordings/test_vm_extension_instance_name.yaml).
+func rateLimitHeaders(r *http.Request) []string {
+	kind := "writes"
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		kind = "reads"
+	case http.MethodDelete:
+		kind = "deletes"
+	}
+	if segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); len(segs) >= 2 && strings.EqualFold(segs[0], "subscriptions") {
+		return []string{"x-ms-ratelimit-remaining-subscription-" + kind, "x-ms-ratelimit-remaining-subscription-global-" + kind}
+	}
+	return []string{"x-ms-ratelimit-remaining-tenant-" + kind}
 }
 
 func failureCause(e *Error) string {

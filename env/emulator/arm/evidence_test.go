@@ -10,33 +10,6 @@ import (
 // no test yet holds against a recording. It only shrinks: the test fails
 // when an operation here has gained evidence, so the list stays true.
 var noEvidenceYet = []string{
-	// Resources, Microsoft.Authorization, Microsoft.ManagedIdentity, VM extensions
-	"GET /{scope}/providers/Microsoft.Authorization/roleDefinitions",
-	"GET /{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}",
-	"GET /{scope}/providers/Microsoft.Authorization/roleAssignments",
-	"GET /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
-	"PUT /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
-	"DELETE /{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
-	"GET /subscriptions",
-	"GET /subscriptions/{subscriptionId}",
-	"GET /tenants",
-	"GET /subscriptions/{subscriptionId}/resourcegroups",
-	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}",
-	"HEAD /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}",
-	"PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}",
-	"PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}",
-	"DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}",
-	"GET /subscriptions/{subscriptionId}/operationresults/{operationId}",
-	"GET /subscriptions/{subscriptionId}/resources",
-	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/resources",
-	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions/{vmExtensionName}",
-	"PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions/{vmExtensionName}",
-	"PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions/{vmExtensionName}",
-	"DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions/{vmExtensionName}",
-	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions",
-	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
-	"DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
-	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
 	// Microsoft.Compute virtual machines and disks, Microsoft.Network
 	"PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachines/{vmName}",
 	"PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/virtualMachines/{vmName}",

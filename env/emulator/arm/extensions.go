@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"net/http"
 	"strings"
 	"time"
 )
@@ -23,6 +24,7 @@ func (s *Server) registerExtensionRoutes(vm string) {
 	s.Handle("PATCH", ext, "Microsoft.Compute/virtualMachines/extensions/write", "2015-06-15", s.UpdateVirtualMachineExtension)
 	s.Handle("DELETE", ext, "Microsoft.Compute/virtualMachines/extensions/delete", "2015-06-15", s.DeleteVirtualMachineExtension)
 	s.Handle("GET", vm+"/extensions", "Microsoft.Compute/virtualMachines/extensions/read", "2015-06-15", s.ListVirtualMachineExtensions)
+	s.Handle("GET", computeOperations, "", "2015-06-15", s.GetComputeOperation)
 	// Extensions are child resources: they go with their VM.
 	s.OnDelete(func(r Resource) {
 		if strings.EqualFold(r.Type, typeVM) {
@@ -45,13 +47,99 @@ func (s *Server) VMExtensions(vmID string) []Resource {
 // "{vm}/{extension}" name the resources list shows.
 func ExtensionName(r Resource) string { return r.Name[strings.LastIndex(r.Name, "/")+1:] }
 
-// extensionBody is VirtualMachineExtension as Compute renders it.
-func (s *Server) extensionBody(r Resource) map[string]any {
-	b := map[string]any{"id": r.ID, "name": ExtensionName(r), "type": TypeVMExtension, "location": r.Location, "properties": r.Properties}
+// extensionBody is VirtualMachineExtension as Compute renders it; while
+// an operation on it runs, its provisioningState is the operation's
+// ("Creating", "Updating").
+func (s *Server) extensionBody(r Resource, state string) map[string]any {
+	props := r.Properties
+	if state != "" {
+		props = map[string]any{}
+		for k, v := range r.Properties {
+			props[k] = v
+		}
+		props["provisioningState"] = state
+	}
+	b := map[string]any{"id": r.ID, "name": ExtensionName(r), "type": TypeVMExtension, "location": r.Location, "properties": props}
 	if len(r.Tags) > 0 {
 		b["tags"] = r.Tags
 	}
 	return b
+}
+
+// Compute's operation kinds, named by the provisioningState the resource
+// shows while they run.
+const (
+	opCreating = "Creating"
+	opUpdating = "Updating"
+	opDeleting = "Deleting"
+)
+
+// extensionState is one look at an extension: the provisioningState of an
+// operation still running on it, or "" (observe counts the look, as a GET
+// of the resource does; lists only peek).
+func (s *Server) extensionState(id string, observe bool) string {
+	s.ops.mu.Lock()
+	defer s.ops.mu.Unlock()
+	now := time.Now()
+	state := ""
+	for _, o := range s.ops.byID {
+		if !strings.EqualFold(o.ResourceID, id) || (o.Kind != opCreating && o.Kind != opUpdating) {
+			continue
+		}
+		if observe && o.observe(now) || !observe && !o.done {
+			state = o.Kind
+		}
+	}
+	return state
+}
+
+// computeOperations is Compute's operation status resource, which its
+// long-running operations name in Azure-AsyncOperation (and, with
+// monitor=true, in a DELETE's Location).
+const computeOperations = "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/operations/{operationId}"
+
+// computeOperationURL is the polling URL of a Compute operation: the
+// status resource with a "p" parameter before the api-version, as Compute
+// writes it (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/vm/tests/latest/recordings/test_vm_extension_instance_name.yaml,
+// 2024-11-01; Azure's signature parameters t, c, s, h are not imitated).
+func (s *Server) computeOperationURL(location, opID, apiVersion string, monitor bool) string {
+	q := "?p=" + s.SubscriptionID
+	if monitor {
+		q += "&monitor=true"
+	}
+	return "https://" + s.Cloud.ARMHost + "/subscriptions/" + s.SubscriptionID + "/providers/Microsoft.Compute/locations/" + location + "/operations/" + opID + q + "&api-version=" + apiVersion
+}
+
+// computeTime is how Compute prints an operation's times.
+const computeTime = "2006-01-02T15:04:05.0000000-07:00"
+
+// GetComputeOperation is the status of a Compute operation: 200 with
+// startTime, status and name, and endTime once it has ended
+// (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/vm/tests/latest/recordings/test_vm_extension_instance_name.yaml).
+// The monitor=true form (a DELETE's Location) answers 202 with a
+// Location while the operation runs and 200 with no body after.
+func (s *Server) GetComputeOperation(r *Request) Response {
+	if e := s.checkSubscription(r); e != nil {
+		return Fail(e)
+	}
+	op, inProgress, found := s.PollOperation(r.Var("operationId"))
+	if !found {
+		return Fail(Errorf(404, "NotFound", "The entity was not found in this Azure location."))
+	}
+	if strings.EqualFold(r.URL.Query().Get("monitor"), "true") {
+		if inProgress {
+			return Accepted(nil, http.Header{"Location": {"https://" + s.Cloud.ARMHost + r.URL.RequestURI()}})
+		}
+		return Response{status: http.StatusOK}
+	}
+	body := map[string]any{"startTime": op.Start.Format(computeTime), "status": "InProgress", "name": op.ID}
+	if !inProgress {
+		body["status"] = "Succeeded"
+		body["endTime"] = time.Now().UTC().Format(computeTime)
+	}
+	return OK(body)
 }
 
 // parentVM checks the group and the VM an extension path names.
@@ -84,7 +172,7 @@ func (s *Server) GetVirtualMachineExtension(r *Request) Response {
 	if !ok {
 		return Fail(errExtensionNotFound(r))
 	}
-	return OK(s.extensionBody(x))
+	return OK(s.extensionBody(x, s.extensionState(x.ID, true)))
 }
 
 // ListVirtualMachineExtensions is Virtual Machine Extensions - List: the
@@ -96,7 +184,7 @@ func (s *Server) ListVirtualMachineExtensions(r *Request) Response {
 	}
 	value := []any{}
 	for _, x := range s.VMExtensions(vm.ID) {
-		value = append(value, s.extensionBody(x))
+		value = append(value, s.extensionBody(x, s.extensionState(x.ID, false)))
 	}
 	return OK(map[string]any{"value": value})
 }
@@ -120,8 +208,11 @@ func errRequiredParameter(name string) *Error {
 }
 
 // CreateOrUpdateVirtualMachineExtension is Virtual Machine Extensions -
-// Create Or Update. Compute installs asynchronously (201, "Creating"); the
-// emulator installs at once, so the answer is already "Succeeded".
+// Create Or Update, long-running as in Azure: 201 (200 for an update) with
+// the extension "Creating" ("Updating") and an Azure-AsyncOperation to
+// poll, no Location and no Retry-After (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/vm/tests/latest/recordings/test_vm_extension_instance_name.yaml,
+// 2024-11-01). The emulator installs at once; only the answers are paced.
 func (s *Server) CreateOrUpdateVirtualMachineExtension(r *Request) Response {
 	return s.putExtension(r, false)
 }
@@ -146,8 +237,10 @@ func (s *Server) putExtension(r *Request, patch bool) Response {
 	if patch && !exists {
 		return Fail(errExtensionNotFound(r))
 	}
+	// A PUT replaces the extension's properties, a PATCH changes those it
+	// names.
 	props := map[string]any{}
-	if exists {
+	if exists && patch {
 		for k, v := range old.Properties {
 			props[k] = v
 		}
@@ -195,21 +288,38 @@ func (s *Server) putExtension(r *Request, patch bool) Response {
 		}
 	}
 	s.PutResource(res)
+	kind, status := opCreating, http.StatusCreated
 	if exists {
-		return OK(s.extensionBody(res))
+		kind, status = opUpdating, http.StatusOK
 	}
-	return Created(s.extensionBody(res))
+	op := s.BeginOperation(res.ID, kind)
+	return Response{status: status, body: s.extensionBody(res, kind), header: http.Header{
+		"Azure-AsyncOperation":    {s.computeOperationURL(vm.Location, op.ID, r.APIVersion, false)},
+		"Azure-AsyncNotification": {"Enabled"},
+	}}
 }
 
-// DeleteVirtualMachineExtension is Virtual Machine Extensions - Delete:
-// 200 when it was there, 204 when not.
+// DeleteVirtualMachineExtension is Virtual Machine Extensions - Delete,
+// long-running as in Azure: 202 with no body, Azure-AsyncOperation and a
+// Location (the same status resource with monitor=true) (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/vm/tests/latest/recordings/test_vm_extension_instance_name.yaml;
+// Azure/azure-sdk-for-python
+// sdk/compute/azure-mgmt-compute/tests/recordings/test_mgmt_compute.test_vm_extensions.yaml).
+// 204 when there was nothing to delete. The emulator removes the
+// extension (and closes its endpoint) at once; only the polls are paced.
 func (s *Server) DeleteVirtualMachineExtension(r *Request) Response {
 	vm, e := s.parentVM(r)
 	if e != nil {
 		return Fail(e)
 	}
-	if _, found := s.DeleteResource(s.extensionID(r, vm)); !found {
+	x, found := s.DeleteResource(s.extensionID(r, vm))
+	if !found {
 		return Response{status: 204}
 	}
-	return Response{status: 200}
+	op := s.BeginOperation(x.ID, opDeleting)
+	return Accepted(nil, http.Header{
+		"Azure-AsyncOperation":    {s.computeOperationURL(vm.Location, op.ID, r.APIVersion, false)},
+		"Location":                {s.computeOperationURL(vm.Location, op.ID, r.APIVersion, true)},
+		"Azure-AsyncNotification": {"Enabled"},
+	})
 }

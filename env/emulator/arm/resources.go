@@ -1,13 +1,14 @@
 package arm
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/miconform/miconform/env/emulator/directory"
 )
 
 func (s *Server) subscriptionBody() map[string]any {
@@ -46,7 +47,10 @@ func (s *Server) GetSubscription(r *Request) Response {
 	return OK(s.subscriptionBody())
 }
 
-// ListTenants is Tenants - List: the caller's home tenant.
+// ListTenants is Tenants - List: the caller's home tenant. Unlike the
+// subscriptions list it has no "count" (Azure/azure-sdk-for-python
+// sdk/resources/azure-mgmt-resource/tests/recordings/test_mgmt_resource_subscriptions_test.pyTestMgmtResourceSubscriptionstest_tenants.json,
+// 2022-12-01).
 func (s *Server) ListTenants(r *Request) Response {
 	return OK(map[string]any{
 		"value": []any{map[string]any{
@@ -54,7 +58,6 @@ func (s *Server) ListTenants(r *Request) Response {
 			"countryCode": "US", "displayName": "miconform emulated tenant",
 			"domains": []string{"miconform.onmicrosoft.com"}, "defaultDomain": "miconform.onmicrosoft.com", "tenantType": "AAD",
 		}},
-		"count": map[string]any{"type": "Total", "value": 1},
 	})
 }
 
@@ -90,6 +93,11 @@ func (s *Server) groupBody(g ResourceGroup, _ string) map[string]any {
 	if g.Tags != nil {
 		b["tags"] = g.Tags
 	}
+	// managedBy is echoed as given (Azure/azure-cli
+	// src/azure-cli/azure/cli/command_modules/resource/tests/latest/recordings/test_resource_group.yaml).
+	if g.ManagedBy != "" {
+		b["managedBy"] = g.ManagedBy
+	}
 	return b
 }
 
@@ -105,10 +113,14 @@ func (s *Server) GetResourceGroup(r *Request) Response {
 	return OK(s.groupBody(g, r.APIVersion))
 }
 
-// CheckResourceGroupExistence is Resource Groups - Check Existence (HEAD).
+// CheckResourceGroupExistence is Resource Groups - Check Existence (HEAD):
+// 204, or the 404 of a missing group with its error headers (JSON content
+// type, x-ms-failure-cause) and no body, as a HEAD answer has none
+// (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/resource/tests/latest/recordings/test_resource_group.yaml).
 func (s *Server) CheckResourceGroupExistence(r *Request) Response {
 	if _, found := s.store.group(r.Var("resourceGroupName")); !found {
-		return Response{status: http.StatusNotFound}
+		return Fail(ErrResourceGroupNotFound(r.Var("resourceGroupName")))
 	}
 	return Response{status: http.StatusNoContent}
 }
@@ -136,10 +148,13 @@ func (s *Server) CreateOrUpdateResourceGroup(r *Request) Response {
 	if body.Location == "" {
 		return Fail(Errorf(400, "LocationRequired", "The location property is required for this definition."))
 	}
+	if e := validateTags(body.Tags); e != nil {
+		return Fail(e)
+	}
 	if existing, found := s.store.group(name); found && NormalizeLocation(body.Location) != existing.Location {
 		return Fail(Errorf(409, "InvalidResourceGroupLocation", "Invalid resource group location '%s'. The Resource group already exists in location '%s'.", body.Location, existing.Location))
 	}
-	g, isNew := s.store.putGroup(ResourceGroup{Name: name, Location: NormalizeLocation(body.Location), Tags: body.Tags, Created: time.Now().UTC()})
+	g, isNew := s.store.putGroup(ResourceGroup{Name: name, Location: NormalizeLocation(body.Location), Tags: body.Tags, ManagedBy: body.ManagedBy, Created: time.Now().UTC()})
 	if isNew {
 		return Created(s.groupBody(g, r.APIVersion))
 	}
@@ -156,18 +171,44 @@ func (s *Server) UpdateResourceGroup(r *Request) Response {
 	if e := r.Decode(&body); e != nil {
 		return Fail(e)
 	}
+	if e := validateTags(body.Tags); e != nil {
+		return Fail(e)
+	}
 	if body.Tags != nil {
 		g.Tags = body.Tags
+	}
+	if body.ManagedBy != "" {
+		g.ManagedBy = body.ManagedBy
 	}
 	g, _ = s.store.putGroup(g)
 	return OK(s.groupBody(g, r.APIVersion))
 }
 
-// DeleteResourceGroup is Resource Groups - Delete. ARM deletes
-// asynchronously and answers 202 with a Location to poll; the emulator deletes
-// at once, so the first poll reports completion.
+// validateTags refuses a tag whose name is empty or blank, as Resource
+// Manager does (Azure/azure-sdk-for-net
+// sdk/resourcemanager/Azure.ResourceManager/tests/SessionRecords/ResourceGroupOperationsTests/AddTag(False)[2022-09-01].json:
+// 400 InvalidTagName for the tag " ").
+func validateTags(tags map[string]string) *Error {
+	for k := range tags {
+		if strings.TrimSpace(k) == "" {
+			return Errorf(400, "InvalidTagName", "The tag name must be non-null, non-empty and non-whitespace only. Please provide an actual value.")
+		}
+	}
+	return nil
+}
+
+// DeleteResourceGroup is Resource Groups - Delete, long-running as in
+// Azure: 202 with a Location under /operationresults and a Retry-After;
+// the Location answers 202 (again with Location and Retry-After) while the
+// deletion runs and then 200 with no body (Azure/azure-sdk-for-net
+// sdk/resourcemanager/Azure.ResourceManager/tests/SessionRecords/ResourceGroupOperationsTests/DeleteRg[2022-09-01].json).
+// The emulator deletes at once; only the polls are paced (lro.go).
 func (s *Server) DeleteResourceGroup(r *Request) Response {
 	name := r.Var("resourceGroupName")
+	g, found := s.store.group(name)
+	if !found {
+		return Fail(ErrResourceGroupNotFound(name))
+	}
 	gone, found := s.store.deleteGroup(name)
 	if !found {
 		return Fail(ErrResourceGroupNotFound(name))
@@ -176,12 +217,77 @@ func (s *Server) DeleteResourceGroup(r *Request) Response {
 		s.deleted(res)
 	}
 	s.RBAC.DeleteUnder(s.GroupID(name))
-	loc := "https://" + s.Cloud.ARMHost + "/subscriptions/" + s.SubscriptionID + "/operationresults/" + directory.NewGUID() + "?api-version=" + r.APIVersion
-	return Response{status: http.StatusAccepted, header: http.Header{"Location": {loc}, "Retry-After": {"0"}}}
+	op := s.BeginOperation(s.GroupID(g.Name), opDeleteGroup)
+	loc := s.OperationURL("/subscriptions/"+s.SubscriptionID+"/operationresults/"+deletionJob(g, op.ID), r.APIVersion)
+	return Accepted(nil, http.Header{"Location": {loc}, "Retry-After": {s.RetryAfter()}})
 }
 
-// GetOperationResult answers a poll of an asynchronous operation: done.
+// opDeleteGroup is the kind of a resource group deletion's operation.
+const opDeleteGroup = "ResourceGroupDeletion"
+
+// deletionJob is the operationresults id Resource Manager gives a group
+// deletion: unpadded base64url of {"jobId":"RESOURCEGROUPDELETIONJOB-<NAME>-<LOCATION>","jobLocation":"<location>"},
+// the name upper-cased with other characters as ":XX" and a "|<hex>"
+// suffix (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/resource/tests/latest/recordings/test_resource_group.yaml
+// decodes to "RESOURCEGROUPDELETIONJOB-CLI:5FTEST:5FRG:5FSCENARIO...|8599E96EDC200B56-WESTUS").
+// The emulator's suffix is its operation id, which is how a poll finds it.
+func deletionJob(g ResourceGroup, opID string) string {
+	var b strings.Builder
+	for _, c := range strings.ToUpper(g.Name) {
+		if c < 128 && (unicode.IsUpper(c) || unicode.IsDigit(c)) {
+			b.WriteRune(c)
+			continue
+		}
+		for _, x := range []byte(string(c)) {
+			fmt.Fprintf(&b, ":%02X", x)
+		}
+	}
+	job, _ := json.Marshal(map[string]string{
+		"jobId":       "RESOURCEGROUPDELETIONJOB-" + b.String() + "|" + strings.ToUpper(strings.ReplaceAll(opID, "-", "")) + "-" + strings.ToUpper(g.Location),
+		"jobLocation": g.Location,
+	})
+	return base64.RawURLEncoding.EncodeToString(job)
+}
+
+// deletionOperation is the operation id a deletionJob names ("" if none).
+func deletionOperation(job string) string {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(job, "="))
+	if err != nil {
+		return ""
+	}
+	var j struct {
+		JobID string `json:"jobId"`
+	}
+	if json.Unmarshal(raw, &j) != nil || !strings.HasPrefix(j.JobID, "RESOURCEGROUPDELETIONJOB-") {
+		return ""
+	}
+	i := strings.LastIndex(j.JobID, "|")
+	if i < 0 || len(j.JobID) < i+33 {
+		return ""
+	}
+	h := strings.ToLower(j.JobID[i+1 : i+33])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// GetOperationResult answers a poll of a resource group deletion's
+// Location: 202 (Location, Retry-After) while it runs, then 200 with no
+// body. An id that is no deletion job is a 404 in Resource Manager's error
+// shape (the code is the emulator's: no recording shows one).
 func (s *Server) GetOperationResult(r *Request) Response {
+	if e := s.checkSubscription(r); e != nil {
+		return Fail(e)
+	}
+	id := deletionOperation(r.Var("operationId"))
+	if id == "" {
+		return Fail(Errorf(404, "OperationResultNotFound", "The operation result '%s' could not be found.", r.Var("operationId")))
+	}
+	// A deletion job the emulator no longer tracks (forgotten, or begun
+	// before a restart) has finished: its group is gone.
+	op, inProgress, found := s.PollOperation(id)
+	if found && op.Kind == opDeleteGroup && inProgress {
+		return Accepted(nil, http.Header{"Location": {s.OperationURL(r.URL.Path, r.APIVersion)}, "Retry-After": {s.RetryAfter()}})
+	}
 	return Response{status: http.StatusOK}
 }
 
@@ -190,13 +296,51 @@ func (s *Server) ListResourceGroups(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
 		return Fail(e)
 	}
+	keep, e := groupFilter(r.URL.Query().Get("$filter"))
+	if e != nil {
+		return Fail(e)
+	}
 	value := []any{}
 	for _, g := range s.store.allGroups() {
-		if s.RBAC.Allowed(r.Caller.ObjectID, "Microsoft.Resources/subscriptions/resourceGroups/read", s.GroupID(g.Name), false) {
+		if keep(g) && s.RBAC.Allowed(r.Caller.ObjectID, "Microsoft.Resources/subscriptions/resourceGroups/read", s.GroupID(g.Name), false) {
 			value = append(value, s.groupBody(g, r.APIVersion))
 		}
 	}
 	return OK(map[string]any{"value": value})
+}
+
+// groupFilter is the $filter of Resource Groups - List: tagName eq '...',
+// optionally "and tagValue eq '...'" (`az group list --tag a=b` sends
+// "tagname eq 'a' and tagvalue eq 'b'", Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/resource/tests/latest/recordings/test_resource_group.yaml).
+func groupFilter(f string) (func(ResourceGroup) bool, *Error) {
+	if strings.TrimSpace(f) == "" {
+		return func(ResourceGroup) bool { return true }, nil
+	}
+	parts := andSplit.Split(strings.TrimSpace(f), -1)
+	var name, value *string
+	for _, part := range parts {
+		m := eqClause.FindStringSubmatch(strings.TrimSpace(part))
+		if m == nil {
+			return nil, Errorf(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", f)
+		}
+		v := strings.ReplaceAll(m[2], "''", "'")
+		switch strings.ToLower(m[1]) {
+		case "tagname":
+			name = &v
+		case "tagvalue":
+			value = &v
+		default:
+			return nil, Errorf(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", f)
+		}
+	}
+	if name == nil {
+		return nil, Errorf(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", f)
+	}
+	return func(g ResourceGroup) bool {
+		v, ok := tagLookup(g.Tags, *name)
+		return ok && (value == nil || v == *value)
+	}, nil
 }
 
 // validateGroupName applies ARM's resource group naming rules: 1-90
@@ -233,18 +377,37 @@ func NormalizeLocation(l string) string {
 }
 
 // resourceBody is how the generic resources list renders a resource:
-// "tags" is {} when there are none (Azure/azure-cli
+// with the tags its provider shows. A resource created without tags lists
+// without them (Azure/azure-sdk-for-net
+// sdk/resourcemanager/Azure.ResourceManager/tests/SessionRecords/GenericResourceCollectionTests/ListByResourceGroup().json,
+// 2019-10-01), but for the providers that answer "tags": {} then, and the
+// list shows {} for them too (Azure/azure-cli
 // src/azure-cli/azure/cli/command_modules/keyvault/tests/latest/recordings/test_keyvault_rbac.yaml,
 // GET /subscriptions/{id}/resources, 2015-11-01).
 func (s *Server) resourceBody(res Resource) map[string]any {
-	b := map[string]any{"id": res.ID, "name": res.Name, "type": res.Type, "location": res.Location, "tags": map[string]string{}}
-	if len(res.Tags) > 0 {
+	b := map[string]any{"id": res.ID, "name": res.Name, "type": res.Type, "location": res.Location}
+	switch {
+	case res.Tags != nil:
 		b["tags"] = res.Tags
+	case emptyTagsShown[strings.ToLower(res.Type)]:
+		b["tags"] = map[string]string{}
 	}
 	if res.Identity != nil {
 		b["identity"] = res.Identity
 	}
 	return b
+}
+
+// emptyTagsShown are the resource types whose providers answer "tags": {}
+// for a resource created without tags: user-assigned identities
+// (testdata/uai_list_delete.json), vaults (testdata/keyvault_create.json),
+// storage accounts (testdata/storage_account_done.json) and SQL databases
+// (testdata/sql_create.json).
+var emptyTagsShown = map[string]bool{
+	"microsoft.managedidentity/userassignedidentities": true,
+	"microsoft.keyvault/vaults":                        true,
+	"microsoft.storage/storageaccounts":                true,
+	"microsoft.sql/servers/databases":                  true,
 }
 
 // ListResources is Resources - List for a subscription.

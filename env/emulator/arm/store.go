@@ -15,7 +15,10 @@ type ResourceGroup struct {
 	Name     string
 	Location string
 	Tags     map[string]string
-	Created  time.Time
+	// ManagedBy is the id of the resource that manages the group, when one
+	// does ("managedBy" in the body).
+	ManagedBy string `json:",omitempty"`
+	Created   time.Time
 }
 
 // Resource is a tracked resource inside a resource group.
