@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/arm"
 )
 
@@ -150,4 +151,174 @@ func TestSQLOperationResultsAsRecorded(t *testing.T) {
 	assert.Equal(t, "ResourceNotFound", str(n.json(t), "error", "code"))
 	wrong = strings.Replace(a.header.Get("Azure-AsyncOperation"), "databaseAzureAsyncOperation", "serverAzureAsyncOperation", 1)
 	assert.Equal(t, 404, w.call("GET", wrong, nil).status)
+}
+
+// createAccount makes a storage account and polls its create to the end.
+func (w *world) createAccount(t testing.TB, name, api string, body map[string]any) string {
+	t.Helper()
+	path := w.rg() + "/providers/Microsoft.Storage/storageAccounts/" + name
+	a := w.call("PUT", path+"?api-version="+api, body)
+	require.Equal(t, 202, a.status, "%s", a.raw)
+	loc := a.header.Get("Location")
+	for i := 0; a.status == 202; i++ {
+		require.Less(t, i, 100)
+		a = w.call("GET", loc, nil)
+	}
+	require.Equal(t, 200, a.status, "%s", a.raw)
+	return path
+}
+
+// entry finds the list entry whose id is id.
+func entry(t testing.TB, list any, id string) any {
+	t.Helper()
+	for _, v := range get(list, "value").([]any) {
+		if strings.EqualFold(str(v, "id"), id) {
+			return v
+		}
+	}
+	t.Fatalf("%s is not listed", id)
+	return nil
+}
+
+func TestStorageAccountGetPatchListAsRecorded(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "storage_account_update.json")
+	const api = "2025-06-01"
+	skip := strs(rec["requestOnly"])
+	path := w.createAccount(t, "recordedsftp", api, map[string]any{"sku": map[string]any{"name": "Standard_LRS"}, "kind": "StorageV2", "location": "centralus",
+		"properties": map[string]any{"encryption": map[string]any{"services": map[string]any{"blob": map[string]any{}}, "keySource": "Microsoft.Storage"}}})
+
+	g := w.call("GET", path+"?api-version="+api, nil)
+	require.Equal(t, status(rec["get"]), g.status, "%s", g.raw)
+	sameShape(t, "the account", get(rec["get"], "body"), g.json(t), skip, nil)
+
+	// The PATCH az sends to turn SFTP off answers 200 with the account.
+	patch := rec["patch"].(map[string]any)
+	p := w.call("PATCH", path+"?api-version="+api, patch["request"])
+	require.Equal(t, status(patch), p.status, "%s", p.raw)
+	sameShape(t, "the patched account", patch["body"], p.json(t), skip, nil)
+	assert.Equal(t, "Hot", str(p.json(t), "properties", "accessTier"))
+	assert.Equal(t, true, get(p.json(t), "properties", "supportsHttpsTrafficOnly"))
+
+	// The subscription's list shows each account as its GET does,
+	// geo-redundant ones with their secondary.
+	ragrs := w.createAccount(t, "recordedragrs", api, map[string]any{"sku": map[string]any{"name": "Standard_RAGRS"}, "kind": "StorageV2", "location": "eastus",
+		"tags": map[string]any{"environment": "test"}})
+	l := w.call("GET", "/subscriptions/"+w.e.SubscriptionID()+"/providers/Microsoft.Storage/storageAccounts?api-version="+api, nil)
+	require.Equal(t, status(rec["list"]), l.status, "%s", l.raw)
+	sameShape(t, "the listed account", get(rec["list"], "entry"), entry(t, l.json(t), path), skip, nil)
+	r := entry(t, l.json(t), ragrs)
+	sameShape(t, "the listed RA-GRS account", get(rec["list"], "ragrsEntry"), r, nil, nil)
+	assert.Equal(t, "westus", str(r, "properties", "secondaryLocation"), "eastus's pair")
+	assert.Equal(t, "https://recordedragrs-secondary.blob.core.windows.net/", str(r, "properties", "secondaryEndpoints", "blob"))
+
+	// A PATCH of tags replaces them and shows them at once.
+	p = w.call("PATCH", path+"?api-version="+api, map[string]any{"tags": map[string]any{"environment": "test"}})
+	require.Equal(t, 200, p.status, "%s", p.raw)
+	assert.Equal(t, map[string]any{"environment": "test"}, get(p.json(t), "tags"))
+	assert.Equal(t, map[string]any{"environment": "test"}, get(w.call("GET", path+"?api-version="+api, nil).json(t), "tags"))
+
+	// Bad input keeps Resource Manager's shapes.
+	n := w.call("PATCH", w.rg()+"/providers/Microsoft.Storage/storageAccounts/nosuchaccount?api-version="+api, map[string]any{"tags": map[string]any{}})
+	assert.Equal(t, 404, n.status)
+	assert.Equal(t, "ResourceNotFound", str(n.json(t), "error", "code"))
+	n = w.call("GET", "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Storage/storageAccounts?api-version="+api, nil)
+	assert.Equal(t, 404, n.status)
+}
+
+func TestStorageKeysListsAndDeleteAsRecorded(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "storage_account_keys.json")
+	const api = "2021-04-01"
+	path := w.createAccount(t, "recordedkeys", api, map[string]any{"sku": map[string]any{"name": "Standard_GRS"}, "kind": "Storage", "location": "eastus2",
+		"tags": map[string]any{"key1": "value1", "key2": "value2"}})
+
+	k := w.call("POST", path+"/listKeys?api-version="+api+"&$expand=kerb", nil)
+	lk := rec["listKeys"].(map[string]any)
+	require.Equal(t, status(lk), k.status, "%s", k.raw)
+	sameShape(t, "the keys", lk["body"], k.json(t), nil, nil)
+	before := get(k.json(t), "keys").([]any)
+	assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`, str(before[0], "creationTime"))
+
+	rk := rec["regenerateKey"].(map[string]any)
+	k = w.call("POST", path+"/regenerateKey?api-version="+api, rk["request"])
+	require.Equal(t, status(rk), k.status, "%s", k.raw)
+	sameShape(t, "the keys after regenerating key2", rk["body"], k.json(t), nil, nil)
+	after := get(k.json(t), "keys").([]any)
+	assert.Equal(t, str(before[0], "value"), str(after[0], "value"), "key1 stays")
+	assert.NotEqual(t, str(before[1], "value"), str(after[1], "value"), "key2 is new")
+	assert.NotEqual(t, str(before[1], "creationTime"), str(after[1], "creationTime"), "and so is its creation time, as recorded")
+	bad := w.call("POST", path+"/regenerateKey?api-version="+api, map[string]any{"keyName": "key3"})
+	assert.Equal(t, 400, bad.status)
+	assert.Equal(t, "InvalidValuesForRequestParameters", str(bad.json(t), "error", "code"))
+
+	// The group's list: the GRS account with its secondary. The recorded
+	// account predates the defaults Azure shows since 2023 (minimum TLS,
+	// blob public access, cross-tenant replication: test_storage_account_sftp.yaml
+	// shows them on every account at 2025-06-01), so they are extra here.
+	lg := rec["listByGroup"].(map[string]any)
+	l := w.call("GET", w.rg()+"/providers/Microsoft.Storage/storageAccounts?api-version="+api, nil)
+	require.Equal(t, status(lg), l.status)
+	e := entry(t, l.json(t), path)
+	sameShape(t, "the account in the group's list", lg["entry"], e, nil, strs(rec["newerDefaults"]))
+	assert.Equal(t, "centralus", str(e, "properties", "secondaryLocation"), "eastus2's pair, as recorded")
+	assert.Equal(t, map[string]any{"key1": "value1", "key2": "value2"}, get(e, "tags"))
+
+	del := rec["delete"].(map[string]any)
+	d := w.call("DELETE", path+"?api-version="+api, nil)
+	require.Equal(t, status(del), d.status, "%s", d.raw)
+	assert.Empty(t, d.raw)
+	assert.Equal(t, str(del, "headers", "Content-Type"), d.header.Get("Content-Type"))
+	n := w.call("GET", path+"?api-version="+api, nil)
+	assert.Equal(t, 404, n.status)
+	assert.Equal(t, "ResourceNotFound", str(n.json(t), "error", "code"))
+	assert.Equal(t, 204, w.call("DELETE", path+"?api-version="+api, nil).status, "nothing left to delete")
+	assert.NotContains(t, string(w.call("GET", w.rg()+"/providers/Microsoft.Storage/storageAccounts?api-version="+api, nil).raw), "recordedkeys")
+	assert.Equal(t, 404, w.call("POST", path+"/listKeys?api-version="+api, nil).status)
+
+	// A group with no accounts lists none.
+	require.Equal(t, 201, w.call("PUT", "/subscriptions/"+w.e.SubscriptionID()+"/resourcegroups/emptygroup?api-version=2021-04-01", map[string]any{"location": "eastus2"}).status)
+	empty := w.call("GET", "/subscriptions/"+w.e.SubscriptionID()+"/resourceGroups/emptygroup/providers/Microsoft.Storage/storageAccounts?api-version=2022-05-01", nil)
+	require.Equal(t, status(rec["emptyList"]), empty.status, "%s", empty.raw)
+	assert.Equal(t, get(rec["emptyList"], "body"), empty.json(t))
+}
+
+func TestBlobContainersListAndDeleteAsRecorded(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "storage_containers.json")
+	acct := w.rg() + "/providers/Microsoft.Storage/storageAccounts/" + emulator.SeedStorageAccount
+	c := acct + "/blobServices/default/containers/"
+	require.Equal(t, 201, w.call("PUT", c+"listed?api-version=2022-09-01", map[string]any{"properties": map[string]any{}}).status)
+
+	l := w.call("GET", c[:len(c)-1]+"?api-version=2022-09-01", nil)
+	require.Equal(t, status(rec["list"]), l.status, "%s", l.raw)
+	listed := entry(t, l.json(t), acct+"/blobServices/default/containers/listed")
+	sameShape(t, "the listed container", get(rec["list"], "body", "value").([]any)[0], listed, nil, nil)
+	// immutableStorageWithVersioning is first in the 2021-06-01 schema.
+	old := entry(t, w.call("GET", c[:len(c)-1]+"?api-version=2021-04-01", nil).json(t), acct+"/blobServices/default/containers/listed")
+	assert.Nil(t, get(old, "properties", "immutableStorageWithVersioning"))
+
+	del := rec["delete"].(map[string]any)
+	d := w.call("DELETE", c+"listed?api-version=2021-09-01", nil)
+	require.Equal(t, status(del), d.status, "%s", d.raw)
+	assert.Empty(t, d.raw)
+	assert.Equal(t, str(del, "headers", "Content-Type"), d.header.Get("Content-Type"))
+	g := w.call("GET", c+"listed?api-version=2021-09-01", nil)
+	require.Equal(t, status(rec["getAfterDelete"]), g.status)
+	sameShape(t, "the 404", get(rec["getAfterDelete"], "body"), g.json(t), nil, nil)
+	assert.Equal(t, "ContainerNotFound", str(g.json(t), "error", "code"))
+	assert.Equal(t, 204, w.call("DELETE", c+"listed?api-version=2021-09-01", nil).status)
+	assert.Equal(t, 404, w.call("GET", w.rg()+"/providers/Microsoft.Storage/storageAccounts/nosuchaccount/blobServices/default/containers?api-version=2022-09-01", nil).status)
+}
+
+func TestRevokeUserDelegationKeysAsSpecified(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "storage_revoke_user_delegation_keys.json")
+	acct := w.rg() + "/providers/Microsoft.Storage/storageAccounts/" + emulator.SeedStorageAccount
+	a := w.call("POST", acct+"/revokeUserDelegationKeys?api-version=2023-01-01", nil)
+	require.Equal(t, status(rec), a.status, "%s", a.raw)
+	assert.Empty(t, a.raw, "no body")
+	n := w.call("POST", w.rg()+"/providers/Microsoft.Storage/storageAccounts/nosuchaccount/revokeUserDelegationKeys?api-version=2023-01-01", nil)
+	assert.Equal(t, 404, n.status)
+	assert.Equal(t, "ResourceNotFound", str(n.json(t), "error", "code"))
 }
