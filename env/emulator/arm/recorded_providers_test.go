@@ -322,3 +322,96 @@ func TestRevokeUserDelegationKeysAsSpecified(t *testing.T) {
 	assert.Equal(t, 404, n.status)
 	assert.Equal(t, "ResourceNotFound", str(n.json(t), "error", "code"))
 }
+
+// settle GETs a vault until its DNS name is registered.
+func (w *world) settle(t testing.TB, path string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		require.Less(t, i, 100)
+		g := w.call("GET", path, nil)
+		require.Equal(t, 200, g.status, "%s", g.raw)
+		if str(g.json(t), "properties", "provisioningState") == "Succeeded" {
+			return
+		}
+	}
+}
+
+func TestVaultListAndDeleteAsRecorded(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "keyvault_lists.json")
+	const api = "2021-10-01"
+	path := w.rg() + "/providers/Microsoft.KeyVault/vaults/listed-vault-" + strings.ToLower(w.e.SubscriptionID()[:6])
+	a := w.call("PUT", path+"?api-version="+api, rec["create"])
+	require.Equal(t, 200, a.status, "%s", a.raw)
+	w.settle(t, path+"?api-version="+api)
+
+	list := rec["list"].(map[string]any)
+	l := w.call("GET", w.rg()+"/providers/Microsoft.KeyVault/vaults?api-version="+api+"&$top=2", nil)
+	require.Equal(t, status(list), l.status, "%s", l.raw)
+	e := entry(t, l.json(t), path)
+	sameShape(t, "the listed vault", list["entry"], e, nil, nil)
+	assert.Equal(t, []any{}, get(e, "properties", "networkAcls", "virtualNetworkRules"), "added when not given, as recorded")
+	assert.Equal(t, "https://listed-vault-"+strings.ToLower(w.e.SubscriptionID()[:6])+".vault.azure.net/", str(e, "properties", "vaultUri"))
+
+	del := rec["delete"].(map[string]any)
+	d := w.call("DELETE", path+"?api-version="+api, nil)
+	require.Equal(t, status(del), d.status, "%s", d.raw)
+	assert.Empty(t, d.raw)
+	assert.Empty(t, d.header.Get("Content-Type"), "as recorded, an empty answer without a Content-Type")
+	assert.Equal(t, 404, w.call("GET", path+"?api-version="+api, nil).status)
+	assert.NotContains(t, string(w.call("GET", w.rg()+"/providers/Microsoft.KeyVault/vaults?api-version="+api, nil).raw), "listed-vault-")
+	assert.Equal(t, 204, w.call("DELETE", path+"?api-version="+api, nil).status)
+	// A group with no vaults lists none.
+	require.Equal(t, 201, w.call("PUT", "/subscriptions/"+w.e.SubscriptionID()+"/resourcegroups/novaults?api-version=2021-04-01", map[string]any{"location": "westcentralus"}).status)
+	n := w.call("GET", "/subscriptions/"+w.e.SubscriptionID()+"/resourceGroups/novaults/providers/Microsoft.KeyVault/vaults?api-version="+api, nil)
+	require.Equal(t, 200, n.status)
+	assert.Equal(t, list["emptyPage"], n.json(t))
+	assert.Equal(t, 404, w.call("GET", "/subscriptions/"+w.e.SubscriptionID()+"/resourceGroups/nosuchgroup/providers/Microsoft.KeyVault/vaults?api-version="+api, nil).status)
+}
+
+func TestVaultAccessPolicyAsRecorded(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "keyvault_access_policy.json")
+	const api = "2022-07-01"
+	path := w.rg() + "/providers/Microsoft.KeyVault/vaults/policy-vault-" + strings.ToLower(w.e.SubscriptionID()[:6])
+	require.Equal(t, 200, w.call("PUT", path+"?api-version="+api, map[string]any{"location": "eastus", "properties": map[string]any{
+		"tenantId": w.e.TenantID(), "sku": map[string]any{"family": "A", "name": "standard"}, "accessPolicies": []any{rec["vaultPolicy"]},
+		"enabledForDeployment": true, "enabledForDiskEncryption": true, "enabledForTemplateDeployment": true,
+	}}).status)
+
+	a := w.call("PUT", path+"/accessPolicies/add?api-version="+api, rec["request"])
+	require.Equal(t, status(rec), a.status, "%s", a.raw)
+	sameShape(t, "the access policy answer", rec["body"], a.json(t), nil, nil)
+	assert.Equal(t, path+"/accessPolicies/", str(a.json(t), "id"))
+	// Adding permissions the policy has changes nothing, as recorded.
+	assert.Equal(t, get(rec, "body", "properties", "accessPolicies"), get(a.json(t), "properties", "accessPolicies"))
+	// The other kinds answer in the same shape; remove takes permissions
+	// away and drops a policy left with none.
+	r := w.call("PUT", path+"/accessPolicies/remove?api-version="+api, map[string]any{"properties": map[string]any{"accessPolicies": []any{rec["vaultPolicy"]}}})
+	require.Equal(t, 200, r.status, "%s", r.raw)
+	sameShape(t, "the remove answer", map[string]any{"id": "x", "type": "x", "properties": map[string]any{"accessPolicies": []any{}}}, r.json(t), nil, nil)
+	assert.Equal(t, path+"/accessPolicies/", str(r.json(t), "id"))
+	assert.Empty(t, get(w.call("GET", path+"?api-version="+api, nil).json(t), "properties", "accessPolicies"))
+	bad := w.call("PUT", path+"/accessPolicies/merge?api-version="+api, rec["request"])
+	assert.Equal(t, 400, bad.status)
+	assert.NotEmpty(t, str(bad.json(t), "error", "code"))
+	assert.Equal(t, 404, w.call("PUT", w.rg()+"/providers/Microsoft.KeyVault/vaults/nosuchvault/accessPolicies/add?api-version="+api, rec["request"]).status)
+}
+
+func TestVaultListBySubscriptionAsSpecified(t *testing.T) {
+	w := startWorld(t, nil)
+	rec := recording(t, "keyvault_list_subscription.json")
+	const api = "2024-11-01"
+	path := w.rg() + "/providers/Microsoft.KeyVault/vaults/sub-vault-" + strings.ToLower(w.e.SubscriptionID()[:6])
+	require.Equal(t, 200, w.call("PUT", path+"?api-version="+api, map[string]any{"location": "westus", "properties": map[string]any{
+		"tenantId": w.e.TenantID(), "sku": map[string]any{"family": "A", "name": "premium"}, "accessPolicies": get(rec, "entry", "properties", "accessPolicies"),
+		"enabledForDeployment": true, "enabledForDiskEncryption": true, "enabledForTemplateDeployment": true,
+	}}).status)
+	w.settle(t, path+"?api-version="+api)
+	l := w.call("GET", "/subscriptions/"+w.e.SubscriptionID()+"/providers/Microsoft.KeyVault/vaults?api-version="+api, nil)
+	require.Equal(t, status(rec), l.status, "%s", l.raw)
+	sameShape(t, "the vault in the subscription's list", rec["entry"], entry(t, l.json(t), path), strs(rec["exampleOnly"]), strs(rec["recordedOnly"]))
+	n := w.call("GET", "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.KeyVault/vaults?api-version="+api, nil)
+	assert.Equal(t, 404, n.status)
+	assert.Equal(t, "SubscriptionNotFound", str(n.json(t), "error", "code"))
+}
