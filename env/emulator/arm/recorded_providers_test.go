@@ -1,8 +1,10 @@
 package arm_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -414,4 +416,51 @@ func TestVaultListBySubscriptionAsSpecified(t *testing.T) {
 	n := w.call("GET", "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.KeyVault/vaults?api-version="+api, nil)
 	assert.Equal(t, 404, n.status)
 	assert.Equal(t, "SubscriptionNotFound", str(n.json(t), "error", "code"))
+}
+
+// TestListServiceSASTimesByAPIVersion holds List Service SAS's st and se
+// against each api-version's recorded answer: the tutorial's 2017-06-01
+// cuts fractional seconds, 2021-09-01 and 2022-09-01 sign times as sent,
+// and armstorage v1.8's 2024-01-01 (no recording) answers as 2022-09-01.
+func TestListServiceSASTimesByAPIVersion(t *testing.T) {
+	w := startWorld(t, nil)
+	sas := func(api string, req map[string]any) url.Values {
+		t.Helper()
+		req["canonicalizedResource"] = "/blob/" + emulator.SeedStorageAccount + "/" + emulator.SeedContainer
+		a := w.call("POST", w.rg()+"/providers/Microsoft.Storage/storageAccounts/"+emulator.SeedStorageAccount+"/listServiceSas?api-version="+api, req)
+		require.Equal(t, 200, a.status, "%s", a.raw)
+		q, err := url.ParseQuery(str(a.json(t), "serviceSasToken"))
+		require.NoError(t, err)
+		return q
+	}
+	for _, name := range []string{"storage_list_service_sas_2017.json", "storage_list_service_sas_2021.json", "storage_list_service_sas.json"} {
+		rec := recording(t, name)
+		api, _ := rec["apiVersion"].(string)
+		if api == "" {
+			api = "2022-09-01" // storage_list_service_sas.json's
+		}
+		want, err := url.ParseQuery(str(rec, "body", "serviceSasToken"))
+		require.NoError(t, err)
+		got := sas(api, rec["request"].(map[string]any))
+		for _, k := range []string{"st", "se"} {
+			assert.Equal(t, want.Get(k), got.Get(k), "%s at %s", k, api)
+			assert.Equal(t, want.Has(k), got.Has(k), "%s present at %s", k, api)
+		}
+		assert.Len(t, got, len(want), "%s: %v", api, got)
+	}
+	// 2024-01-01 follows 2022-09-01; 2019-06-01 follows 2017-06-01.
+	exp := "2030-01-02T03:04:05.1234567Z"
+	assert.Equal(t, exp, sas("2024-01-01", map[string]any{"signedResource": "c", "signedPermission": "r", "signedExpiry": exp}).Get("se"))
+	assert.Equal(t, "2030-01-02T03:04:05Z", sas("2019-06-01", map[string]any{"signedResource": "c", "signedPermission": "r", "signedExpiry": exp}).Get("se"))
+	// A time with an offset is signed in UTC at every api-version.
+	assert.Equal(t, "2030-01-02T02:04:05Z", sas("2024-01-01", map[string]any{"signedResource": "c", "signedPermission": "r", "signedExpiry": "2030-01-02T03:04:05+01:00"}).Get("se"))
+
+	// What 2017-06-01 signs, the blob service accepts.
+	q := sas("2017-06-01", map[string]any{"signedResource": "c", "signedPermission": "r", "signedProtocol": "https",
+		"signedExpiry": time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05.0000000Z")})
+	assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, q.Get("se"))
+	resp, err := w.client.Get(w.e.Blob.Endpoint(emulator.SeedStorageAccount) + emulator.SeedContainer + "/" + url.PathEscape(emulator.SeedBlob) + "?" + q.Encode())
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
 }

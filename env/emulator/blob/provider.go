@@ -514,6 +514,28 @@ type ServiceSASParameters struct {
 	ContentEncoding       string `json:"rsce"`
 	ContentLanguage       string `json:"rscl"`
 	ContentType           string `json:"rsct"`
+	// APIVersion is the request's api-version (a query parameter, not
+	// part of the body): how st and se are written differs by it, see
+	// serviceSASTimes. Empty means the newest behaviour.
+	APIVersion string `json:"-"`
+}
+
+// serviceSASTimes says how List Service SAS writes the times it signs at
+// an api-version, as recorded:
+//   - 2017-06-01: a time with fractional seconds is cut to whole seconds
+//     (signedExpiry "2017-05-24T11:32:48.8457197Z" signed as
+//     se=2017-05-24T11:32:48Z: Azure/azure-rest-api-specs
+//     specification/storage/resource-manager/Microsoft.Storage/stable/2017-06-01/examples/StorageAccountListServiceSAS.json,
+//     a live 2017 answer, x-ms-routing-request-id WESTUS2:20170615T095442420Z);
+//   - 2021-09-01: times are signed as sent, fractional seconds and all
+//     (Azure/azure-sdk-for-net sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/StorageAccountTests/ListServiceSASWithDefaultProperties.json);
+//   - 2022-09-01: likewise, st and se (…/StorageAccountTests/ListServiceSAS.json).
+//
+// None of them adds an st that was not asked for. An api-version without
+// a recording answers as the newest recorded one before it: 2019-06-01
+// as 2017-06-01, 2024-01-01 (armstorage v1.8's) as 2022-09-01.
+func serviceSASTimes(apiVersion string) (wholeSeconds bool) {
+	return apiVersion != "" && apiVersion < "2021-09-01"
 }
 
 // servicePermissionLetters are the permissions List Service SAS signs.
@@ -564,22 +586,20 @@ func BuildServiceSAS(account string, keys [2][]byte, in ServiceSASParameters, no
 	if key < 0 {
 		return nil, "keyToSign"
 	}
-	// No signedStart, no st: Azure signs only what it was given. A live
-	// 2017-06-01 answer (x-ms-routing-request-id WESTUS2:20170615T095442420Z,
-	// the recording behind the REST reference's List Service SAS example,
-	// also Azure/azure-rest-api-specs .../2017-06-01/examples/
-	// StorageAccountListServiceSAS.json) answers a request without
-	// signedStart with "sv=2015-04-05&sr=c&se=…&sp=l&sig=…".
+	// No signedStart, no st: Azure signs only what it was given (every
+	// recorded answer to a request without signedStart, see
+	// serviceSASTimes, has none).
 	start := ""
-	// A UTC time is signed as given, fractional seconds and all (the
-	// recorded token carries st=...17.0439459Z as sent); others are
+	// A UTC time is signed as given, or cut to whole seconds where the
+	// api-version's recording shows that (serviceSASTimes); others are
 	// converted to UTC.
+	whole := serviceSASTimes(in.APIVersion)
 	sasTime := func(v string) (string, bool) {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
 			return "", false
 		}
-		if _, ok := parseSASTime(v); ok && strings.HasSuffix(v, "Z") {
+		if _, ok := parseSASTime(v); ok && strings.HasSuffix(v, "Z") && !whole {
 			return v, true
 		}
 		return t.UTC().Format("2006-01-02T15:04:05Z"), true
@@ -620,6 +640,7 @@ func (p *provider) ListServiceSAS(r *arm.Request) arm.Response {
 	if e := r.Decode(&in); e != nil {
 		return arm.Fail(e)
 	}
+	in.APIVersion = r.APIVersion
 	a, _ := p.s.Account(res.Name)
 	sas, bad := BuildServiceSAS(res.Name, a.Keys, in, p.arm.Issuer.Now())
 	if bad != "" {
