@@ -464,3 +464,33 @@ func TestListServiceSASTimesByAPIVersion(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode)
 }
+
+func TestSQLAdminDeleteAsSpecified(t *testing.T) {
+	w := startWorld(t, &arm.LROTiming{Polls: 0})
+	rec := recording(t, "sql_admin_delete.json")
+	var allowed []int
+	for _, s := range rec["statuses"].([]any) {
+		allowed = append(allowed, int(s.(float64)))
+	}
+	const api = "2023-08-01"
+	srv := w.rg() + "/providers/Microsoft.Sql/servers/admin-del-" + strings.ToLower(w.e.SubscriptionID()[:8])
+	require.Equal(t, 202, w.call("PUT", srv+"?api-version="+api, map[string]any{"location": "westeurope",
+		"properties": map[string]any{"administratorLogin": "admin123", "administratorLoginPassword": "SecretPassword123"}}).status)
+	admin := srv + "/administrators/ActiveDirectory?api-version=" + api
+	require.Equal(t, 202, w.call("PUT", admin, map[string]any{"properties": map[string]any{
+		"administratorType": "ActiveDirectory", "login": "DSEngAll", "sid": w.e.Operator.ObjectID, "tenantId": w.e.TenantID()}}).status)
+
+	d := w.call("DELETE", admin, nil)
+	assert.Contains(t, allowed, d.status)
+	assert.Equal(t, 200, d.status, "removed")
+	assert.Empty(t, d.raw, "no body, as specified")
+	n := w.call("GET", admin, nil)
+	assert.Equal(t, 404, n.status)
+	assert.Equal(t, "ResourceNotFound", str(n.json(t), "error", "code"))
+	d = w.call("DELETE", admin, nil)
+	assert.Contains(t, allowed, d.status)
+	assert.Equal(t, 204, d.status, "nothing to remove")
+	bad := w.call("DELETE", srv+"/administrators/Other?api-version="+api, nil)
+	assert.Equal(t, 400, bad.status)
+	assert.Equal(t, "InvalidParameterValue", str(bad.json(t), "error", "code"))
+}

@@ -503,6 +503,12 @@ func (p *provider) setAdmin(r *arm.Request, srv arm.Resource, login, sid, tenant
 	return nil
 }
 
+// deleteAdmin is Server Azure AD Administrators - Delete: 200 when the
+// admin was removed, 204 when there was none, no body; the REST spec's
+// example allows 200, 202 and 204 (Azure/azure-rest-api-specs
+// specification/sql/resource-manager/Microsoft.Sql/stable/2023-08-01/examples/AdministratorDelete.json).
+// [unverified: no recording of this delete was found; the other
+// Microsoft.Sql deletes recorded answer 202, see opDropServer.]
 func (p *provider) deleteAdmin(r *arm.Request) arm.Response {
 	srv, e := p.server(r)
 	if e != nil {
