@@ -71,7 +71,14 @@ func TestSQLListsAndDeletesAsRecorded(t *testing.T) {
 	retryAfter(t, "drop status", rec["deleteDatabaseStatus"].(map[string]any), st)
 	st = w.call("GET", d.header.Get("Azure-AsyncOperation"), nil)
 	assert.Equal(t, "Succeeded", str(st.json(t), "status"))
-	assert.Equal(t, 404, w.call("GET", srv+"/databases/recorded-db?api-version="+dbAPI, nil).status)
+	nf := w.call("GET", srv+"/databases/recorded-db?api-version="+dbAPI, nil)
+	gone := rec["databaseNotFound"].(map[string]any)
+	require.Equal(t, status(gone), nf.status)
+	sameShape(t, "the database's 404", gone["body"], nf.json(t), nil, nil)
+	assert.Equal(t, str(gone, "headers", "x-ms-failure-cause"), nf.header.Get("x-ms-failure-cause"))
+	srvName := srv[strings.LastIndex(srv, "/")+1:]
+	assert.Equal(t, strings.NewReplacer("sql-server-7377", srvName, "sql-database-Default-75740", "recorded-db", "Sql-RG-1367", emulator.SeedResourceGroup).Replace(str(gone, "body", "error", "message")),
+		str(nf.json(t), "error", "message"))
 	assert.Len(t, get(w.call("GET", srv+"/databases?api-version="+dbAPI, nil).json(t), "value"), 1, "master stays")
 	// A second delete finds nothing: 204.
 	assert.Equal(t, 204, w.call("DELETE", srv+"/databases/recorded-db?api-version="+dbAPI, nil).status)
@@ -272,8 +279,12 @@ func TestStorageKeysListsAndDeleteAsRecorded(t *testing.T) {
 	assert.Empty(t, d.raw)
 	assert.Equal(t, str(del, "headers", "Content-Type"), d.header.Get("Content-Type"))
 	n := w.call("GET", path+"?api-version="+api, nil)
-	assert.Equal(t, 404, n.status)
-	assert.Equal(t, "ResourceNotFound", str(n.json(t), "error", "code"))
+	gone := rec["getAfterDelete"].(map[string]any)
+	require.Equal(t, status(gone), n.status)
+	sameShape(t, "the 404 after the delete", gone["body"], n.json(t), nil, nil)
+	assert.Equal(t, str(gone, "headers", "x-ms-failure-cause"), n.header.Get("x-ms-failure-cause"))
+	assert.Equal(t, strings.NewReplacer("teststoragemgmt951", "recordedkeys", "teststorageRG-5040", emulator.SeedResourceGroup).Replace(str(gone, "body", "error", "message")),
+		str(n.json(t), "error", "message"), "Resource Manager's own words")
 	assert.Equal(t, 204, w.call("DELETE", path+"?api-version="+api, nil).status, "nothing left to delete")
 	assert.NotContains(t, string(w.call("GET", w.rg()+"/providers/Microsoft.Storage/storageAccounts?api-version="+api, nil).raw), "recordedkeys")
 	assert.Equal(t, 404, w.call("POST", path+"/listKeys?api-version="+api, nil).status)

@@ -440,7 +440,7 @@ func (p *provider) getAdmin(r *arm.Request) arm.Response {
 	}
 	res, ok := p.arm.GetResource(p.adminID(r))
 	if !ok {
-		return arm.Fail(arm.ErrResourceNotFound(typeAdmin, r.Var("serverName")+"/ActiveDirectory", r.Var("resourceGroupName")))
+		return arm.Fail(childNotFound(r, "administrators", "ActiveDirectory"))
 	}
 	return arm.OK(p.adminBody(res, r.APIVersion))
 }
@@ -522,6 +522,14 @@ func (p *provider) deleteAdmin(r *arm.Request) arm.Response {
 	}
 	_ = p.sql.SetAdmin(srv.Name, nil)
 	return arm.Status(http.StatusOK, nil)
+}
+
+// childNotFound is Resource Manager's 404 for a server's child, which
+// names it by its path: "The Resource 'Microsoft.Sql/servers/{server}/databases/{db}'
+// under resource group …" (Azure/azure-sdk-for-net
+// sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTestsWithEnclaves.json).
+func childNotFound(r *arm.Request, kind, name string) *arm.Error {
+	return arm.ErrResourceNotFound(typeServer, r.Var("serverName")+"/"+kind+"/"+name, r.Var("resourceGroupName"))
 }
 
 func (p *provider) dbID(r *arm.Request) string {
@@ -618,7 +626,7 @@ func (p *provider) getDatabase(r *arm.Request) arm.Response {
 	}
 	res, ok := p.arm.GetResource(p.dbID(r))
 	if !ok {
-		return arm.Fail(arm.ErrResourceNotFound(typeDatabase, r.Var("serverName")+"/"+r.Var("databaseName"), r.Var("resourceGroupName")))
+		return arm.Fail(childNotFound(r, "databases", r.Var("databaseName")))
 	}
 	return arm.OK(p.dbBody(res, r.APIVersion))
 }
