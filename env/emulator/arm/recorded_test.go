@@ -181,7 +181,8 @@ func TestSQLCreateAsRecorded(t *testing.T) {
 	const serverAPI, dbAPI = "2021-02-01-preview", "2022-05-01-preview"
 	srv := w.rg() + "/providers/Microsoft.Sql/servers/recorded-sql-" + strings.ToLower(w.e.SubscriptionID()[:8])
 
-	a := w.call("PUT", srv+"?api-version="+serverAPI, map[string]any{"tags": map[string]any{}, "location": "eastus2euap",
+	// No tags, as test_aadonly.yaml (the GET compared below) made its server.
+	a := w.call("PUT", srv+"?api-version="+serverAPI, map[string]any{"location": "eastus2euap",
 		"properties": map[string]any{"administratorLogin": "admin-sql", "administratorLoginPassword": "HvVJ%paVC@%GBKmi"}})
 	want := rec["server"].(map[string]any)
 	require.Equal(t, int(want["status"].(float64)), a.status, "%s", a.raw)
@@ -211,7 +212,8 @@ func TestSQLCreateAsRecorded(t *testing.T) {
 	assert.Equal(t, "None", str(g.json(t), "properties", "minimalTlsVersion"), "not set, and said so")
 
 	db := srv + "/databases/recorded-db?api-version=" + dbAPI
-	a = w.call("PUT", db, map[string]any{"location": "eastus2euap"})
+	// As the recorded test made it: tags {} and the Default enclave.
+	a = w.call("PUT", db, map[string]any{"tags": map[string]any{}, "location": "eastus2euap", "properties": map[string]any{"preferredEnclaveType": "Default"}})
 	want = rec["database"].(map[string]any)
 	require.Equal(t, int(want["status"].(float64)), a.status, "%s", a.raw)
 	sameShape(t, "the database's 202", want["body"], a.json(t), nil, nil)

@@ -66,6 +66,15 @@ func RegisterProvider(a *arm.Server, s *Service) {
 	})
 }
 
+// rpTime is how Microsoft.Storage prints times: UTC with seven fractional
+// digits ("2021-09-14T07:50:40.7782400Z" in Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/StorageAccountTests/StorageAccountRegenerateKey.json).
+func rpTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// textPlain is the Content-Type Microsoft.Storage sends with its empty
+// answers (202s, deletes).
+var textPlain = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+
 // accountNameRE: 3-24 lower-case letters and digits.
 // https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftstorage
 var accountNameRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
@@ -138,8 +147,9 @@ func (p *provider) accountBody(res arm.Resource, apiVersion string, pending bool
 	}
 	if a, ok := p.s.Account(res.Name); ok {
 		b["kind"], b["sku"] = a.Kind, map[string]any{"name": a.Sku, "tier": skus[a.Sku]}
+		p.secondary(props, res, a)
 		props["supportsHttpsTrafficOnly"] = a.HTTPSOnly
-		props["keyCreationTime"] = map[string]any{"key1": a.KeyCreated[0].Format(time.RFC3339Nano), "key2": a.KeyCreated[1].Format(time.RFC3339Nano)}
+		props["keyCreationTime"] = map[string]any{"key1": rpTime(a.KeyCreated[0]), "key2": rpTime(a.KeyCreated[1])}
 	}
 	b["properties"] = props
 	return b
@@ -196,7 +206,7 @@ func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
 		ep["dfs"] = "https://" + name + ".dfs." + p.s.Cloud.StorageSuffix + "/"
 		ep["web"] = "https://" + name + ".z13.web." + p.s.Cloud.StorageSuffix + "/"
 	}
-	svc := map[string]any{"enabled": true, "keyType": "Account", "lastEnabledTime": now.Format(time.RFC3339Nano)}
+	svc := map[string]any{"enabled": true, "keyType": "Account", "lastEnabledTime": rpTime(now)}
 	tls := body.Properties.MinimumTLSVersion
 	if tls == "" {
 		tls = "TLS1_0"
@@ -209,7 +219,7 @@ func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
 	}
 	props := map[string]any{
 		"provisioningState":           "Succeeded",
-		"creationTime":                now.Format(time.RFC3339Nano),
+		"creationTime":                rpTime(now),
 		"primaryEndpoints":            ep,
 		"primaryLocation":             loc,
 		"statusOfPrimary":             "available",
@@ -282,6 +292,48 @@ func (p *provider) GetCreateOperation(r *arm.Request) arm.Response {
 	return arm.OK(p.accountBody(res, r.APIVersion, false))
 }
 
+// regionPairs are Azure's paired regions, where geo-redundant accounts
+// keep their secondary copy. https://learn.microsoft.com/azure/reliability/cross-region-replication-azure
+// (only regions a scenario or recording uses; an account elsewhere shows
+// no secondary).
+var regionPairs = map[string]string{
+	"eastus": "westus", "westus": "eastus", "eastus2": "centralus", "centralus": "eastus2",
+	"southcentralus": "northcentralus", "northcentralus": "southcentralus", "westus2": "westcentralus",
+	"westcentralus": "westus2", "westus3": "eastus", "northeurope": "westeurope", "westeurope": "northeurope",
+	"canadacentral": "canadaeast", "chinanorth": "chinaeast", "chinaeast": "chinanorth",
+	"usgovvirginia": "usgovtexas", "usgovtexas": "usgovvirginia",
+}
+
+// secondary adds what a geo-redundant account shows of its secondary
+// region: secondaryLocation and statusOfSecondary, and for read access
+// (RA-) the secondary endpoints, which have no file endpoint.
+// Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/StorageAccountTests/StorageAccountRegenerateKey.json
+// (Standard_GRS); Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/storage/tests/latest/recordings/test_storage_account_sftp.yaml
+// (Standard_RAGRS StorageV2 accounts in the subscription list).
+func (p *provider) secondary(props map[string]any, res arm.Resource, a Account) {
+	if !strings.Contains(a.Sku, "GRS") && !strings.Contains(a.Sku, "GZRS") {
+		return
+	}
+	pair, ok := regionPairs[res.Location]
+	if !ok {
+		return
+	}
+	props["secondaryLocation"], props["statusOfSecondary"] = pair, "available"
+	if !strings.Contains(a.Sku, "_RA") {
+		return
+	}
+	host := func(svc string) string {
+		return "https://" + res.Name + "-secondary." + svc + "." + p.s.Cloud.StorageSuffix + "/"
+	}
+	ep := map[string]any{"blob": host("blob"), "queue": host("queue"), "table": host("table")}
+	if a.Kind == "StorageV2" || a.Kind == "BlockBlobStorage" {
+		ep["dfs"], ep["web"] = host("dfs"), "https://"+res.Name+"-secondary.z13.web."+p.s.Cloud.StorageSuffix+"/"
+	}
+	props["secondaryEndpoints"] = ep
+}
+
 func (p *provider) update(id string, body accountRequest, apiVersion string) arm.Response {
 	res, aerr, found := p.arm.UpdateResource(id, func(res *arm.Resource) *arm.Error {
 		if body.Tags != nil {
@@ -341,8 +393,10 @@ func (p *provider) GetStorageAccountProperties(r *arm.Request) arm.Response {
 	return arm.OK(p.accountBody(res, r.APIVersion, p.arm.ObserveResource(res.ID)))
 }
 
-// DeleteStorageAccount is Storage Accounts - Delete: 200, or 204 when there
-// was nothing to delete.
+// DeleteStorageAccount is Storage Accounts - Delete: 200 with an empty
+// text/plain body (Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/StorageAccountTests/CreateDeleteStorageAccount.json),
+// or 204 when there was nothing to delete.
 func (p *provider) DeleteStorageAccount(r *arm.Request) arm.Response {
 	if _, e := p.arm.RequireGroup(r); e != nil {
 		return arm.Fail(e)
@@ -350,7 +404,7 @@ func (p *provider) DeleteStorageAccount(r *arm.Request) arm.Response {
 	if _, found := p.arm.DeleteResource(p.accountID(r)); !found {
 		return arm.Status(http.StatusNoContent, nil)
 	}
-	return arm.Status(http.StatusOK, nil)
+	return arm.Status(http.StatusOK, textPlain.Clone())
 }
 
 // ListStorageAccountsByResourceGroup is Storage Accounts - List By Resource Group.
@@ -392,7 +446,7 @@ func keysBody(a Account) map[string]any {
 	keys := make([]any, 2)
 	for i := range a.Keys {
 		keys[i] = map[string]any{
-			"creationTime": a.KeyCreated[i].Format(time.RFC3339Nano),
+			"creationTime": rpTime(a.KeyCreated[i]),
 			"keyName":      []string{"key1", "key2"}[i],
 			"value":        base64.StdEncoding.EncodeToString(a.Keys[i]),
 			// The API's enum says "Full"; the service sends it upper-case.
@@ -460,6 +514,28 @@ type ServiceSASParameters struct {
 	ContentEncoding       string `json:"rsce"`
 	ContentLanguage       string `json:"rscl"`
 	ContentType           string `json:"rsct"`
+	// APIVersion is the request's api-version (a query parameter, not
+	// part of the body): how st and se are written differs by it, see
+	// serviceSASTimes. Empty means the newest behaviour.
+	APIVersion string `json:"-"`
+}
+
+// serviceSASTimes says how List Service SAS writes the times it signs at
+// an api-version, as recorded:
+//   - 2017-06-01: a time with fractional seconds is cut to whole seconds
+//     (signedExpiry "2017-05-24T11:32:48.8457197Z" signed as
+//     se=2017-05-24T11:32:48Z: Azure/azure-rest-api-specs
+//     specification/storage/resource-manager/Microsoft.Storage/stable/2017-06-01/examples/StorageAccountListServiceSAS.json,
+//     a live 2017 answer, x-ms-routing-request-id WESTUS2:20170615T095442420Z);
+//   - 2021-09-01: times are signed as sent, fractional seconds and all
+//     (Azure/azure-sdk-for-net sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/StorageAccountTests/ListServiceSASWithDefaultProperties.json);
+//   - 2022-09-01: likewise, st and se (…/StorageAccountTests/ListServiceSAS.json).
+//
+// None of them adds an st that was not asked for. An api-version without
+// a recording answers as the newest recorded one before it: 2019-06-01
+// as 2017-06-01, 2024-01-01 (armstorage v1.8's) as 2022-09-01.
+func serviceSASTimes(apiVersion string) (wholeSeconds bool) {
+	return apiVersion != "" && apiVersion < "2021-09-01"
 }
 
 // servicePermissionLetters are the permissions List Service SAS signs.
@@ -510,22 +586,20 @@ func BuildServiceSAS(account string, keys [2][]byte, in ServiceSASParameters, no
 	if key < 0 {
 		return nil, "keyToSign"
 	}
-	// No signedStart, no st: Azure signs only what it was given. A live
-	// 2017-06-01 answer (x-ms-routing-request-id WESTUS2:20170615T095442420Z,
-	// the recording behind the REST reference's List Service SAS example,
-	// also Azure/azure-rest-api-specs .../2017-06-01/examples/
-	// StorageAccountListServiceSAS.json) answers a request without
-	// signedStart with "sv=2015-04-05&sr=c&se=…&sp=l&sig=…".
+	// No signedStart, no st: Azure signs only what it was given (every
+	// recorded answer to a request without signedStart, see
+	// serviceSASTimes, has none).
 	start := ""
-	// A UTC time is signed as given, fractional seconds and all (the
-	// recorded token carries st=...17.0439459Z as sent); others are
+	// A UTC time is signed as given, or cut to whole seconds where the
+	// api-version's recording shows that (serviceSASTimes); others are
 	// converted to UTC.
+	whole := serviceSASTimes(in.APIVersion)
 	sasTime := func(v string) (string, bool) {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
 			return "", false
 		}
-		if _, ok := parseSASTime(v); ok && strings.HasSuffix(v, "Z") {
+		if _, ok := parseSASTime(v); ok && strings.HasSuffix(v, "Z") && !whole {
 			return v, true
 		}
 		return t.UTC().Format("2006-01-02T15:04:05Z"), true
@@ -566,6 +640,7 @@ func (p *provider) ListServiceSAS(r *arm.Request) arm.Response {
 	if e := r.Decode(&in); e != nil {
 		return arm.Fail(e)
 	}
+	in.APIVersion = r.APIVersion
 	a, _ := p.s.Account(res.Name)
 	sas, bad := BuildServiceSAS(res.Name, a.Keys, in, p.arm.Issuer.Now())
 	if bad != "" {
@@ -616,8 +691,14 @@ func (p *provider) createdBody(accountID string, c Container, access string, met
 	return map[string]any{"id": accountID + "/blobServices/default/containers/" + c.Name, "name": c.Name, "type": typeContainer, "properties": props}
 }
 
-// containerFailure wraps a data-plane error as Resource Manager reports it.
+// containerFailure wraps a data-plane error as Resource Manager reports it;
+// a missing container is ContainerNotFound (Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/BlobContainerTests/CreateDeleteBlobContainer.json,
+// GET after the delete).
 func containerFailure(e *Error) *arm.Error {
+	if e.Code == "ContainerNotFound" {
+		return arm.Errorf(e.Status, e.Code, "%s", e.Message)
+	}
 	return arm.Errorf(e.Status, "ContainerOperationFailure", "%s", e.Message)
 }
 
@@ -670,7 +751,10 @@ func (p *provider) GetBlobContainer(r *arm.Request) arm.Response {
 	return arm.OK(p.containerBody(res.ID, c)).WithHeader("ETag", c.ETag)
 }
 
-// DeleteBlobContainer is Blob Containers - Delete: 200, 204 when absent.
+// DeleteBlobContainer is Blob Containers - Delete: 200 with an empty
+// text/plain body (Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/BlobContainerTests/CreateDeleteBlobContainer.json),
+// 204 when absent.
 func (p *provider) DeleteBlobContainer(r *arm.Request) arm.Response {
 	res, e := p.account(r)
 	if e != nil {
@@ -679,10 +763,15 @@ func (p *provider) DeleteBlobContainer(r *arm.Request) arm.Response {
 	if err := p.s.Store.DeleteContainer(res.Name, r.Var("containerName"), nil); err != nil {
 		return arm.Status(http.StatusNoContent, nil)
 	}
-	return arm.Status(http.StatusOK, nil)
+	return arm.Status(http.StatusOK, textPlain.Clone())
 }
 
-// ListBlobContainers is Blob Containers - List.
+// ListBlobContainers is Blob Containers - List: each container as
+// ListContainerItem shows it, which is the GET's shape without legalHold
+// and, from 2021-06-01 (the first blob.json with it), with
+// immutableStorageWithVersioning. Azure/azure-sdk-for-net
+// sdk/storage/Azure.ResourceManager.Storage/tests/SessionRecords/BlobContainerTests/GetAllBlobContainers.json
+// (2022-09-01).
 func (p *provider) ListBlobContainers(r *arm.Request) arm.Response {
 	res, e := p.account(r)
 	if e != nil {
@@ -691,7 +780,13 @@ func (p *provider) ListBlobContainers(r *arm.Request) arm.Response {
 	cs, _ := p.s.Store.ListContainers(res.Name, "", "", int(^uint(0)>>1))
 	value := []any{}
 	for _, c := range cs {
-		value = append(value, p.containerBody(res.ID, c))
+		b := p.containerBody(res.ID, c)
+		props := b["properties"].(map[string]any)
+		delete(props, "legalHold")
+		if r.APIVersion >= "2021-06-01" {
+			props["immutableStorageWithVersioning"] = map[string]any{"enabled": false}
+		}
+		value = append(value, b)
 	}
 	return arm.OK(map[string]any{"value": value})
 }

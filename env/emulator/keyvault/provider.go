@@ -29,8 +29,13 @@ type vaultProperties struct {
 	SoftDeleteRetentionInDays    int            `json:"softDeleteRetentionInDays,omitempty"`
 	EnableRbacAuthorization      bool           `json:"enableRbacAuthorization"`
 	EnablePurgeProtection        *bool          `json:"enablePurgeProtection,omitempty"`
-	ProvisioningState            string         `json:"provisioningState"`
-	PublicNetworkAccess          string         `json:"publicNetworkAccess"`
+	// NetworkACLs are kept and shown as given, with virtualNetworkRules
+	// [] added when absent (Azure/azure-sdk-for-net
+	// sdk/keyvault/Azure.ResourceManager.KeyVault/tests/SessionRecords/VaultOperationsTests/KeyVaultManagementListVaults.json);
+	// the emulated data plane does not enforce them.
+	NetworkACLs         map[string]any `json:"networkAcls,omitempty"`
+	ProvisioningState   string         `json:"provisioningState"`
+	PublicNetworkAccess string         `json:"publicNetworkAccess"`
 }
 
 type sku struct {
@@ -251,6 +256,11 @@ func (s *Service) CreateOrUpdateVault(r *arm.Request) arm.Response {
 	if props.PublicNetworkAccess == "" {
 		props.PublicNetworkAccess = "Enabled"
 	}
+	if props.NetworkACLs != nil {
+		if _, ok := props.NetworkACLs["virtualNetworkRules"]; !ok {
+			props.NetworkACLs["virtualNetworkRules"] = []any{}
+		}
+	}
 	res := arm.Resource{ID: id, Name: name, Type: typeVault, ResourceGroup: g.Name, Location: arm.NormalizeLocation(body.Location), Tags: body.Tags, Created: time.Now().UTC()}
 	var sd *arm.SystemData
 	if exists {
@@ -362,9 +372,27 @@ func (s *Service) DeleteVault(r *arm.Request) arm.Response {
 	return arm.Status(http.StatusOK, nil)
 }
 
-// ListVaultsByResourceGroup is Vaults - List By Resource Group.
+// ListVaultsByResourceGroup is Vaults - List By Resource Group: each vault
+// as its GET shows it (Azure/azure-sdk-for-net
+// sdk/keyvault/Azure.ResourceManager.KeyVault/tests/SessionRecords/VaultOperationsTests/KeyVaultManagementListVaults.json,
+// 2021-10-01). $top is not honoured: the recorded answer to $top=2 had
+// three vaults and a nextLink to an empty page, so clients cannot rely on
+// it either.
 func (s *Service) ListVaultsByResourceGroup(r *arm.Request) arm.Response {
-	return s.ARM.ListTyped(r, typeVault)
+	g, e := s.ARM.RequireGroup(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	if e := s.ARM.Authorize(r.Caller, typeVault+"/read", s.ARM.GroupID(g.Name)); e != nil {
+		return arm.Fail(e)
+	}
+	value := []any{}
+	for _, res := range s.ARM.Resources(typeVault) {
+		if strings.EqualFold(res.ResourceGroup, g.Name) {
+			value = append(value, s.vaultBody(res, s.ARM.ResourcePending(res.ID)))
+		}
+	}
+	return arm.OK(map[string]any{"value": value})
 }
 
 // ListVaultsBySubscription is Vaults - List By Subscription: the vaults the
@@ -456,11 +484,13 @@ func (s *Service) UpdateAccessPolicy(r *arm.Request) arm.Response {
 		return arm.Fail(e)
 	}
 	v.info.Props = props
+	// The answer has no name or location, and its id ends in
+	// "/accessPolicies/" whatever the operation kind: Azure/azure-sdk-for-python
+	// sdk/keyvault/azure-mgmt-keyvault/tests/recordings/test_cli_mgmt_keyvault.pyTestMgmtKeyVaulttest_keyvault.json
+	// (2022-07-01, PUT .../accessPolicies/add).
 	return arm.OK(map[string]any{
-		"id":         res.ID + "/accessPolicies/" + kind,
-		"name":       kind,
+		"id":         res.ID + "/accessPolicies/",
 		"type":       typeVault + "/accessPolicies",
-		"location":   res.Location,
 		"properties": map[string]any{"accessPolicies": props.AccessPolicies},
 	})
 }

@@ -1,6 +1,8 @@
 package sql
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"net/http"
 	"regexp"
 	"strings"
@@ -37,8 +39,7 @@ func RegisterProvider(a *arm.Server, s *Server) {
 	a.Handle("GET", serverPath, typeServer+"/read", minAPI, p.getServer)
 	a.Handle("PUT", serverPath, typeServer+"/write", minAPI, p.putServer)
 	a.Handle("DELETE", serverPath, typeServer+"/delete", minAPI, p.deleteServer)
-	a.Handle("GET", "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Sql/servers", "", minAPI,
-		func(r *arm.Request) arm.Response { return a.ListTyped(r, typeServer) })
+	a.Handle("GET", "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Sql/servers", "", minAPI, p.listServers)
 	adminPath := serverPath + "/administrators/{administratorName}"
 	a.Handle("GET", adminPath, typeAdmin+"/read", minAPI, p.getAdmin)
 	a.Handle("PUT", adminPath, typeAdmin+"/write", minAPI, p.putAdmin)
@@ -98,9 +99,12 @@ func (p *provider) getServer(r *arm.Request) arm.Response {
 }
 
 // serverBody renders a logical server. Unlike most providers, Microsoft.Sql
-// leaves "tags" out when there are none (Azure/azure-cli
+// leaves "tags" out when none were given (Azure/azure-cli
 // src/azure-cli/azure/cli/command_modules/sql/tests/latest/recordings/test_aadonly.yaml,
-// GET server, 2021-02-01-preview).
+// GET server, 2021-02-01-preview) and shows {} when {} was given
+// (Azure/azure-sdk-for-net
+// sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTests.json,
+// the servers list after a PUT with "tags":{}).
 // minimalTlsVersion is shown when it was set and, from 2022-08-01-preview,
 // as "None" when it was not; that version also reports
 // externalGovernanceStatus (Azure/azure-cli
@@ -108,7 +112,7 @@ func (p *provider) getServer(r *arm.Request) arm.Response {
 func (p *provider) serverBody(res arm.Resource, apiVersion string) map[string]any {
 	b := p.arm.TrackedBody(res)
 	b["kind"] = "v12.0"
-	if len(res.Tags) == 0 {
+	if res.Tags == nil {
 		delete(b, "tags")
 	}
 	props := map[string]any{}
@@ -138,7 +142,7 @@ func (p *provider) serverBody(res arm.Resource, apiVersion string) map[string]an
 // CreateLogicalDatabase, databaseAzureAsyncOperation).
 func (p *provider) accepted(r *arm.Request, kind string, res arm.Resource) arm.Response {
 	op := p.arm.BeginOperation(res.ID, kind)
-	prefix := map[string]string{opUpsertServer: "server", opCreateDatabase: "database", opCreateAdmin: "serverAdministrator"}[kind]
+	prefix := opFamily[kind]
 	loc := res.Location
 	if loc == "" { // the admin has no location of its own: its server's
 		if srv, ok := p.arm.GetResource(strings.TrimSuffix(res.ID, "/administrators/ActiveDirectory")); ok {
@@ -158,7 +162,50 @@ const (
 	opUpsertServer   = "UpsertLogicalServer"
 	opCreateDatabase = "CreateLogicalDatabase"
 	opCreateAdmin    = "CreateActiveDirectoryAdministrator"
+	// Deletes are long-running too: Azure/azure-sdk-for-net
+	// sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTests.json
+	// (DELETE server 2021-02-01-preview, DELETE database 2022-05-01-preview:
+	// 202 with these names, Azure-AsyncOperation, Location, Retry-After 15).
+	opDropServer   = "DropLogicalServer"
+	opDropDatabase = "DropLogicalDatabase"
 )
+
+// opFamily is the first part of the polling URLs' last-but-one segment
+// ({family}AzureAsyncOperation, {family}OperationResults) for each
+// operation: an operation is found only under its own family's URLs.
+var opFamily = map[string]string{
+	opUpsertServer: "server", opDropServer: "server",
+	opCreateDatabase: "database", opDropDatabase: "database",
+	opCreateAdmin: "serverAdministrator",
+}
+
+// pollFamily is the family of the polling URL r was sent to.
+func pollFamily(r *arm.Request) string {
+	segs := strings.Split(strings.TrimSuffix(r.URL.Path, "/"), "/")
+	if len(segs) < 2 {
+		return ""
+	}
+	kind := segs[len(segs)-2]
+	for _, suffix := range []string{"AzureAsyncOperation", "OperationResults"} {
+		if len(kind) > len(suffix) && strings.EqualFold(kind[len(kind)-len(suffix):], suffix) {
+			return strings.ToLower(kind[:len(kind)-len(suffix)])
+		}
+	}
+	return ""
+}
+
+// pollOperation finds the operation a polling URL names, counting the
+// poll, or answers Microsoft.Sql's 404.
+func (p *provider) pollOperation(r *arm.Request) (arm.Operation, bool, *arm.Error) {
+	if _, e := p.arm.RequireGroup(r); e != nil {
+		return arm.Operation{}, false, e
+	}
+	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
+	if !found || !strings.EqualFold(opFamily[op.Kind], pollFamily(r)) {
+		return arm.Operation{}, false, arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId"))
+	}
+	return op, inProgress, nil
+}
 
 // sqlTime is how Microsoft.Sql prints times: UTC, milliseconds, no
 // trailing zeros ("2022-12-29T06:41:44.777Z").
@@ -168,12 +215,9 @@ func sqlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.99
 // {"name":id,"status":"InProgress"|"Succeeded","startTime":...}, 200 either
 // way, with Retry-After while in progress.
 func (p *provider) asyncOperation(r *arm.Request) arm.Response {
-	if _, e := p.arm.RequireGroup(r); e != nil {
+	op, inProgress, e := p.pollOperation(r)
+	if e != nil {
 		return arm.Fail(e)
-	}
-	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
-	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase && op.Kind != opCreateAdmin) {
-		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId")))
 	}
 	body := map[string]any{"name": op.ID, "status": "Succeeded", "startTime": sqlTime(op.Start)}
 	if inProgress {
@@ -183,20 +227,28 @@ func (p *provider) asyncOperation(r *arm.Request) arm.Response {
 	return arm.OK(body)
 }
 
-// operationResult is the Location of a create: 202 while it runs, then
-// 200 with the resource. [unverified: the recordings poll the
-// Azure-AsyncOperation only; this follows the RPC's Location rules.]
+// operationResult is the Location of an operation: 202 (Location and
+// Retry-After again) while it runs [unverified: every recording polls the
+// Azure-AsyncOperation until it is done and reads the Location only then];
+// then 200 with the resource in the shape Microsoft.Sql's operation
+// results have (resultServerBody, resultDBBody), and for a delete 204
+// [unverified: no recording reads a drop's Location].
+// URL shape (locations/{location}/{family}OperationResults/{id}, the
+// request's api-version): Azure/azure-sdk-for-js
+// sdk/sql/arm-sql/recordings/node/sql_test/recording_servers_update_test.json,
+// recording_databases_update_test.json; Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/sql/tests/latest/recordings/test_aad_admin.yaml.
 func (p *provider) operationResult(r *arm.Request) arm.Response {
-	if _, e := p.arm.RequireGroup(r); e != nil {
+	op, inProgress, e := p.pollOperation(r)
+	if e != nil {
 		return arm.Fail(e)
-	}
-	op, inProgress, found := p.arm.PollOperation(r.Var("operationId"))
-	if !found || (op.Kind != opUpsertServer && op.Kind != opCreateDatabase && op.Kind != opCreateAdmin) {
-		return arm.Fail(arm.Errorf(404, "ResourceNotFound", "The requested operation '%s' was not found.", r.Var("operationId")))
 	}
 	if inProgress {
 		loc := "https://" + p.arm.Cloud.ARMHost + r.URL.Path + "?api-version=" + r.APIVersion
 		return arm.Accepted(nil, http.Header{"Location": {loc}, "Retry-After": {p.arm.RetryAfter()}})
+	}
+	if op.Kind == opDropServer || op.Kind == opDropDatabase {
+		return arm.Status(http.StatusNoContent, nil)
 	}
 	res, ok := p.arm.GetResource(op.ResourceID)
 	if !ok {
@@ -204,11 +256,52 @@ func (p *provider) operationResult(r *arm.Request) arm.Response {
 	}
 	switch res.Type {
 	case typeDatabase:
-		return arm.OK(p.dbBody(res, r.APIVersion))
+		return arm.OK(p.resultDBBody(res, r.APIVersion))
 	case typeAdmin:
 		return arm.OK(p.adminBody(res, r.APIVersion))
 	}
-	return arm.OK(p.serverBody(res, r.APIVersion))
+	return arm.OK(resultServerBody(p.serverBody(res, r.APIVersion)))
+}
+
+// resultServerBody is a server as its operation result shows it: kind,
+// id, name, type, tags and the first five properties, without location.
+// Azure/azure-sdk-for-js sdk/sql/arm-sql/recordings/node/sql_test/recording_servers_update_test.json
+// (2021-02-01-preview, 2022) and its 2021 recording_servers_update_test.js
+// show the same shape.
+func resultServerBody(b map[string]any) map[string]any {
+	delete(b, "location")
+	props := map[string]any{}
+	for _, k := range []string{"administratorLogin", "version", "state", "fullyQualifiedDomainName", "privateEndpointConnections"} {
+		if v, ok := b["properties"].(map[string]any)[k]; ok {
+			props[k] = v
+		}
+	}
+	b["properties"] = props
+	return b
+}
+
+// resultDBBody is a database as its operation result shows it: the
+// properties of the older DTU-era shape (storageAccountType instead of the
+// backup redundancy pair, no zoneRedundant, readScale or ledger flags) and
+// no tags. Azure/azure-sdk-for-js
+// sdk/sql/arm-sql/recordings/node/sql_test/recording_databases_update_test.json
+// (databaseOperationResults, 2021-05-01-preview; the GET of the same
+// database at that version has the full shape).
+func (p *provider) resultDBBody(res arm.Resource, apiVersion string) map[string]any {
+	b := p.dbBody(res, apiVersion)
+	delete(b, "tags")
+	full := b["properties"].(map[string]any)
+	props := map[string]any{}
+	for _, k := range []string{"collation", "maxSizeBytes", "status", "databaseId", "creationDate", "currentServiceObjectiveName",
+		"requestedServiceObjectiveName", "defaultSecondaryLocation", "catalogCollation", "currentSku"} {
+		if v, ok := full[k]; ok {
+			props[k] = v
+		}
+	}
+	props["storageAccountType"] = "GRS"
+	props["maintenanceConfigurationId"] = "/subscriptions/" + p.arm.SubscriptionID + "/providers/Microsoft.Maintenance/publicMaintenanceConfigurations/SQL_Default"
+	b["properties"] = props
+	return b
 }
 
 // putServer is Servers - Create Or Update. A new server is accepted (202,
@@ -277,14 +370,38 @@ func (p *provider) putServer(r *arm.Request) arm.Response {
 	return p.accepted(r, opUpsertServer, res)
 }
 
+// deleteServer is Servers - Delete: the server goes at once, and the
+// answer is Azure's 202 for a drop it runs in the background (see
+// opDropServer); 204 when there was no server.
 func (p *provider) deleteServer(r *arm.Request) arm.Response {
 	if _, e := p.arm.RequireGroup(r); e != nil {
 		return arm.Fail(e)
 	}
-	if _, ok := p.arm.DeleteResource(p.serverID(r)); !ok {
+	res, ok := p.arm.DeleteResource(p.serverID(r))
+	if !ok {
 		return arm.Status(http.StatusNoContent, nil)
 	}
-	return arm.Status(http.StatusOK, nil)
+	return p.accepted(r, opDropServer, res)
+}
+
+// listServers is Servers - List By Resource Group: each server as its GET
+// shows it (Azure/azure-sdk-for-net
+// sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTests.json).
+func (p *provider) listServers(r *arm.Request) arm.Response {
+	g, e := p.arm.RequireGroup(r)
+	if e != nil {
+		return arm.Fail(e)
+	}
+	if e := p.arm.Authorize(r.Caller, typeServer+"/read", p.arm.GroupID(g.Name)); e != nil {
+		return arm.Fail(e)
+	}
+	value := []any{}
+	for _, res := range p.arm.Resources(typeServer) {
+		if strings.EqualFold(res.ResourceGroup, g.Name) {
+			value = append(value, p.serverBody(res, r.APIVersion))
+		}
+	}
+	return arm.OK(map[string]any{"value": value})
 }
 
 func (p *provider) adminID(r *arm.Request) string {
@@ -323,7 +440,7 @@ func (p *provider) getAdmin(r *arm.Request) arm.Response {
 	}
 	res, ok := p.arm.GetResource(p.adminID(r))
 	if !ok {
-		return arm.Fail(arm.ErrResourceNotFound(typeAdmin, r.Var("serverName")+"/ActiveDirectory", r.Var("resourceGroupName")))
+		return arm.Fail(childNotFound(r, "administrators", "ActiveDirectory"))
 	}
 	return arm.OK(p.adminBody(res, r.APIVersion))
 }
@@ -386,6 +503,12 @@ func (p *provider) setAdmin(r *arm.Request, srv arm.Resource, login, sid, tenant
 	return nil
 }
 
+// deleteAdmin is Server Azure AD Administrators - Delete: 200 when the
+// admin was removed, 204 when there was none, no body; the REST spec's
+// example allows 200, 202 and 204 (Azure/azure-rest-api-specs
+// specification/sql/resource-manager/Microsoft.Sql/stable/2023-08-01/examples/AdministratorDelete.json).
+// [unverified: no recording of this delete was found; the other
+// Microsoft.Sql deletes recorded answer 202, see opDropServer.]
 func (p *provider) deleteAdmin(r *arm.Request) arm.Response {
 	srv, e := p.server(r)
 	if e != nil {
@@ -401,6 +524,14 @@ func (p *provider) deleteAdmin(r *arm.Request) arm.Response {
 	return arm.Status(http.StatusOK, nil)
 }
 
+// childNotFound is Resource Manager's 404 for a server's child, which
+// names it by its path: "The Resource 'Microsoft.Sql/servers/{server}/databases/{db}'
+// under resource group …" (Azure/azure-sdk-for-net
+// sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTestsWithEnclaves.json).
+func childNotFound(r *arm.Request, kind, name string) *arm.Error {
+	return arm.ErrResourceNotFound(typeServer, r.Var("serverName")+"/"+kind+"/"+name, r.Var("resourceGroupName"))
+}
+
 func (p *provider) dbID(r *arm.Request) string {
 	return p.serverID(r) + "/databases/" + r.Var("databaseName")
 }
@@ -410,13 +541,18 @@ func (p *provider) dbID(r *arm.Request) string {
 // sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTestsWithEnclaves.json
 // (GET database, 2022-05-01-preview); preferredEnclaveType is first in
 // 2022-05-01-preview, the backup redundancy and ledger fields in
-// 2021-02-01-preview (sql.json of those versions).
+// 2021-02-01-preview (sql.json of those versions). preferredEnclaveType is
+// shown only for a database created with one (the same test's recording
+// without enclaves, SqlDatabaseApiTests.json, has none at
+// 2022-05-01-preview), and "tags" only when some were given, {} included
+// (Azure/azure-sdk-for-js sdk/sql/arm-sql/recordings/node/sql_test/recording_databases_create_test.json
+// creates a database without tags, and its GET has none).
 func (p *provider) dbBody(res arm.Resource, apiVersion string) map[string]any {
 	b := p.arm.TrackedBody(res)
-	b["kind"] = "v12.0,user"
-	if strings.EqualFold(res.Name, "master") {
-		b["kind"] = "v12.0,system"
+	if res.Tags == nil {
+		delete(b, "tags")
 	}
+	b["kind"] = "v12.0,user"
 	b["sku"] = map[string]any{"name": "GP_S_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}
 	props := map[string]any{}
 	for k, v := range res.Properties {
@@ -434,20 +570,63 @@ func (p *provider) dbBody(res arm.Resource, apiVersion string) map[string]any {
 		props["autoPauseDelay"] = 60
 		props["minCapacity"] = 0.5
 	}
-	if apiVersion >= "2022-05-01" {
-		props["preferredEnclaveType"] = "Default"
+	if apiVersion < "2022-05-01" {
+		delete(props, "preferredEnclaveType")
 	}
 	b["properties"] = props
 	return b
 }
 
+// masterBody is the master database every logical server has, as the
+// databases list shows it: a System database managed by the server, with
+// local backup redundancy and no tags. Azure/azure-sdk-for-net
+// sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTests.json
+// (2022-05-01-preview); Azure/azure-sdk-for-js
+// sdk/sql/arm-sql/recordings/node/sql_test/recording_databases_delete_test.json
+// (2021-05-01-preview, the same shape).
+func (p *provider) masterBody(srv arm.Resource, apiVersion string) map[string]any {
+	system := map[string]any{"name": "System", "tier": "System", "capacity": 0}
+	props := map[string]any{
+		"collation": "SQL_Latin1_General_CP1_CI_AS", "maxSizeBytes": 53687091200, "status": "Online",
+		"databaseId": masterID(srv.ID), "creationDate": srv.Created.UTC().Format("2006-01-02T15:04:05.999Z"),
+		"currentServiceObjectiveName": "System2", "requestedServiceObjectiveName": "System2",
+		"defaultSecondaryLocation": "", "catalogCollation": "SQL_Latin1_General_CP1_CI_AS",
+		"zoneRedundant": false, "readScale": "Disabled", "currentSku": system,
+	}
+	if apiVersion >= "2021-02-01" {
+		props["currentBackupStorageRedundancy"] = "Local"
+		props["requestedBackupStorageRedundancy"] = "Local"
+		props["maintenanceConfigurationId"] = "/subscriptions/" + p.arm.SubscriptionID + "/providers/Microsoft.Maintenance/publicMaintenanceConfigurations/SQL_Default"
+		props["isLedgerOn"] = false
+		props["isInfraEncryptionEnabled"] = false
+	}
+	return map[string]any{
+		"sku": system, "kind": "v12.0,system", "managedBy": srv.ID, "properties": props,
+		"location": srv.Location, "id": srv.ID + "/databases/master", "name": "master", "type": typeDatabase,
+	}
+}
+
+// masterID is a stable databaseId for a server's master database (a name
+// based GUID of the server's id, so that it does not change between GETs).
+func masterID(serverID string) string {
+	h := sha1.Sum([]byte(strings.ToLower(serverID)))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	x := hex.EncodeToString(h[:16])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
 func (p *provider) getDatabase(r *arm.Request) arm.Response {
-	if _, e := p.server(r); e != nil {
+	srv, e := p.server(r)
+	if e != nil {
 		return arm.Fail(e)
+	}
+	if strings.EqualFold(r.Var("databaseName"), "master") {
+		return arm.OK(p.masterBody(srv, r.APIVersion))
 	}
 	res, ok := p.arm.GetResource(p.dbID(r))
 	if !ok {
-		return arm.Fail(arm.ErrResourceNotFound(typeDatabase, r.Var("serverName")+"/"+r.Var("databaseName"), r.Var("resourceGroupName")))
+		return arm.Fail(childNotFound(r, "databases", r.Var("databaseName")))
 	}
 	return arm.OK(p.dbBody(res, r.APIVersion))
 }
@@ -464,11 +643,18 @@ func (p *provider) putDatabase(r *arm.Request) arm.Response {
 		return arm.Fail(arm.Errorf(400, "InvalidDatabaseName", "The database name '%s' is invalid.", name))
 	}
 	var body struct {
-		Location string            `json:"location"`
-		Tags     map[string]string `json:"tags"`
+		Location   string            `json:"location"`
+		Tags       map[string]string `json:"tags"`
+		Properties struct {
+			PreferredEnclaveType string `json:"preferredEnclaveType"`
+		} `json:"properties"`
 	}
 	if e := r.Decode(&body); e != nil {
 		return arm.Fail(e)
+	}
+	enclave := body.Properties.PreferredEnclaveType
+	if enclave != "" && enclave != "Default" && enclave != "VBS" {
+		return arm.Fail(arm.Errorf(400, "InvalidParameterValue", "Invalid value given for parameter PreferredEnclaveType. Specify a valid parameter value."))
 	}
 	id := p.dbID(r)
 	if res, found := p.arm.GetResource(id); found {
@@ -488,11 +674,14 @@ func (p *provider) putDatabase(r *arm.Request) arm.Response {
 	res := arm.Resource{ID: id, Name: name, Type: typeDatabase, ResourceGroup: srv.ResourceGroup, Location: arm.NormalizeLocation(body.Location), Tags: body.Tags, Created: now,
 		Properties: map[string]any{
 			"collation": "SQL_Latin1_General_CP1_CI_AS", "maxSizeBytes": 34359738368, "status": "Online",
-			"databaseId": directory.NewGUID(), "creationDate": now.Format(time.RFC3339Nano),
+			"databaseId": directory.NewGUID(), "creationDate": sqlTime(now),
 			"currentServiceObjectiveName": "GP_S_Gen5_2", "requestedServiceObjectiveName": "GP_S_Gen5_2",
 			"defaultSecondaryLocation": "", "catalogCollation": "SQL_Latin1_General_CP1_CI_AS",
 			"zoneRedundant": false, "readScale": "Disabled", "currentSku": map[string]any{"name": "GP_S_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2},
 		}}
+	if enclave != "" {
+		res.Properties["preferredEnclaveType"] = enclave
+	}
 	p.arm.PutResource(res)
 	return p.accepted(r, opCreateDatabase, res)
 }
@@ -502,11 +691,13 @@ func (p *provider) deleteDatabase(r *arm.Request) arm.Response {
 	if e != nil {
 		return arm.Fail(e)
 	}
-	if _, ok := p.arm.DeleteResource(p.dbID(r)); !ok {
+	res, ok := p.arm.DeleteResource(p.dbID(r))
+	if !ok {
 		return arm.Status(http.StatusNoContent, nil)
 	}
 	p.sql.DeleteDatabase(srv.Name, r.Var("databaseName"))
-	return arm.Status(http.StatusOK, nil)
+	// Azure's 202 for a drop (see opDropDatabase).
+	return p.accepted(r, opDropDatabase, res)
 }
 
 func (p *provider) listDatabases(r *arm.Request) arm.Response {
@@ -514,7 +705,8 @@ func (p *provider) listDatabases(r *arm.Request) arm.Response {
 	if e != nil {
 		return arm.Fail(e)
 	}
-	value := []any{}
+	// master first, as recorded (see masterBody).
+	value := []any{p.masterBody(srv, r.APIVersion)}
 	prefix := strings.ToLower(srv.ID) + "/databases/"
 	for _, res := range p.arm.Resources(typeDatabase) {
 		if strings.HasPrefix(strings.ToLower(res.ID), prefix) {
