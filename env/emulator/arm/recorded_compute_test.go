@@ -59,7 +59,7 @@ func vmRequest(nicID string) map[string]any {
 		},
 		"osProfile": map[string]any{"computerName": "testVM", "adminUsername": "adminuser", "linuxConfiguration": map[string]any{
 			"disablePasswordAuthentication": true,
-			"ssh": map[string]any{"publicKeys": []any{map[string]any{"path": "/home/adminuser/.ssh/authorized_keys", "keyData": "ssh-rsa AAAAB3NzaC1yc2E you@me.com"}}},
+			"ssh":                           map[string]any{"publicKeys": []any{map[string]any{"path": "/home/adminuser/.ssh/authorized_keys", "keyData": "ssh-rsa AAAAB3NzaC1yc2E you@me.com"}}},
 		}},
 		"networkProfile": map[string]any{"networkInterfaces": []any{map[string]any{"id": nicID, "properties": map[string]any{"primary": true}}}},
 	}}
