@@ -275,6 +275,19 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.LRO != nil {
 		e.ARM.SetLRO(*cfg.LRO)
 	}
+	// An operations fault stretches Resource Manager's long-running
+	// operations while it lasts; the configured pacing comes back after.
+	pacing := arm.DefaultLROTiming
+	if cfg.LRO != nil {
+		pacing = *cfg.LRO
+	}
+	e.Faults.SetOperationsTarget(func(f *faults.Operations) {
+		if f == nil {
+			e.ARM.SetLRO(pacing)
+			return
+		}
+		e.ARM.SetLRO(arm.LROTiming{Polls: f.Polls, MinDuration: time.Duration(f.MinDurationSeconds * float64(time.Second)), RetryAfter: f.RetryAfterSeconds})
+	})
 	if err := e.setupLegacy(); err != nil {
 		return nil, err
 	}
