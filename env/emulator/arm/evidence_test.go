@@ -37,10 +37,6 @@ var noEvidenceYet = []string{
 	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
 	"DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
 	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
-	// Microsoft.Compute virtual machines and disks, Microsoft.Network:
-	// a Network delete's Location, which no recording polls (the
-	// recorded clients follow the Azure-AsyncOperation).
-	"GET /subscriptions/{subscriptionId}/providers/Microsoft.Network/locations/{location}/operationResults/{operationId}",
 	// the Storage, Key Vault and SQL providers
 	"DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}",
 	"GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults",

@@ -219,9 +219,11 @@ func (s *Server) networkOperation(r *Request) Response {
 }
 
 // networkOperationResult is a Network delete's Location: 202 (with the
-// Location again and Retry-After) while it runs, then 204.
-// [unverified: the recordings poll the Azure-AsyncOperation only; this
-// follows the RPC's Location rules, as armnetwork's pollers read it.]
+// Location again and Retry-After) while it runs, then 204 without a body
+// but with Content-Type, the Azure-AsyncOperation and the Location
+// (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/network/tests/latest/recordings/test_network_nic.yaml,
+// az network nic delete).
 func (s *Server) networkOperationResult(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
 		return Fail(e)
@@ -230,13 +232,16 @@ func (s *Server) networkOperationResult(r *Request) Response {
 	if !found || (op.Kind != opPutNIC && op.Kind != opDeleteNIC) {
 		return Fail(Errorf(404, "NotFound", "Operation %s not found.", r.Var("operationId")))
 	}
+	loc := s.networkOperationURL(r.Var("location"), op.ID, r.APIVersion, true)
 	if inProgress {
-		return Status(202, http.Header{
-			"Location":    {s.networkOperationURL(r.Var("location"), op.ID, r.APIVersion, true)},
-			"Retry-After": {s.RetryAfter()},
-		})
+		return Status(202, http.Header{"Location": {loc}, "Retry-After": {s.RetryAfter()}})
 	}
-	return Status(204, nil)
+	return Status(204, http.Header{
+		"Azure-AsyncNotification": {"Enabled"},
+		"Azure-AsyncOperation":    {s.networkOperationURL(r.Var("location"), op.ID, r.APIVersion, false)},
+		"Location":                {loc},
+		"Content-Type":            {"application/json; charset=utf-8"},
+	})
 }
 
 // internalDomainNameSuffix is the VNet's internal DNS suffix Azure reports
