@@ -68,7 +68,8 @@ type Config struct {
 	// Faults are set at start (emulate --faults); see package faults.
 	Faults *faults.Set
 	// LRO paces Resource Manager's long-running operations (storage
-	// account, SQL server and database, vault creates): nil is
+	// account, SQL server and database, vault creates; VM, NIC and disk
+	// writes): nil is
 	// arm.DefaultLROTiming, one "in progress" answer and Retry-After 1.
 	// More polls or a MinDuration stretch them for clients whose waiting
 	// is under test.
