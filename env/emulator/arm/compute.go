@@ -294,6 +294,9 @@ func (s *Server) computeOperation(r *Request, kinds ...string) Response {
 	}
 	op, inProgress, found := s.PollOperation(r.Var("operationId"))
 	if !found || !containsFold(kinds, op.Kind) {
+		// [unverified: no recording polls an unknown operation; the shape
+		// is Resource Manager's error, the words Compute's for a missing
+		// entity.]
 		return Fail(Errorf(404, "NotFound", "The entity was not found in this Azure location."))
 	}
 	if r.URL.Query().Get("monitor") == "true" {

@@ -203,7 +203,9 @@ func (s *Server) nicAccepted(r *Request, resp Response, res Resource) Response {
 		WithHeader("Azure-AsyncOperation", s.networkOperationURL(res.Location, op.ID, r.APIVersion, false))
 }
 
-// networkOperation is the status resource of a Network operation.
+// networkOperation is the status resource of a Network operation. An
+// unknown operation is a 404 in Resource Manager's error shape
+// [unverified: no recording polls one].
 func (s *Server) networkOperation(r *Request) Response {
 	if e := s.checkSubscription(r); e != nil {
 		return Fail(e)
