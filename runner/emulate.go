@@ -36,7 +36,7 @@ func emulate(args []string) int {
 	allowRemote := fs.Bool("allow-remote", false, "allow listen addresses other than loopback (anyone who reaches them can get the emulated tenant's tokens)")
 	faultSpec := fs.String("faults", "", faultsUsage)
 	pidFile := fs.String("pid-file", "", "write the emulator's process id to this `file` once it is ready, and remove it at exit (a script stops the emulator with kill \"$(cat file)\")")
-	lroPolls := fs.Int("lro-polls", arm.DefaultLROTiming.Polls, "how many polls (or GETs of the resource) a long-running create (storage account, SQL server or database, vault) answers \"in progress\" before it is done")
+	lroPolls := fs.Int("lro-polls", arm.DefaultLROTiming.Polls, "how many polls (or GETs of the resource) a long-running operation (storage account, SQL server or database, vault create; VM, NIC or disk create, update or delete) answers \"in progress\" before it is done")
 	lroRetryAfter := fs.Int("lro-retry-after", arm.DefaultLROTiming.RetryAfter, "Retry-After seconds sent while a long-running create is in progress")
 	lroMin := fs.Duration("lro-min-duration", 0, "least time a long-running create stays in progress (e.g. 30s, to watch a client wait)")
 	setHelp(fs, help{

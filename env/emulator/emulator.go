@@ -68,7 +68,8 @@ type Config struct {
 	// Faults are set at start (emulate --faults); see package faults.
 	Faults *faults.Set
 	// LRO paces Resource Manager's long-running operations (storage
-	// account, SQL server and database, vault creates): nil is
+	// account, SQL server and database, vault creates; VM, NIC and disk
+	// writes): nil is
 	// arm.DefaultLROTiming, one "in progress" answer and Retry-After 1.
 	// More polls or a MinDuration stretch them for clients whose waiting
 	// is under test.
@@ -275,6 +276,19 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.LRO != nil {
 		e.ARM.SetLRO(*cfg.LRO)
 	}
+	// An operations fault stretches Resource Manager's long-running
+	// operations while it lasts; the configured pacing comes back after.
+	pacing := arm.DefaultLROTiming
+	if cfg.LRO != nil {
+		pacing = *cfg.LRO
+	}
+	e.Faults.SetOperationsTarget(func(f *faults.Operations) {
+		if f == nil {
+			e.ARM.SetLRO(pacing)
+			return
+		}
+		e.ARM.SetLRO(arm.LROTiming{Polls: f.Polls, MinDuration: time.Duration(f.MinDurationSeconds * float64(time.Second)), RetryAfter: f.RetryAfterSeconds})
+	})
 	if err := e.setupLegacy(); err != nil {
 		return nil, err
 	}

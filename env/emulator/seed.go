@@ -146,7 +146,7 @@ func (e *Emulator) operatorCall(method, path string, body any) ([]byte, error) {
 	if rec.Code >= 300 {
 		return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
 	}
-	if method != "PUT" {
+	if method != "PUT" && method != "PATCH" {
 		return rec.Body.Bytes(), nil
 	}
 	for i := 0; ; i++ {

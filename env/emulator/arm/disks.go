@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"net/http"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ func (s *Server) registerDiskRoutes(rg string) {
 	disk := rg + "/providers/Microsoft.Compute/disks/{diskName}"
 	s.Handle("GET", disk, TypeDisk+"/read", "2016-04-30", s.GetDisk)
 	s.Handle("DELETE", disk, TypeDisk+"/delete", "2016-04-30", s.DeleteDisk)
-	s.Handle("GET", rg+"/providers/Microsoft.Compute/disks", "", "2016-04-30", func(r *Request) Response { return s.ListTyped(r, TypeDisk) })
+	s.Handle("GET", rg+"/providers/Microsoft.Compute/disks", "", "2016-04-30", s.ListDisks)
 	// What goes with a VM: a disk or NIC whose deleteOption is Delete is
 	// deleted, the others are detached.
 	s.OnDelete(func(vm Resource) {
@@ -126,10 +127,18 @@ func (s *Server) GetDisk(r *Request) Response {
 	if !ok {
 		return Fail(ErrResourceNotFound(TypeDisk, r.Var("diskName"), r.Var("resourceGroupName")))
 	}
-	return OK(s.diskBody(res))
+	return diskAnswer(OK(s.diskBody(res)), bucketGet)
 }
 
-// DeleteDisk is Disks - Delete: an attached disk cannot go.
+// opDeleteDisk names a disk delete among the operations.
+const opDeleteDisk = "DeleteDisk"
+
+// DeleteDisk is Disks - Delete: an attached disk cannot go; otherwise 202
+// with an Azure-AsyncOperation and a Location (?monitor=true) under
+// .../locations/{location}/DiskOperations/{id}, no Retry-After and no body
+// (Azure/azure-sdk-for-net
+// sdk/compute/Azure.ResourceManager.Compute/tests/SessionRecords/DiskOperationsTests/Delete().json),
+// and 204 when there is no such disk.
 func (s *Server) DeleteDisk(r *Request) Response {
 	if _, e := s.RequireGroup(r); e != nil {
 		return Fail(e)
@@ -143,7 +152,30 @@ func (s *Server) DeleteDisk(r *Request) Response {
 		return Fail(Errorf(409, "OperationNotAllowed", "Disk %s is attached to VM %s.", res.Name, vm))
 	}
 	s.DeleteResource(id)
-	return Response{status: 200}
+	op := s.BeginOperation(res.ID, opDeleteDisk)
+	return diskAnswer(Status(202, http.Header{
+		"Azure-AsyncOperation": {s.computeOperationURL(opDeleteDisk, res.Location, op.ID, r.APIVersion, false)},
+		"Location":             {s.computeOperationURL(opDeleteDisk, res.Location, op.ID, r.APIVersion, true)},
+	}), bucketDelDsk)
+}
+
+// ListDisks is Disks - List By Resource Group: {"value":[...]}, each disk
+// as Get answers it (DiskCollectionTests/GetAll().json).
+func (s *Server) ListDisks(r *Request) Response {
+	g, e := s.RequireGroup(r)
+	if e != nil {
+		return Fail(e)
+	}
+	if e := s.Authorize(r.Caller, TypeDisk+"/read", s.GroupID(g.Name)); e != nil {
+		return Fail(e)
+	}
+	value := []any{}
+	for _, res := range s.store.list(func(x *Resource) bool {
+		return strings.EqualFold(x.ResourceGroup, g.Name) && strings.EqualFold(x.Type, TypeDisk)
+	}) {
+		value = append(value, s.diskBody(res))
+	}
+	return diskAnswer(OK(map[string]any{"value": value}), bucketList)
 }
 
 // completeVMProfiles fills in what Compute adds to a new VM's profiles

@@ -24,7 +24,6 @@ func (s *Server) registerExtensionRoutes(vm string) {
 	s.Handle("PATCH", ext, "Microsoft.Compute/virtualMachines/extensions/write", "2015-06-15", s.UpdateVirtualMachineExtension)
 	s.Handle("DELETE", ext, "Microsoft.Compute/virtualMachines/extensions/delete", "2015-06-15", s.DeleteVirtualMachineExtension)
 	s.Handle("GET", vm+"/extensions", "Microsoft.Compute/virtualMachines/extensions/read", "2015-06-15", s.ListVirtualMachineExtensions)
-	s.Handle("GET", computeOperations, "", "2015-06-15", s.GetComputeOperation)
 	// Extensions are child resources: they go with their VM.
 	s.OnDelete(func(r Resource) {
 		if strings.EqualFold(r.Type, typeVM) {
@@ -91,55 +90,6 @@ func (s *Server) extensionState(id string, observe bool) string {
 		}
 	}
 	return state
-}
-
-// computeOperations is Compute's operation status resource, which its
-// long-running operations name in Azure-AsyncOperation (and, with
-// monitor=true, in a DELETE's Location).
-const computeOperations = "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/operations/{operationId}"
-
-// computeOperationURL is the polling URL of a Compute operation: the
-// status resource with a "p" parameter before the api-version, as Compute
-// writes it (Azure/azure-cli
-// src/azure-cli/azure/cli/command_modules/vm/tests/latest/recordings/test_vm_extension_instance_name.yaml,
-// 2024-11-01; Azure's signature parameters t, c, s, h are not imitated).
-func (s *Server) computeOperationURL(location, opID, apiVersion string, monitor bool) string {
-	q := "?p=" + s.SubscriptionID
-	if monitor {
-		q += "&monitor=true"
-	}
-	return "https://" + s.Cloud.ARMHost + "/subscriptions/" + s.SubscriptionID + "/providers/Microsoft.Compute/locations/" + location + "/operations/" + opID + q + "&api-version=" + apiVersion
-}
-
-// computeTime is how Compute prints an operation's times.
-const computeTime = "2006-01-02T15:04:05.0000000-07:00"
-
-// GetComputeOperation is the status of a Compute operation: 200 with
-// startTime, status and name, and endTime once it has ended
-// (Azure/azure-cli
-// src/azure-cli/azure/cli/command_modules/vm/tests/latest/recordings/test_vm_extension_instance_name.yaml).
-// The monitor=true form (a DELETE's Location) answers 202 with a
-// Location while the operation runs and 200 with no body after.
-func (s *Server) GetComputeOperation(r *Request) Response {
-	if e := s.checkSubscription(r); e != nil {
-		return Fail(e)
-	}
-	op, inProgress, found := s.PollOperation(r.Var("operationId"))
-	if !found {
-		return Fail(Errorf(404, "NotFound", "The entity was not found in this Azure location."))
-	}
-	if strings.EqualFold(r.URL.Query().Get("monitor"), "true") {
-		if inProgress {
-			return Accepted(nil, http.Header{"Location": {"https://" + s.Cloud.ARMHost + r.URL.RequestURI()}})
-		}
-		return Response{status: http.StatusOK}
-	}
-	body := map[string]any{"startTime": op.Start.Format(computeTime), "status": "InProgress", "name": op.ID}
-	if !inProgress {
-		body["status"] = "Succeeded"
-		body["endTime"] = time.Now().UTC().Format(computeTime)
-	}
-	return OK(body)
 }
 
 // parentVM checks the group and the VM an extension path names.
@@ -294,7 +244,7 @@ func (s *Server) putExtension(r *Request, patch bool) Response {
 	}
 	op := s.BeginOperation(res.ID, kind)
 	return Response{status: status, body: s.extensionBody(res, kind), header: http.Header{
-		"Azure-AsyncOperation":    {s.computeOperationURL(vm.Location, op.ID, r.APIVersion, false)},
+		"Azure-AsyncOperation":    {s.computeOperationURL(op.Kind, vm.Location, op.ID, r.APIVersion, false)},
 		"Azure-AsyncNotification": {"Enabled"},
 	}}
 }
@@ -318,8 +268,8 @@ func (s *Server) DeleteVirtualMachineExtension(r *Request) Response {
 	}
 	op := s.BeginOperation(x.ID, opDeleting)
 	return Accepted(nil, http.Header{
-		"Azure-AsyncOperation":    {s.computeOperationURL(vm.Location, op.ID, r.APIVersion, false)},
-		"Location":                {s.computeOperationURL(vm.Location, op.ID, r.APIVersion, true)},
+		"Azure-AsyncOperation":    {s.computeOperationURL(op.Kind, vm.Location, op.ID, r.APIVersion, false)},
+		"Location":                {s.computeOperationURL(op.Kind, vm.Location, op.ID, r.APIVersion, true)},
 		"Azure-AsyncNotification": {"Enabled"},
 	})
 }

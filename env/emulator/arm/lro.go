@@ -54,6 +54,9 @@ type Operation struct {
 	// Start is when the request was accepted.
 	Start time.Time
 
+	// End is when the operation was first seen done (zero before).
+	End time.Time
+
 	left      int
 	notBefore time.Time
 	done      bool
@@ -107,7 +110,7 @@ func (op *Operation) observe(now time.Time) bool {
 	if now.Before(op.notBefore) {
 		return true
 	}
-	op.done = true
+	op.done, op.End = true, now.UTC()
 	return false
 }
 
@@ -138,6 +141,35 @@ func (s *Server) ObserveResource(resourceID string) bool {
 		}
 	}
 	return pending
+}
+
+// PendingKind reports the kind of an operation on resourceID still in
+// progress, among kinds (a provider's operations that show a transitional
+// provisioningState), and whether there is one. With observe, the look
+// counts as an observation (a GET of the resource); lists pass false.
+func (s *Server) PendingKind(resourceID string, observe bool, kinds ...string) (string, bool) {
+	s.ops.mu.Lock()
+	defer s.ops.mu.Unlock()
+	now := time.Now()
+	kind, pending := "", false
+	for _, o := range s.ops.byID {
+		if !strings.EqualFold(o.ResourceID, resourceID) || !containsFold(kinds, o.Kind) {
+			continue
+		}
+		if observe && o.observe(now) || !observe && !o.done {
+			kind, pending = o.Kind, true
+		}
+	}
+	return kind, pending
+}
+
+func containsFold(list []string, v string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // ResourcePending reports, without counting it as an observation, whether

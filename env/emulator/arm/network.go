@@ -2,6 +2,7 @@ package arm
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -33,16 +34,42 @@ func (s *Server) nicID(r *Request) string {
 	return s.ResourceID(r, "Microsoft.Network", "networkInterfaces", r.Var("networkInterfaceName"))
 }
 
-// nicBody renders a NIC as Microsoft.Network does: an etag beside the
-// resource and on each IP configuration, and the VM it is attached to.
-func (s *Server) nicBody(res Resource) map[string]any {
+// nicBody renders a NIC as Microsoft.Network does for the requested
+// api-version: an etag beside the resource and on each IP configuration;
+// tags only when some were given (none at all otherwise: the 2023 create
+// below); the MAC address, primary and the VM only once attached to one
+// (the unattached and attached NICs of Azure/azure-sdk-for-net
+// sdk/network/Azure.ResourceManager.Network/tests/SessionRecords/NetworkInterfaceTests/NetworkInterfaceApiTest.json,
+// 2020-04-01). Fields newer api-versions add are shown from the first
+// recorded version that shows them: 2020-04-01 (that recording) adds
+// enableAcceleratedNetworking, hostedWorkloads, tapConfigurations and
+// nicType; 2023-02-01 (sdk/compute/Azure.ResourceManager.Compute/tests/SessionRecords/VirtualMachineCollectionTests/CreateOrUpdate()[2023-03-01].json,
+// its NIC) adds kind, vnetEncryptionSupported, disableTcpStateTracking and
+// allowPort25Out.
+func (s *Server) nicBody(res Resource, apiVersion string) map[string]any {
 	b := s.TrackedBody(res)
+	if res.Tags == nil {
+		delete(b, "tags")
+	}
 	etag, _ := res.Properties["etag"].(string)
 	props := map[string]any{}
 	for k, v := range res.Properties {
 		if k != "etag" {
 			props[k] = v
 		}
+	}
+	if _, attached := props["virtualMachine"]; !attached {
+		delete(props, "macAddress")
+		delete(props, "primary")
+	}
+	if apiVersion >= "2020-04-01" {
+		props["enableAcceleratedNetworking"] = false
+		props["hostedWorkloads"], props["tapConfigurations"] = []any{}, []any{}
+		props["nicType"] = "Standard"
+	}
+	if apiVersion >= "2023-02-01" {
+		b["kind"] = "Regular"
+		props["vnetEncryptionSupported"], props["disableTcpStateTracking"], props["allowPort25Out"] = false, false, true
 	}
 	b["etag"] = etag
 	b["properties"] = props
@@ -58,7 +85,7 @@ func (s *Server) GetNetworkInterface(r *Request) Response {
 	if !ok {
 		return Fail(ErrResourceNotFound(TypeNIC, r.Var("networkInterfaceName"), r.Var("resourceGroupName")))
 	}
-	return OK(s.nicBody(res))
+	return networkAnswer(OK(s.nicBody(res, r.APIVersion)))
 }
 
 type nicRequest struct {
@@ -126,8 +153,9 @@ func (s *Server) CreateOrUpdateNetworkInterface(r *Request) Response {
 	props := map[string]any{
 		"etag": etag, "provisioningState": "Succeeded", "resourceGuid": directory.NewGUID(),
 		"ipConfigurations": ipcs,
-		"dnsSettings":      map[string]any{"dnsServers": []any{}, "appliedDnsServers": []any{}},
-		"macAddress":       macAddress(), "enableIPForwarding": false, "primary": true,
+		"dnsSettings": map[string]any{"dnsServers": []any{}, "appliedDnsServers": []any{},
+			"internalDomainNameSuffix": internalDomainNameSuffix()},
+		"macAddress": macAddress(), "enableIPForwarding": false, "primary": true,
 	}
 	if body.Properties.NetworkSecurityGroup != nil {
 		props["networkSecurityGroup"] = body.Properties.NetworkSecurityGroup
@@ -140,11 +168,89 @@ func (s *Server) CreateOrUpdateNetworkInterface(r *Request) Response {
 			props["virtualMachine"] = vm
 		}
 		props["resourceGuid"], props["macAddress"] = existing.Properties["resourceGuid"], existing.Properties["macAddress"]
+		props["dnsSettings"] = existing.Properties["dnsSettings"]
 		s.store.put(res)
-		return OK(s.nicBody(res))
+		return s.nicAccepted(r, OK(s.nicBody(res, r.APIVersion)), res)
 	}
 	s.store.put(res)
-	return Created(s.nicBody(res))
+	return s.nicAccepted(r, Created(s.nicBody(res, r.APIVersion)), res)
+}
+
+// Microsoft.Network's long-running operations: a NIC create answers 201
+// with the NIC already Succeeded and an Azure-AsyncOperation (no
+// Retry-After), whose status resource is {"status":"InProgress"} (with
+// Retry-After) until {"status":"Succeeded"} (Azure/azure-sdk-for-net
+// sdk/compute/Azure.ResourceManager.Compute/tests/SessionRecords/VirtualMachineCollectionTests/CreateOrUpdate()[2023-03-01].json:
+// the NIC and the virtual network before it). A delete answers 202 with
+// Azure-AsyncOperation and a Location under .../operationResults/{id}
+// (NetworkInterfaceTests/NetworkInterfaceApiTest.json).
+const (
+	opPutNIC    = "PutNetworkInterface"
+	opDeleteNIC = "DeleteNetworkInterface"
+)
+
+func (s *Server) networkOperationURL(location, id, apiVersion string, result bool) string {
+	seg := "operations"
+	if result {
+		seg = "operationResults"
+	}
+	return "https://" + s.Cloud.ARMHost + "/subscriptions/" + s.SubscriptionID + "/providers/Microsoft.Network/locations/" + location + "/" + seg + "/" + id + "?api-version=" + apiVersion
+}
+
+func (s *Server) nicAccepted(r *Request, resp Response, res Resource) Response {
+	op := s.BeginOperation(res.ID, opPutNIC)
+	return networkAnswer(resp).WithHeader("Azure-AsyncNotification", "Enabled").
+		WithHeader("Azure-AsyncOperation", s.networkOperationURL(res.Location, op.ID, r.APIVersion, false))
+}
+
+// networkOperation is the status resource of a Network operation. An
+// unknown operation is a 404 in Resource Manager's error shape
+// [unverified: no recording polls one].
+func (s *Server) networkOperation(r *Request) Response {
+	if e := s.checkSubscription(r); e != nil {
+		return Fail(e)
+	}
+	op, inProgress, found := s.PollOperation(r.Var("operationId"))
+	if !found || (op.Kind != opPutNIC && op.Kind != opDeleteNIC) {
+		return Fail(Errorf(404, "NotFound", "Operation %s not found.", r.Var("operationId")))
+	}
+	if inProgress {
+		return OK(map[string]any{"status": "InProgress"}).WithHeader("Retry-After", s.RetryAfter())
+	}
+	return OK(map[string]any{"status": "Succeeded"})
+}
+
+// networkOperationResult is a Network delete's Location: 202 (with the
+// Location again and Retry-After) while it runs, then 204 without a body
+// but with Content-Type, the Azure-AsyncOperation and the Location
+// (Azure/azure-cli
+// src/azure-cli/azure/cli/command_modules/network/tests/latest/recordings/test_network_nic.yaml,
+// az network nic delete).
+func (s *Server) networkOperationResult(r *Request) Response {
+	if e := s.checkSubscription(r); e != nil {
+		return Fail(e)
+	}
+	op, inProgress, found := s.PollOperation(r.Var("operationId"))
+	if !found || (op.Kind != opPutNIC && op.Kind != opDeleteNIC) {
+		return Fail(Errorf(404, "NotFound", "Operation %s not found.", r.Var("operationId")))
+	}
+	loc := s.networkOperationURL(r.Var("location"), op.ID, r.APIVersion, true)
+	if inProgress {
+		return Status(202, http.Header{"Location": {loc}, "Retry-After": {s.RetryAfter()}})
+	}
+	return Status(204, http.Header{
+		"Azure-AsyncNotification": {"Enabled"},
+		"Azure-AsyncOperation":    {s.networkOperationURL(r.Var("location"), op.ID, r.APIVersion, false)},
+		"Location":                {loc},
+		"Content-Type":            {"application/json; charset=utf-8"},
+	})
+}
+
+// internalDomainNameSuffix is the VNet's internal DNS suffix Azure reports
+// in a NIC's dnsSettings (26 letters and digits, a region code).
+func internalDomainNameSuffix() string {
+	g := strings.ReplaceAll(directory.NewGUID()+directory.NewGUID(), "-", "")
+	return g[:26] + ".dx.internal.cloudapp.net"
 }
 
 // macAddress is a NIC's MAC in Azure's notation (00-0D-3A-xx-xx-xx,
@@ -155,7 +261,8 @@ func macAddress() string {
 }
 
 // DeleteNetworkInterface is Network Interfaces - Delete: a NIC attached
-// to a VM cannot go (NicInUse).
+// to a VM cannot go (NicInUse); otherwise 202 with the operation to poll
+// and no body, or 204 when there is no such NIC.
 func (s *Server) DeleteNetworkInterface(r *Request) Response {
 	if _, e := s.RequireGroup(r); e != nil {
 		return Fail(e)
@@ -169,7 +276,12 @@ func (s *Server) DeleteNetworkInterface(r *Request) Response {
 		return Fail(Errorf(400, "NicInUse", "Network Interface %s is used by existing resource %v. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.", id, vm["id"]))
 	}
 	s.DeleteResource(id)
-	return Response{status: 200}
+	op := s.BeginOperation(res.ID, opDeleteNIC)
+	return networkAnswer(Status(202, http.Header{
+		"Azure-AsyncNotification": {"Enabled"},
+		"Azure-AsyncOperation":    {s.networkOperationURL(res.Location, op.ID, r.APIVersion, false)},
+		"Location":                {s.networkOperationURL(res.Location, op.ID, r.APIVersion, true)},
+	}))
 }
 
 func (s *Server) listNICs(r *Request) Response {
@@ -184,7 +296,7 @@ func (s *Server) listNICs(r *Request) Response {
 	for _, res := range s.store.list(func(x *Resource) bool {
 		return strings.EqualFold(x.ResourceGroup, g.Name) && strings.EqualFold(x.Type, TypeNIC)
 	}) {
-		value = append(value, s.nicBody(res))
+		value = append(value, s.nicBody(res, r.APIVersion))
 	}
-	return OK(map[string]any{"value": value})
+	return networkAnswer(OK(map[string]any{"value": value}))
 }

@@ -27,9 +27,6 @@ func strs(v any) []string {
 	return out
 }
 
-// status is an excerpt's recorded status code.
-func status(ex any) int { return int(get(ex, "status").(float64)) }
-
 func TestSQLListsAndDeletesAsRecorded(t *testing.T) {
 	w := startWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 15})
 	rec := recording(t, "sql_delete.json")

@@ -32,6 +32,7 @@ func (s *Server) registerRoutes() {
 	s.registerExtensionRoutes(vm)
 	s.registerDiskRoutes(rg)
 	s.registerNetworkRoutes(rg)
+	s.registerOperationRoutes(sub)
 
 	// Microsoft.ManagedIdentity: https://learn.microsoft.com/rest/api/managedidentity/user-assigned-identities
 	s.Handle("GET", uai, "Microsoft.ManagedIdentity/userAssignedIdentities/read", "2015-08-31", s.GetUserAssignedIdentity)

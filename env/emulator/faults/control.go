@@ -21,7 +21,7 @@ type Authorizer func(r *http.Request) (status int, msg string)
 //
 //	GET    /_emulator/faults         the faults in force (a Set)
 //	DELETE /_emulator/faults         remove every fault
-//	PUT    /_emulator/faults/{kind}  set the fault of a kind (imds, services, rbac, tokens)
+//	PUT    /_emulator/faults/{kind}  set the fault of a kind (imds, services, rbac, tokens, operations)
 //	GET    /_emulator/faults/{kind}  the fault of that kind (404 when none)
 //	DELETE /_emulator/faults/{kind}  remove it
 //
@@ -43,7 +43,7 @@ func (in *Injector) Control(auth Authorizer) http.Handler {
 		}
 		kind := strings.TrimPrefix(rest, "/")
 		if kind != "" && !contains(Kinds, kind) {
-			controlError(w, http.StatusNotFound, "NotFound", "unknown fault kind "+kind+" (want one of imds, services, rbac, tokens)")
+			controlError(w, http.StatusNotFound, "NotFound", "unknown fault kind "+kind+" (want one of "+strings.Join(Kinds, ", ")+")")
 			return
 		}
 		switch {
@@ -95,6 +95,8 @@ func (s Set) of(kind string) any {
 		return s.RBAC
 	case kind == "tokens" && s.Tokens != nil:
 		return s.Tokens
+	case kind == "operations" && s.Operations != nil:
+		return s.Operations
 	}
 	return nil
 }

@@ -36,15 +36,19 @@ const (
 	MaxClockSkew = 24 * time.Hour
 	// MinLifetime is the shortest token lifetime a fault may set.
 	MinLifetime = time.Second
+	// MaxPolls bounds the "in progress" answers an operations fault asks
+	// of each long-running operation.
+	MaxPolls = 1000
 )
 
 // Set is every fault kind; a nil member is "no fault of that kind". It is
 // the body of GET /_emulator/faults and of `emulate --faults`.
 type Set struct {
-	IMDS     *IMDS     `json:"imds,omitempty"`
-	Services *Services `json:"services,omitempty"`
-	RBAC     *RBAC     `json:"rbac,omitempty"`
-	Tokens   *Tokens   `json:"tokens,omitempty"`
+	IMDS       *IMDS       `json:"imds,omitempty"`
+	Services   *Services   `json:"services,omitempty"`
+	RBAC       *RBAC       `json:"rbac,omitempty"`
+	Tokens     *Tokens     `json:"tokens,omitempty"`
+	Operations *Operations `json:"operations,omitempty"`
 }
 
 // Window bounds a fault: it ends after Seconds or after Count faulted
@@ -100,6 +104,21 @@ type Tokens struct {
 	Lasting
 }
 
+// Operations stretches Resource Manager's long-running operations (a VM,
+// NIC or disk create, update or delete, a storage account, SQL or vault
+// create) begun while it lasts: each answers "in progress" to its first
+// Polls observations (polls of its status, or GETs of its resource) and
+// for at least MinDurationSeconds, with Retry-After RetryAfterSeconds
+// (default 1). It lasts Seconds (default and at most MaxWindow) or until
+// reset; an operation keeps the pacing it began with, and the emulator's
+// own (emulate --lro-*) applies again to those begun after.
+type Operations struct {
+	Polls              int     `json:"polls,omitempty"`
+	MinDurationSeconds float64 `json:"minDurationSeconds,omitempty"`
+	RetryAfterSeconds  int     `json:"retryAfterSeconds,omitempty"`
+	Lasting
+}
+
 // Lasting bounds a fault that is a setting rather than answers to count:
 // it ends after Seconds.
 type Lasting struct {
@@ -109,7 +128,7 @@ type Lasting struct {
 }
 
 func (l *Lasting) validate(what string) error {
-	if math.IsNaN(l.Seconds) || l.Seconds < 0 || seconds(l.Seconds) > MaxWindow {
+	if math.IsNaN(l.Seconds) || l.Seconds < 0 || l.Seconds > MaxWindow.Seconds() {
 		return invalid("%s: seconds must be between 0 and %v (0: %v)", what, MaxWindow.Seconds(), MaxWindow.Seconds())
 	}
 	if l.Seconds == 0 {
@@ -120,7 +139,7 @@ func (l *Lasting) validate(what string) error {
 }
 
 // Kinds are the fault kinds, the last segment of /_emulator/faults/{kind}.
-var Kinds = []string{"imds", "services", "rbac", "tokens"}
+var Kinds = []string{"imds", "services", "rbac", "tokens", "operations"}
 
 // ErrInvalid wraps every validation error (the control API's 400).
 var ErrInvalid = errors.New("invalid fault")
@@ -133,7 +152,7 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 
 func (w *Window) validate(what string) error {
 	switch {
-	case math.IsNaN(w.Seconds) || w.Seconds < 0 || seconds(w.Seconds) > MaxWindow:
+	case math.IsNaN(w.Seconds) || w.Seconds < 0 || w.Seconds > MaxWindow.Seconds():
 		return invalid("%s: seconds must be between 0 and %v", what, MaxWindow.Seconds())
 	case w.Count < 0:
 		return invalid("%s: count must not be negative", what)
@@ -206,6 +225,23 @@ func (f *Tokens) validate() error {
 	return f.Lasting.validate("tokens")
 }
 
+func (f *Operations) validate() error {
+	switch {
+	case f.Polls < 0 || f.Polls > MaxPolls:
+		return invalid("operations: polls must be between 0 and %d", MaxPolls)
+	case math.IsNaN(f.MinDurationSeconds) || f.MinDurationSeconds < 0 || f.MinDurationSeconds > MaxWindow.Seconds(): // in seconds: a huge float overflows a Duration
+		return invalid("operations: minDurationSeconds must be between 0 and %v", MaxWindow.Seconds())
+	case f.RetryAfterSeconds < 0 || f.RetryAfterSeconds > MaxRetryAfter:
+		return invalid("operations: retryAfterSeconds must be between 0 and %d", MaxRetryAfter)
+	case f.Polls == 0 && f.MinDurationSeconds == 0:
+		return invalid("operations: give polls or minDurationSeconds (or both), so operations take longer")
+	}
+	if f.RetryAfterSeconds == 0 {
+		f.RetryAfterSeconds = 1
+	}
+	return f.Lasting.validate("operations")
+}
+
 // window is a live Window: when it ends and how many hits are left.
 type window struct {
 	until time.Time
@@ -269,6 +305,11 @@ type Injector struct {
 	rbacUntil  time.Time
 	tokenFault *Tokens
 	tokenUntil time.Time
+	opsFault   *Operations
+	opsUntil   time.Time
+	// pace applies an operations fault to Resource Manager (nil: the
+	// emulator's own pacing again); see SetOperationsTarget.
+	pace func(*Operations)
 }
 
 // New makes an injector with no faults for the emulator whose issuer and
@@ -284,6 +325,14 @@ func New(iss *entra.Issuer, store *rbac.Store, services ...string) *Injector {
 func (in *Injector) SetClock(now func() time.Time) {
 	in.mu.Lock()
 	in.now = now
+	in.mu.Unlock()
+}
+
+// SetOperationsTarget names what an operations fault changes: pace is
+// called with the fault when one is set, and with nil when it ends.
+func (in *Injector) SetOperationsTarget(pace func(*Operations)) {
+	in.mu.Lock()
+	in.pace = pace
 	in.mu.Unlock()
 }
 
@@ -321,8 +370,14 @@ func (in *Injector) Apply(kind string, raw []byte) error {
 			return err
 		}
 		return in.SetTokens(f)
+	case "operations":
+		var f Operations
+		if err := dec(&f); err != nil {
+			return err
+		}
+		return in.SetOperations(f)
 	}
-	return invalid("unknown fault kind %q (want one of imds, services, rbac, tokens)", kind)
+	return invalid("unknown fault kind %q (want one of %s)", kind, strings.Join(Kinds, ", "))
 }
 
 // ApplySet sets every kind the set names (emulate --faults); nothing is
@@ -348,11 +403,17 @@ func (in *Injector) ApplySet(s Set) error {
 			return err
 		}
 	}
+	if s.Operations != nil {
+		if err := s.Operations.validate(); err != nil {
+			return err
+		}
+	}
 	for _, set := range []func() error{
 		func() error { return ifSet(s.IMDS, in.SetIMDS) },
 		func() error { return ifSet(s.Services, in.SetServices) },
 		func() error { return ifSet(s.RBAC, in.SetRBAC) },
 		func() error { return ifSet(s.Tokens, in.SetTokens) },
+		func() error { return ifSet(s.Operations, in.SetOperations) },
 	} {
 		if err := set(); err != nil {
 			return err
@@ -421,6 +482,25 @@ func (in *Injector) expireLocked(now time.Time) {
 	if in.tokenFault != nil && !now.Before(in.tokenUntil) {
 		in.resetLocked("tokens")
 	}
+	if in.opsFault != nil && !now.Before(in.opsUntil) {
+		in.resetLocked("operations")
+	}
+}
+
+// SetOperations stretches the long-running operations begun from now on.
+func (in *Injector) SetOperations(f Operations) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.pace == nil {
+		return fmt.Errorf("operations: this emulator has no long-running operations to stretch")
+	}
+	in.pace(&f)
+	in.opsFault, in.opsUntil = &f, in.now().Add(seconds(f.Seconds))
+	in.expireLater(seconds(f.Seconds))
+	return nil
 }
 
 // SetTokens sets the token lifetime and clock skew.
@@ -447,7 +527,7 @@ func (in *Injector) SetTokens(f Tokens) error {
 // a test's own fixed clock survives a reset.
 func (in *Injector) Reset(kind string) error {
 	if kind != "" && !contains(Kinds, kind) {
-		return invalid("unknown fault kind %q (want one of imds, services, rbac, tokens)", kind)
+		return invalid("unknown fault kind %q (want one of %s)", kind, strings.Join(Kinds, ", "))
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -472,6 +552,12 @@ func (in *Injector) resetLocked(kind string) {
 			in.iss.SetClock(time.Now)
 		}
 		in.tokenFault = nil
+	}
+	if (kind == "" || kind == "operations") && in.opsFault != nil {
+		if in.pace != nil {
+			in.pace(nil)
+		}
+		in.opsFault = nil
 	}
 }
 
@@ -511,6 +597,11 @@ func (in *Injector) Current() Set {
 		f := *in.tokenFault
 		f.RemainingSeconds = math.Max(0, math.Round(in.tokenUntil.Sub(now).Seconds()*10)/10)
 		s.Tokens = &f
+	}
+	if in.opsFault != nil {
+		f := *in.opsFault
+		f.RemainingSeconds = math.Max(0, math.Round(in.opsUntil.Sub(now).Seconds()*10)/10)
+		s.Operations = &f
 	}
 	return s
 }
