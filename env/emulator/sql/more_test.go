@@ -207,3 +207,27 @@ func TestLoginDeadline(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestParameterizedErrorsReachTheClient: a statement with arguments goes
+// as sp_executesql; its error must reach go-mssqldb, which stops reading
+// at a DONEINPROC without DONE_MORE and would report success.
+func TestParameterizedErrorsReachTheClient(t *testing.T) {
+	f := newFixture(t, "AzureCloud")
+	admin := f.asAdmin("true")
+	number := func(err error) int32 {
+		var me mssql.Error
+		require.ErrorAs(t, err, &me)
+		return me.Number
+	}
+	_, err := admin.ExecContext(ctx(t), "INSERT INTO dbo.Missing (Name) VALUES (@p1)", "x")
+	require.EqualValues(t, 208, number(err))
+	_, err = admin.ExecContext(ctx(t), "CREATE TABLE dbo.T (Id INT PRIMARY KEY, Name NVARCHAR(10) NOT NULL)")
+	require.NoError(t, err)
+	_, err = admin.ExecContext(ctx(t), "INSERT INTO dbo.T (Id, Name) VALUES (@p1, @p2)", 1, "a")
+	require.NoError(t, err)
+	_, err = admin.ExecContext(ctx(t), "INSERT INTO dbo.T (Id, Name) VALUES (@p1, @p2)", 1, "b")
+	require.EqualValues(t, 2627, number(err), "a duplicate key by parameters")
+	var n int
+	require.NoError(t, admin.QueryRowContext(ctx(t), "SELECT COUNT(*) FROM dbo.T WHERE Id = @p1", 1).Scan(&n))
+	require.Equal(t, 1, n)
+}

@@ -109,25 +109,31 @@ func (ss *session) notice(r *tds.Response, e *sqlError) {
 // the batch.
 func (ss *session) runBatch(r *tds.Response, text string, params map[string]any, inProc bool) bool {
 	done := r.Done
+	// Inside a procedure (sp_executesql) every DONEINPROC says more
+	// follows (DONE_MORE): the procedure's RETURNSTATUS and DONEPROC do.
+	// go-mssqldb stops reading a response at a DONEINPROC without it, so
+	// an ERROR before one would never reach the client: a parameterized
+	// INSERT that failed would look as if it had succeeded.
+	more := uint16(0)
 	if inProc {
-		done = r.DoneInProc
+		done, more = r.DoneInProc, tds.DoneMore
 	}
 	toks, err := lex(text)
 	if err != nil {
 		ss.notice(r, asSQLError(err))
-		done(tds.DoneError, 0, 0)
+		done(tds.DoneError|more, 0, 0)
 		return false
 	}
 	stmts := splitStatements(toks)
 	if len(stmts) == 0 {
-		done(tds.DoneFinal, 0, 0)
+		done(tds.DoneFinal|more, 0, 0)
 		return true
 	}
 	for i, st := range stmts {
 		res, err := ss.statement(r, st, params)
 		if err != nil {
 			ss.notice(r, asSQLError(err))
-			done(tds.DoneError, 0, 0)
+			done(tds.DoneError|more, 0, 0)
 			return false
 		}
 		status := uint16(0)
