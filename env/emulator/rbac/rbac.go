@@ -66,21 +66,25 @@ func (s *Store) Persist(l *state.Log) error {
 		return err
 	}
 	s.log = l
+	// Memory changes only after the log took them (record), so a write
+	// the disk refuses leaves nothing to undo and the log may go on.
+	l.RecoverWrites()
 	return nil
 }
 
 func assignmentKey(name string) string { return "a/" + strings.ToLower(name) }
 
-// record writes b to the log under s.mu and returns the wait for its
-// durability, to call after unlocking.
-func (s *Store) record(b *state.Batch) func() error {
+// record writes b to the log under s.mu, before memory takes the change,
+// and returns the wait for its durability, to call after unlocking. When
+// the disk refuses the write (a full disk) it returns the error and the
+// caller leaves memory as it was, so the log goes on and later writes
+// succeed once there is space.
+func (s *Store) record(b *state.Batch) (func() error, error) {
 	t, err := s.log.Write(b)
-	return func() error {
-		if err != nil {
-			return err
-		}
-		return s.log.Wait(t)
+	if err != nil {
+		return nil, err
 	}
+	return func() error { return s.log.Wait(t) }, nil
 }
 
 // NewStore makes a store that knows the built-in roles.
@@ -152,9 +156,13 @@ func (s *Store) Create(a Assignment) error {
 			return ErrExists{ExistingName: x.Name}
 		}
 	}
+	wait, err := s.record(&b)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	s.byName[strings.ToLower(a.Name)] = a
 	s.prop.created(a.Name)
-	wait := s.record(&b)
 	s.mu.Unlock()
 	return wait()
 }
@@ -179,11 +187,15 @@ func (s *Store) Delete(scope, name string) (Assignment, bool) {
 		s.mu.Unlock()
 		return Assignment{}, false
 	}
-	delete(s.byName, strings.ToLower(name))
-	s.prop.removed(a)
 	var b state.Batch
 	b.Delete(assignmentKey(name))
-	wait := s.record(&b)
+	wait, err := s.record(&b)
+	if err != nil {
+		s.mu.Unlock()
+		state.Must(err)
+	}
+	delete(s.byName, strings.ToLower(name))
+	s.prop.removed(a)
 	s.mu.Unlock()
 	state.Must(wait())
 	return a, true
@@ -193,15 +205,23 @@ func (s *Store) Delete(scope, name string) (Assignment, bool) {
 // group takes its assignments with it).
 func (s *Store) DeleteUnder(scope string) {
 	var b state.Batch
+	var gone []string
 	s.mu.Lock()
 	for k, a := range s.byName {
 		if Contains(scope, a.Scope) {
-			delete(s.byName, k)
-			s.prop.removed(a)
+			gone = append(gone, k)
 			b.Delete(assignmentKey(k))
 		}
 	}
-	wait := s.record(&b)
+	wait, err := s.record(&b)
+	if err != nil {
+		s.mu.Unlock()
+		state.Must(err)
+	}
+	for _, k := range gone {
+		s.prop.removed(s.byName[k])
+		delete(s.byName, k)
+	}
 	s.mu.Unlock()
 	state.Must(wait())
 }
