@@ -269,6 +269,29 @@ func TestFullDiskSQL(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM dbo.Notes").Scan(&n))
 	assert.Equal(t, 0, n)
+	// In a transaction: SQLite rolls the whole transaction back, so the
+	// session ends it as SQL Server ends a doomed one; its COMMIT fails
+	// and nothing of it is stored.
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, "INSERT INTO dbo.Notes (Body) VALUES (N'small, in the transaction')")
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, "INSERT INTO dbo.Notes (Body) VALUES (@p1)", big)
+	assertSQLFull(t, err, "INSERT in a transaction")
+	assert.Contains(t, err.Error(), "The transaction was rolled back")
+	// The transaction no longer holds the database: another session reads
+	// at once instead of waiting out the lock timeout.
+	other := h.sqlOn(w.SQLServer, w.SQLDatabase, opTok)
+	short, cancelShort := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelShort()
+	require.NoError(t, other.QueryRowContext(short, "SELECT COUNT(*) FROM dbo.Notes").Scan(&n))
+	assert.Equal(t, 0, n)
+	// go-mssqldb saw the ENVCHANGE rollback and says so itself.
+	cerr := tx.Commit()
+	require.Error(t, cerr, "the doomed transaction does not commit")
+	assert.Contains(t, cerr.Error(), "the transaction was aborted by the server")
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM dbo.Notes").Scan(&n))
+	assert.Equal(t, 0, n)
 	require.NoError(t, h.E.SQL.InjectFull(w.SQLServer, w.SQLDatabase, false))
 	_, err = db.ExecContext(ctx, "INSERT INTO dbo.Notes (Body) VALUES (@p1)", big)
 	require.NoError(t, err)
