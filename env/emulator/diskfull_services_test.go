@@ -67,12 +67,14 @@ func TestFullDiskResourceManager(t *testing.T) {
 	// Nothing refused is served.
 	assert.Equal(t, 404, h.op("GET", newGroup+"?api-version=2021-04-01", nil).code)
 	assert.Equal(t, 404, h.op("GET", newUAI+"?api-version=2023-01-31", nil).code)
+	_, ok := h.E.Dir.ByResourceID(newUAI)
+	assert.False(t, ok, "the refused identity's principal went with it")
 	r := h.op("GET", kept+"?api-version=2021-04-01", nil)
 	assert.Equal(t, "1", str(r.body, "tags", "v"))
 	r = h.op("GET", uai+"?api-version=2023-01-31", nil)
 	require.Equal(t, 200, r.code)
 	principal := str(r.body, "properties", "principalId")
-	_, ok := h.E.Dir.ByObjectID(principal)
+	_, ok = h.E.Dir.ByObjectID(principal)
 	assert.True(t, ok, "the identity whose delete was refused keeps its principal")
 	assert.NoError(t, h.E.StateLog("arm").Err(), "the log goes on")
 
