@@ -139,8 +139,19 @@ func TestFullDiskRoleAssignments(t *testing.T) {
 		return h.arm("GET", g+"?api-version=2021-04-01", h.appToken(p, h.E.Cloud.ARMResource), nil).code
 	}
 
+	// A group whose assignment's removal the log will refuse.
+	doomed := h.rg("doomed-rg")
+	require.Equal(t, 201, h.op("PUT", doomed+"?api-version=2021-04-01", map[string]any{"location": "westus2"}).code)
+	h.assignRole(writer.ObjectID, readerRole, doomed)
+
 	free := fill(h, "rbac")
 	assertDiskFull(t, h.op("PUT", path(refused), body), "PUT assignment")
+	// The group's delete succeeds (its record is Resource Manager's); its
+	// assignment stays until a group of that name is created, which
+	// needs the log, then clears it.
+	require.Equal(t, 202, h.op("DELETE", doomed+"?api-version=2021-04-01", nil).code)
+	assert.Equal(t, 404, h.op("GET", doomed+"?api-version=2021-04-01", nil).code)
+	assertDiskFull(t, h.op("PUT", doomed+"?api-version=2021-04-01", map[string]any{"location": "westus2"}), "PUT group over a stale assignment")
 	assertDiskFull(t, h.op("DELETE", path(kept), nil), "DELETE assignment")
 	assert.Equal(t, 404, h.op("GET", path(refused), nil).code)
 	assert.Equal(t, 403, readAs(writer), "a refused assignment grants nothing")
@@ -148,6 +159,11 @@ func TestFullDiskRoleAssignments(t *testing.T) {
 	assert.Equal(t, 200, readAs(reader), "an assignment whose delete was refused still grants")
 
 	free()
+	require.Equal(t, 201, h.op("PUT", doomed+"?api-version=2021-04-01", map[string]any{"location": "westus2"}).code)
+	for _, a := range h.op("GET", doomed+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()", nil).value() {
+		assert.NotEqual(t, strings.ToLower(doomed), strings.ToLower(str(a, "properties", "scope")), "the new group has no assignments of its own")
+	}
+	assert.Equal(t, 403, h.arm("GET", doomed+"?api-version=2021-04-01", h.appToken(writer, h.E.Cloud.ARMResource), nil).code)
 	require.Equal(t, 201, h.op("PUT", path(refused), body).code)
 	require.Equal(t, 200, h.op("DELETE", path(kept), nil).code)
 	assert.Equal(t, 200, readAs(writer))

@@ -202,8 +202,15 @@ func (s *Store) Delete(scope, name string) (Assignment, bool) {
 }
 
 // DeleteUnder removes every assignment at scope or below (a deleted resource
-// group takes its assignments with it).
+// group takes its assignments with it); it panics with state.Failure if the
+// state log cannot record the removal.
 func (s *Store) DeleteUnder(scope string) {
+	state.Must(s.TryDeleteUnder(scope))
+}
+
+// TryDeleteUnder is DeleteUnder returning the log's refusal (a full disk),
+// with every assignment left in place.
+func (s *Store) TryDeleteUnder(scope string) error {
 	var b state.Batch
 	var gone []string
 	s.mu.Lock()
@@ -213,17 +220,21 @@ func (s *Store) DeleteUnder(scope string) {
 			b.Delete(assignmentKey(k))
 		}
 	}
+	if len(gone) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
 	wait, err := s.record(&b)
 	if err != nil {
 		s.mu.Unlock()
-		state.Must(err)
+		return err
 	}
 	for _, k := range gone {
 		s.prop.removed(s.byName[k])
 		delete(s.byName, k)
 	}
 	s.mu.Unlock()
-	state.Must(wait())
+	return wait()
 }
 
 // List returns assignments that apply at scope: those at scope, above it and,
