@@ -48,7 +48,7 @@ func TestFullDisk(t *testing.T) {
 	r := h.op("POST", account+"/regenerateKey?api-version=2023-01-01", map[string]any{"keyName": "key1"})
 	assert.Equal(t, 500, r.code, "%s", r.raw)
 	assert.Contains(t, string(r.raw), "no space left on device")
-	assert.Contains(t, string(r.raw), "Retry once the disk has space")
+	assert.Contains(t, string(r.raw), "retry once the disk has space")
 	assert.JSONEq(t, string(keys.raw), string(h.op("POST", account+"/listKeys?api-version=2023-01-01", nil).raw), "the refused key is not in use")
 	assert.Equal(t, 404, h.do("GET", h.blobURL("new.txt"), h.blobHeader(), nil).code, "a write not on disk is not served")
 	r = h.do("GET", h.blobURL("kept.txt"), h.blobHeader(), nil)

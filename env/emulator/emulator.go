@@ -76,7 +76,8 @@ type Config struct {
 	LRO *arm.LROTiming
 	// AllowRemote permits listen addresses other than loopback (bind.go).
 	AllowRemote bool
-	// Limits bound every HTTP listener (default DefaultLimits, limits.go).
+	// Limits bound every HTTP listener, and MaxConns each TDS listener too
+	// (default DefaultLimits, limits.go).
 	Limits *Limits
 	// SigningKey is the token-signing key to use instead of a new one, so
 	// several emulators in one process (the harness's pool) skip the RSA

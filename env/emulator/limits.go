@@ -22,8 +22,10 @@ type Limits struct {
 	// Idle is how long a keep-alive connection may wait for its next
 	// request.
 	Idle time.Duration
-	// MaxConns caps the open connections of one listener; more wait to be
-	// accepted until one closes.
+	// MaxConns caps the open connections of one listener; on an HTTP
+	// listener more wait to be accepted until one closes, on the TDS
+	// listener more are refused at login with error 10928 (sql.Server.
+	// SetMaxConns).
 	MaxConns int
 }
 

@@ -2,8 +2,11 @@ package emulator_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	mssql "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/msdsn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -133,4 +138,51 @@ func TestConnectionCap(t *testing.T) {
 	require.NoError(t, err, "served once one closed")
 	resp.Body.Close()
 	assert.True(t, strings.HasPrefix(resp.Status, "4") || strings.HasPrefix(resp.Status, "2"), resp.Status)
+}
+
+// TestSQLConnectionCap: the TDS listener has the same cap; past it a
+// login gets Azure SQL's session-limit error (10928), and a closed
+// connection's slot takes a login again (here refused as an unknown
+// server, which the seedless emulator has none of).
+func TestSQLConnectionCap(t *testing.T) {
+	const max = 3
+	e := startLimited(t, emulator.Limits{ReadHeader: time.Minute, BodyIdle: time.Minute, Body: time.Minute, Idle: time.Minute, MaxConns: max})
+	var held []net.Conn
+	for range max {
+		c, err := net.Dial("tcp", e.SQLAddr())
+		require.NoError(t, err)
+		defer c.Close()
+		held = append(held, c)
+	}
+	host := "nosuchserver." + e.Cloud.SQLSuffix
+	login := func() mssql.Error {
+		t.Helper()
+		cfg, err := msdsn.Parse("sqlserver://" + host + "?database=db&encrypt=true&dial+timeout=5&connection+timeout=10")
+		require.NoError(t, err)
+		cfg.TLSConfig = &tls.Config{RootCAs: e.CA.Pool(), ServerName: host}
+		conn, err := mssql.NewSecurityTokenConnector(cfg, func(context.Context) (string, error) { return "token", nil })
+		require.NoError(t, err)
+		conn.Dialer = dialerFunc(func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, e.SQLAddr())
+		})
+		db := sql.OpenDB(conn)
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var me mssql.Error
+		require.ErrorAs(t, db.PingContext(ctx), &me)
+		return me
+	}
+	// The listener takes connections in order; the held ones may still be
+	// in its backlog, so a first login may come before all of them count.
+	require.Eventually(t, func() bool { return login().Number == 10928 }, 10*time.Second, 50*time.Millisecond)
+	me := login()
+	assert.EqualValues(t, 10928, me.Number)
+	assert.Contains(t, me.Message, fmt.Sprintf("The session limit for the database is %d and has been reached", max))
+
+	for _, c := range held {
+		c.Close()
+	}
+	require.Eventually(t, func() bool { return login().Number == 40532 }, 10*time.Second, 50*time.Millisecond, "freed slots take logins")
 }

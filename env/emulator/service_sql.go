@@ -24,6 +24,8 @@ const (
 // HTTPS, so not in the services fault.
 func sqlService(e *Emulator) *service {
 	e.SQL = sqlsrv.New(e.Cloud, e.Issuer, e.Dir, e.leaf)
+	// The same cap as every HTTP listener's, on each TDS listener.
+	e.SQL.SetMaxConns(e.limits().MaxConns)
 	sqlsrv.RegisterProvider(e.ARM, e.SQL)
 	return &service{
 		log: "sql", restore: func(l *state.Log) error { return e.SQL.Persist(filepath.Join(e.cfg.StateDir, "sql"), l, e.ARM) },

@@ -193,7 +193,7 @@ func (s *Server) CreateRoleAssignment(r *Request) Response {
 		if _, taken := err.(rbac.ErrNameTaken); taken {
 			return Fail(Errorf(400, "RoleAssignmentUpdateNotPermitted", "%s", err.Error()))
 		}
-		return Fail(Errorf(500, "InternalServerError", "%v", err))
+		return Fail(StoreFailure(err))
 	}
 	// The 201 shows createdBy null (updatedBy is the caller); reads later
 	// show who created it (Azure/azure-cli

@@ -1,6 +1,10 @@
 package arm
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/miconform/miconform/env/emulator/state"
+)
 
 // This file is the API through which a service package (blob, keyvault,
 // sql) adds its resource provider to Resource Manager: routes with their
@@ -19,6 +23,33 @@ func (s *Server) PutResource(r Resource) bool {
 		fn(r)
 	}
 	return isNew
+}
+
+// TryPutResource is PutResource for a provider that changed its own state
+// first and must undo it when Resource Manager's state dir refuses the
+// resource (a full disk): the refusal is returned instead of answering the
+// request with a 500 (nothing was stored, no put hook ran). Answer it with
+// Fail(StoreFailure(err)).
+func (s *Server) TryPutResource(r Resource) (isNew bool, err error) {
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				f, ok := v.(state.Failure)
+				if !ok {
+					panic(v)
+				}
+				err = f.Err
+			}
+		}()
+		isNew = s.store.put(r)
+	}()
+	if err != nil {
+		return false, err
+	}
+	for _, fn := range s.onPut {
+		fn(r)
+	}
+	return isNew, nil
 }
 
 // OnPut registers fn to run after PutResource stores a resource (services

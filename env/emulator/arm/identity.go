@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 const (
@@ -138,6 +139,19 @@ func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, p
 	return nil
 }
 
+// forgetPrincipal removes a principal whose resource was not stored,
+// as far as the directory's log lets it.
+func (s *Server) forgetPrincipal(oid string) {
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(state.Failure); !ok {
+				panic(v)
+			}
+		}
+	}()
+	s.Dir.Remove(oid)
+}
+
 // forgetIdentities removes the service principals a deleted resource owned.
 func (s *Server) forgetIdentities(res Resource) {
 	if res.Identity.HasSystem() {
@@ -264,7 +278,13 @@ func (s *Server) CreateOrUpdateUserAssignedIdentity(r *Request) Response {
 		Properties: map[string]any{"tenantId": s.TenantID, "principalId": p.ObjectID, "clientId": p.ClientID},
 	}
 	s.Dir.Add(p)
-	s.store.put(res)
+	if _, err := s.TryPutResource(res); err != nil {
+		// Resource Manager's state dir refused the identity (a full
+		// disk): its principal goes too, if the directory can record
+		// that; if not, the next start drops it (dropOrphanIdentities).
+		s.forgetPrincipal(p.ObjectID)
+		return Fail(StoreFailure(err))
+	}
 	// The 201 names the new identity in Location (a path, not a URL):
 	// Azure/azure-sdk-for-net
 	// sdk/managedserviceidentity/Azure.ResourceManager.ManagedServiceIdentities/tests/SessionRecords/UserAssignedIdentityCollectionTests/CreateOrUpdate.json.

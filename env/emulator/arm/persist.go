@@ -23,11 +23,21 @@ func (s *Server) recoverFailure(w http.ResponseWriter, r *http.Request) {
 	if err, ok := v.(error); !ok || !errors.As(err, &f) {
 		panic(v)
 	}
-	next := "Restart the emulator."
+	s.write(w, r, Fail(StoreFailure(f.Err)))
+}
+
+// StoreFailure is Resource Manager's answer to a change the state dir did
+// not take, naming the cause: a full disk (the write was undone, nothing
+// changed, so retrying once there is space works) or a failed fsync (the
+// log is failed until restart). A 500, as Resource Manager answers an
+// internal failure, which the SDKs' retry policies retry.
+func StoreFailure(err error) *Error {
 	var we *state.WriteError
-	if errors.As(f.Err, &we) && !we.Sticky && state.IsNoSpace(we) {
-		// Blob's and Key Vault's logs go on after a refused write.
-		next = "Retry once the disk has space."
+	switch {
+	case errors.As(err, &we) && !we.Sticky && state.IsNoSpace(we):
+		return Errorf(http.StatusInternalServerError, "InternalServerError", "The change could not be saved: the emulator's state directory is full (%v). Nothing was changed; retry once the disk has space.", err)
+	case errors.As(err, &we) && !we.Sticky:
+		return Errorf(http.StatusInternalServerError, "InternalServerError", "The change could not be saved: the emulator's state directory refused it (%v). Nothing was changed; retry the request.", err)
 	}
-	s.write(w, r, Fail(Errorf(http.StatusInternalServerError, "InternalServerError", "The change could not be saved: the emulator's state directory failed (%s). %s", f.Err.Error(), next)))
+	return Errorf(http.StatusInternalServerError, "InternalServerError", "The change could not be saved: the emulator's state directory failed (%v). Restart the emulator.", err)
 }

@@ -154,6 +154,14 @@ func (s *Server) CreateOrUpdateResourceGroup(r *Request) Response {
 	if existing, found := s.store.group(name); found && NormalizeLocation(body.Location) != existing.Location {
 		return Fail(Errorf(409, "InvalidResourceGroupLocation", "Invalid resource group location '%s'. The Resource group already exists in location '%s'.", body.Location, existing.Location))
 	}
+	if _, found := s.store.group(name); !found {
+		// A new group starts without role assignments, even when the
+		// delete of an earlier group of that name could not record
+		// their removal (a full disk, see DeleteResourceGroup).
+		if err := s.RBAC.TryDeleteUnder(s.GroupID(name)); err != nil {
+			return Fail(StoreFailure(err))
+		}
+	}
 	g, isNew := s.store.putGroup(ResourceGroup{Name: name, Location: NormalizeLocation(body.Location), Tags: body.Tags, ManagedBy: body.ManagedBy, Created: time.Now().UTC()})
 	if isNew {
 		return Created(s.groupBody(g, r.APIVersion))
@@ -216,7 +224,11 @@ func (s *Server) DeleteResourceGroup(r *Request) Response {
 	for _, res := range gone {
 		s.deleted(res)
 	}
-	s.RBAC.DeleteUnder(s.GroupID(name))
+	// The group is gone (recorded above). Should the role assignments'
+	// log refuse their removal (a full disk), they stay, at a scope that
+	// no longer exists, until a group of that name is created again,
+	// which clears them first: the delete itself succeeded.
+	_ = s.RBAC.TryDeleteUnder(s.GroupID(name))
 	op := s.BeginOperation(s.GroupID(g.Name), opDeleteGroup)
 	loc := s.OperationURL("/subscriptions/"+s.SubscriptionID+"/operationresults/"+deletionJob(g, op.ID), r.APIVersion)
 	return Accepted(nil, http.Header{"Location": {loc}, "Retry-After": {s.RetryAfter()}})

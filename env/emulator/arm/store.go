@@ -116,18 +116,26 @@ func (st *store) persist(l *state.Log) error {
 		return err
 	}
 	st.log = l
+	// Memory changes only after the log took them (record), so a write
+	// the disk refuses leaves nothing to undo and the log may go on.
+	l.RecoverWrites()
 	return nil
 }
 
-// record writes b (under wmu) and returns the wait for its durability, to
-// call once the locks are released so writers share fsyncs. Without a
-// state dir both are free.
+// record writes b to the log before memory takes the change (the caller
+// holds wmu and applies the change after record returns), and returns the
+// wait for its durability, to call once the locks are released so writers
+// share fsyncs. A write the disk refuses (a full disk) releases wmu and
+// panics with state.Failure: memory never held the change, so the log goes
+// on and later writes succeed once there is space. Without a state dir
+// both are free.
 func (st *store) record(b *state.Batch) func() {
 	t, err := st.log.Write(b)
-	return func() {
-		state.Must(err)
-		state.Must(st.log.Wait(t))
+	if err != nil {
+		st.wmu.Unlock()
+		panic(state.Failure{Err: err})
 	}
+	return func() { state.Must(st.log.Wait(t)) }
 }
 
 func putJSON(b *state.Batch, key string, v any) {
@@ -152,49 +160,55 @@ func (st *store) group(name string) (ResourceGroup, bool) {
 // An update keeps the original name casing, as ARM does.
 func (st *store) putGroup(g ResourceGroup) (ResourceGroup, bool) {
 	st.wmu.Lock()
-	st.mu.Lock()
+	// Only writers change the maps, and they hold wmu: reading them
+	// here needs no mu.
 	k := strings.ToLower(g.Name)
-	created := true
-	if old, ok := st.groups[k]; ok {
-		old.Tags = g.Tags
-		g, created = *old, false
-	} else {
-		st.groups[k] = &g
+	old, found := st.groups[k]
+	if found {
+		tags := g.Tags
+		g = *old
+		g.Tags = tags
 	}
-	st.mu.Unlock()
 	var b state.Batch
 	putJSON(&b, groupKey(g.Name), g)
 	wait := st.record(&b)
+	st.mu.Lock()
+	c := g
+	st.groups[k] = &c
+	st.mu.Unlock()
 	st.wmu.Unlock()
 	wait()
-	return g, created
+	return g, !found
 }
 
 // deleteGroup removes a group and every resource in it, returning them.
 func (st *store) deleteGroup(name string) ([]Resource, bool) {
 	st.wmu.Lock()
-	st.mu.Lock()
 	k := strings.ToLower(name)
 	if _, ok := st.groups[k]; !ok {
-		st.mu.Unlock()
 		st.wmu.Unlock()
 		return nil, false
 	}
-	delete(st.groups, k)
 	// One batch: after a crash the group is gone with all its resources,
 	// or still there with all of them.
 	var b state.Batch
 	b.Delete(groupKey(name))
 	var gone []Resource
+	var ids []string
 	for id, r := range st.resources {
 		if strings.EqualFold(r.ResourceGroup, name) {
 			gone = append(gone, *r)
-			delete(st.resources, id)
+			ids = append(ids, id)
 			b.Delete(resourceKey(id))
 		}
 	}
-	st.mu.Unlock()
 	wait := st.record(&b)
+	st.mu.Lock()
+	delete(st.groups, k)
+	for _, id := range ids {
+		delete(st.resources, id)
+	}
+	st.mu.Unlock()
 	st.wmu.Unlock()
 	wait()
 	return gone, true
@@ -227,14 +241,14 @@ func (st *store) put(r Resource) bool {
 	if st.log != nil {
 		putJSON(&b, resourceKey(r.ID), r)
 	}
+	c := r.clone()
 	st.wmu.Lock()
-	st.mu.Lock()
 	k := strings.ToLower(r.ID)
 	_, existed := st.resources[k]
-	c := r.clone()
+	wait := st.record(&b)
+	st.mu.Lock()
 	st.resources[k] = &c
 	st.mu.Unlock()
-	wait := st.record(&b)
 	st.wmu.Unlock()
 	wait()
 	return !existed
@@ -242,19 +256,18 @@ func (st *store) put(r Resource) bool {
 
 func (st *store) delete(id string) (Resource, bool) {
 	st.wmu.Lock()
-	st.mu.Lock()
 	k := strings.ToLower(id)
 	r, ok := st.resources[k]
 	if !ok {
-		st.mu.Unlock()
 		st.wmu.Unlock()
 		return Resource{}, false
 	}
-	delete(st.resources, k)
-	st.mu.Unlock()
 	var b state.Batch
 	b.Delete(resourceKey(id))
 	wait := st.record(&b)
+	st.mu.Lock()
+	delete(st.resources, k)
+	st.mu.Unlock()
 	st.wmu.Unlock()
 	wait()
 	return *r, true
@@ -287,15 +300,15 @@ func (st *store) update(id string, fn func(*Resource) *Error) (Resource, *Error,
 		st.wmu.Unlock()
 		return Resource{}, err, true
 	}
-	st.mu.Lock()
 	c := cur.clone()
-	st.resources[strings.ToLower(id)] = &c
-	st.mu.Unlock()
 	var b state.Batch
 	if st.log != nil {
 		putJSON(&b, resourceKey(id), c)
 	}
 	wait := st.record(&b)
+	st.mu.Lock()
+	st.resources[strings.ToLower(id)] = &c
+	st.mu.Unlock()
 	st.wmu.Unlock()
 	wait()
 	return cur, nil, true

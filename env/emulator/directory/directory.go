@@ -82,6 +82,9 @@ func (d *Directory) Persist(l *state.Log) error {
 		return err
 	}
 	d.log = l
+	// Memory changes only after the log took them, so a write the disk
+	// refuses leaves nothing to undo and the log may go on.
+	l.RecoverWrites()
 	return nil
 }
 
@@ -97,8 +100,11 @@ func (d *Directory) Add(p Principal) {
 	var b state.Batch
 	state.Must(b.PutJSON(principalKey(p.ObjectID), p))
 	d.mu.Lock()
-	d.byOID[strings.ToLower(p.ObjectID)] = p
+	// The log first: a write the disk refuses never reaches memory.
 	t, err := d.log.Write(&b)
+	if err == nil {
+		d.byOID[strings.ToLower(p.ObjectID)] = p
+	}
 	d.mu.Unlock()
 	state.Must(err)
 	state.Must(d.log.Wait(t))
@@ -109,8 +115,10 @@ func (d *Directory) Remove(objectID string) {
 	var b state.Batch
 	b.Delete(principalKey(objectID))
 	d.mu.Lock()
-	delete(d.byOID, strings.ToLower(objectID))
 	t, err := d.log.Write(&b)
+	if err == nil {
+		delete(d.byOID, strings.ToLower(objectID))
+	}
 	d.mu.Unlock()
 	state.Must(err)
 	state.Must(d.log.Wait(t))

@@ -66,21 +66,25 @@ func (s *Store) Persist(l *state.Log) error {
 		return err
 	}
 	s.log = l
+	// Memory changes only after the log took them (record), so a write
+	// the disk refuses leaves nothing to undo and the log may go on.
+	l.RecoverWrites()
 	return nil
 }
 
 func assignmentKey(name string) string { return "a/" + strings.ToLower(name) }
 
-// record writes b to the log under s.mu and returns the wait for its
-// durability, to call after unlocking.
-func (s *Store) record(b *state.Batch) func() error {
+// record writes b to the log under s.mu, before memory takes the change,
+// and returns the wait for its durability, to call after unlocking. When
+// the disk refuses the write (a full disk) it returns the error and the
+// caller leaves memory as it was, so the log goes on and later writes
+// succeed once there is space.
+func (s *Store) record(b *state.Batch) (func() error, error) {
 	t, err := s.log.Write(b)
-	return func() error {
-		if err != nil {
-			return err
-		}
-		return s.log.Wait(t)
+	if err != nil {
+		return nil, err
 	}
+	return func() error { return s.log.Wait(t) }, nil
 }
 
 // NewStore makes a store that knows the built-in roles.
@@ -152,9 +156,13 @@ func (s *Store) Create(a Assignment) error {
 			return ErrExists{ExistingName: x.Name}
 		}
 	}
+	wait, err := s.record(&b)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	s.byName[strings.ToLower(a.Name)] = a
 	s.prop.created(a.Name)
-	wait := s.record(&b)
 	s.mu.Unlock()
 	return wait()
 }
@@ -179,31 +187,54 @@ func (s *Store) Delete(scope, name string) (Assignment, bool) {
 		s.mu.Unlock()
 		return Assignment{}, false
 	}
-	delete(s.byName, strings.ToLower(name))
-	s.prop.removed(a)
 	var b state.Batch
 	b.Delete(assignmentKey(name))
-	wait := s.record(&b)
+	wait, err := s.record(&b)
+	if err != nil {
+		s.mu.Unlock()
+		state.Must(err)
+	}
+	delete(s.byName, strings.ToLower(name))
+	s.prop.removed(a)
 	s.mu.Unlock()
 	state.Must(wait())
 	return a, true
 }
 
 // DeleteUnder removes every assignment at scope or below (a deleted resource
-// group takes its assignments with it).
+// group takes its assignments with it); it panics with state.Failure if the
+// state log cannot record the removal.
 func (s *Store) DeleteUnder(scope string) {
+	state.Must(s.TryDeleteUnder(scope))
+}
+
+// TryDeleteUnder is DeleteUnder returning the log's refusal (a full disk),
+// with every assignment left in place.
+func (s *Store) TryDeleteUnder(scope string) error {
 	var b state.Batch
+	var gone []string
 	s.mu.Lock()
 	for k, a := range s.byName {
 		if Contains(scope, a.Scope) {
-			delete(s.byName, k)
-			s.prop.removed(a)
+			gone = append(gone, k)
 			b.Delete(assignmentKey(k))
 		}
 	}
-	wait := s.record(&b)
+	if len(gone) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	wait, err := s.record(&b)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	for _, k := range gone {
+		s.prop.removed(s.byName[k])
+		delete(s.byName, k)
+	}
 	s.mu.Unlock()
-	state.Must(wait())
+	return wait()
 }
 
 // List returns assignments that apply at scope: those at scope, above it and,

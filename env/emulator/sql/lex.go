@@ -194,6 +194,9 @@ type sqlError struct {
 	State  byte
 	Class  byte
 	Text   string
+	// rolledBack: the engine rolled back the whole open transaction
+	// (SQLITE_FULL), which the session must then end.
+	rolledBack bool
 }
 
 func (e *sqlError) Error() string { return fmt.Sprintf("mssql error %d: %s", e.Number, e.Text) }

@@ -193,10 +193,12 @@ func TestTypes(t *testing.T) {
 // TestLoginDeadline: a client that connects and never finishes its login
 // (silent, or stopping mid-PRELOGIN) is disconnected after loginTimeout.
 func TestLoginDeadline(t *testing.T) {
-	f := newFixture(t, "AzureCloud")
+	// Set before the server starts (and restored after it stops: cleanups
+	// run last first), so no connection goroutine reads it mid-change.
 	old := loginTimeout
 	loginTimeout = 300 * time.Millisecond
 	t.Cleanup(func() { loginTimeout = old })
+	f := newFixture(t, "AzureCloud")
 	for _, sent := range [][]byte{nil, {0x12, 0x01, 0x00, 0x40, 0, 0, 0, 0, 0}} {
 		c, err := net.Dial("tcp", f.addr)
 		require.NoError(t, err)
@@ -206,4 +208,28 @@ func TestLoginDeadline(t *testing.T) {
 		require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "the server closed the connection (sent %x)", sent)
 		c.Close()
 	}
+}
+
+// TestParameterizedErrorsReachTheClient: a statement with arguments goes
+// as sp_executesql; its error must reach go-mssqldb, which stops reading
+// at a DONEINPROC without DONE_MORE and would report success.
+func TestParameterizedErrorsReachTheClient(t *testing.T) {
+	f := newFixture(t, "AzureCloud")
+	admin := f.asAdmin("true")
+	number := func(err error) int32 {
+		var me mssql.Error
+		require.ErrorAs(t, err, &me)
+		return me.Number
+	}
+	_, err := admin.ExecContext(ctx(t), "INSERT INTO dbo.Missing (Name) VALUES (@p1)", "x")
+	require.EqualValues(t, 208, number(err))
+	_, err = admin.ExecContext(ctx(t), "CREATE TABLE dbo.T (Id INT PRIMARY KEY, Name NVARCHAR(10) NOT NULL)")
+	require.NoError(t, err)
+	_, err = admin.ExecContext(ctx(t), "INSERT INTO dbo.T (Id, Name) VALUES (@p1, @p2)", 1, "a")
+	require.NoError(t, err)
+	_, err = admin.ExecContext(ctx(t), "INSERT INTO dbo.T (Id, Name) VALUES (@p1, @p2)", 1, "b")
+	require.EqualValues(t, 2627, number(err), "a duplicate key by parameters")
+	var n int
+	require.NoError(t, admin.QueryRowContext(ctx(t), "SELECT COUNT(*) FROM dbo.T WHERE Id = @p1", 1).Scan(&n))
+	require.Equal(t, 1, n)
 }

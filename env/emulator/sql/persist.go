@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"context"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -120,6 +121,9 @@ func (s *Server) Persist(dir string, l *state.Log, a *arm.Server) error {
 	if err != nil {
 		return err
 	}
+	// A refused users write is undone in memory (users.go), so the log
+	// may go on after a full disk.
+	l.RecoverWrites()
 	if !l.Reconciles() {
 		return nil
 	}
@@ -154,7 +158,11 @@ func (s *Server) removeStale(keep map[string]bool) error {
 }
 
 // dropFiles removes a dropped database's file (or, with db "", a dropped
-// server's directory) and its users.
+// server's directory) and its users. It runs after Resource Manager
+// recorded the drop, so a users record the disk refuses to delete is only
+// reported: a start drops users of databases Resource Manager lacks, and
+// a database created again under that name clears them first
+// (clearStaleUsers).
 func (s *Server) dropFiles(server, db string) {
 	if s.dir == "" {
 		return
@@ -170,7 +178,28 @@ func (s *Server) dropFiles(server, db string) {
 		}
 		b.Delete(usersKey(server, db))
 	}
-	state.Must(s.log.Commit(&b))
+	if err := s.log.Commit(&b); err != nil && s.ErrorLog != nil {
+		s.ErrorLog("sql: dropped %s/%s but could not delete its users' record: %v", server, db, err)
+	}
+}
+
+// clearStaleUsers deletes the users a new database (db "": a new server's
+// databases) would inherit from a drop whose record the disk refused.
+func (s *Server) clearStaleUsers(server, db string) error {
+	if s.log == nil {
+		return nil
+	}
+	prefix := usersKey(server, db)
+	if db == "" {
+		prefix = usersKey(server, "")
+	}
+	var b state.Batch
+	for _, k := range s.log.Keys(prefix) {
+		if db == "" || k == prefix {
+			b.Delete(k)
+		}
+	}
+	return s.log.Commit(&b)
 }
 
 // saveUsers records a database's users; the caller holds d.mu.
@@ -248,4 +277,34 @@ func quickCheck(path string) string {
 		problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))
 	}
 	return strings.Join(problems, "; ")
+}
+
+// InjectFull makes a database's file refuse to grow, as a full disk does:
+// SQLite answers SQLITE_FULL ("database or disk is full") to any write
+// that needs a new page, through its own page limit (PRAGMA
+// max_page_count) on the database's one connection. full false lifts it.
+// For tests of full-disk behaviour.
+func (s *Server) InjectFull(server, database string, full bool) error {
+	ls, ok := s.logical(server)
+	if !ok {
+		return fmt.Errorf("sql: no server %q", server)
+	}
+	d, ok := ls.database(database)
+	if !ok {
+		return fmt.Errorf("sql: no database %q", database)
+	}
+	ctx := context.Background()
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	limit := int64(1<<32 - 2) // SQLite's largest page count
+	if full {
+		if err := c.QueryRowContext(ctx, "PRAGMA page_count").Scan(&limit); err != nil {
+			return err
+		}
+	}
+	_, err = c.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", limit))
+	return err
 }

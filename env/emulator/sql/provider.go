@@ -3,6 +3,7 @@ package sql
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // Microsoft.Sql resource types.
@@ -351,20 +353,32 @@ func (p *provider) putServer(r *arm.Request) arm.Response {
 				"fullyQualifiedDomainName": name + "." + p.sql.Cloud.SQLSuffix, "privateEndpointConnections": []any{},
 				"minimalTlsVersion": tls, "publicNetworkAccess": "Enabled", "restrictOutboundNetworkAccess": "Disabled",
 			}}
+		if err := p.sql.clearStaleUsers(name, ""); err != nil {
+			return arm.Fail(storeFailure(err))
+		}
 		if err := p.sql.PutServer(name); err != nil {
-			return arm.Fail(arm.Errorf(500, "InternalServerError", "%v", err))
+			return arm.Fail(storeFailure(err))
 		}
 	}
 	if body.Tags != nil {
 		res.Tags = body.Tags
+	}
+	if !found {
+		// The server before its admin, and undone when Resource Manager's
+		// state dir refuses it (a full disk): no server answers logins
+		// that Resource Manager does not have.
+		if _, err := p.arm.TryPutResource(res); err != nil {
+			p.sql.DeleteServer(name)
+			return arm.Fail(storeFailure(err))
+		}
 	}
 	if a := body.Properties.Administrators; a != nil && a.SID != "" {
 		if e := p.setAdmin(r, res, a.Login, a.SID, a.TenantID); e != nil {
 			return arm.Fail(e)
 		}
 	}
-	p.arm.PutResource(res)
 	if found {
+		p.arm.PutResource(res)
 		return arm.OK(p.serverBody(res, r.APIVersion))
 	}
 	return p.accepted(r, opUpsertServer, res)
@@ -495,11 +509,15 @@ func (p *provider) setAdmin(r *arm.Request, srv arm.Resource, login, sid, tenant
 	if !strings.EqualFold(tenant, p.arm.TenantID) {
 		return arm.Errorf(400, "InvalidParameterValue", "Invalid value given for parameter TenantId. Specify a valid parameter value.")
 	}
+	// Resource Manager first: the admin is in force only once its
+	// resource is on disk (a start restores admins from those).
+	if _, err := p.arm.TryPutResource(arm.Resource{ID: srv.ID + "/administrators/ActiveDirectory", Name: "ActiveDirectory", Type: typeAdmin, ResourceGroup: srv.ResourceGroup, Created: time.Now().UTC(),
+		Properties: map[string]any{"administratorType": "ActiveDirectory", "login": login, "sid": strings.ToLower(sid), "tenantId": tenant, "azureADOnlyAuthentication": false}}); err != nil {
+		return storeFailure(err)
+	}
 	if err := p.sql.SetAdmin(srv.Name, &Admin{Login: login, SID: sid, TenantID: tenant}); err != nil {
 		return arm.Errorf(500, "InternalServerError", "%v", err)
 	}
-	p.arm.PutResource(arm.Resource{ID: srv.ID + "/administrators/ActiveDirectory", Name: "ActiveDirectory", Type: typeAdmin, ResourceGroup: srv.ResourceGroup, Created: time.Now().UTC(),
-		Properties: map[string]any{"administratorType": "ActiveDirectory", "login": login, "sid": strings.ToLower(sid), "tenantId": tenant, "azureADOnlyAuthentication": false}})
 	return nil
 }
 
@@ -667,8 +685,11 @@ func (p *provider) putDatabase(r *arm.Request) arm.Response {
 	if body.Location == "" {
 		return arm.Fail(arm.Errorf(400, "LocationRequired", "The location property is required for this definition."))
 	}
+	if err := p.sql.clearStaleUsers(srv.Name, name); err != nil {
+		return arm.Fail(storeFailure(err))
+	}
 	if err := p.sql.PutDatabase(srv.Name, name); err != nil {
-		return arm.Fail(arm.Errorf(500, "InternalServerError", "%v", err))
+		return arm.Fail(storeFailure(err))
 	}
 	now := time.Now().UTC()
 	res := arm.Resource{ID: id, Name: name, Type: typeDatabase, ResourceGroup: srv.ResourceGroup, Location: arm.NormalizeLocation(body.Location), Tags: body.Tags, Created: now,
@@ -682,7 +703,12 @@ func (p *provider) putDatabase(r *arm.Request) arm.Response {
 	if enclave != "" {
 		res.Properties["preferredEnclaveType"] = enclave
 	}
-	p.arm.PutResource(res)
+	if _, err := p.arm.TryPutResource(res); err != nil {
+		// Refused (a full disk): the database goes again, so no login
+		// reaches a database Resource Manager does not have.
+		p.sql.DeleteDatabase(srv.Name, name)
+		return arm.Fail(storeFailure(err))
+	}
 	return p.accepted(r, opCreateDatabase, res)
 }
 
@@ -714,6 +740,19 @@ func (p *provider) listDatabases(r *arm.Request) arm.Response {
 		}
 	}
 	return arm.OK(map[string]any{"value": value})
+}
+
+// storeFailure answers a create the state dir refused, naming the cause:
+// Resource Manager's log or a database file on a full disk.
+func storeFailure(err error) *arm.Error {
+	var we *state.WriteError
+	if isFull(err) && !(errors.As(err, &we) && we.Sticky) {
+		return arm.Errorf(http.StatusInternalServerError, "InternalServerError", "The change could not be saved: the emulator's state directory is full (%v). Nothing was changed; retry once the disk has space.", err)
+	}
+	if errors.As(err, &we) {
+		return arm.StoreFailure(err)
+	}
+	return arm.Errorf(http.StatusInternalServerError, "InternalServerError", "%v", err)
 }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

@@ -12,10 +12,12 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miconform/miconform/env/cloud"
@@ -29,6 +31,14 @@ import (
 // stalls mid-handshake does not hold a connection forever (a variable for
 // tests).
 var loginTimeout = 30 * time.Second
+
+// refuseTimeout bounds the handshake of a connection past the cap, which
+// is only answered with error 10928; maxRefusing bounds how many such
+// handshakes run at once (more are closed at accept). Variables for tests.
+var (
+	refuseTimeout = 5 * time.Second
+	maxRefusing   = 64
+)
 
 // Server is the TDS endpoint of every logical server of one emulated cloud.
 type Server struct {
@@ -53,6 +63,24 @@ type Server struct {
 	// empty and nil keep everything in memory.
 	dir string
 	log *state.Log
+	// maxConns caps each listener's open connections (0: no cap).
+	maxConns int
+}
+
+// SetMaxConns caps the connections each listener keeps open at once, as
+// the emulator's HTTP listeners are capped (0: no cap). A connection past
+// the cap is answered as Azure SQL answers a login past a database's
+// session limit: the handshake goes on to LOGIN7, which gets error 10928
+// ("Resource ID : 2. The session limit for the database is N and has been
+// reached"), and the connection is closed. Clients report it as an error
+// at once, and retry policies treat 10928 as transient (Microsoft.Data.
+// SqlClient's configurable retry logic lists it: dotnet/SqlClient
+// RetryLogicTestHelper.cs). Past maxRefusing such handshakes at once, a
+// connection is closed at accept.
+func (s *Server) SetMaxConns(n int) {
+	s.mu.Lock()
+	s.maxConns = n
+	s.mu.Unlock()
 }
 
 // New makes the SQL endpoint; cert must cover *.{SQLSuffix}.
@@ -69,6 +97,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
+	// open counts this listener's connections within the cap, refusing
+	// those being answered 10928.
+	var open atomic.Int64
+	refusing := make(chan struct{}, maxRefusing)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -80,6 +112,19 @@ func (s *Server) Serve(ln net.Listener) error {
 			c.Close()
 			return net.ErrClosed
 		}
+		limit := s.maxConns
+		refuse := limit > 0 && open.Load() >= int64(limit)
+		if refuse {
+			select {
+			case refusing <- struct{}{}:
+			default:
+				s.mu.Unlock()
+				c.Close()
+				continue
+			}
+		} else {
+			open.Add(1)
+		}
 		s.conns[c] = struct{}{}
 		s.spid++
 		spid := s.spid%30000 + 51 // user sessions start at 51
@@ -88,16 +133,61 @@ func (s *Server) Serve(ln net.Listener) error {
 		go func() {
 			defer s.wg.Done()
 			defer func() {
+				// The slot is free before the client sees the close,
+				// so a client that reconnects at once finds it.
 				s.mu.Lock()
 				delete(s.conns, c)
 				s.mu.Unlock()
+				if refuse {
+					<-refusing
+				} else {
+					open.Add(-1)
+				}
 				c.Close()
 			}()
-			if err := s.handle(c, spid); err != nil && s.ErrorLog != nil {
+			var err error
+			if refuse {
+				err = s.refuse(c, limit)
+			} else {
+				err = s.handle(c, spid)
+			}
+			if err != nil && s.ErrorLog != nil {
 				s.ErrorLog("sql: connection from %s: %v", c.RemoteAddr(), err)
 			}
 		}()
 	}
+}
+
+// openConns counts the connections being served (tests).
+func (s *Server) openConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// refuse answers a connection past the cap: the handshake up to LOGIN7,
+// then Azure SQL's error for a session limit reached (error-messages
+// table of Azure SQL Database: 10928, severity 20, "Resource ID : %d. The
+// %s limit for the database is %d and has been reached"; resource 2 is
+// sessions), within refuseTimeout.
+func (s *Server) refuse(raw net.Conn, limit int) error {
+	_ = raw.SetDeadline(time.Now().Add(min(refuseTimeout, loginTimeout)))
+	conn, err := s.handshake(raw)
+	if err != nil || conn == nil {
+		return err
+	}
+	m, err := tds.ReadMessage(conn)
+	if err != nil {
+		return err
+	}
+	if m.Type != tds.PacketLogin7 {
+		return errors.New("expected LOGIN7")
+	}
+	var r tds.Response
+	r.Error(tds.Notice{Number: 10928, State: 1, Class: 20, Server: "",
+		Text: fmt.Sprintf("Resource ID : 2. The session limit for the database is %d and has been reached. See 'https://docs.microsoft.com/azure/azure-sql/database/resource-limits-logical-server' for assistance.", limit)})
+	r.Done(tds.DoneError, 0, 0)
+	return tds.WriteMessage(conn, tds.PacketReply, 4096, r.Bytes())
 }
 
 // Close stops the listeners, ends every connection and closes the databases.
@@ -142,33 +232,49 @@ func (s *Server) tlsConfig(alpn ...string) *tls.Config {
 // handle runs one connection from accept to close.
 func (s *Server) handle(raw net.Conn, spid uint16) error {
 	_ = raw.SetDeadline(time.Now().Add(loginTimeout))
+	conn, err := s.handshake(raw)
+	if err != nil || conn == nil {
+		return err
+	}
+	sess, err := s.login(conn, spid)
+	if err != nil || sess == nil {
+		return err
+	}
+	_ = raw.SetDeadline(time.Time{})
+	return sess.serve()
+}
+
+// handshake answers PRELOGIN and sets up TLS (TDS 8.0's TLS first, or TLS
+// inside PRELOGIN packets); nil without an error when the client cannot
+// encrypt and is turned away.
+func (s *Server) handshake(raw net.Conn) (net.Conn, error) {
 	pc := &peekConn{Conn: raw, r: bufio.NewReader(raw)}
 	first, err := pc.r.Peek(1)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var conn net.Conn = pc
 	strict := first[0] == 0x16 // a TLS handshake record: TDS 8.0
 	if strict {
 		tc := tls.Server(pc, s.tlsConfig("tds/8.0"))
 		if err := tc.Handshake(); err != nil {
-			return err
+			return nil, err
 		}
 		if tc.ConnectionState().NegotiatedProtocol != "tds/8.0" {
-			return errors.New("TDS 8.0 client did not negotiate ALPN tds/8.0")
+			return nil, errors.New("TDS 8.0 client did not negotiate ALPN tds/8.0")
 		}
 		conn = tc
 	}
 	m, err := tds.ReadMessage(conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m.Type != tds.PacketPrelogin {
-		return errors.New("first message is not PRELOGIN")
+		return nil, errors.New("first message is not PRELOGIN")
 	}
 	pre, err := tds.ParsePrelogin(m.Data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	clientEnc := pre.Encryption()
 	resp := tds.Prelogin{
@@ -189,33 +295,28 @@ func (s *Server) handle(raw net.Conn, spid uint16) error {
 		resp[tds.PreloginFedAuthRequired] = []byte{1}
 	}
 	if err := tds.WriteMessage(conn, tds.PacketReply, 4096, resp.Bytes()); err != nil {
-		return err
+		return nil, err
 	}
 	if !strict {
 		if clientEnc == tds.EncryptNotSup {
 			// The client cannot encrypt and the server requires it: the
 			// server ends the connection (MS-TDS 2.2.6.5).
-			return nil
+			return nil, nil
 		}
 		hc := tds.NewHandshakeConn(raw)
 		if pc.r.Buffered() > 0 {
-			return errors.New("client sent data before the TLS handshake")
+			return nil, errors.New("client sent data before the TLS handshake")
 		}
 		tc := tls.Server(hc, s.tlsConfig())
 		if err := tc.Handshake(); err != nil {
-			return err
+			return nil, err
 		}
 		if err := hc.Passthrough(); err != nil {
-			return err
+			return nil, err
 		}
 		conn = tc
 	}
-	sess, err := s.login(conn, spid)
-	if err != nil || sess == nil {
-		return err
-	}
-	_ = raw.SetDeadline(time.Time{})
-	return sess.serve()
+	return conn, nil
 }
 
 // loginError is the answer to a refused login: ERROR then DONE with the

@@ -109,25 +109,41 @@ func (ss *session) notice(r *tds.Response, e *sqlError) {
 // the batch.
 func (ss *session) runBatch(r *tds.Response, text string, params map[string]any, inProc bool) bool {
 	done := r.Done
+	// Inside a procedure (sp_executesql) every DONEINPROC says more
+	// follows (DONE_MORE): the procedure's RETURNSTATUS and DONEPROC do.
+	// go-mssqldb stops reading a response at a DONEINPROC without it, so
+	// an ERROR before one would never reach the client: a parameterized
+	// INSERT that failed would look as if it had succeeded.
+	more := uint16(0)
 	if inProc {
-		done = r.DoneInProc
+		done, more = r.DoneInProc, tds.DoneMore
 	}
 	toks, err := lex(text)
 	if err != nil {
 		ss.notice(r, asSQLError(err))
-		done(tds.DoneError, 0, 0)
+		done(tds.DoneError|more, 0, 0)
 		return false
 	}
 	stmts := splitStatements(toks)
 	if len(stmts) == 0 {
-		done(tds.DoneFinal, 0, 0)
+		done(tds.DoneFinal|more, 0, 0)
 		return true
 	}
 	for i, st := range stmts {
 		res, err := ss.statement(r, st, params)
 		if err != nil {
-			ss.notice(r, asSQLError(err))
-			done(tds.DoneError, 0, 0)
+			se := asSQLError(err)
+			doomed := ss.tx != nil && se.rolledBack
+			if doomed {
+				c := *se
+				c.Text += " The transaction was rolled back."
+				se = &c
+			}
+			ss.notice(r, se)
+			if doomed {
+				ss.dropDoomedTx(r)
+			}
+			done(tds.DoneError|more, 0, 0)
 			return false
 		}
 		status := uint16(0)
@@ -231,8 +247,23 @@ func (ss *session) finishTx(r *tds.Response, commit bool) error {
 		typ = tds.EnvCommitTran
 	}
 	err := ss.endTx(commit)
+	if err != nil {
+		typ = tds.EnvRollbackTran
+	}
 	r.EnvChangeBytes(typ, nil, txDescriptor(ss.spid, ss.txID))
 	return err
+}
+
+// dropDoomedTx ends the session's transaction after an error SQLite
+// answers by rolling the whole transaction back (SQLITE_FULL: "it is
+// possible that the transaction will be automatically rolled back",
+// sqlite.org/lang_transaction.html), as SQL Server ends a doomed
+// transaction: rolled back and announced with ENVCHANGE rollback, so the
+// client's later COMMIT gets 3902 and no later statement of what the
+// client takes for its transaction is committed on its own.
+func (ss *session) dropDoomedTx(r *tds.Response) {
+	_ = ss.endTx(false) // SQLite may have rolled back already
+	r.EnvChangeBytes(tds.EnvRollbackTran, nil, txDescriptor(ss.spid, ss.txID))
 }
 
 func (ss *session) endTx(commit bool) error {
@@ -244,6 +275,12 @@ func (ss *session) endTx(commit bool) error {
 		q = "COMMIT"
 	}
 	_, err := ss.tx.ExecContext(context.Background(), q)
+	if err != nil && commit {
+		// A COMMIT refused (a full disk) may leave the transaction
+		// open: the pooled connection must not carry it to the next
+		// session.
+		_, _ = ss.tx.ExecContext(context.Background(), "ROLLBACK")
+	}
 	ss.tx.Close()
 	ss.tx = nil
 	return err

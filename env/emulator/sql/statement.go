@@ -13,6 +13,7 @@ import (
 
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/sql/tds"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 type result struct {
@@ -518,6 +519,22 @@ func asSQLError(err error) *sqlError {
 	return engineError(err).(*sqlError)
 }
 
+// sqliteFull is SQLITE_FULL, SQLite's result code for a write the disk
+// (or the database's page limit) refused.
+const sqliteFull = 13
+
+// isFull says whether err is a write refused for lack of space: the users'
+// state log on a full disk, or SQLite's "database or disk is full".
+func isFull(err error) bool {
+	return state.IsNoSpace(err) || sqliteFullErr(err)
+}
+
+// sqliteFullErr says whether err is SQLite's SQLITE_FULL.
+func sqliteFullErr(err error) bool {
+	var ce interface{ Code() int }
+	return errors.As(err, &ce) && ce.Code()&0xff == sqliteFull
+}
+
 var (
 	noTableRE  = regexp.MustCompile(`no such table: (?:main\.)?(\S+)`)
 	noColRE    = regexp.MustCompile(`no such column: (\S+)`)
@@ -537,6 +554,12 @@ func engineError(err error) error {
 	}
 	msg := err.Error()
 	switch {
+	case isFull(err):
+		// Error 1105 (severity 17, insufficient resources) is SQL
+		// Server's answer to a write with no space left; the text names
+		// the emulator's cause. The statement had no effect.
+		return &sqlError{Number: 1105, State: 2, Class: 17, rolledBack: sqliteFullErr(err),
+			Text: fmt.Sprintf("Could not allocate space: the emulator's state directory is full (%s). The statement was not applied; retry once the disk has space.", sqliteCode.ReplaceAllString(msg, ""))}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &sqlError{Number: 1222, State: 56, Class: 16, Text: "Lock request time out period exceeded."}
 	case noTableRE.MatchString(msg):

@@ -90,7 +90,12 @@ func (ss *session) createUser(st []token) error {
 		}
 	}
 	d.users[k] = &dbUser{Name: name, OID: p.ObjectID, Roles: map[string]bool{}}
-	return ss.srv.saveUsers(ss.ls, d)
+	if err := ss.srv.saveUsers(ss.ls, d); err != nil {
+		// Not recorded (a full disk): memory keeps what the log has.
+		delete(d.users, k)
+		return err
+	}
+	return nil
 }
 
 // alterRole is ALTER ROLE role ADD|DROP MEMBER [name].
@@ -117,8 +122,17 @@ func (ss *session) alterRole(st []token) error {
 	if !ok {
 		return &sqlError{Number: 15151, State: 1, Class: 16, Text: fmt.Sprintf("Cannot add the principal '%s', because it does not exist or you do not have permission.", member)}
 	}
+	was, had := u.Roles[role]
 	u.Roles[role] = st[3].is("ADD")
-	return ss.srv.saveUsers(ss.ls, d)
+	if err := ss.srv.saveUsers(ss.ls, d); err != nil {
+		if had {
+			u.Roles[role] = was
+		} else {
+			delete(u.Roles, role)
+		}
+		return err
+	}
+	return nil
 }
 
 // dropUser is DROP USER [IF EXISTS] [name].
@@ -140,12 +154,17 @@ func (ss *session) dropUser(st []token) error {
 	d := ss.db
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.users[strings.ToLower(name)]; !ok {
+	u, ok := d.users[strings.ToLower(name)]
+	if !ok {
 		if ifExists {
 			return nil
 		}
 		return &sqlError{Number: 15151, State: 1, Class: 16, Text: fmt.Sprintf("Cannot drop the user '%s', because it does not exist or you do not have permission.", name)}
 	}
 	delete(d.users, strings.ToLower(name))
-	return ss.srv.saveUsers(ss.ls, d)
+	if err := ss.srv.saveUsers(ss.ls, d); err != nil {
+		d.users[strings.ToLower(name)] = u
+		return err
+	}
+	return nil
 }

@@ -1,0 +1,329 @@
+package emulator_test
+
+import (
+	"context"
+	"crypto/tls"
+	"database/sql"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	mssql "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/msdsn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/wine/winetest"
+)
+
+// fill makes a service's state log refuse every write as a full disk does
+// (ENOSPC after half the record), until free is called.
+func fill(h *harness, log string) (free func()) {
+	var full atomic.Bool
+	full.Store(true)
+	h.E.StateLog(log).InjectWriteFault(func() error {
+		if full.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	})
+	return func() { full.Store(false) }
+}
+
+// assertDiskFull checks Resource Manager's answer to a write refused for a
+// full disk: its error shape, the cause named, what to do.
+func assertDiskFull(t *testing.T, r reply, what string) {
+	t.Helper()
+	assert.Equal(t, 500, r.code, "%s: %s", what, r.raw)
+	assert.Equal(t, "InternalServerError", r.errCode(), what)
+	assert.Contains(t, r.errMessage(), "the emulator's state directory is full", what)
+	assert.Contains(t, r.errMessage(), "no space left on device", what)
+	assert.Contains(t, r.errMessage(), "retry once the disk has space", what)
+}
+
+// TestFullDiskResourceManager: while Resource Manager's log refuses
+// writes, group and resource PUTs and DELETEs answer 500 naming the cause
+// and change nothing; once there is space they succeed without a restart,
+// and a restart finds exactly what was acknowledged.
+func TestFullDiskResourceManager(t *testing.T) {
+	dir := winetest.TempDir(t)
+	h, stop := startIn(t, dir)
+	kept := h.rg("kept-rg")
+	require.Equal(t, 201, h.op("PUT", kept+"?api-version=2021-04-01", map[string]any{"location": "westus2", "tags": map[string]string{"v": "1"}}).code)
+	uai := kept + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/kept-id"
+	require.Equal(t, 201, h.op("PUT", uai+"?api-version=2023-01-31", map[string]any{"location": "westus2"}).code)
+	newGroup := h.rg("new-rg")
+	newUAI := kept + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/new-id"
+
+	free := fill(h, "arm")
+	assertDiskFull(t, h.op("PUT", newGroup+"?api-version=2021-04-01", map[string]any{"location": "westus2"}), "PUT group")
+	assertDiskFull(t, h.op("PATCH", kept+"?api-version=2021-04-01", map[string]any{"tags": map[string]string{"v": "2"}}), "PATCH group")
+	assertDiskFull(t, h.op("PUT", newUAI+"?api-version=2023-01-31", map[string]any{"location": "westus2"}), "PUT identity")
+	assertDiskFull(t, h.op("DELETE", uai+"?api-version=2023-01-31", nil), "DELETE identity")
+	assertDiskFull(t, h.op("DELETE", kept+"?api-version=2021-04-01", nil), "DELETE group")
+	// Nothing refused is served.
+	assert.Equal(t, 404, h.op("GET", newGroup+"?api-version=2021-04-01", nil).code)
+	assert.Equal(t, 404, h.op("GET", newUAI+"?api-version=2023-01-31", nil).code)
+	_, ok := h.E.Dir.ByResourceID(newUAI)
+	assert.False(t, ok, "the refused identity's principal went with it")
+	r := h.op("GET", kept+"?api-version=2021-04-01", nil)
+	assert.Equal(t, "1", str(r.body, "tags", "v"))
+	r = h.op("GET", uai+"?api-version=2023-01-31", nil)
+	require.Equal(t, 200, r.code)
+	principal := str(r.body, "properties", "principalId")
+	_, ok = h.E.Dir.ByObjectID(principal)
+	assert.True(t, ok, "the identity whose delete was refused keeps its principal")
+	assert.NoError(t, h.E.StateLog("arm").Err(), "the log goes on")
+
+	free()
+	require.Equal(t, 201, h.op("PUT", newGroup+"?api-version=2021-04-01", map[string]any{"location": "westus2"}).code)
+	require.Equal(t, 200, h.op("PATCH", kept+"?api-version=2021-04-01", map[string]any{"tags": map[string]string{"v": "2"}}).code)
+	require.Equal(t, 201, h.op("PUT", newUAI+"?api-version=2023-01-31", map[string]any{"location": "westus2"}).code)
+	require.Equal(t, 200, h.op("DELETE", uai+"?api-version=2023-01-31", nil).code)
+	stop()
+
+	h, _ = startIn(t, dir)
+	assert.Equal(t, 200, h.op("GET", newGroup+"?api-version=2021-04-01", nil).code)
+	assert.Equal(t, "2", str(h.op("GET", kept+"?api-version=2021-04-01", nil).body, "tags", "v"))
+	assert.Equal(t, 200, h.op("GET", newUAI+"?api-version=2023-01-31", nil).code)
+	assert.Equal(t, 404, h.op("GET", uai+"?api-version=2023-01-31", nil).code)
+	_, ok = h.E.Dir.ByObjectID(principal)
+	assert.False(t, ok, "the deleted identity's principal is gone")
+}
+
+// TestFullDiskDirectory: an identity whose principal the directory's log
+// refuses is not created (not in Resource Manager either); once there is
+// space it is.
+func TestFullDiskDirectory(t *testing.T) {
+	dir := winetest.TempDir(t)
+	h, stop := startIn(t, dir)
+	g := h.rg("id-rg")
+	require.Equal(t, 201, h.op("PUT", g+"?api-version=2021-04-01", map[string]any{"location": "westus2"}).code)
+	uai := g + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/refused"
+	free := fill(h, "directory")
+	assertDiskFull(t, h.op("PUT", uai+"?api-version=2023-01-31", map[string]any{"location": "westus2"}), "PUT identity")
+	assert.Equal(t, 404, h.op("GET", uai+"?api-version=2023-01-31", nil).code)
+	_, ok := h.E.Dir.ByResourceID(uai)
+	assert.False(t, ok)
+	free()
+	r := h.op("PUT", uai+"?api-version=2023-01-31", map[string]any{"location": "westus2"})
+	require.Equal(t, 201, r.code, "%s", r.raw)
+	stop()
+	h, _ = startIn(t, dir)
+	p, ok := h.E.Dir.ByResourceID(uai)
+	require.True(t, ok)
+	assert.Equal(t, str(r.body, "properties", "principalId"), p.ObjectID)
+}
+
+// TestFullDiskRoleAssignments: role assignment PUT and DELETE while the
+// role assignments' log refuses writes: 500 naming the cause, the refused
+// assignment neither listed nor enforced, the refused delete still in
+// force; after space is freed both work, and a restart agrees.
+func TestFullDiskRoleAssignments(t *testing.T) {
+	dir := winetest.TempDir(t)
+	h, stop := startIn(t, dir)
+	g := h.rg("rbac-rg")
+	require.Equal(t, 201, h.op("PUT", g+"?api-version=2021-04-01", map[string]any{"location": "westus2"}).code)
+	reader := h.newApp("reader-app")
+	writer := h.newApp("writer-app")
+	kept := h.assignRole(reader.ObjectID, readerRole, g)
+	path := func(name string) string {
+		return g + "/providers/Microsoft.Authorization/roleAssignments/" + name + "?api-version=2022-04-01"
+	}
+	body := map[string]any{"properties": map[string]any{"roleDefinitionId": h.sub() + "/providers/Microsoft.Authorization/roleDefinitions/" + readerRole, "principalId": writer.ObjectID, "principalType": "ServicePrincipal"}}
+	refused := directory.NewGUID()
+	readAs := func(p directory.Principal) int {
+		return h.arm("GET", g+"?api-version=2021-04-01", h.appToken(p, h.E.Cloud.ARMResource), nil).code
+	}
+
+	// A group whose assignment's removal the log will refuse.
+	doomed := h.rg("doomed-rg")
+	require.Equal(t, 201, h.op("PUT", doomed+"?api-version=2021-04-01", map[string]any{"location": "westus2"}).code)
+	h.assignRole(writer.ObjectID, readerRole, doomed)
+
+	free := fill(h, "rbac")
+	assertDiskFull(t, h.op("PUT", path(refused), body), "PUT assignment")
+	// The group's delete succeeds (its record is Resource Manager's); its
+	// assignment stays until a group of that name is created, which
+	// needs the log, then clears it.
+	require.Equal(t, 202, h.op("DELETE", doomed+"?api-version=2021-04-01", nil).code)
+	assert.Equal(t, 404, h.op("GET", doomed+"?api-version=2021-04-01", nil).code)
+	assertDiskFull(t, h.op("PUT", doomed+"?api-version=2021-04-01", map[string]any{"location": "westus2"}), "PUT group over a stale assignment")
+	assertDiskFull(t, h.op("DELETE", path(kept), nil), "DELETE assignment")
+	assert.Equal(t, 404, h.op("GET", path(refused), nil).code)
+	assert.Equal(t, 403, readAs(writer), "a refused assignment grants nothing")
+	assert.Equal(t, 200, h.op("GET", path(kept), nil).code)
+	assert.Equal(t, 200, readAs(reader), "an assignment whose delete was refused still grants")
+
+	free()
+	require.Equal(t, 201, h.op("PUT", doomed+"?api-version=2021-04-01", map[string]any{"location": "westus2"}).code)
+	for _, a := range h.op("GET", doomed+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()", nil).value() {
+		assert.NotEqual(t, strings.ToLower(doomed), strings.ToLower(str(a, "properties", "scope")), "the new group has no assignments of its own")
+	}
+	assert.Equal(t, 403, h.arm("GET", doomed+"?api-version=2021-04-01", h.appToken(writer, h.E.Cloud.ARMResource), nil).code)
+	require.Equal(t, 201, h.op("PUT", path(refused), body).code)
+	require.Equal(t, 200, h.op("DELETE", path(kept), nil).code)
+	assert.Equal(t, 200, readAs(writer))
+	assert.Equal(t, 403, readAs(reader))
+	stop()
+
+	h, _ = startIn(t, dir)
+	assert.Equal(t, 200, h.op("GET", path(refused), nil).code)
+	assert.Equal(t, 404, h.op("GET", path(kept), nil).code)
+}
+
+// sqlOn connects to a database of any logical server with a token.
+func (h *harness) sqlOn(server, database, tok string) *sql.DB {
+	h.t.Helper()
+	host := server + "." + h.E.Cloud.SQLSuffix
+	cfg, err := msdsn.Parse("sqlserver://" + host + "?database=" + database + "&encrypt=true")
+	require.NoError(h.t, err)
+	cfg.TLSConfig = &tls.Config{RootCAs: h.E.CA.Pool(), ServerName: host}
+	conn, err := mssql.NewSecurityTokenConnector(cfg, func(context.Context) (string, error) { return tok, nil })
+	require.NoError(h.t, err)
+	conn.Dialer = dialerFunc(h.E.DialContext)
+	db := sql.OpenDB(conn)
+	h.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// assertSQLFull checks a T-SQL write refused for a full disk: error 1105
+// naming the cause.
+func assertSQLFull(t *testing.T, err error, what string) {
+	t.Helper()
+	var me mssql.Error
+	require.ErrorAs(t, err, &me, what)
+	assert.EqualValues(t, 1105, me.Number, what)
+	assert.Contains(t, me.Message, "the emulator's state directory is full", what)
+	assert.Contains(t, me.Message, "retry once the disk has space", what)
+}
+
+// TestFullDiskSQL: SQL servers and databases created through Resource
+// Manager on a full disk answer 500 naming the cause and do not exist
+// (no login reaches them); T-SQL writes (CREATE USER, ALTER ROLE, DROP
+// USER in the state log; INSERT in the database file) answer error 1105
+// naming the cause and change nothing. Once there is space everything
+// works without a restart, and a restart keeps what was acknowledged.
+func TestFullDiskSQL(t *testing.T) {
+	dir := winetest.TempDir(t)
+	h, stop := startIn(t, dir)
+	w := h.E.World
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opTok := h.appToken(h.E.Operator, h.E.Cloud.SQLResource)
+	srv := h.rg(w.ResourceGroup) + "/providers/Microsoft.Sql/servers/"
+	server := map[string]any{"location": w.Location, "properties": map[string]any{"administrators": map[string]any{
+		"administratorType": "ActiveDirectory", "login": h.E.Operator.DisplayName, "sid": h.E.Operator.ObjectID, "tenantId": h.E.TenantID(),
+	}}}
+	loginFails := func(server, db, tok string, number int32) {
+		t.Helper()
+		err := h.sqlOn(server, db, tok).PingContext(ctx)
+		var me mssql.Error
+		require.ErrorAs(t, err, &me)
+		assert.EqualValues(t, number, me.Number, "%v", err)
+	}
+
+	// Resource Manager's log full: no server, no database.
+	free := fill(h, "arm")
+	assertDiskFull(t, h.op("PUT", srv+"refused-srv?api-version=2023-08-01", server), "PUT server")
+	assert.Equal(t, 404, h.op("GET", srv+"refused-srv?api-version=2023-08-01", nil).code)
+	loginFails("refused-srv", "master", opTok, 40532)
+	assertDiskFull(t, h.op("PUT", srv+w.SQLServer+"/databases/refuseddb?api-version=2023-08-01", map[string]any{"location": w.Location}), "PUT database")
+	assert.Equal(t, 404, h.op("GET", srv+w.SQLServer+"/databases/refuseddb?api-version=2023-08-01", nil).code)
+	loginFails(w.SQLServer, "refuseddb", opTok, 4060)
+	free()
+	require.Equal(t, 202, h.op("PUT", srv+"refused-srv?api-version=2023-08-01", server).code)
+	require.Equal(t, 202, h.op("PUT", srv+w.SQLServer+"/databases/refuseddb?api-version=2023-08-01", map[string]any{"location": w.Location}).code)
+	require.NoError(t, h.sqlOn("refused-srv", "master", opTok).PingContext(ctx))
+	require.NoError(t, h.sqlOn(w.SQLServer, "refuseddb", opTok).PingContext(ctx))
+
+	// The users' log full: CREATE USER, ALTER ROLE and DROP USER change
+	// nothing.
+	db := h.sqlOn(w.SQLServer, w.SQLDatabase, opTok)
+	app := h.newApp("sql-full-app")
+	appDB := h.sqlOn(w.SQLServer, w.SQLDatabase, h.appToken(app, h.E.Cloud.SQLResource))
+	insertAsApp := func() error {
+		_, err := appDB.ExecContext(ctx, "INSERT INTO dbo."+w.SQLTable+" (Name, Quantity) VALUES (N'by the app', 1)")
+		return err
+	}
+	number := func(err error) int32 {
+		var me mssql.Error
+		if assert.ErrorAs(t, err, &me) {
+			return me.Number
+		}
+		return 0
+	}
+	free = fill(h, "sql")
+	_, err := db.ExecContext(ctx, "CREATE USER [sql-full-app] FROM EXTERNAL PROVIDER")
+	assertSQLFull(t, err, "CREATE USER")
+	loginFails(w.SQLServer, w.SQLDatabase, h.appToken(app, h.E.Cloud.SQLResource), 18456)
+	free()
+	_, err = db.ExecContext(ctx, "CREATE USER [sql-full-app] FROM EXTERNAL PROVIDER")
+	require.NoError(t, err, "the refused CREATE USER left nothing behind")
+	assert.EqualValues(t, 229, number(insertAsApp()), "no db_datawriter yet")
+	free = fill(h, "sql")
+	_, err = db.ExecContext(ctx, "ALTER ROLE db_datawriter ADD MEMBER [sql-full-app]")
+	assertSQLFull(t, err, "ALTER ROLE")
+	assert.EqualValues(t, 229, number(insertAsApp()), "the refused role membership grants nothing")
+	_, err = db.ExecContext(ctx, "DROP USER [sql-full-app]")
+	assertSQLFull(t, err, "DROP USER")
+	require.NoError(t, appDB.PingContext(ctx), "the user whose drop was refused still signs in")
+	free()
+	_, err = db.ExecContext(ctx, "ALTER ROLE db_datawriter ADD MEMBER [sql-full-app]")
+	require.NoError(t, err)
+	require.NoError(t, insertAsApp())
+
+	// The database file full: an INSERT that needs a new page is refused
+	// and leaves no row.
+	_, err = db.ExecContext(ctx, "CREATE TABLE dbo.Notes (Id INT IDENTITY(1,1) PRIMARY KEY, Body NVARCHAR(MAX) NOT NULL)")
+	require.NoError(t, err)
+	big := strings.Repeat("a page or more of text ", 2000)
+	require.NoError(t, h.E.SQL.InjectFull(w.SQLServer, w.SQLDatabase, true))
+	_, err = db.ExecContext(ctx, "INSERT INTO dbo.Notes (Body) VALUES (@p1)", big)
+	assertSQLFull(t, err, "INSERT")
+	var n int
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM dbo.Notes").Scan(&n))
+	assert.Equal(t, 0, n)
+	// In a transaction: SQLite rolls the whole transaction back, so the
+	// session ends it as SQL Server ends a doomed one; its COMMIT fails
+	// and nothing of it is stored.
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, "INSERT INTO dbo.Notes (Body) VALUES (N'small, in the transaction')")
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, "INSERT INTO dbo.Notes (Body) VALUES (@p1)", big)
+	assertSQLFull(t, err, "INSERT in a transaction")
+	assert.Contains(t, err.Error(), "The transaction was rolled back")
+	// The transaction no longer holds the database: another session reads
+	// at once instead of waiting out the lock timeout.
+	other := h.sqlOn(w.SQLServer, w.SQLDatabase, opTok)
+	short, cancelShort := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelShort()
+	require.NoError(t, other.QueryRowContext(short, "SELECT COUNT(*) FROM dbo.Notes").Scan(&n))
+	assert.Equal(t, 0, n)
+	// go-mssqldb saw the ENVCHANGE rollback and says so itself.
+	cerr := tx.Commit()
+	require.Error(t, cerr, "the doomed transaction does not commit")
+	assert.Contains(t, cerr.Error(), "the transaction was aborted by the server")
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM dbo.Notes").Scan(&n))
+	assert.Equal(t, 0, n)
+	require.NoError(t, h.E.SQL.InjectFull(w.SQLServer, w.SQLDatabase, false))
+	_, err = db.ExecContext(ctx, "INSERT INTO dbo.Notes (Body) VALUES (@p1)", big)
+	require.NoError(t, err)
+	stop()
+
+	h, _ = startIn(t, dir)
+	opTok = h.appToken(h.E.Operator, h.E.Cloud.SQLResource)
+	require.NoError(t, h.sqlOn("refused-srv", "master", opTok).PingContext(ctx))
+	require.NoError(t, h.sqlOn(w.SQLServer, "refuseddb", opTok).PingContext(ctx))
+	db = h.sqlOn(w.SQLServer, w.SQLDatabase, opTok)
+	var body string
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*), MAX(Body) FROM dbo.Notes").Scan(&n, &body))
+	assert.Equal(t, 1, n)
+	assert.Equal(t, big, body)
+	appDB = h.sqlOn(w.SQLServer, w.SQLDatabase, h.appToken(app, h.E.Cloud.SQLResource))
+	assert.NoError(t, insertAsApp(), "the user and its role survived the restart")
+}
