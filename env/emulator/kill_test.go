@@ -273,7 +273,23 @@ func TestKillMidLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(700 * time.Millisecond)
+	// Kill once every kind of write has been acknowledged a few times
+	// (a fixed sleep saw none of a kind on a loaded machine), while the
+	// workers keep writing: the kill lands mid-load either way.
+	enough := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := map[string]int{}
+		for _, a := range writes {
+			n[a.kind]++
+		}
+		return n["arm"] >= 3 && n["blob"] >= 3 && n["secret"] >= 3
+	}
+	for deadline := time.Now().Add(2 * time.Minute); !enough(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the emulator acknowledged too few writes of some kind in 2 minutes")
+		}
+	}
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
 	_ = p.cmd.Wait()
 	close(stop)
