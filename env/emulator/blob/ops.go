@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/miconform/miconform/env/emulator/state"
 )
@@ -45,73 +44,6 @@ var (
 	opAppendBlock           = &operation{name: "AppendBlock", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "aw", h: (*Service).AppendBlock}
 	errUnsupportedOperation = errorf(400, "UnsupportedQueryParameter", "One of the query parameters specified in the request URI is not supported.")
 )
-
-// route picks the operation from the method, the path level and the
-// restype/comp query parameters.
-func route(r *request) (*operation, *Error) {
-	comp := r.q.Get("comp")
-	m := r.Method
-	switch {
-	case r.container == "":
-		switch {
-		case comp == "list" && m == http.MethodGet:
-			return opListContainers, nil
-		case comp == "userdelegationkey" && r.q.Get("restype") == "service":
-			if m != http.MethodPost {
-				return nil, errUnsupportedVerb()
-			}
-			return opGetUserDelegationKey, nil
-		}
-		return nil, errUnsupportedOperation
-	case r.blob == "":
-		switch {
-		case comp == "list" && m == http.MethodGet:
-			return opListBlobs, nil
-		case comp == "lease" && m == http.MethodPut:
-			return opLeaseContainer, nil
-		case comp != "":
-			return nil, errUnsupportedOperation
-		case m == http.MethodPut:
-			return opCreateContainer, nil
-		case m == http.MethodGet || m == http.MethodHead:
-			return opGetContainerProps, nil
-		case m == http.MethodDelete:
-			return opDeleteContainer, nil
-		}
-		return nil, errUnsupportedVerb()
-	}
-	if len(r.blob) > 1024 || !utf8.ValidString(r.blob) {
-		return nil, errorf(400, "InvalidUri", "The requested URI does not represent any resource on the server.")
-	}
-	if r.q.Has("snapshot") && m != http.MethodGet && m != http.MethodHead && m != http.MethodDelete {
-		// A snapshot is read-only: only reads and Delete Blob take one
-		// [unverified: the code Azure answers a write to one with].
-		return nil, errInvalidQuery("snapshot", r.q.Get("snapshot"), "")
-	}
-	switch {
-	case m == http.MethodPut && comp == "":
-		return opPutBlob, nil
-	case m == http.MethodPut && comp == "lease":
-		return opLeaseBlob, nil
-	case m == http.MethodPut && comp == "snapshot":
-		return opSnapshotBlob, nil
-	case m == http.MethodPut && comp == "appendblock":
-		return opAppendBlock, nil
-	case m == http.MethodPut && comp == "block":
-		return opPutBlock, nil
-	case m == http.MethodPut && comp == "blocklist":
-		return opPutBlockList, nil
-	case m == http.MethodGet && comp == "":
-		return opGetBlob, nil
-	case m == http.MethodHead && comp == "":
-		return opGetBlobProperties, nil
-	case m == http.MethodDelete && comp == "":
-		return opDeleteBlob, nil
-	case comp != "":
-		return nil, errUnsupportedOperation
-	}
-	return nil, errUnsupportedVerb()
-}
 
 // containerNameRE is the container naming rule: 3-63 lower-case letters,
 // digits and single hyphens, starting and ending with a letter or digit.
