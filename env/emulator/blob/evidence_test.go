@@ -12,15 +12,8 @@ import (
 // stays true.
 var noEvidenceYet = []string{
 	"POST /?restype=service&comp=userdelegationkey",
-	"PUT /{container}?restype=container",
-	"GET /{container}?restype=container",
-	"HEAD /{container}?restype=container",
-	"DELETE /{container}?restype=container",
 	"PUT /{container}?restype=container&comp=lease",
-	"HEAD /{container}/{blob}",
-	"DELETE /{container}/{blob}",
 	"PUT /{container}/{blob}?comp=lease",
-	"PUT /{container}/{blob}?comp=snapshot",
 	"PUT /{container}/{blob}?comp=appendblock",
 	"PUT /{container}/{blob}?comp=blocklist",
 }

@@ -126,9 +126,20 @@ func (s *Service) GetContainerProperties(r *request) reply {
 	if err != nil {
 		return fail(storeError(err))
 	}
-	h := http.Header{
-		"ETag": {c.ETag}, "Last-Modified": {httpTime(c.LastModified)},
-		"x-ms-has-immutability-policy": {"false"}, "x-ms-has-legal-hold": {"false"},
+	h := http.Header{"ETag": {c.ETag}, "Last-Modified": {httpTime(c.LastModified)}}
+	// The headers of the properties List Containers shows at the same
+	// version: recorded at 2021-12-02 with x-ms-default-encryption-scope,
+	// x-ms-deny-encryption-scope-override and
+	// x-ms-immutable-storage-with-versioning-enabled (Azure/azure-sdk-for-js
+	// sdk/storage/storage-blob/recordings/node/containerclient/recording_getproperties.json).
+	if r.version >= "2017-11-09" {
+		h["X-Ms-Has-Immutability-Policy"], h["X-Ms-Has-Legal-Hold"] = []string{"false"}, []string{"false"}
+	}
+	if r.version >= "2019-07-07" {
+		h["X-Ms-Default-Encryption-Scope"], h["X-Ms-Deny-Encryption-Scope-Override"] = []string{"$account-encryption-key"}, []string{"false"}
+	}
+	if r.version >= "2020-10-02" {
+		h["X-Ms-Immutable-Storage-With-Versioning-Enabled"] = []string{"false"}
 	}
 	c.Lease.setHeaders(h, s.Issuer.Now())
 	if c.PublicAccess != "" {
@@ -895,7 +906,12 @@ func blobHeaders(r *request, b Blob, now time.Time) http.Header {
 	h["x-ms-server-encrypted"] = trueValue
 	h["Accept-Ranges"] = bytesValue
 	h["Content-Type"] = []string{b.ContentType}
-	b.Lease.setHeaders(h, now)
+	if b.Snapshot == "" {
+		// A snapshot cannot be leased and Azure sends no lease headers
+		// for one (Azure/azure-sdk-for-js
+		// sdk/storage/storage-blob/recordings/node/blobclient/recording_createsnapshot.json).
+		b.Lease.setHeaders(h, now)
+	}
 	if b.BlobType() == appendBlob {
 		// https://learn.microsoft.com/rest/api/storageservices/get-blob-properties#response-headers
 		h.Set("x-ms-blob-committed-block-count", strconv.Itoa(len(b.blocks)))

@@ -155,14 +155,19 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 		for _, d := range e.Details {
 			body.Extra = append(body.Extra, xmlKV{XMLName: xml.Name{Local: d[0]}, Value: d[1]})
 		}
+		if r.Method == http.MethodHead {
+			// A HEAD's error has no body, and Azure sends no Content-Type
+			// for the body it does not send (Azure/azure-sdk-for-js
+			// sdk/storage/storage-blob/recordings/node/blobclient/recording_exists_returns_false_on_nonexisting_blob.json).
+			w.WriteHeader(e.Status)
+			return
+		}
 		b, _ := xml.Marshal(body)
 		b = append([]byte(xmlDecl), b...)
 		h.Set("Content-Type", "application/xml")
 		h.Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(e.Status)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(b)
-		}
+		_, _ = w.Write(b)
 		return
 	}
 	if rp.body != nil && h.Get("Content-Length") == "" {

@@ -1,0 +1,127 @@
+package blob_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/recording"
+)
+
+// versioningHeaders are headers of features the emulated account has off
+// and the recording accounts had on: blob versioning and CORS rules.
+var versioningHeaders = []string{"x-ms-version-id", "x-ms-is-current-version", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers"}
+
+// versioningElements are List Blobs' elements of blob versioning.
+var versioningElements = []string{"EnumerationResults/Blobs/Blob/VersionId", "EnumerationResults/Blobs/Blob/IsCurrentVersion"}
+
+// holdAs compares an answer with a testdata excerpt: the status, the
+// header names both ways, and, where the excerpt has an XML body, its
+// element paths; ignore names headers and element paths not compared.
+func holdAs(t *testing.T, file string, r res, ignore ...string) recording.Answer {
+	t.Helper()
+	want, err := recording.Load("testdata/" + file)
+	require.NoError(t, err)
+	assert.Equal(t, want.Status, r.status, "%s\n%s", want.Source, r.body)
+	assert.Empty(t, want.HeaderDiffs(r.header, true, append(ignore, versioningHeaders...)...), want.Source)
+	if want.XML != "" {
+		assert.Empty(t, want.XMLDiffs(r.body, append(ignore, versioningElements...)...), want.Source)
+	}
+	return want
+}
+
+// recordedClient sends the requests of the recorded tests: a Storage
+// Blob Data Contributor's token (and Contributor at the account for
+// container operations), at a given x-ms-version.
+type recordedClient struct {
+	*fixture
+	tok string
+}
+
+func newRecordedClient(t *testing.T) recordedClient {
+	f := newFixture(t, "AzureCloud")
+	f.grant("Storage Blob Data Contributor", f.vmOID, f.acctID)
+	return recordedClient{f, f.vmToken("https://storage.azure.com/")}
+}
+
+func (c recordedClient) h(version string, kv ...string) http.Header {
+	out := bearer(c.tok, version)
+	out.Set("x-ms-client-request-id", "0b3e0a64-6f43-4bd2-9c25-6a2f7a1b6c11")
+	for i := 0; i+1 < len(kv); i += 2 {
+		out.Set(kv[i], kv[i+1])
+	}
+	return out
+}
+
+func (c recordedClient) container(name string) string { return c.base + name + "?restype=container" }
+
+// TestContainerOperationsAsRecorded holds Create, Get Properties (GET and
+// HEAD) and Delete Container, and ContainerNotFound, against live
+// answers recorded at x-ms-version 2021-12-02.
+func TestContainerOperationsAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	const v = "2021-12-02"
+	holdAs(t, "create_container_2021-12-02_recorded.json", c.do("PUT", c.container("recorded-c1"), c.h(v), nil))
+	holdAs(t, "get_container_properties_2021-12-02_recorded.json", c.do("GET", c.container("recorded-c1"), c.h(v), nil))
+	holdAs(t, "get_container_properties_2021-12-02_recorded.json", c.do("HEAD", c.container("recorded-c1"), c.h(v), nil))
+	holdAs(t, "delete_container_2021-12-02_recorded.json", c.do("DELETE", c.container("recorded-c1"), c.h(v), nil))
+	holdAs(t, "container_not_found_2021-12-02_recorded.json", c.do("GET", c.container("recorded-c1"), c.h(v), nil))
+}
+
+// TestBlobOperationsAsRecorded holds the blob operations against live
+// answers recorded at x-ms-version 2021-12-02.
+func TestBlobOperationsAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	const v = "2021-12-02"
+	put := func(name string, body []byte) {
+		r := c.do("PUT", c.blobURL(name), c.h(v, "x-ms-blob-type", "BlockBlob", "Content-Type", "application/octet-stream"), body)
+		require.Equal(t, 201, r.status, string(r.body))
+	}
+	put("recorded/b1", []byte("Hello World"))
+	holdAs(t, "get_blob_properties_2021-12-02_recorded.json", c.do("HEAD", c.blobURL("recorded/b1"), c.h(v), nil))
+	_ = emulator.SeedContainer
+}
+
+// TestSnapshotAndDeleteAsRecorded holds Snapshot Blob, Get Blob
+// Properties and List Blobs of a snapshot, and Delete Blob (of a snapshot
+// twice, then of the blob) against one recorded sequence at 2021-12-02.
+func TestSnapshotAndDeleteAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	const v = "2021-12-02"
+	r := c.do("PUT", c.blobURL("recorded/s1"), c.h(v, "x-ms-blob-type", "BlockBlob", "Content-Type", "application/octet-stream"), []byte("Hello World"))
+	require.Equal(t, 201, r.status, string(r.body))
+	r = c.do("PUT", c.blobURL("recorded/s1")+"?comp=snapshot", c.h(v), nil)
+	holdAs(t, "snapshot_blob_2021-12-02_recorded.json", r)
+	assert.Equal(t, "false", r.header.Get("x-ms-request-server-encrypted"), "a snapshot writes no data")
+	snap := r.header.Get("x-ms-snapshot")
+	require.NotEmpty(t, snap)
+	at := c.blobURL("recorded/s1") + "?snapshot=" + url.QueryEscape(snap)
+	r = c.do("HEAD", at, c.h(v), nil)
+	holdAs(t, "get_snapshot_properties_2021-12-02_recorded.json", r)
+
+	r = c.do("GET", c.base+emulator.SeedContainer+"?restype=container&comp=list&include=snapshots&prefix=recorded/s1", c.h(v), nil)
+	holdAs(t, "list_blobs_snapshots_2021-12-02_recorded.json", r, "EnumerationResults/Prefix")
+	var list struct {
+		Blobs []struct {
+			Snapshot    string
+			LeaseStatus string `xml:"Properties>LeaseStatus"`
+		} `xml:"Blobs>Blob"`
+	}
+	require.NoError(t, xml.Unmarshal(bytes.TrimPrefix(r.body, []byte("\uFEFF")), &list))
+	require.Len(t, list.Blobs, 2)
+	assert.Equal(t, snap, list.Blobs[0].Snapshot, "the snapshot is listed before its blob")
+	assert.Empty(t, list.Blobs[0].LeaseStatus, "a snapshot has no lease")
+	assert.Equal(t, "unlocked", list.Blobs[1].LeaseStatus)
+
+	holdAs(t, "delete_blob_2021-12-02_recorded.json", c.do("DELETE", at, c.h(v), nil))
+	holdAs(t, "delete_snapshot_not_found_2021-12-02_recorded.json", c.do("DELETE", at, c.h(v), nil))
+	r = c.do("DELETE", c.blobURL("recorded/s1"), c.h(v), nil)
+	holdAs(t, "delete_blob_2021-12-02_recorded.json", r)
+	holdAs(t, "head_blob_not_found_2021-12-02_recorded.json", c.do("HEAD", c.blobURL("recorded/s1"), c.h(v), nil))
+}
