@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -124,4 +125,79 @@ func TestSnapshotAndDeleteAsRecorded(t *testing.T) {
 	r = c.do("DELETE", c.blobURL("recorded/s1"), c.h(v), nil)
 	holdAs(t, "delete_blob_2021-12-02_recorded.json", r)
 	holdAs(t, "head_blob_not_found_2021-12-02_recorded.json", c.do("HEAD", c.blobURL("recorded/s1"), c.h(v), nil))
+}
+
+// pythonSanitized are the headers the Python SDK's test proxy removed from
+// every answer it recorded (its sanitizers), so not compared with its
+// excerpts.
+var pythonSanitized = []string{"x-ms-request-id", "x-ms-client-request-id"}
+
+// TestBlobLeaseAsRecorded holds every Lease Blob action, and the
+// LeaseLost a write with an expired lease's id gets, against the Python
+// SDK's recordings at x-ms-version 2021-08-06.
+func TestBlobLeaseAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	const v = "2021-08-06"
+	const id, id2 = "00000000-1111-2222-3333-444444444444", "a0e6c241-96ea-45a3-a44b-6ae868bc14d0"
+	u := c.blobURL("recorded/lease")
+	put := func(kv ...string) res {
+		return c.do("PUT", u, c.h(v, append([]string{"x-ms-blob-type", "BlockBlob", "Content-Type", "application/octet-stream"}, kv...)...), []byte("hello 2"))
+	}
+	lease := func(action string, kv ...string) res {
+		return c.do("PUT", u+"?comp=lease", c.h(v, append([]string{"x-ms-lease-action", action}, kv...)...), nil)
+	}
+	require.Equal(t, 201, put().status)
+
+	r := lease("acquire", "x-ms-lease-duration", "-1", "x-ms-proposed-lease-id", id)
+	holdAs(t, "lease_blob_acquire_2021-08-06_recorded.json", r, pythonSanitized...)
+	assert.Equal(t, id, r.header.Get("x-ms-lease-id"))
+	r = lease("change", "x-ms-lease-id", id, "x-ms-proposed-lease-id", id2)
+	holdAs(t, "lease_blob_change_2021-08-06_recorded.json", r, pythonSanitized...)
+	assert.Equal(t, id2, r.header.Get("x-ms-lease-id"))
+	r = lease("renew", "x-ms-lease-id", id2)
+	holdAs(t, "lease_blob_renew_2021-08-06_recorded.json", r, pythonSanitized...)
+	assert.Equal(t, id2, r.header.Get("x-ms-lease-id"))
+	holdAs(t, "lease_blob_release_2021-08-06_recorded.json", lease("release", "x-ms-lease-id", id2), pythonSanitized...)
+
+	require.Equal(t, 201, lease("acquire", "x-ms-lease-duration", "15", "x-ms-proposed-lease-id", id).status)
+	r = lease("break", "x-ms-lease-break-period", "5")
+	holdAs(t, "lease_blob_break_2021-08-06_recorded.json", r, pythonSanitized...)
+	assert.Equal(t, "5", r.header.Get("x-ms-lease-time"))
+
+	// A 15-second lease, 16 seconds on: a write naming it has lost it.
+	require.Equal(t, 200, lease("release", "x-ms-lease-id", id).status)
+	require.Equal(t, 201, lease("acquire", "x-ms-lease-duration", "15", "x-ms-proposed-lease-id", id).status)
+	c.e.Issuer.SetClock(func() time.Time { return time.Now().Add(16 * time.Second) })
+	defer c.e.Issuer.SetClock(time.Now)
+	holdAs(t, "lease_lost_2021-08-06_recorded.json", put("x-ms-lease-id", id), pythonSanitized...)
+}
+
+// TestContainerLeaseAsRecorded holds every Lease Container action, and the
+// LeaseLost a Delete Container with a broken lease's id gets, against the
+// Python SDK's recordings at x-ms-version 2021-08-06.
+func TestContainerLeaseAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	const v = "2021-08-06"
+	const id, id2 = "00000000-1111-2222-3333-444444444444", "29e0b239-ecda-4f69-bfa3-95f6af91464c"
+	u := c.container("recorded-lease")
+	require.Equal(t, 201, c.do("PUT", u, c.h(v), nil).status)
+	lease := func(action string, kv ...string) res {
+		return c.do("PUT", u+"&comp=lease", c.h(v, append([]string{"x-ms-lease-action", action}, kv...)...), nil)
+	}
+	r := lease("acquire", "x-ms-lease-duration", "-1", "x-ms-proposed-lease-id", id)
+	holdAs(t, "lease_container_acquire_2021-08-06_recorded.json", r, pythonSanitized...)
+	assert.Equal(t, id, r.header.Get("x-ms-lease-id"))
+	r = lease("change", "x-ms-lease-id", id, "x-ms-proposed-lease-id", id2)
+	holdAs(t, "lease_container_change_2021-08-06_recorded.json", r, pythonSanitized...)
+	assert.Equal(t, id2, r.header.Get("x-ms-lease-id"))
+	holdAs(t, "lease_container_renew_2021-08-06_recorded.json", lease("renew", "x-ms-lease-id", id2), pythonSanitized...)
+	holdAs(t, "lease_container_release_2021-08-06_recorded.json", lease("release", "x-ms-lease-id", id2), pythonSanitized...)
+
+	require.Equal(t, 201, lease("acquire", "x-ms-lease-duration", "15", "x-ms-proposed-lease-id", id).status)
+	r = lease("break", "x-ms-lease-break-period", "5")
+	holdAs(t, "lease_container_break_2021-08-06_recorded.json", r, pythonSanitized...)
+	assert.Equal(t, "5", r.header.Get("x-ms-lease-time"))
+	c.e.Issuer.SetClock(func() time.Time { return time.Now().Add(6 * time.Second) })
+	defer c.e.Issuer.SetClock(time.Now)
+	holdAs(t, "container_lease_lost_2021-08-06_recorded.json", c.do("DELETE", u, c.h(v, "x-ms-lease-id", id), nil), pythonSanitized...)
 }
