@@ -12,8 +12,6 @@ import (
 // stays true.
 var noEvidenceYet = []string{
 	"POST /?restype=service&comp=userdelegationkey",
-	"PUT /{container}/{blob}?comp=appendblock",
-	"PUT /{container}/{blob}?comp=blocklist",
 }
 
 // TestEveryOperationHasEvidence holds every operation the Blob data plane

@@ -850,7 +850,14 @@ func (s *Service) PutBlockList(r *request) reply {
 	if err != nil {
 		return fail(storeError(err))
 	}
-	return reply{status: 201, header: writtenHeaders(b)}
+	h := writtenHeaders(b)
+	if r.version >= crc64Version && r.Header.Get("Content-MD5") == "" {
+		// The CRC-64 of the block list sent, as recorded at 2021-12-02
+		// (Azure/azure-sdk-for-js
+		// sdk/storage/storage-blob/recordings/node/blockblobclient/recording_commitblocklist.json).
+		h.Set("x-ms-content-crc64", crc64Base64(crc64.Checksum(body, crc64Table)))
+	}
+	return reply{status: 201, header: h}
 }
 
 // readConditions answers If-Match / If-None-Match / If-Modified-Since /

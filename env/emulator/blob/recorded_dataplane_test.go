@@ -201,3 +201,43 @@ func TestContainerLeaseAsRecorded(t *testing.T) {
 	defer c.e.Issuer.SetClock(time.Now)
 	holdAs(t, "container_lease_lost_2021-08-06_recorded.json", c.do("DELETE", u, c.h(v, "x-ms-lease-id", id), nil), pythonSanitized...)
 }
+
+// TestAppendBlobAsRecorded holds an append blob's Put Blob, Append Block,
+// Get Blob and Get Blob Properties against the Java SDK's recording at
+// x-ms-version 2020-06-12.
+func TestAppendBlobAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	const v = "2020-06-12"
+	u := c.blobURL("recorded/append")
+	holdAs(t, "put_append_blob_2020-06-12_recorded.json", c.do("PUT", u, c.h(v, "x-ms-blob-type", "AppendBlob"), []byte{}))
+	r := c.do("PUT", u+"?comp=appendblock", c.h(v, "Content-Type", "application/octet-stream"), []byte("default"))
+	holdAs(t, "append_block_2020-06-12_recorded.json", r)
+	assert.Equal(t, "6RYQPwaVsyQ=", r.header.Get("x-ms-content-crc64"), "Azure's CRC-64 of \"default\"")
+	assert.Equal(t, "0", r.header.Get("x-ms-blob-append-offset"))
+	assert.Equal(t, "1", r.header.Get("x-ms-blob-committed-block-count"))
+	r = c.do("GET", u, c.h(v), nil)
+	holdAs(t, "get_append_blob_2020-06-12_recorded.json", r)
+	assert.Equal(t, "default", string(r.body))
+	holdAs(t, "get_append_blob_properties_2020-06-12_recorded.json", c.do("HEAD", u, c.h(v), nil))
+}
+
+// TestBlockListAsRecorded holds Put Block and Put Block List against the
+// JS SDK's recording at x-ms-version 2021-12-02, sending the recorded
+// request bodies so that the CRC-64s can be compared too.
+func TestBlockListAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	const v = "2021-12-02"
+	u := c.blobURL("recorded/blocks")
+	for _, id := range []string{"MQ%3D%3D", "Mg%3D%3D"} {
+		r := c.do("PUT", u+"?comp=block&blockid="+id, c.h(v, "Content-Type", "application/octet-stream"), []byte("HelloWorld"))
+		holdAs(t, "put_block_2021-12-02_recorded.json", r)
+		assert.Equal(t, "8R2aIe9T07E=", r.header.Get("x-ms-content-crc64"), "Azure's CRC-64 of HelloWorld")
+	}
+	body := `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><BlockList><Latest>MQ==</Latest><Latest>Mg==</Latest></BlockList>`
+	r := c.do("PUT", u+"?comp=blocklist", c.h(v, "Content-Type", "application/xml"), []byte(body))
+	want := holdAs(t, "put_block_list_2021-12-02_recorded.json", r)
+	assert.Equal(t, want.Headers["x-ms-content-crc64"], r.header.Get("x-ms-content-crc64"), "the CRC-64 of the block list sent")
+	r = c.do("GET", u, c.h(v), nil)
+	require.Equal(t, 200, r.status)
+	assert.Equal(t, "HelloWorldHelloWorld", string(r.body))
+}
