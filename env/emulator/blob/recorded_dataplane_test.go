@@ -2,6 +2,7 @@ package blob_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 	"net/http"
 	"net/url"
@@ -240,4 +241,22 @@ func TestBlockListAsRecorded(t *testing.T) {
 	r = c.do("GET", u, c.h(v), nil)
 	require.Equal(t, 200, r.status)
 	assert.Equal(t, "HelloWorldHelloWorld", string(r.body))
+}
+
+// TestUserDelegationKeyAsRecorded holds Get User Delegation Key, and its
+// refusal of Shared Key, against the .NET SDK's recordings.
+func TestUserDelegationKeyAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	u := c.base + "?restype=service&comp=userdelegationkey"
+	body := "<KeyInfo><Expiry>" + time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05Z") + "</Expiry></KeyInfo>"
+	r := c.do("POST", u, c.h("2018-11-09", "Content-Type", "application/xml"), []byte(body))
+	holdAs(t, "get_user_delegation_key_2018-11-09_recorded.json", r)
+	assert.Contains(t, string(r.body), "<SignedVersion>2018-11-09</SignedVersion>")
+	assert.True(t, bytes.HasPrefix(r.body, []byte("\uFEFF<?xml")), "the recorded key starts with a BOM")
+
+	h := c.h("2021-04-10", "Content-Type", "application/xml", "x-ms-date", time.Now().UTC().Format(http.TimeFormat))
+	h.Set("Authorization", "SharedKey "+c.acct+":"+base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	r = c.do("POST", u, h, []byte(body))
+	holdAs(t, "get_user_delegation_key_shared_key_2021-04-10_recorded.json", r)
+	assert.Contains(t, string(r.body), "<AuthenticationErrorDetail>Only authentication scheme Bearer is supported</AuthenticationErrorDetail>")
 }
