@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/recording"
 )
 
@@ -259,4 +261,70 @@ func TestUserDelegationKeyAsRecorded(t *testing.T) {
 	r = c.do("POST", u, h, []byte(body))
 	holdAs(t, "get_user_delegation_key_shared_key_2021-04-10_recorded.json", r)
 	assert.Contains(t, string(r.body), "<AuthenticationErrorDetail>Only authentication scheme Bearer is supported</AuthenticationErrorDetail>")
+}
+
+// TestTutorialVersionGetBlobAsRecorded holds Get Blob at the versions
+// older clients send against the oldest recording found, at 2018-03-28:
+// the tutorial's curl sends 2017-11-09 with a Bearer token, and no
+// recording of that version was found; Get Blob's documented response
+// headers are the same at both (x-ms-creation-time came with 2017-11-09).
+func TestTutorialVersionGetBlobAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	u := c.blobURL("recorded/tutorial")
+	require.Equal(t, 201, c.do("PUT", u, c.h("2021-12-02", "x-ms-blob-type", "BlockBlob", "Content-Type", "application/octet-stream"), []byte("Hello World")).status)
+	for _, v := range []string{"2018-03-28", "2017-11-09"} {
+		r := c.do("GET", u, bearer(c.tok, v), nil)
+		want := holdAs(t, "get_blob_2018-03-28_recorded.json", r, "Connection")
+		assert.Equal(t, "Hello World", string(r.body), v)
+		assert.Equal(t, want.Headers["Content-MD5"], r.header.Get("Content-MD5"), v)
+	}
+}
+
+// TestAuthErrorsAsRecorded holds the authentication and authorization
+// failures against recorded ones: a token for another audience (401
+// InvalidAuthenticationInfo, answered before the service reads the
+// version), a caller without the permission (403
+// AuthorizationPermissionMismatch) by token and by service SAS, and a
+// SAS whose signature does not match (403 AuthenticationFailed, held to
+// the shape of the recorded AuthenticationFailed: no SDK recording of a
+// bad SAS signature was found).
+func TestAuthErrorsAsRecorded(t *testing.T) {
+	f := newFixture(t, "AzureCloud")
+	u := f.blobURL(emulator.SeedBlob)
+	armTok, err := f.e.Issuer.ManagedIdentityToken(mustPrincipal(t, f), f.e.Cloud.ARMResource, f.e.World.VMResourceID)
+	require.NoError(t, err)
+	h := bearer(armTok.Raw, "2023-08-03")
+	h.Set("x-ms-client-request-id", "0eee4afe-a11e-4e73-a365-6a3d0555a5d4")
+	r := f.do("GET", f.base+emulator.SeedContainer+"?restype=container", h, nil)
+	holdAs(t, "invalid_token_audience_2023-08-03_recorded.json", r)
+	assert.Equal(t, "Microsoft-HTTPAPI/2.0", r.header.Get("Server"))
+	assert.True(t, strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer authorization_uri=https://"+f.e.Cloud.LoginHost+"/"))
+	assert.Contains(t, string(r.body), "<AuthenticationErrorDetail>Audience validation failed. Audience did not match.</AuthenticationErrorDetail>")
+
+	// The VM's identity may read blobs (Storage Blob Data Reader), not
+	// write them.
+	h = bearer(f.vmToken("https://storage.azure.com/"), "2019-02-02")
+	h.Set("x-ms-client-request-id", "f8c1b5f6-c0fe-4ad9-8153-69feea81a08a")
+	h.Set("x-ms-blob-type", "BlockBlob")
+	holdAs(t, "authorization_permission_mismatch_2019-02-02_recorded.json", f.do("PUT", f.blobURL("recorded/token"), h, []byte("x")), "Connection")
+	// A read-only service SAS asked to write.
+	sas := f.sas(map[string]any{"signedPermission": "r"})
+	h = http.Header{"x-ms-version": {"2019-02-02"}, "x-ms-blob-type": {"BlockBlob"}, "x-ms-client-request-id": {"f8c1b5f6-c0fe-4ad9-8153-69feea81a08a"}}
+	holdAs(t, "authorization_permission_mismatch_2019-02-02_recorded.json", f.do("PUT", withSAS(f.blobURL("recorded/sas"), sas), h, []byte("x")), "Connection")
+
+	// The same SAS with its signature's first character changed.
+	q, err := url.ParseQuery(sas)
+	require.NoError(t, err)
+	sig := q.Get("sig")
+	q.Set("sig", string(rune('A'+(sig[0]-'A'+1)%26))+sig[1:])
+	h = http.Header{"x-ms-version": {"2021-04-10"}, "x-ms-client-request-id": {"9ff8dbc7-bad7-1a92-0b7a-1cdd609f04b2"}}
+	r = f.do("GET", withSAS(u, q.Encode()), h, nil)
+	holdAs(t, "get_user_delegation_key_shared_key_2021-04-10_recorded.json", r)
+	assert.Contains(t, string(r.body), "<AuthenticationErrorDetail>Signature did not match. String to sign used was r\n")
+}
+
+func mustPrincipal(t *testing.T, f *fixture) directory.Principal {
+	p, ok := f.e.Dir.ByObjectID(f.vmOID)
+	require.True(t, ok)
+	return p
 }

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -24,6 +25,12 @@ type Error struct {
 	Details [][2]string
 	// Challenge is sent as WWW-Authenticate.
 	Challenge string
+	// frontEnd marks the errors Azure answers before the Blob service
+	// reads the request (a Bearer token it cannot accept): recorded with
+	// Server Microsoft-HTTPAPI/2.0 and no x-ms-version or
+	// x-ms-client-request-id (Azure/azure-sdk-for-js
+	// sdk/storage/storage-blob/recordings/node/containerclient_nodejs_only/recording_bearer_token_challenge_should_work.js).
+	frontEnd bool
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -152,6 +159,11 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 	}
 	if rp.err != nil {
 		e := rp.err
+		if e.frontEnd {
+			h["Server"] = frontEndServer
+			delete(h, "X-Ms-Version")
+			delete(h, "X-Ms-Client-Request-Id")
+		}
 		h.Set("x-ms-error-code", e.Code)
 		if e.Challenge != "" {
 			h.Set("WWW-Authenticate", e.Challenge)
@@ -168,6 +180,11 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 			return
 		}
 		b, _ := xml.Marshal(body)
+		// Azure writes the line breaks of Message (before RequestId and
+		// Time) and of AuthenticationErrorDetail as they are, where
+		// encoding/xml writes &#xA; (every recorded error, e.g.
+		// testdata/container_not_found_2021-12-02_recorded.json).
+		b = bytes.ReplaceAll(b, []byte("&#xA;"), []byte("\n"))
 		b = append([]byte(xmlDecl), b...)
 		h.Set("Content-Type", "application/xml")
 		h.Set("Content-Length", strconv.Itoa(len(b)))
@@ -202,6 +219,9 @@ const clientRequestIDVersion = "2019-02-02"
 
 // serverValue is the Server header of every answer; the server only reads it.
 var serverValue = []string{"Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"}
+
+// frontEndServer is the Server header of a frontEnd error.
+var frontEndServer = []string{"Microsoft-HTTPAPI/2.0"}
 
 // dateCache is the Date header of the current second.
 var dateCache atomic.Pointer[cachedDate]
