@@ -377,3 +377,21 @@ func TestGetBlobRangeAsRecorded(t *testing.T) {
 		assert.Equal(t, want.Headers[k], r.header.Get(k), k)
 	}
 }
+
+// TestTutorialVersionContainerAsRecorded holds Create Container, Put Blob
+// and List Blobs at 2018-03-28, the oldest recording found, and at the
+// tutorial's 2017-11-09 against the same recording: the documented
+// answers of these operations are the same at both versions.
+func TestTutorialVersionContainerAsRecorded(t *testing.T) {
+	c := newRecordedClient(t)
+	for _, v := range []string{"2018-03-28", "2017-11-09"} {
+		name := "recorded-" + v
+		holdAs(t, "create_container_2018-03-28_recorded.json", c.do("PUT", c.container(name), bearer(c.tok, v), nil), "Connection")
+		h := bearer(c.tok, v)
+		h.Set("x-ms-blob-type", "BlockBlob")
+		h.Set("Content-Type", "application/octet-stream")
+		holdAs(t, "put_blob_2018-03-28_recorded.json", c.do("PUT", c.base+name+"/blockblob/0", h, []byte{}), "Connection")
+		r := c.do("GET", c.container(name)+"&comp=list", bearer(c.tok, v), nil)
+		holdAs(t, "list_blobs_2018-03-28_recorded.json", r, "Connection")
+	}
+}
