@@ -378,8 +378,8 @@ func TestGetBlobRangeAsRecorded(t *testing.T) {
 	}
 }
 
-// TestTutorialVersionContainerAsRecorded holds Create Container, Put Blob
-// and List Blobs at 2018-03-28, the oldest recording found, and at the
+// TestTutorialVersionContainerAsRecorded holds Create Container, Put Blob,
+// List Blobs and List Containers at 2018-03-28, the oldest recording found, and at the
 // tutorial's 2017-11-09 against the same recording: the documented
 // answers of these operations are the same at both versions.
 func TestTutorialVersionContainerAsRecorded(t *testing.T) {
@@ -393,5 +393,7 @@ func TestTutorialVersionContainerAsRecorded(t *testing.T) {
 		holdAs(t, "put_blob_2018-03-28_recorded.json", c.do("PUT", c.base+name+"/blockblob/0", h, []byte{}), "Connection")
 		r := c.do("GET", c.container(name)+"&comp=list", bearer(c.tok, v), nil)
 		holdAs(t, "list_blobs_2018-03-28_recorded.json", r, "Connection")
+		r = c.do("GET", c.base+"?comp=list&prefix="+name, bearer(c.tok, v), nil)
+		holdAs(t, "list_containers_2018-03-28_recorded.json", r, "Connection", "EnumerationResults/Prefix")
 	}
 }
