@@ -86,6 +86,7 @@ func (s *Service) challenge() string {
 func (s *Service) invalidToken(detail string) *Error {
 	e := errorf(401, "InvalidAuthenticationInfo", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.", "AuthenticationErrorDetail", detail)
 	e.Challenge = s.challenge()
+	e.frontEnd = true
 	return e
 }
 

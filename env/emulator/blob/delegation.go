@@ -169,11 +169,14 @@ func (s *Service) GetUserDelegationKey(r *request) reply {
 		return fail(errKeyTime(ki.DelegatedUserTID))
 	}
 	f := keyFields{OID: r.oid, TID: r.tid, Start: start, Expiry: expiry, Service: "b", Version: r.version, DelegatedUserTID: ki.DelegatedUserTID}
-	return xmlReply(userDelegationKeyXML{
+	// Azure starts the document with a byte order mark, as it does its
+	// listings (Azure/azure-sdk-for-net
+	// sdk/storage/Azure.Storage.Blobs/tests/SessionRecords/ServiceClientTests/GetUserDelegationKey.json).
+	return withBOM(xmlReply(userDelegationKeyXML{
 		SignedOid: f.OID, SignedTid: f.TID, SignedStart: start.Format(keyTimeLayout), SignedExpiry: expiry.Format(keyTimeLayout),
 		SignedService: f.Service, SignedVersion: f.Version, SignedDelegatedUserTid: f.DelegatedUserTID,
 		Value: base64.StdEncoding.EncodeToString(delegationKey(r.acct.DelegationSecret, f)),
-	})
+	}))
 }
 
 // keyFields are what a user delegation key is issued for; a SAS repeats

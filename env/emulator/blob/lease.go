@@ -130,21 +130,28 @@ func checkLease(l Lease, id string, now time.Time, what string) *Error {
 	switch l.State(now) {
 	case leaseLeased, leaseBreaking:
 		if id == "" {
-			return errorf(412, "LeaseIdMissing", "There is currently a lease on the blob/container and no lease ID was specified in the request.")
+			// The message names the blob or the container, as recorded for
+			// LeaseLost below and documented for LeaseIdMissing
+			// (blob-service-error-codes).
+			return errorf(412, "LeaseIdMissing", "There is currently a lease on the "+strings.ToLower(what)+" and no lease ID was specified in the request.")
 		}
 		if id != l.ID {
 			return errorf(412, "LeaseIdMismatchWith"+what+"Operation", "The lease ID specified did not match the lease ID for the "+strings.ToLower(what)+".")
 		}
-	case leaseExpired:
+	case leaseExpired, leaseBroken:
+		// A lease that ran out or was broken no longer guards writes;
+		// naming it is LeaseLost, recorded for an expired blob lease and a
+		// broken container lease (Azure/azure-sdk-for-python
+		// sdk/storage/azure-storage-blob/tests/recordings/test_common_blob.pyTestStorageCommonBlobtest_lease_blob_with_duration.json,
+		// test_container.pyTestStorageContainertest_lease_container_break_period.json).
 		if id != "" && id == l.ID {
-			return errorf(412, "LeaseLost", "A lease ID was specified, but the lease for the blob/container has expired.")
+			return errorf(412, "LeaseLost", "A lease ID was specified, but the lease for the "+strings.ToLower(what)+" has expired.")
 		}
 		if id != "" {
 			return notPresent()
 		}
 	default:
-		// Available, or broken: a broken lease no longer guards writes,
-		// and naming it fails [unverified: the code for a broken lease].
+		// Available: naming a lease fails.
 		if id != "" {
 			return notPresent()
 		}

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/miconform/miconform/env/emulator/state"
 )
@@ -45,73 +44,6 @@ var (
 	opAppendBlock           = &operation{name: "AppendBlock", level: levelBlob, action: actBlobs + "/write|" + actBlobs + "/add/action", data: true, sas: "aw", h: (*Service).AppendBlock}
 	errUnsupportedOperation = errorf(400, "UnsupportedQueryParameter", "One of the query parameters specified in the request URI is not supported.")
 )
-
-// route picks the operation from the method, the path level and the
-// restype/comp query parameters.
-func route(r *request) (*operation, *Error) {
-	comp := r.q.Get("comp")
-	m := r.Method
-	switch {
-	case r.container == "":
-		switch {
-		case comp == "list" && m == http.MethodGet:
-			return opListContainers, nil
-		case comp == "userdelegationkey" && r.q.Get("restype") == "service":
-			if m != http.MethodPost {
-				return nil, errUnsupportedVerb()
-			}
-			return opGetUserDelegationKey, nil
-		}
-		return nil, errUnsupportedOperation
-	case r.blob == "":
-		switch {
-		case comp == "list" && m == http.MethodGet:
-			return opListBlobs, nil
-		case comp == "lease" && m == http.MethodPut:
-			return opLeaseContainer, nil
-		case comp != "":
-			return nil, errUnsupportedOperation
-		case m == http.MethodPut:
-			return opCreateContainer, nil
-		case m == http.MethodGet || m == http.MethodHead:
-			return opGetContainerProps, nil
-		case m == http.MethodDelete:
-			return opDeleteContainer, nil
-		}
-		return nil, errUnsupportedVerb()
-	}
-	if len(r.blob) > 1024 || !utf8.ValidString(r.blob) {
-		return nil, errorf(400, "InvalidUri", "The requested URI does not represent any resource on the server.")
-	}
-	if r.q.Has("snapshot") && m != http.MethodGet && m != http.MethodHead && m != http.MethodDelete {
-		// A snapshot is read-only: only reads and Delete Blob take one
-		// [unverified: the code Azure answers a write to one with].
-		return nil, errInvalidQuery("snapshot", r.q.Get("snapshot"), "")
-	}
-	switch {
-	case m == http.MethodPut && comp == "":
-		return opPutBlob, nil
-	case m == http.MethodPut && comp == "lease":
-		return opLeaseBlob, nil
-	case m == http.MethodPut && comp == "snapshot":
-		return opSnapshotBlob, nil
-	case m == http.MethodPut && comp == "appendblock":
-		return opAppendBlock, nil
-	case m == http.MethodPut && comp == "block":
-		return opPutBlock, nil
-	case m == http.MethodPut && comp == "blocklist":
-		return opPutBlockList, nil
-	case m == http.MethodGet && comp == "":
-		return opGetBlob, nil
-	case m == http.MethodHead && comp == "":
-		return opGetBlobProperties, nil
-	case m == http.MethodDelete && comp == "":
-		return opDeleteBlob, nil
-	case comp != "":
-		return nil, errUnsupportedOperation
-	}
-	return nil, errUnsupportedVerb()
-}
 
 // containerNameRE is the container naming rule: 3-63 lower-case letters,
 // digits and single hyphens, starting and ending with a letter or digit.
@@ -194,9 +126,20 @@ func (s *Service) GetContainerProperties(r *request) reply {
 	if err != nil {
 		return fail(storeError(err))
 	}
-	h := http.Header{
-		"ETag": {c.ETag}, "Last-Modified": {httpTime(c.LastModified)},
-		"x-ms-has-immutability-policy": {"false"}, "x-ms-has-legal-hold": {"false"},
+	h := http.Header{"ETag": {c.ETag}, "Last-Modified": {httpTime(c.LastModified)}}
+	// The headers of the properties List Containers shows at the same
+	// version: recorded at 2021-12-02 with x-ms-default-encryption-scope,
+	// x-ms-deny-encryption-scope-override and
+	// x-ms-immutable-storage-with-versioning-enabled (Azure/azure-sdk-for-js
+	// sdk/storage/storage-blob/recordings/node/containerclient/recording_getproperties.json).
+	if r.version >= "2017-11-09" {
+		h["X-Ms-Has-Immutability-Policy"], h["X-Ms-Has-Legal-Hold"] = []string{"false"}, []string{"false"}
+	}
+	if r.version >= "2019-07-07" {
+		h["X-Ms-Default-Encryption-Scope"], h["X-Ms-Deny-Encryption-Scope-Override"] = []string{"$account-encryption-key"}, []string{"false"}
+	}
+	if r.version >= "2020-10-02" {
+		h["X-Ms-Immutable-Storage-With-Versioning-Enabled"] = []string{"false"}
 	}
 	c.Lease.setHeaders(h, s.Issuer.Now())
 	if c.PublicAccess != "" {
@@ -907,7 +850,14 @@ func (s *Service) PutBlockList(r *request) reply {
 	if err != nil {
 		return fail(storeError(err))
 	}
-	return reply{status: 201, header: writtenHeaders(b)}
+	h := writtenHeaders(b)
+	if r.version >= crc64Version && r.Header.Get("Content-MD5") == "" {
+		// The CRC-64 of the block list sent, as recorded at 2021-12-02
+		// (Azure/azure-sdk-for-js
+		// sdk/storage/storage-blob/recordings/node/blockblobclient/recording_commitblocklist.json).
+		h.Set("x-ms-content-crc64", crc64Base64(crc64.Checksum(body, crc64Table)))
+	}
+	return reply{status: 201, header: h}
 }
 
 // readConditions answers If-Match / If-None-Match / If-Modified-Since /
@@ -963,7 +913,12 @@ func blobHeaders(r *request, b Blob, now time.Time) http.Header {
 	h["x-ms-server-encrypted"] = trueValue
 	h["Accept-Ranges"] = bytesValue
 	h["Content-Type"] = []string{b.ContentType}
-	b.Lease.setHeaders(h, now)
+	if b.Snapshot == "" {
+		// A snapshot cannot be leased and Azure sends no lease headers
+		// for one (Azure/azure-sdk-for-js
+		// sdk/storage/storage-blob/recordings/node/blobclient/recording_createsnapshot.json).
+		b.Lease.setHeaders(h, now)
+	}
 	if b.BlobType() == appendBlob {
 		// https://learn.microsoft.com/rest/api/storageservices/get-blob-properties#response-headers
 		h.Set("x-ms-blob-committed-block-count", strconv.Itoa(len(b.blocks)))

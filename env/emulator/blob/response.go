@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -24,6 +25,12 @@ type Error struct {
 	Details [][2]string
 	// Challenge is sent as WWW-Authenticate.
 	Challenge string
+	// frontEnd marks the errors Azure answers before the Blob service
+	// reads the request (a Bearer token it cannot accept): recorded with
+	// Server Microsoft-HTTPAPI/2.0 and no x-ms-version or
+	// x-ms-client-request-id (Azure/azure-sdk-for-js
+	// sdk/storage/storage-blob/recordings/node/containerclient_nodejs_only/recording_bearer_token_challenge_should_work.js).
+	frontEnd bool
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -139,7 +146,12 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 	if version != "" {
 		h["X-Ms-Version"] = []string{version}
 	}
-	if id := r.Header["X-Ms-Client-Request-Id"]; len(id) > 0 && id[0] != "" {
+	// The caller's x-ms-client-request-id comes back from 2019-02-02 on:
+	// recorded echoed at 2020-04-08 and later (testdata/put_block_2020-04-08_recorded.json)
+	// and not echoed at 2018-11-09 though sent (Azure/azure-sdk-for-net
+	// sdk/storage/Azure.Storage.Blobs/tests/SessionRecords/ServiceClientTests/GetUserDelegationKey.json)
+	// [unverified: 2019-02-02 as the first version that echoes it].
+	if id := r.Header["X-Ms-Client-Request-Id"]; len(id) > 0 && id[0] != "" && version >= clientRequestIDVersion {
 		h["X-Ms-Client-Request-Id"] = id[:1:1]
 	}
 	for k, v := range rp.header {
@@ -147,6 +159,11 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 	}
 	if rp.err != nil {
 		e := rp.err
+		if e.frontEnd {
+			h["Server"] = frontEndServer
+			delete(h, "X-Ms-Version")
+			delete(h, "X-Ms-Client-Request-Id")
+		}
 		h.Set("x-ms-error-code", e.Code)
 		if e.Challenge != "" {
 			h.Set("WWW-Authenticate", e.Challenge)
@@ -155,14 +172,24 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 		for _, d := range e.Details {
 			body.Extra = append(body.Extra, xmlKV{XMLName: xml.Name{Local: d[0]}, Value: d[1]})
 		}
+		if r.Method == http.MethodHead {
+			// A HEAD's error has no body, and Azure sends no Content-Type
+			// for the body it does not send (Azure/azure-sdk-for-js
+			// sdk/storage/storage-blob/recordings/node/blobclient/recording_exists_returns_false_on_nonexisting_blob.json).
+			w.WriteHeader(e.Status)
+			return
+		}
 		b, _ := xml.Marshal(body)
+		// Azure writes the line breaks of Message (before RequestId and
+		// Time) and of AuthenticationErrorDetail as they are, where
+		// encoding/xml writes &#xA; (every recorded error, e.g.
+		// testdata/container_not_found_2021-12-02_recorded.json).
+		b = bytes.ReplaceAll(b, []byte("&#xA;"), []byte("\n"))
 		b = append([]byte(xmlDecl), b...)
 		h.Set("Content-Type", "application/xml")
 		h.Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(e.Status)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(b)
-		}
+		_, _ = w.Write(b)
 		return
 	}
 	if rp.body != nil && h.Get("Content-Length") == "" {
@@ -186,8 +213,15 @@ func write(w http.ResponseWriter, r *http.Request, version string, rp reply) {
 	}
 }
 
+// clientRequestIDVersion is the first version whose answers echo
+// x-ms-client-request-id.
+const clientRequestIDVersion = "2019-02-02"
+
 // serverValue is the Server header of every answer; the server only reads it.
 var serverValue = []string{"Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"}
+
+// frontEndServer is the Server header of a frontEnd error.
+var frontEndServer = []string{"Microsoft-HTTPAPI/2.0"}
 
 // dateCache is the Date header of the current second.
 var dateCache atomic.Pointer[cachedDate]

@@ -45,7 +45,11 @@ func (s *Service) SnapshotBlob(r *request) reply {
 	if err != nil {
 		return fail(storeError(err))
 	}
+	// x-ms-request-server-encrypted is false: the snapshot wrote no data
+	// (Azure/azure-sdk-for-js
+	// sdk/storage/storage-blob/recordings/node/blobclient/recording_createsnapshot.json).
 	return reply{status: 201, header: http.Header{
 		"ETag": {sn.ETag}, "Last-Modified": {httpTime(sn.LastModified)}, "x-ms-snapshot": {sn.Snapshot},
+		"x-ms-request-server-encrypted": {"false"},
 	}}
 }
