@@ -96,6 +96,9 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Strict-Transport-Security", "max-age=31536000")
+	// Graph varies its errors on Accept-Encoding too (the recorded 404 of
+	// GET applications/{id}, test_app_scenario.yaml; testdata/app_not_found.json).
+	h.Set("Vary", "Accept-Encoding")
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(b)
 }

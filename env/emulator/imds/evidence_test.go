@@ -8,15 +8,19 @@ import (
 
 // noEvidenceYet lists the operations IMDS and the legacy VM extension
 // serve whose answers no test yet holds against evidence. It only shrinks.
-//   - /metadata/versions: no SDK recording, captured answer or spec example
-//     of it was found (the 2023-07-01 spec names an example GetVersions.json
-//     the specs repository does not hold); only the IMDS article shows it.
-//   - The VM extension's /oauth2/token (localhost:50342): deprecated before
-//     the SDK test suites recorded anything; its answers appear only in the
-//     2017 tutorials under test, which are not evidence, and no captured
-//     real answer was found.
+//   - The VM extension's /oauth2/token (localhost:50342), GET and POST:
+//     retired in January 2019, before the SDK test suites recorded
+//     anything. Searched: azure-cli and msrestazure issues and code (only
+//     azure-cli#5123 shows a real VM's answer, and only its status line:
+//     "POST /oauth2/token HTTP/1.1" 200 1349), Terraform/Packer and
+//     azure-docs issues (the 2017 tutorials under test, and their
+//     translations, which are not evidence), and Cloud Shell's answers on
+//     the same port (another service: azure-cli#20715, #29057 show status
+//     lines only). No body or header of a real extension answer was found.
+//
+// /metadata/versions is held against a captured answer
+// (versions_captured.json, recorded_versions_test.go).
 var noEvidenceYet = []string{
-	"GET /metadata/versions",
 	"GET /oauth2/token",
 	"POST /oauth2/token",
 }

@@ -170,6 +170,12 @@ const (
 	// 202 with these names, Azure-AsyncOperation, Location, Retry-After 15).
 	opDropServer   = "DropLogicalServer"
 	opDropDatabase = "DropLogicalDatabase"
+	// Removing the Azure AD admin too: 202 DropActiveDirectoryAdministrator
+	// with Azure-AsyncOperation, Location and Retry-After, the Location
+	// answering 200 without a body once done. Azure/azure-sdk-for-net
+	// sdk/sqlmanagement/Microsoft.Azure.Management.Sql/tests/SessionRecords/ActiveDirectoryAdministratorTest/TestSetServerActiveDirectoryAdministrator.json
+	// (live, 2019-06-01-preview).
+	opDropAdmin = "DropActiveDirectoryAdministrator"
 )
 
 // opFamily is the first part of the polling URLs' last-but-one segment
@@ -178,7 +184,7 @@ const (
 var opFamily = map[string]string{
 	opUpsertServer: "server", opDropServer: "server",
 	opCreateDatabase: "database", opDropDatabase: "database",
-	opCreateAdmin: "serverAdministrator",
+	opCreateAdmin: "serverAdministrator", opDropAdmin: "serverAdministrator",
 }
 
 // pollFamily is the family of the polling URL r was sent to.
@@ -233,8 +239,9 @@ func (p *provider) asyncOperation(r *arm.Request) arm.Response {
 // Retry-After again) while it runs [unverified: every recording polls the
 // Azure-AsyncOperation until it is done and reads the Location only then];
 // then 200 with the resource in the shape Microsoft.Sql's operation
-// results have (resultServerBody, resultDBBody), and for a delete 204
-// [unverified: no recording reads a drop's Location].
+// results have (resultServerBody, resultDBBody); for the admin's drop 200
+// without a body (recorded, see opDropAdmin), for a server's or a
+// database's drop 204 [unverified: no recording reads those drops' Location].
 // URL shape (locations/{location}/{family}OperationResults/{id}, the
 // request's api-version): Azure/azure-sdk-for-js
 // sdk/sql/arm-sql/recordings/node/sql_test/recording_servers_update_test.json,
@@ -248,6 +255,10 @@ func (p *provider) operationResult(r *arm.Request) arm.Response {
 	if inProgress {
 		loc := "https://" + p.arm.Cloud.ARMHost + r.URL.Path + "?api-version=" + r.APIVersion
 		return arm.Accepted(nil, http.Header{"Location": {loc}, "Retry-After": {p.arm.RetryAfter()}})
+	}
+	if op.Kind == opDropAdmin {
+		// Recorded: 200, Content-Length 0, no Content-Type (see opDropAdmin).
+		return arm.Status(http.StatusOK, http.Header{"Content-Length": {"0"}})
 	}
 	if op.Kind == opDropServer || op.Kind == opDropDatabase {
 		return arm.Status(http.StatusNoContent, nil)
@@ -521,12 +532,11 @@ func (p *provider) setAdmin(r *arm.Request, srv arm.Resource, login, sid, tenant
 	return nil
 }
 
-// deleteAdmin is Server Azure AD Administrators - Delete: 200 when the
-// admin was removed, 204 when there was none, no body; the REST spec's
-// example allows 200, 202 and 204 (Azure/azure-rest-api-specs
+// deleteAdmin is Server Azure AD Administrators - Delete: the admin goes
+// at once and the answer is the recorded 202 of a drop run in the
+// background (opDropAdmin); 204, without a body, when there was none (the
+// REST spec's example allows 200, 202 and 204: Azure/azure-rest-api-specs
 // specification/sql/resource-manager/Microsoft.Sql/stable/2023-08-01/examples/AdministratorDelete.json).
-// [unverified: no recording of this delete was found; the other
-// Microsoft.Sql deletes recorded answer 202, see opDropServer.]
 func (p *provider) deleteAdmin(r *arm.Request) arm.Response {
 	srv, e := p.server(r)
 	if e != nil {
@@ -535,11 +545,12 @@ func (p *provider) deleteAdmin(r *arm.Request) arm.Response {
 	if e := adminName(r); e != nil {
 		return arm.Fail(e)
 	}
-	if _, ok := p.arm.DeleteResource(p.adminID(r)); !ok {
+	res, ok := p.arm.DeleteResource(p.adminID(r))
+	if !ok {
 		return arm.Status(http.StatusNoContent, nil)
 	}
 	_ = p.sql.SetAdmin(srv.Name, nil)
-	return arm.Status(http.StatusOK, nil)
+	return p.accepted(r, opDropAdmin, res)
 }
 
 // childNotFound is Resource Manager's 404 for a server's child, which
