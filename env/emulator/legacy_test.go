@@ -47,7 +47,7 @@ func armCall(t *testing.T, e *Emulator, method, path string, body any) (int, map
 	req, _ := http.NewRequest(method, "https://"+e.Cloud.ARMHost+path, rd)
 	req.Header.Set("Authorization", "Bearer "+tok.Raw)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.HTTPClient().Do(req)
+	resp, err := e.InProcessClient().Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var m map[string]any
@@ -258,7 +258,7 @@ func TestVMExtensionErrors(t *testing.T) {
 	}{{"GET", 200}, {"PUT", 403}, {"DELETE", 403}} {
 		req, _ := http.NewRequest(m.method, "https://"+e.Cloud.ARMHost+ext, strings.NewReader(`{"properties":{"publisher":"Microsoft.ManagedIdentity","type":"ManagedIdentityExtensionForWindows","typeHandlerVersion":"1.0"}}`))
 		req.Header.Set("Authorization", "Bearer "+tok.Raw)
-		resp, err := e.HTTPClient().Do(req)
+		resp, err := e.InProcessClient().Do(req)
 		require.NoError(t, err)
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
