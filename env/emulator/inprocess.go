@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"runtime/debug"
 	"strconv"
@@ -132,9 +133,12 @@ func serveInProcess(req *http.Request, h http.Handler, secure bool, host, port s
 	} else if sreq.ContentLength == 0 {
 		sreq.ContentLength = -1 // a body of unknown length, sent chunked
 	}
-	sreq.Header = req.Header.Clone()
-	if sreq.Header == nil {
-		sreq.Header = http.Header{}
+	// The wire canonicalizes the names (x-ms-version arrives as
+	// X-Ms-Version).
+	sreq.Header = make(http.Header, len(req.Header)+2)
+	for k, v := range req.Header {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		sreq.Header[ck] = append(sreq.Header[ck], v...)
 	}
 	// What the client's transport adds on the wire.
 	if sendsContentLength(sreq.Method, sreq.ContentLength) {
@@ -302,7 +306,13 @@ func (w *inProcessWriter) Flush() {
 // sendHead makes the response; body is all of it when the handler is
 // done (nil: it streams through a pipe, n is -1). Called with mu held.
 func (w *inProcessWriter) sendHead(n int64, body []byte) {
-	h := w.sent
+	// The client reads the names canonical, whatever the handler wrote
+	// (Azure-AsyncOperation arrives as Azure-Asyncoperation).
+	h := make(http.Header, len(w.sent)+2)
+	for k, v := range w.sent {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		h[ck] = append(h[ck], v...)
+	}
 	noBody := !bodyAllowed(w.status) || w.req.Method == http.MethodHead
 	if _, ok := h["Content-Type"]; !ok && w.buf.Len() > 0 && !noBody {
 		h.Set("Content-Type", http.DetectContentType(w.buf.Bytes()))

@@ -74,6 +74,7 @@ func assertRefused(t *testing.T, e *Emulator, host string) {
 // refused; installing it through Resource Manager opens the endpoint,
 // removing it closes the endpoint and its open connections.
 func TestLegacyExtensionLifecycle(t *testing.T) {
+	t.Parallel()
 	for _, name := range cloud.Names() {
 		t.Run(name, func(t *testing.T) {
 			e := startLegacy(t, Config{Cloud: cloud.MustLookup(name)})
@@ -148,6 +149,7 @@ func TestLegacyExtensionLifecycle(t *testing.T) {
 
 // TestLegacyExtensionAtStart is `emulate --legacy-extension`.
 func TestLegacyExtensionAtStart(t *testing.T) {
+	t.Parallel()
 	e := startLegacy(t, Config{LegacyExtension: true})
 	assert.True(t, e.LegacyListening())
 	env, err := e.Env()
@@ -173,6 +175,7 @@ func TestLegacyExtensionAtStart(t *testing.T) {
 // the extension and closes the endpoint; a Linux extension on another port
 // moves the endpoint there.
 func TestLegacyExtensionGoesWithItsVM(t *testing.T) {
+	t.Parallel()
 	e := startLegacy(t, Config{Seed: "none"})
 	rg := "/subscriptions/" + e.SubscriptionID() + "/resourceGroups/rg"
 	vm := rg + "/providers/Microsoft.Compute/virtualMachines/vm"
@@ -209,6 +212,7 @@ func TestLegacyExtensionGoesWithItsVM(t *testing.T) {
 }
 
 func TestVMExtensionErrors(t *testing.T) {
+	t.Parallel()
 	e := startLegacy(t, Config{})
 	vm := e.World.VMResourceID
 	rgDir := vm[:strings.Index(vm, "/providers/")]
@@ -272,6 +276,7 @@ func TestVMExtensionErrors(t *testing.T) {
 // TestLegacyVMEndpoint: the sandbox's 127.0.0.1:50342 is active only while
 // the extension is installed, and serves the extension's endpoint.
 func TestLegacyVMEndpoint(t *testing.T) {
+	t.Parallel()
 	e := startLegacy(t, Config{})
 	var ep *VMEndpoint
 	for _, x := range e.VMEndpoints() {

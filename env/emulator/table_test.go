@@ -32,6 +32,7 @@ func newInMemory(t *testing.T, cfg Config) *Emulator {
 // the path-style URL of the service on the loopback names; not the
 // worldwide login host a sovereign cloud answers discovery on.
 func TestMisdirectListsTheTable(t *testing.T) {
+	t.Parallel()
 	for _, name := range cloud.Names() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -63,6 +64,7 @@ func TestMisdirectListsTheTable(t *testing.T) {
 // IMDS and the VM extension's endpoint are entries of the table like any
 // service: their VM endpoints, dialing and in-process routes come from it.
 func TestIMDSAndExtensionAreTableEntries(t *testing.T) {
+	t.Parallel()
 	e := newInMemory(t, Config{LegacyExtension: true})
 	titles := map[string]*service{}
 	for _, s := range e.services {
