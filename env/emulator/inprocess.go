@@ -150,9 +150,7 @@ func serveInProcess(req *http.Request, h http.Handler, secure bool, host, port s
 	sreq.Header.Del("Host")
 
 	w := &inProcessWriter{header: http.Header{}, req: req, head: make(chan struct{})}
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
 		defer func() {
 			if req.Body != nil {
 				req.Body.Close()
