@@ -129,6 +129,7 @@ func assertKept(t *testing.T, dir string) {
 // Mistyped commands and flags are refused with a suggestion, exit 2, and
 // nothing is run or written.
 func TestCLIRefusesTypos(t *testing.T) {
+	t.Parallel()
 	empty := winetest.TempDir(t)
 	for _, tc := range []struct {
 		args []string
@@ -162,6 +163,7 @@ func TestCLIRefusesTypos(t *testing.T) {
 // --help and -h on every command: stdout, exit 0, usage line, examples,
 // exit codes; each default once.
 func TestCLIHelp(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"}, {"features/sql.feature", "--help"},
 		{"emulate", "--help"}, {"emulate", "-h"}, {"sandbox", "--help"}, {"sweep", "--help"},
@@ -196,6 +198,7 @@ func TestCLIHelp(t *testing.T) {
 }
 
 func TestCLIVersion(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"--version"}, {"version"}} {
 		r := cli(t, "", args...)
 		assert.Equal(t, 0, r.code)
@@ -213,6 +216,7 @@ func TestCLIVersion(t *testing.T) {
 }
 
 func TestCLIList(t *testing.T) {
+	t.Parallel()
 	r := cli(t, "", "list")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Regexp(t, `(?m)^@tutorial:rm-system-identity\s+\d+\s+features/rm_system_identity.feature\s+Use a Windows VM system-assigned`, r.stdout)
@@ -271,6 +275,7 @@ func scenarioCount(t *testing.T, out string) int {
 
 // Wrong selections fail before anything starts and keep the reports.
 func TestCLISelectionErrors(t *testing.T) {
+	t.Parallel()
 	bad := filepath.Join(winetest.TempDir(t), "bad.feature")
 	require.NoError(t, os.WriteFile(bad, []byte("Feature: broken\n  Scenario: one\n    Given a step\n  Scenaro: two\n    Given a step\n"), 0o644))
 	for _, tc := range []struct {
@@ -298,6 +303,7 @@ func TestCLISelectionErrors(t *testing.T) {
 // A real run, with flags after the path: progress lines, reports in the
 // directory the flag names, including report.html; no interrupt notice.
 func TestCLIRunFlagsAfterPaths(t *testing.T) {
+	t.Parallel()
 	dir := oldReports(t)
 	listed := cli(t, "", "list", "features/rm_system_identity.feature", "--tags", "not @doc-discrepancy")
 	require.Equal(t, 0, listed.code, listed.stderr)
@@ -326,6 +332,7 @@ func TestCLIRunFlagsAfterPaths(t *testing.T) {
 // written and marked interrupted, scenarios cut short not failed, no
 // sweep hint (there is nothing to sweep on the emulator).
 func TestCLIInterrupt(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("os.Interrupt cannot be sent to a process on Windows")
 	}
