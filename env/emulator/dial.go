@@ -45,13 +45,17 @@ func (e *Emulator) DialContext(ctx context.Context, network, addr string) (net.C
 	if ep, ok := e.endpointAt(host, port); ok {
 		to := ep.listener()
 		if to == "" {
-			// Not started: nothing listens, so refuse as the kernel would.
+			// Not listening: refused, as the kernel would.
 			return nil, refused(network)
 		}
 		return d.DialContext(ctx, network, to)
 	}
 	if port == "443" && e.Serves(host) {
-		return d.DialContext(ctx, network, e.HTTPSAddr())
+		to := e.HTTPSAddr()
+		if to == "" {
+			return nil, notStarted(network, addr)
+		}
+		return d.DialContext(ctx, network, to)
 	}
 	if isLoopbackHost(host) {
 		return d.DialContext(ctx, network, addr)
@@ -62,6 +66,12 @@ func (e *Emulator) DialContext(ctx context.Context, network, addr string) (net.C
 // refused is a dial's "connection refused".
 func refused(network string) error {
 	return &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", oserr.ConnRefused)}
+}
+
+// notStarted says why a dial of an emulator without listeners fails, and
+// what reaches it instead.
+func notStarted(network, addr string) error {
+	return &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("miconform emulator: %s: the emulator has no listeners (Start opens them; InProcessTransport needs none)", addr)}
 }
 
 func (e *Emulator) notEmulated(network, addr string) error {

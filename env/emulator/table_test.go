@@ -105,3 +105,14 @@ func TestIMDSAndExtensionAreTableEntries(t *testing.T) {
 	_, err := c.Get("http://localhost:50342/oauth2/token")
 	assert.ErrorContains(t, err, "refused")
 }
+
+// Dialing an emulator that was never started says so, rather than
+// dialing an empty address.
+func TestDialBeforeStart(t *testing.T) {
+	t.Parallel()
+	e := newInMemory(t, Config{Seed: "none"})
+	_, err := e.DialContext(context.Background(), "tcp", e.Cloud.ARMHost+":443")
+	assert.ErrorContains(t, err, "no listeners (Start opens them; InProcessTransport needs none)")
+	_, err = e.HTTPClient().Get("https://" + e.Cloud.ARMHost + "/")
+	assert.ErrorContains(t, err, "no listeners")
+}
