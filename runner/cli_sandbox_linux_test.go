@@ -19,6 +19,7 @@ import (
 // The sandbox gives az a configuration directory of its own, removed at
 // exit, and prints what the tutorials ask for.
 func TestCLISandbox(t *testing.T) {
+	t.Parallel()
 	if err := sandbox.Probe(); err != nil {
 		t.Skip(err)
 	}

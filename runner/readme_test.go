@@ -30,6 +30,7 @@ func readmeBlock(t *testing.T, marker string) string {
 // resource group through the listener, and its kill stops the emulator
 // itself, cleanly, leaving nothing running.
 func TestREADMEEmulatorRecipe(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("a POSIX shell recipe")
 	}

@@ -70,6 +70,7 @@ func newIn(dir string, repair bool) (*emulator.Emulator, error) {
 // message naming the file and how to go on, and change no file; the
 // repair then starts, and every other service's records are still there.
 func TestDamagedARMLog(t *testing.T) {
+	t.Parallel()
 	base := seededStateDir(t)
 	keys := map[string][]string{}
 	for _, n := range []string{"blob", "keyvault", "sql", "directory", "rbac"} {
@@ -137,6 +138,7 @@ func TestDamagedARMLog(t *testing.T) {
 // container's record after it, used to lose every blob; now the start
 // stops, and the repair loses only the damaged record.
 func TestDamagedBlobLogKeepsBlobs(t *testing.T) {
+	t.Parallel()
 	dir := seededStateDir(t)
 	keys := logKeys(t, dir, "blob")
 	path := filepath.Join(dir, "state", "blob.log")
@@ -159,6 +161,7 @@ func TestDamagedBlobLogKeepsBlobs(t *testing.T) {
 // TestMissingWorldFile: state without world.json (and without the marker
 // of a first start) is refused, never wiped and seeded over.
 func TestMissingWorldFile(t *testing.T) {
+	t.Parallel()
 	dir := seededStateDir(t)
 	require.NoError(t, os.Remove(filepath.Join(dir, "world.json")))
 	before := stateFiles(t, dir)
@@ -179,6 +182,7 @@ func TestMissingWorldFile(t *testing.T) {
 // TestDamagedSQLiteFile: a database file that fails PRAGMA quick_check
 // stops the start; the repair moves it aside.
 func TestDamagedSQLiteFile(t *testing.T) {
+	t.Parallel()
 	dir := seededStateDir(t)
 	files, err := filepath.Glob(filepath.Join(dir, "sql", "*", "*.sqlite"))
 	require.NoError(t, err)
@@ -222,6 +226,7 @@ func TestDamagedSQLiteFile(t *testing.T) {
 // service's log stops the start naming that log, and the repair leaves
 // every other service's records as they were.
 func TestDamagedLogOfEachService(t *testing.T) {
+	t.Parallel()
 	base := seededStateDir(t)
 	names := []string{"directory", "rbac", "arm", "keyvault", "blob", "sql"}
 	keys := map[string][]string{}

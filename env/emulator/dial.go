@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
-)
 
-// IMDSHost is the address a VM reaches IMDS at.
-const IMDSHost = "169.254.169.254:80"
+	"github.com/miconform/miconform/env/oserr"
+)
 
 // Serves reports whether the HTTPS listener answers for host (no port).
 func (e *Emulator) Serves(host string) bool {
@@ -29,43 +29,53 @@ func (e *Emulator) Serves(host string) bool {
 	return false
 }
 
-// DialContext dials the tutorials' addresses to the emulator: IMDS's
-// 169.254.169.254:80 to the IMDS listener, the cloud's host names on
-// port 443 to the HTTPS listener (port 80 to the plain one), a service's
-// own addresses (SQL's {server}.{suffix}:1433) to that service, and localhost:50342 to the VM extension
-// endpoint (refused unless the extension is installed). Loopback addresses
-// are dialed as given; anything else is refused rather than sent to the real
-// Azure.
+// DialContext dials the tutorials' addresses to the emulator: the endpoints
+// of the service table (IMDS's 169.254.169.254:80, SQL's
+// {server}.{suffix}:1433, the VM extension's localhost:50342, port 80 of a
+// storage account) to their listeners, the cloud's host names on port 443
+// to the HTTPS listener. Loopback addresses are dialed as given; anything
+// else is refused rather than sent to the real Azure.
 func (e *Emulator) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range e.services {
-		if s.dial == nil {
-			continue
+	host = strings.ToLower(host)
+	if ep, ok := e.endpointAt(host, port); ok {
+		to := ep.listener()
+		if to == "" {
+			// Not listening: refused, as the kernel would.
+			return nil, refused(network)
 		}
-		if c, ok, err := s.dial(ctx, network, host, port); ok {
-			return c, err
+		return d.DialContext(ctx, network, to)
+	}
+	if port == "443" && e.Serves(host) {
+		to := e.HTTPSAddr()
+		if to == "" {
+			return nil, notStarted(network, addr)
 		}
+		return d.DialContext(ctx, network, to)
 	}
-	switch {
-	case addr == IMDSHost:
-		return d.DialContext(ctx, network, e.IMDSAddr())
-	case port == "443" && e.Serves(host):
-		return d.DialContext(ctx, network, e.HTTPSAddr())
-	case port == "80" && e.plainLn != nil && e.Serves(host) && !isLoopbackHost(host):
-		return d.DialContext(ctx, network, e.plainLn.Addr().String())
-	}
-	// The VM extension's localhost:50342 before other loopback addresses.
-	if c, ok, err := e.dialLegacy(ctx, network, host, port); ok {
-		return c, err
-	}
-	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+	if isLoopbackHost(host) {
 		return d.DialContext(ctx, network, addr)
 	}
-	return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("miconform emulator: %s is not an emulated %s address", addr, e.Cloud.Name)}
+	return nil, e.notEmulated(network, addr)
+}
+
+// refused is a dial's "connection refused".
+func refused(network string) error {
+	return &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", oserr.ConnRefused)}
+}
+
+// notStarted says why a dial of an emulator without listeners fails, and
+// what reaches it instead.
+func notStarted(network, addr string) error {
+	return &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("miconform emulator: %s: the emulator has no listeners (Start opens them; InProcessTransport needs none)", addr)}
+}
+
+func (e *Emulator) notEmulated(network, addr string) error {
+	return &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("miconform emulator: %s is not an emulated %s address", addr, e.Cloud.Name)}
 }
 
 // Transport is an HTTP transport that reaches the emulator at the real Azure

@@ -14,6 +14,7 @@ import (
 // what is on disk, and once there is space writes succeed again without a
 // restart.
 func TestFullDisk(t *testing.T) {
+	t.Parallel()
 	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
 	w := h.E.World
@@ -68,6 +69,7 @@ func TestFullDisk(t *testing.T) {
 // answered with Key Vault's error shape naming the cause and is not
 // served; once there is space, writes work without a restart.
 func TestFullDiskKeyVault(t *testing.T) {
+	t.Parallel()
 	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
 	require.Equal(t, 200, h.do("PUT", h.secretURL("s", ""), h.vaultHeader(), `{"value":"v1"}`).code)

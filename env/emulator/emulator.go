@@ -1,10 +1,12 @@
 // Package emulator runs the emulated Azure in one process: an HTTPS listener
 // that serves every Azure host name of one cloud (routed by Host header to
-// Resource Manager, the Entra login host, and later the data planes) and a
-// plain-HTTP listener for IMDS. A request's path through the code is:
-// listener -> Emulator.ServeHTTP (host router over the service table,
-// services.go) -> service package -> handler
-// named after the Azure operation -> store.
+// Resource Manager, the Entra login host, Blob Storage, Key Vault, Graph),
+// and the listeners of services that have their own (IMDS, the VM
+// extension's endpoint, Azure SQL's TDS, plain HTTP for Blob Storage), all
+// wired by the service table (services.go). A request's path through the
+// code is: listener (or InProcessTransport) -> Emulator.ServeHTTP (host
+// router over the table) -> service package -> handler named after the
+// Azure operation -> store.
 package emulator
 
 import (
@@ -123,7 +125,7 @@ type Emulator struct {
 	mu       sync.Mutex
 	servers  []*http.Server
 	httpsLn  net.Listener
-	imdsLn   net.Listener
+	imdsLn   net.Listener // IMDS's (service_imds.go)
 	plainLn  net.Listener // plain HTTP (port 80), see plainhttp.go
 	legacy   *legacy
 	vmMu     sync.RWMutex
@@ -233,8 +235,6 @@ func New(cfg Config) (*Emulator, error) {
 	e.Issuer = entra.NewIssuer(cfg.Cloud, e.Dir, key)
 	e.RBAC = rbac.NewStore()
 	e.buildServices()
-	e.IMDS = imds.New(cfg.Cloud, e.Issuer, e.currentVM, cfg.IMDSThrottle)
-	e.IMDS.Identity = e.currentIdentity
 	e.Faults = faults.New(e.Issuer, e.RBAC, faultNames(e.services)...)
 	e.control = e.Faults.Control(e.authorizeControl)
 	e.Operator = directory.Principal{
@@ -290,8 +290,12 @@ func New(cfg Config) (*Emulator, error) {
 		}
 		e.ARM.SetLRO(arm.LROTiming{Polls: f.Polls, MinDuration: time.Duration(f.MinDurationSeconds * float64(time.Second)), RetryAfter: f.RetryAfterSeconds})
 	})
-	if err := e.setupLegacy(); err != nil {
-		return nil, err
+	for _, s := range e.services {
+		if s.ready != nil {
+			if err := s.ready(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if cfg.Faults != nil {
 		if err := e.Faults.ApplySet(*cfg.Faults); err != nil {
@@ -319,27 +323,26 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s != nil && e.serveFaulted(w, r, s) {
 		return
 	}
-	if s == nil || e.pathStyleMisses(r, host) {
+	if s == nil || pathStyleMisses(r, host, s) {
 		e.misdirected(w, r, host)
 		return
 	}
 	s.handler.ServeHTTP(w, r)
 }
 
-// Start opens the listeners and serves until Close.
+// Start opens the listeners and serves until Close: the HTTPS listener
+// (every host name of the table), then each service's own, in table order.
+// An emulator that is never started still answers in process
+// (InProcessTransport).
 func (e *Emulator) Start() error {
 	httpsLn, err := net.Listen("tcp", e.cfg.HTTPSAddr)
 	if err != nil {
 		return fmt.Errorf("emulator: HTTPS listener: %w", err)
 	}
-	imdsLn, err := net.Listen("tcp", e.cfg.IMDSAddr)
-	if err != nil {
-		httpsLn.Close()
-		return fmt.Errorf("emulator: IMDS listener: %w", err)
-	}
-	e.httpsLn, e.imdsLn = httpsLn, imdsLn
+	e.mu.Lock()
+	e.httpsLn = httpsLn
+	e.mu.Unlock()
 	e.serve(e.capped(httpsLn, true), e)
-	e.serve(e.capped(imdsLn, false), e.Faults.IMDS(e.IMDS))
 	for _, s := range e.services {
 		if s.start != nil {
 			if err := s.start(); err != nil {
@@ -347,10 +350,7 @@ func (e *Emulator) Start() error {
 			}
 		}
 	}
-	if err := e.startPlainHTTP(); err != nil {
-		return err
-	}
-	return e.legacy.start()
+	return nil
 }
 
 func (e *Emulator) serve(ln net.Listener, h http.Handler) {
@@ -371,7 +371,6 @@ func (e *Emulator) Close() error {
 	e.closed = true
 	servers := e.servers
 	e.mu.Unlock()
-	e.legacy.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error
@@ -392,11 +391,16 @@ func (e *Emulator) Close() error {
 	return errors.Join(errs...)
 }
 
-// HTTPSAddr is the host:port serving every Azure host name.
-func (e *Emulator) HTTPSAddr() string { return e.httpsLn.Addr().String() }
-
-// IMDSAddr is the host:port serving IMDS.
-func (e *Emulator) IMDSAddr() string { return e.imdsLn.Addr().String() }
+// HTTPSAddr is the host:port serving every Azure host name ("" before
+// Start).
+func (e *Emulator) HTTPSAddr() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.httpsLn == nil {
+		return ""
+	}
+	return e.httpsLn.Addr().String()
+}
 
 // TenantID is the emulated tenant.
 func (e *Emulator) TenantID() string { return e.ids.TenantID }
@@ -409,7 +413,11 @@ func (e *Emulator) SetVM(resourceID string) {
 	e.vmMu.Lock()
 	e.vmID = resourceID
 	e.vmMu.Unlock()
-	e.legacy.sync()
+	for _, s := range e.services {
+		if s.vmChanged != nil {
+			s.vmChanged()
+		}
+	}
 }
 
 // currentVM is IMDS's view of the VM it runs on, read live from Resource

@@ -116,7 +116,7 @@ func TestAzidentityClientSecretCredential(t *testing.T) {
 	cred, err := azidentity.NewClientSecretCredential(h.E.TenantID(), h.E.Operator.ClientID, h.E.Operator.Secret, &azidentity.ClientSecretCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
 			Cloud:     azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://login.microsoftonline.com/"},
-			Transport: h.E.HTTPClient(),
+			Transport: h.client,
 		},
 	})
 	require.NoError(t, err)
@@ -137,7 +137,7 @@ func TestAzidentityClientSecretCredential(t *testing.T) {
 
 	// A wrong secret surfaces Entra's error through the SDK.
 	bad, err := azidentity.NewClientSecretCredential(h.E.TenantID(), h.E.Operator.ClientID, "wrong", &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: azcore.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://login.microsoftonline.com/"}, Transport: h.E.HTTPClient()},
+		ClientOptions: azcore.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://login.microsoftonline.com/"}, Transport: h.client},
 	})
 	require.NoError(t, err)
 	_, err = bad.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
@@ -152,7 +152,7 @@ func TestAzidentityManagedIdentityCredential(t *testing.T) {
 	defer cancel()
 
 	cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
-		ClientOptions: azcore.ClientOptions{Transport: h.E.HTTPClient()},
+		ClientOptions: azcore.ClientOptions{Transport: h.client},
 	})
 	require.NoError(t, err)
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
@@ -165,7 +165,7 @@ func TestAzidentityManagedIdentityCredential(t *testing.T) {
 	assert.Equal(t, 200, r.code, "the seeded Reader lets the VM read its group")
 
 	uai, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
-		ClientOptions: azcore.ClientOptions{Transport: h.E.HTTPClient()},
+		ClientOptions: azcore.ClientOptions{Transport: h.client},
 		ID:            azidentity.ClientID(h.E.World.UserIdentityClientID),
 	})
 	require.NoError(t, err)

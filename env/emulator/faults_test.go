@@ -42,7 +42,7 @@ func (h *harness) control(method, path, token, body string) reply {
 // sets, reads and resets faults.
 func TestControlAPIAuthorization(t *testing.T) {
 	t.Parallel()
-	h := start(t, opts{seed: "tutorials"})
+	h := start(t, opts{seed: "tutorials", listen: true})
 	vm, ok := h.E.Dir.ByResourceID(h.E.World.VMResourceID)
 	require.True(t, ok)
 	vmTok, err := h.E.Issuer.ManagedIdentityToken(vm, h.E.Cloud.ARMResource, h.E.World.VMResourceID)
@@ -76,7 +76,7 @@ func TestControlAPIAuthorization(t *testing.T) {
 // IMDS's address; the services fault on Blob in Storage's XML.
 func TestFaultsThroughListeners(t *testing.T) {
 	t.Parallel()
-	h := start(t, opts{seed: "tutorials"})
+	h := start(t, opts{seed: "tutorials", listen: true})
 	q := url.Values{"api-version": {"2018-02-01"}, "resource": {h.E.Cloud.ARMResource}}
 	for _, status := range []int{404, 410, 429, 500, 503} {
 		require.NoError(t, h.E.Faults.SetIMDS(faults.IMDS{Status: status, Window: faults.Window{Count: 1}}))
@@ -114,7 +114,7 @@ func TestAzidentityRidesThroughIMDSFaults(t *testing.T) {
 	} {
 		require.NoError(t, h.E.Faults.SetIMDS(f))
 		cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
-			ClientOptions: azcore.ClientOptions{Transport: h.E.HTTPClient(), Retry: policy.RetryOptions{
+			ClientOptions: azcore.ClientOptions{Transport: h.client, Retry: policy.RetryOptions{
 				// azcore gives up when Retry-After (IMDS's 429 sends 1 s)
 				// exceeds MaxRetryDelay, so that stays above a second.
 				MaxRetries: 10, RetryDelay: 20 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
@@ -143,7 +143,7 @@ func TestShortLivedTokensAndClockSkew(t *testing.T) {
 	h := start(t, opts{seed: "tutorials"})
 	require.NoError(t, h.E.Faults.SetTokens(faults.Tokens{LifetimeSeconds: 60}))
 	cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
-		ClientOptions: azcore.ClientOptions{Transport: h.E.HTTPClient()},
+		ClientOptions: azcore.ClientOptions{Transport: h.client},
 	})
 	require.NoError(t, err)
 	ctx := context.Background()

@@ -43,7 +43,7 @@ func TestAzidentityGraphTokens(t *testing.T) {
 			defer cancel()
 			scope := h.E.Cloud.GraphResource + ".default"
 			op, err := azidentity.NewClientSecretCredential(h.E.TenantID(), h.E.Operator.ClientID, h.E.Operator.Secret, &azidentity.ClientSecretCredentialOptions{
-				ClientOptions: azcore.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: c.authority}, Transport: h.E.HTTPClient()},
+				ClientOptions: azcore.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: c.authority}, Transport: h.client},
 			})
 			require.NoError(t, err)
 			tok, err := op.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
@@ -63,7 +63,7 @@ func TestAzidentityGraphTokens(t *testing.T) {
 			alt, _ := r.value()[0]["alternativeNames"].([]any)[1].(string)
 			assert.True(t, strings.EqualFold(h.E.World.UserIdentityResourceID, alt), "the identity's resource id (compared without case): %s", alt)
 
-			mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: h.E.HTTPClient()}})
+			mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: h.client}})
 			require.NoError(t, err)
 			miTok, err := mi.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 			require.NoError(t, err)
@@ -109,7 +109,7 @@ func TestGraphFollowsIdentityLifecycle(t *testing.T) {
 // cloud answers MSAL's worldwide instance discovery.
 func TestGraphHostsAndWorldwideDiscovery(t *testing.T) {
 	t.Parallel()
-	h := start(t, opts{cloud: "AzureChinaCloud"})
+	h := start(t, opts{cloud: "AzureChinaCloud", listen: true})
 	for _, host := range []string{"graph.microsoft.com", "microsoftgraph.chinacloudapi.cn", "graph.microsoft.us"} {
 		conn, err := tls.Dial("tcp", h.E.HTTPSAddr(), &tls.Config{ServerName: host, RootCAs: h.E.CA.Pool()})
 		require.NoError(t, err, host)

@@ -16,6 +16,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/wine/winetest"
 )
@@ -35,13 +36,17 @@ type opts struct {
 	seed     string
 	throttle bool
 	// stateDir keeps the emulator's state on disk; without it the
-	// emulator is in memory and signs with the package's shared key
+	// emulator is in memory and signs with the process's shared key
 	// (each emulator still has its own tenant), which skips a key
 	// generation and every fsync.
 	stateDir bool
+	// listen opens the listeners, and the client goes through them (TLS,
+	// HTTP/2); without it the client is the in-process transport.
+	listen bool
 }
 
-// start is the package's one way to start an emulator for a test.
+// start is the package's one way to start an emulator for a test, over
+// the shared helper (emulatortest).
 func start(t testing.TB, o opts) *harness {
 	t.Helper()
 	if o.cloud == "" {
@@ -52,17 +57,13 @@ func start(t testing.TB, o opts) *harness {
 	if o.stateDir {
 		dir = winetest.TempDir(t)
 		cfg.StateDir = dir
-	} else {
-		cfg.SigningKey = sharedKey(t)
 	}
-	e, err := emulator.New(cfg)
-	require.NoError(t, err)
-	require.NoError(t, e.Start())
-	h := &harness{t: t, E: e, client: e.HTTPClient(), stateDir: dir}
-	t.Cleanup(func() {
-		h.client.CloseIdleConnections()
-		_ = e.Close()
-	})
+	e := emulatortest.Start(t, emulatortest.Options{Config: cfg, Listen: o.listen})
+	h := &harness{t: t, E: e, client: emulatortest.Client(e), stateDir: dir}
+	if o.listen {
+		h.client = e.HTTPClient()
+	}
+	t.Cleanup(h.client.CloseIdleConnections)
 	return h
 }
 
@@ -227,21 +228,8 @@ var (
 	foreignKey  *entra.SigningKey
 )
 
-var (
-	sharedOnce sync.Once
-	sharedK    *entra.SigningKey
-)
-
 // sharedKey is the signing key of the package's in-memory emulators.
-func sharedKey(t testing.TB) *entra.SigningKey {
-	sharedOnce.Do(func() {
-		var err error
-		if sharedK, err = entra.LoadOrCreateSigningKey(""); err != nil {
-			panic(err)
-		}
-	})
-	return sharedK
-}
+func sharedKey(testing.TB) *entra.SigningKey { return emulatortest.SharedKey() }
 
 // otherKey is a signing key the emulator has never seen.
 func otherKey(t testing.TB) *entra.SigningKey {

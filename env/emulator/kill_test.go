@@ -28,6 +28,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/wine/winetest"
+	"github.com/miconform/miconform/internal/slowtest"
 )
 
 // proc is `emulate --state-dir` running as its own process.
@@ -186,9 +187,8 @@ type acked struct {
 // back every write that had been acknowledged, byte for byte; tokens issued
 // before the kill are still accepted.
 func TestKillMidLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the emulator as a process")
-	}
+	t.Parallel()
+	slowtest.Require(t, "builds the runner and kills it mid-load, again and again")
 	bin := buildRunner(t)
 	dir := winetest.TempDir(t)
 	p := startProc(t, bin, dir)

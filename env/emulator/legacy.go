@@ -1,20 +1,13 @@
 package emulator
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/imds"
-	"github.com/miconform/miconform/env/oserr"
 )
 
 // The VM extension endpoint (IMDS's predecessor) lives at localhost:50342 on
@@ -22,7 +15,8 @@ import (
 // once it is removed: clients then get "connection refused", as every real
 // VM has given since the extension's retirement in January 2019. The
 // emulator follows the extension resource on the emulated VM: Resource
-// Manager's put and delete hooks open and close the listener. While closed,
+// Manager's put and delete hooks open and close the listener (its entry in
+// the service table: service_legacy.go). While closed,
 // the port stays reserved by a socket that is bound but not listening, so a
 // dial is refused by the kernel (a genuine ECONNREFUSED) and no other
 // program takes the port meanwhile.
@@ -47,45 +41,6 @@ const (
 	legacyExtensionName    = imds.ExtensionWindows
 	legacyExtensionVersion = "1.0"
 )
-
-// setupLegacy wires the extension listener to Resource Manager and, with
-// Config.LegacyExtension, installs the extension on the seeded VM the way the
-// portal did: a PUT of the extension resource.
-func (e *Emulator) setupLegacy() error {
-	e.legacy = &legacy{e: e, addr: e.cfg.LegacyAddr}
-	if e.legacy.addr == "" {
-		e.legacy.addr = "127.0.0.1:0"
-	}
-	watch := func(r arm.Resource) {
-		if strings.EqualFold(r.Type, arm.TypeVMExtension) || strings.EqualFold(r.Type, "Microsoft.Compute/virtualMachines") {
-			e.legacy.sync()
-		}
-	}
-	e.ARM.OnPut(watch)
-	e.ARM.OnDelete(watch)
-	// Inside `runner sandbox` the VM reaches the endpoint at its own
-	// 127.0.0.1:50342; it is open there when the extension is installed as
-	// the sandbox starts.
-	e.AddVMEndpoint(VMEndpoint{
-		Addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(imds.ExtensionPort)),
-		Serve:  func(ln net.Listener) { _ = e.vmServer(e.legacy.handler()).Serve(e.capped(ln, false)) },
-		Active: func() bool { _, _, _, ok := e.installedExtension(); return ok },
-	})
-	if !e.cfg.LegacyExtension {
-		return nil
-	}
-	if e.World.VMResourceID == "" {
-		return errors.New("emulator: the legacy extension needs the seeded VM (seed tutorials)")
-	}
-	_, err := e.operatorCall("PUT", e.World.VMResourceID+"/extensions/"+legacyExtensionName+"?api-version=2024-07-01", map[string]any{
-		"location": e.World.Location,
-		"properties": map[string]any{
-			"publisher": imds.ExtensionPublisher, "type": legacyExtensionName, "typeHandlerVersion": legacyExtensionVersion,
-			"autoUpgradeMinorVersion": true, "settings": map[string]any{"port": imds.ExtensionPort},
-		},
-	})
-	return err
-}
 
 // installedExtension reports the managed identity extension on the VM the
 // emulator plays, if one is installed, and the port its settings name.
@@ -138,9 +93,6 @@ func (l *legacy) start() error {
 
 // sync opens or closes the listener to match the VM's extensions.
 func (l *legacy) sync() {
-	if l == nil { // SetVM during the seed, before setupLegacy
-		return
-	}
 	_, _, _, installed := l.e.installedExtension()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -239,28 +191,4 @@ func (e *Emulator) LegacyListening() bool {
 	e.legacy.mu.Lock()
 	defer e.legacy.mu.Unlock()
 	return e.legacy.srv != nil
-}
-
-// dialLegacy maps the VM's localhost:<extension port> to the extension
-// listener; ok is false for any other address. Without the extension the
-// dial goes to the reserved, non-listening port and is refused.
-func (e *Emulator) dialLegacy(ctx context.Context, network, host, port string) (c net.Conn, ok bool, err error) {
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, false, nil
-	}
-	want := imds.ExtensionPort
-	if _, _, p, installed := e.installedExtension(); installed {
-		want = p
-	}
-	if port != strconv.Itoa(want) {
-		return nil, false, nil
-	}
-	addr := e.LegacyAddr()
-	if addr == "" {
-		// Not started: nothing can listen, so refuse as the kernel would.
-		return nil, true, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", oserr.ConnRefused)}
-	}
-	var d net.Dialer
-	c, err = d.DialContext(ctx, network, addr)
-	return c, true, err
 }

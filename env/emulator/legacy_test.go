@@ -47,7 +47,7 @@ func armCall(t *testing.T, e *Emulator, method, path string, body any) (int, map
 	req, _ := http.NewRequest(method, "https://"+e.Cloud.ARMHost+path, rd)
 	req.Header.Set("Authorization", "Bearer "+tok.Raw)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.HTTPClient().Do(req)
+	resp, err := e.InProcessClient().Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var m map[string]any
@@ -74,6 +74,7 @@ func assertRefused(t *testing.T, e *Emulator, host string) {
 // refused; installing it through Resource Manager opens the endpoint,
 // removing it closes the endpoint and its open connections.
 func TestLegacyExtensionLifecycle(t *testing.T) {
+	t.Parallel()
 	for _, name := range cloud.Names() {
 		t.Run(name, func(t *testing.T) {
 			e := startLegacy(t, Config{Cloud: cloud.MustLookup(name)})
@@ -150,6 +151,7 @@ func TestLegacyExtensionLifecycle(t *testing.T) {
 
 // TestLegacyExtensionAtStart is `emulate --legacy-extension`.
 func TestLegacyExtensionAtStart(t *testing.T) {
+	t.Parallel()
 	e := startLegacy(t, Config{LegacyExtension: true})
 	assert.True(t, e.LegacyListening())
 	env, err := e.Env()
@@ -175,6 +177,7 @@ func TestLegacyExtensionAtStart(t *testing.T) {
 // the extension and closes the endpoint; a Linux extension on another port
 // moves the endpoint there.
 func TestLegacyExtensionGoesWithItsVM(t *testing.T) {
+	t.Parallel()
 	e := startLegacy(t, Config{Seed: "none"})
 	rg := "/subscriptions/" + e.SubscriptionID() + "/resourceGroups/rg"
 	vm := rg + "/providers/Microsoft.Compute/virtualMachines/vm"
@@ -211,6 +214,7 @@ func TestLegacyExtensionGoesWithItsVM(t *testing.T) {
 }
 
 func TestVMExtensionErrors(t *testing.T) {
+	t.Parallel()
 	e := startLegacy(t, Config{})
 	vm := e.World.VMResourceID
 	rgDir := vm[:strings.Index(vm, "/providers/")]
@@ -260,7 +264,7 @@ func TestVMExtensionErrors(t *testing.T) {
 	}{{"GET", 200}, {"PUT", 403}, {"DELETE", 403}} {
 		req, _ := http.NewRequest(m.method, "https://"+e.Cloud.ARMHost+ext, strings.NewReader(`{"properties":{"publisher":"Microsoft.ManagedIdentity","type":"ManagedIdentityExtensionForWindows","typeHandlerVersion":"1.0"}}`))
 		req.Header.Set("Authorization", "Bearer "+tok.Raw)
-		resp, err := e.HTTPClient().Do(req)
+		resp, err := e.InProcessClient().Do(req)
 		require.NoError(t, err)
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -274,6 +278,7 @@ func TestVMExtensionErrors(t *testing.T) {
 // TestLegacyVMEndpoint: the sandbox's 127.0.0.1:50342 is active only while
 // the extension is installed, and serves the extension's endpoint.
 func TestLegacyVMEndpoint(t *testing.T) {
+	t.Parallel()
 	e := startLegacy(t, Config{})
 	var ep *VMEndpoint
 	for _, x := range e.VMEndpoints() {

@@ -49,6 +49,7 @@ func closedWithin(t *testing.T, c net.Conn, max time.Duration) {
 // longer than the body limit, loses its connection; unauthenticated, on
 // the HTTPS listener (a blob PUT) and on plain IMDS.
 func TestSlowBodiesAreCut(t *testing.T) {
+	t.Parallel()
 	e := startLimited(t, emulator.Limits{ReadHeader: 5 * time.Second, BodyIdle: 300 * time.Millisecond, Body: 1500 * time.Millisecond, Idle: time.Minute, MaxConns: 64})
 	dials := map[string]func() net.Conn{
 		"https blob": func() net.Conn {
@@ -98,6 +99,7 @@ func TestSlowBodiesAreCut(t *testing.T) {
 // TestIdleConnectionsClose: a keep-alive connection with no next request
 // is closed after the idle limit.
 func TestIdleConnectionsClose(t *testing.T) {
+	t.Parallel()
 	e := startLimited(t, emulator.Limits{ReadHeader: 5 * time.Second, BodyIdle: 5 * time.Second, Body: time.Minute, Idle: 300 * time.Millisecond, MaxConns: 64})
 	c, err := net.Dial("tcp", e.IMDSAddr())
 	require.NoError(t, err)
@@ -114,6 +116,7 @@ func TestIdleConnectionsClose(t *testing.T) {
 // TestConnectionCap: past MaxConns open connections, a new one is not
 // served until one of them closes.
 func TestConnectionCap(t *testing.T) {
+	t.Parallel()
 	const max = 4
 	e := startLimited(t, emulator.Limits{ReadHeader: time.Minute, BodyIdle: time.Minute, Body: time.Minute, Idle: time.Minute, MaxConns: max})
 	var held []net.Conn

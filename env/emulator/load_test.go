@@ -57,6 +57,7 @@ func loadCases() []loadCase {
 }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("MICONFORM_LOAD") != "1" {
 		t.Skip("load tests run with MICONFORM_LOAD=1")
 	}

@@ -18,7 +18,8 @@ import (
 // path-style Blob route dropped the connection for an unknown account.
 // Now it is a 421 that says how to call the listener.
 func TestListenerCalledByAddress(t *testing.T) {
-	h := start(t, opts{seed: "tutorials"})
+	t.Parallel()
+	h := start(t, opts{seed: "tutorials", listen: true})
 	addr := h.E.HTTPSAddr()
 	_, port, _ := net.SplitHostPort(addr)
 	for _, h2 := range []bool{false, true} {

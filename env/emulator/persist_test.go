@@ -89,6 +89,7 @@ func (h *harness) sqlDB(database, tok string) *sql.DB {
 // emulator on the same state dir and finds all of it, with no second seed
 // and the VM's token from before the restart still accepted.
 func TestRestartKeepsEverything(t *testing.T) {
+	t.Parallel()
 	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
 	w := h.E.World
@@ -230,6 +231,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 // seeding marker are a first start that crashed during its seed; the next
 // start seeds from scratch.
 func TestUnfinishedFirstStartSeedsAgain(t *testing.T) {
+	t.Parallel()
 	winetest.SkipUnderWine(t, "os.RemoveAll of a non-empty directory (FileDispositionInformationEx), which the restart does to the unfinished logs")
 	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
@@ -316,6 +318,7 @@ func BenchmarkDurableWrites(b *testing.B) {
 // database and its file), and a blob's committed blocks can be reused by
 // Put Block List after it.
 func TestRestartKeepsDeletes(t *testing.T) {
+	t.Parallel()
 	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
 	w := h.E.World

@@ -78,7 +78,7 @@ func with(m map[string]any, kv ...any) map[string]any {
 // each service is the control: it gets past authentication.
 func TestEveryServiceRefusesBadTokens(t *testing.T) {
 	t.Parallel()
-	h := start(t, opts{seed: "tutorials"})
+	h := start(t, opts{seed: "tutorials", listen: true}) // SQL is TDS, dialed
 	e, c, w := h.E, h.E.Cloud, h.E.World
 	realKey := h.E.Issuer.SigningKey()
 	vm, ok := e.Dir.ByResourceID(w.VMResourceID)

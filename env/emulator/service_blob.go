@@ -22,9 +22,15 @@ func blobService(e *Emulator) *service {
 	e.Blob = blob.New(e.Cloud, e.Issuer, e.RBAC)
 	blob.RegisterProvider(e.ARM, e.Blob)
 	return &service{
-		name: "blob", hosts: []string{e.Blob.Host(), "127.0.0.1", "localhost"}, // host style, and path style on loopback
+		name: "blob", title: "Blob Storage", hosts: []string{e.Blob.Host()}, wildcard: "account",
+		// Path style on the loopback names, for accounts that exist.
+		pathStyle: "/{account}/{container}/{blob}", pathKnows: func(seg string) bool { _, ok := e.Blob.Account(seg); return ok },
 		handler: e.Blob, plainHTTP: true, fault: e.Blob.WriteFault,
-		log: "blob", restore: func(l *state.Log) error { return e.Blob.Persist(l, e.ARM, filepath.Join(e.cfg.StateDir, "blobdata")) },
+		// http:// to a storage account: the emulator's port-80 listener
+		// (plainhttp.go).
+		endpoints: []endpoint{e.plainEndpoint()},
+		start:     e.startPlainHTTP,
+		log:       "blob", restore: func(l *state.Log) error { return e.Blob.Persist(l, e.ARM, filepath.Join(e.cfg.StateDir, "blobdata")) },
 		close: e.Blob.Close, // a memory store's spill files
 		seed:  e.seedStorage,
 		// Plain http:// to a storage account, as the emulator's own

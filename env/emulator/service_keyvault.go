@@ -13,7 +13,7 @@ import (
 func keyVaultService(e *Emulator) *service {
 	e.KeyVault = keyvault.New(e.Cloud, e.ARM, e.Issuer, e.RBAC)
 	return &service{
-		name: "vault", hosts: []string{"*." + e.Cloud.VaultSuffix}, handler: e.KeyVault, fault: e.KeyVault.WriteFault,
+		name: "vault", title: "Key Vault", wildcard: "vault", hosts: []string{"*." + e.Cloud.VaultSuffix}, handler: e.KeyVault, fault: e.KeyVault.WriteFault,
 		log: "keyvault", restore: e.KeyVault.Persist, seed: e.seedKeyVault,
 	}
 }

@@ -9,7 +9,7 @@ import (
 func armService(e *Emulator) *service {
 	e.ARM = arm.New(e.Cloud, e.ids.SubscriptionID, e.Dir, e.Issuer, e.RBAC)
 	return &service{
-		name: "arm", hosts: []string{e.Cloud.ARMHost}, handler: e.ARM, fault: e.ARM.WriteFault,
+		name: "arm", title: "Resource Manager", hosts: []string{e.Cloud.ARMHost}, handler: e.ARM, fault: e.ARM.WriteFault,
 		log: "arm", restore: e.ARM.Persist,
 	}
 }

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -28,18 +27,16 @@ func sqlService(e *Emulator) *service {
 	e.SQL.SetMaxConns(e.limits().MaxConns)
 	sqlsrv.RegisterProvider(e.ARM, e.SQL)
 	return &service{
-		log: "sql", restore: func(l *state.Log) error { return e.SQL.Persist(filepath.Join(e.cfg.StateDir, "sql"), l, e.ARM) },
+		title: "Azure SQL",
+		log:   "sql", restore: func(l *state.Log) error { return e.SQL.Persist(filepath.Join(e.cfg.StateDir, "sql"), l, e.ARM) },
 		seed: func(string, string) error { return e.seedSQL() },
 		// {server}.database.<suffix>:1433; the TDS server picks the logical
 		// server from LOGIN7, as the Azure SQL gateway does.
 		vm: []VMEndpoint{{Addr: "127.0.0.1:1433", Serve: func(ln net.Listener) { _ = e.SQL.Serve(ln) }}},
-		dial: func(ctx context.Context, network, host, port string) (net.Conn, bool, error) {
-			if port != "1433" || !e.isSQLHost(host) {
-				return nil, false, nil
-			}
-			c, err := e.dialSQL(ctx, network)
-			return c, true, err
-		},
+		endpoints: []endpoint{{
+			match:    func(host, port string) bool { return port == "1433" && e.isSQLHost(host) },
+			listener: e.SQLAddr,
+		}},
 		start: func() error {
 			addr := e.cfg.SQLAddr
 			if addr == "" {
@@ -63,13 +60,6 @@ func (e *Emulator) SQLAddr() string { return e.SQL.Addr() }
 func (e *Emulator) isSQLHost(host string) bool {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	return strings.HasSuffix(host, "."+e.Cloud.SQLSuffix) && len(host) > len(e.Cloud.SQLSuffix)+1
-}
-
-// dialSQL connects to the TDS listener, which picks the logical server
-// from the LOGIN7 server name as the Azure SQL gateway does.
-func (e *Emulator) dialSQL(ctx context.Context, network string) (net.Conn, error) {
-	var d net.Dialer
-	return d.DialContext(ctx, network, e.SQL.Addr())
 }
 
 // seedSQL creates the SQL tutorial's server with the operator as its

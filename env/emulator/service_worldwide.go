@@ -22,7 +22,7 @@ func worldwideService(e *Emulator) *service {
 	if strings.EqualFold(e.Cloud.LoginHost, worldwideLogin) {
 		return &service{}
 	}
-	return &service{hosts: []string{worldwideLogin}, handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return &service{title: "worldwide instance discovery", hosts: []string{worldwideLogin}, foreign: true, handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/common/discovery/instance" || r.Method != http.MethodGet {
 			http.Error(w, "miconform emulator: only instance discovery is served on "+worldwideLogin+" in "+e.Cloud.Name, http.StatusNotFound)
 			return

@@ -1,8 +1,6 @@
 package emulator
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"strings"
 
@@ -19,9 +17,23 @@ type service struct {
 	// name is the service's name for the services fault (emulate
 	// --faults, the control API); "" for services never faulted.
 	name string
+	// title names the service in messages ("Blob Storage").
+	title string
 	// hosts are the HTTPS listener's host names the service answers: exact
 	// names, or "*.suffix" wildcards that match any name under suffix.
 	hosts []string
+	// wildcard is what a wildcard host's "*" stands for, as the 421
+	// answer names it ("vault": {vault}.vault.azure.net).
+	wildcard string
+	// pathStyle, when set, is the URL path the service answers on the
+	// loopback names 127.0.0.1 and localhost ("/{account}/{container}/{blob}"),
+	// and pathKnows whether a first path segment is one of its own (a
+	// storage account); other loopback requests are misdirected.
+	pathStyle string
+	pathKnows func(segment string) bool
+	// foreign: the hosts stand for another cloud's, not this cloud's
+	// names; the 421 answer does not list them.
+	foreign bool
 	// handler serves the service's HTTPS requests.
 	handler http.Handler
 	// plainHTTP: the service also answers on port 80 (plainhttp.go).
@@ -41,12 +53,35 @@ type service struct {
 	// vm is where a program on the VM reaches the service other than
 	// HTTPS on 127.0.0.1:443 (vmendpoints.go).
 	vm []VMEndpoint
-	// dial connects to the service at an address that is not HTTPS (ok
-	// false when addr is not the service's).
-	dial func(ctx context.Context, network, host, port string) (c net.Conn, ok bool, err error)
+	// endpoints are the addresses, other than HTTPS on 443, at which
+	// DialContext and the in-process transport reach the service (IMDS's
+	// 169.254.169.254:80, SQL's {server}.database...:1433, ...).
+	endpoints []endpoint
 	// start opens the service's own listeners (Start); close stops them.
 	start func() error
 	close func()
+	// ready runs once the world exists (seeded or restored), in table
+	// order: the VM extension is installed then (emulate --legacy-extension).
+	ready func() error
+	// vmChanged is told that the emulator now plays another VM (SetVM).
+	vmChanged func()
+}
+
+// endpoint is an address of a service other than HTTPS on port 443.
+type endpoint struct {
+	// match reports whether a client's host (lower case) and port are
+	// this endpoint.
+	match func(host, port string) bool
+	// listener is the address of the emulator's listener for it; ""
+	// while there is none, and dials are refused.
+	listener func() string
+	// handler serves its HTTP requests (nil for another protocol: TDS);
+	// the in-process transport calls it directly.
+	handler http.Handler
+	// open reports whether the endpoint answers now (nil: always); the
+	// in-process transport refuses requests while it does not, as its
+	// listener's reserved port refuses dials.
+	open func() bool
 }
 
 // services is the table, in the order services are built, restored and
@@ -59,6 +94,8 @@ var services = []func(e *Emulator) *service{
 	sqlService,
 	graphService,
 	worldwideService,
+	imdsService,
+	legacyService,
 }
 
 // hostRoute is one host pattern of a service.
@@ -77,7 +114,11 @@ func (e *Emulator) buildServices() {
 	for _, mk := range services {
 		s := mk(e)
 		e.services = append(e.services, s)
-		for _, h := range s.hosts {
+		hosts := s.hosts
+		if s.pathStyle != "" {
+			hosts = append(hosts[:len(hosts):len(hosts)], loopbackNames...)
+		}
+		for _, h := range hosts {
 			h = strings.ToLower(h)
 			if suffix, ok := strings.CutPrefix(h, "*."); ok {
 				e.hosts = append(e.hosts, hostRoute{suffix: "." + suffix, svc: s})
@@ -88,6 +129,9 @@ func (e *Emulator) buildServices() {
 	}
 }
 
+// loopbackNames are the names path-style services answer on.
+var loopbackNames = []string{"127.0.0.1", "localhost"}
+
 // route is the service the HTTPS listener's host router sends host (lower
 // case, no port) to, nil for none.
 func (e *Emulator) route(host string) *service {
@@ -97,6 +141,18 @@ func (e *Emulator) route(host string) *service {
 		}
 	}
 	return nil
+}
+
+// endpointAt is the endpoint of the table at host (lower case) and port.
+func (e *Emulator) endpointAt(host, port string) (endpoint, bool) {
+	for _, s := range e.services {
+		for _, ep := range s.endpoints {
+			if ep.match(host, port) {
+				return ep, true
+			}
+		}
+	}
+	return endpoint{}, false
 }
 
 // faultNames are the services' names for the services fault.

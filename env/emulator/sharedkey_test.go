@@ -15,6 +15,7 @@ import (
 // tenants: each answers its own operator, and refuses the other's token
 // as Resource Manager refuses a token from another tenant.
 func TestSharedSigningKeyKeepsTenantsApart(t *testing.T) {
+	t.Parallel()
 	a := start(t, opts{})
 	b, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), SigningKey: a.E.Issuer.SigningKey()})
 	require.NoError(t, err)
@@ -34,6 +35,7 @@ func TestSharedSigningKeyKeepsTenantsApart(t *testing.T) {
 
 // A state dir keeps its own key; a given one would be silently replaced.
 func TestSigningKeyWithStateDirRefused(t *testing.T) {
+	t.Parallel()
 	a := start(t, opts{})
 	_, err := emulator.New(emulator.Config{StateDir: winetest.TempDir(t), SigningKey: a.E.Issuer.SigningKey()})
 	assert.ErrorContains(t, err, "SigningKey cannot be given with a StateDir")

@@ -25,14 +25,13 @@ type VMEndpoint struct {
 	Active func() bool
 }
 
-// VMEndpoints lists the addresses a VM program reaches: IMDS on
-// 169.254.169.254:80, every HTTPS host name on 127.0.0.1:443, the
-// services' own (the service table's: Blob's plain HTTP on 127.0.0.1:80,
-// Azure SQL on 127.0.0.1:1433), plus the endpoints registered with
-// AddVMEndpoint (the VM extension's 127.0.0.1:50342), sorted by address.
+// VMEndpoints lists the addresses a VM program reaches: every HTTPS host
+// name on 127.0.0.1:443, the services' own (the service table's: IMDS on
+// 169.254.169.254:80, Blob's plain HTTP on 127.0.0.1:80, Azure SQL on
+// 127.0.0.1:1433, the VM extension's 127.0.0.1:50342), plus any registered
+// with AddVMEndpoint, sorted by address.
 func (e *Emulator) VMEndpoints() []VMEndpoint {
 	eps := []VMEndpoint{
-		{Addr: IMDSHost, Serve: func(ln net.Listener) { _ = e.vmServer(e.Faults.IMDS(e.IMDS)).Serve(e.capped(ln, false)) }},
 		{Addr: "127.0.0.1:443", Serve: func(ln net.Listener) { _ = e.vmServer(e).Serve(e.capped(ln, true)) }},
 	}
 	for _, s := range e.services {
@@ -45,10 +44,9 @@ func (e *Emulator) VMEndpoints() []VMEndpoint {
 	return eps
 }
 
-// AddVMEndpoint adds an address the VM reaches the emulator at, for
-// services that are not HTTPS on 443: Azure SQL's TDS on 127.0.0.1:1433,
-// the VM extension's token endpoint on 127.0.0.1:50342. Host names route to
-// 127.0.0.1 inside the sandbox, so use that address.
+// AddVMEndpoint adds an address the VM reaches, beside the service
+// table's (a test's stand-in for a service not emulated). Host names route
+// to 127.0.0.1 inside the sandbox, so use that address.
 func (e *Emulator) AddVMEndpoint(ep VMEndpoint) {
 	e.mu.Lock()
 	e.vmEndpoints = append(e.vmEndpoints, ep)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/miconform/miconform/env/wine/winetest"
+	"github.com/miconform/miconform/internal/slowtest"
 	"os"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 // az ad sp show --id <the VM's principal id> and az ad sp list --filter
 // "appId eq '<its client id>'", on all three clouds.
 func TestAzureCLIGraphAsOperator(t *testing.T) {
+	slowtest.Require(t, "runs the Azure CLI, about 35 s of CPU per cloud")
 	requireSandbox(t)
 	needTool(t, "az")
 	for _, name := range []string{"AzureCloud", "AzureChinaCloud", "AzureUSGovernment"} {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 )
 
 // requireSandbox skips, with the reason, where namespaces are unavailable.
@@ -30,15 +31,8 @@ func requireSandbox(t *testing.T) {
 
 func newEmulator(t *testing.T, cloudName string) *emulator.Emulator {
 	t.Helper()
-	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup(cloudName), Seed: "tutorials"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	// Listening: programs in the sandbox connect.
+	return emulatortest.Start(t, emulatortest.Options{Config: emulator.Config{Cloud: cloud.MustLookup(cloudName), Seed: "tutorials"}, Listen: true})
 }
 
 // run runs argv in a sandbox of e and returns stdout, stderr, exit code.
@@ -229,14 +223,7 @@ func TestSandboxLegacyExtensionAndSQL(t *testing.T) {
 			t.Errorf("%s:1433: exit %d, %q %s", host, code, out, stderr)
 		}
 	}
-	x, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), Seed: "tutorials", LegacyExtension: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := x.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := emulatortest.Start(t, emulatortest.Options{Config: emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), Seed: "tutorials", LegacyExtension: true}, Listen: true})
 	listed := false
 	for _, ep := range x.VMEndpoints() {
 		listed = listed || ep.Addr == "127.0.0.1:50342"

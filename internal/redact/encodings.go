@@ -118,13 +118,13 @@ type span struct {
 	with   string
 }
 
-// encodedMatches runs the rules on the decoded view of s and returns the
-// replacements, in s, of the secrets found there.
-func encodedMatches(s string) []span {
-	view, ok := decodeView(s)
-	if !ok {
-		return nil
-	}
+// encodedMatches runs the rules on view, the decoded view of s, and
+// returns the replacements, in s, of the secrets found there. The rules
+// whose needles the decoded text lacks are skipped, as in pass: a needle
+// is what a rule's match needs, wherever the text came from.
+func encodedMatches(view decoded, prefilter bool) []span {
+	prefilter = prefilter && !strings.ContainsAny(view.s, foldsToASCII)
+	lower := strings.ToLower(view.s)
 	var out []span
 	add := func(lo, hi int, v, after string, keep int) {
 		m := mask(v, keep, after)
@@ -144,6 +144,9 @@ func encodedMatches(s string) []span {
 		out = append(out, span{lo: view.start[lo], hi: view.end[hi-1], with: m})
 	}
 	for _, r := range rules {
+		if prefilter && !r.mayMatch(lower) {
+			continue
+		}
 		for _, m := range r.re.FindAllStringSubmatchIndex(view.s, -1) {
 			lo, hi := m[2*r.group], m[2*r.group+1]
 			if lo < 0 {

@@ -203,9 +203,11 @@ func pass(s string, reg *registry, prefilter bool, depth int) string {
 	s = reg.apply(s)
 	// The same secrets, escaped (encodings.go).
 	if mayBeEncoded(s) {
-		spans := encodedMatches(s)
-		spans = append(spans, reg.encodedMatches(s)...)
-		s = replaceSpans(s, spans)
+		if view, ok := decodeView(s); ok {
+			spans := encodedMatches(view, prefilter)
+			spans = append(spans, reg.encodedMatches(view)...)
+			s = replaceSpans(s, spans)
+		}
 	}
 	return maskBase64(s, reg, depth)
 }
@@ -308,21 +310,20 @@ func (r *registry) add(secret string) {
 	r.repl.Store(strings.NewReplacer(args...))
 }
 
-// encodedMatches finds the registered secrets in the decoded view of s.
-func (r *registry) encodedMatches(s string) []span {
+// encodedMatches finds the registered secrets in view, the decoded view
+// of a text.
+func (r *registry) encodedMatches(view decoded) []span {
+	// One pass of the replacer tells most texts hold none, where a search
+	// per secret costs as many passes as secrets were registered.
+	if rp := r.repl.Load(); rp == nil || rp.Replace(view.s) == view.s {
+		return nil
+	}
 	r.mu.Lock()
 	list := make([]string, 0, len(r.secrets))
 	for v := range r.secrets {
 		list = append(list, v)
 	}
 	r.mu.Unlock()
-	if len(list) == 0 {
-		return nil
-	}
-	view, ok := decodeView(s)
-	if !ok {
-		return nil
-	}
 	var out []span
 	for _, v := range list {
 		for from := 0; ; {

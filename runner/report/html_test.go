@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"github.com/miconform/miconform/env/wine/winetest"
+	"github.com/miconform/miconform/internal/slowtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,6 +80,7 @@ func visibleText(dom string) string {
 // The report as a browser renders it: headless Chromium loads the file
 // and dumps the DOM it built; a screenshot proves it painted.
 func TestHTMLReportInChromium(t *testing.T) {
+	slowtest.Require(t, "starts headless Chromium")
 	bin := chromium(t)
 	res := runSuite(t, 1, registerSteps, demoFeatures()...)
 	dir := winetest.TempDir(t)

@@ -16,6 +16,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/arm"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 )
 
 // world is a started, seeded emulator reached at Azure's real host names.
@@ -26,18 +27,12 @@ type world struct {
 }
 
 // startWorld starts an emulator of AzureCloud with the given pacing of
-// long-running operations (nil: the default).
+// long-running operations (nil: the default), in memory and reached in
+// process (emulatortest).
 func startWorld(t testing.TB, lro *arm.LROTiming) *world {
 	t.Helper()
-	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), LRO: lro})
-	require.NoError(t, err)
-	require.NoError(t, e.Start())
-	w := &world{t: t, e: e, client: e.HTTPClient()}
-	t.Cleanup(func() {
-		w.client.CloseIdleConnections()
-		_ = e.Close()
-	})
-	return w
+	e := emulatortest.Start(t, emulatortest.Options{Config: emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), LRO: lro}})
+	return &world{t: t, e: e, client: emulatortest.Client(e)}
 }
 
 // answer is one HTTP answer.

@@ -13,6 +13,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/miconform/miconform/env/emulator/rbac"
 	"github.com/stretchr/testify/require"
 )
@@ -38,18 +39,18 @@ func newFixture(t testing.TB, cloudName string) *fixture {
 	return f
 }
 
-// startFixture starts and seeds an emulator; the caller closes it. One
-// started again on the same StateDir is the first one restarted.
+// startFixture starts and seeds an emulator, in memory unless cfg has a
+// StateDir, reached in process (emulatortest); the caller closes it (the
+// test's end does too). One started again on the same StateDir is the
+// first one restarted.
 func startFixture(t testing.TB, cfg emulator.Config) *fixture {
 	t.Helper()
-	e, err := emulator.New(cfg)
-	require.NoError(t, err)
-	require.NoError(t, e.Start())
+	e := emulatortest.Start(t, emulatortest.Options{Config: cfg})
 	a, ok := e.Blob.Account(emulator.SeedStorageAccount)
 	require.True(t, ok)
 	vm, ok := e.ARM.VirtualMachine(e.World.VMResourceID)
 	require.True(t, ok)
-	return &fixture{t: t, e: e, c: e.HTTPClient(), acct: a.Name, base: e.Blob.Endpoint(a.Name), acctID: a.ResourceID, vmOID: vm.Identity.PrincipalID}
+	return &fixture{t: t, e: e, c: emulatortest.Client(e), acct: a.Name, base: e.Blob.Endpoint(a.Name), acctID: a.ResourceID, vmOID: vm.Identity.PrincipalID}
 }
 
 // close stops the emulator. The client's idle keep-alive connections go

@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,16 +41,16 @@ func keysClient(t *testing.T, e *emulator.Emulator) *azkeys.Client {
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+tok.Raw)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.HTTPClient().Do(req)
+	resp, err := emulatortest.Client(e).Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
 
 	cred, err := azidentity.NewClientSecretCredential(e.TenantID(), e.Operator.ClientID, e.Operator.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: policy.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://" + c.LoginHost + "/"}, Transport: e.HTTPClient()},
+		ClientOptions: policy.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://" + c.LoginHost + "/"}, Transport: emulatortest.Client(e)},
 	})
 	require.NoError(t, err)
-	client, err := azkeys.NewClient("https://"+e.World.VaultName+"."+c.VaultSuffix+"/", cred, &azkeys.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: e.HTTPClient()}})
+	client, err := azkeys.NewClient("https://"+e.World.VaultName+"."+c.VaultSuffix+"/", cred, &azkeys.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: emulatortest.Client(e)}})
 	require.NoError(t, err)
 	return client
 }
@@ -124,10 +125,7 @@ func TestKeysSurviveRestart(t *testing.T) {
 	dir := winetest.TempDir(t)
 	c := cloud.MustLookup("AzureCloud")
 	start := func() *emulator.Emulator {
-		e, err := emulator.New(emulator.Config{Cloud: c, StateDir: dir})
-		require.NoError(t, err)
-		require.NoError(t, e.Start())
-		return e
+		return emulatortest.Start(t, emulatortest.Options{Config: emulator.Config{Cloud: c, StateDir: dir}})
 	}
 	ctx := context.Background()
 	e := start()

@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -46,11 +47,7 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 
 func startEmulator(t testing.TB, c cloud.Profile) *emulator.Emulator {
 	t.Helper()
-	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials"})
-	require.NoError(t, err)
-	require.NoError(t, e.Start())
-	t.Cleanup(func() { e.Close() })
-	return e
+	return emulatortest.Start(t, emulatortest.Options{Config: emulator.Config{Cloud: c, Seed: "tutorials"}})
 }
 
 // TestOfficialSDK drives the emulator with the official azsecrets client,
@@ -65,10 +62,10 @@ func TestOfficialSDK(t *testing.T) {
 			e := startEmulator(t, c)
 			ctx := context.Background()
 			vaultURL := "https://" + e.World.VaultName + "." + c.VaultSuffix + "/"
-			rec := &recorder{c: e.HTTPClient()}
+			rec := &recorder{c: emulatortest.Client(e)}
 			opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: rec}}
 
-			mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: e.HTTPClient()}})
+			mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: emulatortest.Client(e)}})
 			require.NoError(t, err)
 			vm, err := azsecrets.NewClient(vaultURL, mi, opts)
 			require.NoError(t, err)
@@ -89,7 +86,7 @@ func TestOfficialSDK(t *testing.T) {
 			assert.Equal(t, "Forbidden", re.ErrorCode)
 
 			op, err := azidentity.NewClientSecretCredential(e.TenantID(), e.Operator.ClientID, e.Operator.Secret, &azidentity.ClientSecretCredentialOptions{
-				ClientOptions: policy.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://" + c.LoginHost + "/"}, Transport: e.HTTPClient()},
+				ClientOptions: policy.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: "https://" + c.LoginHost + "/"}, Transport: emulatortest.Client(e)},
 			})
 			require.NoError(t, err)
 			rec.seen = nil
@@ -141,7 +138,7 @@ func ptr[T any](v T) *T { return &v }
 func BenchmarkGetSecretHTTPS(b *testing.B) {
 	c := cloud.MustLookup("AzureCloud")
 	e := startEmulator(b, c)
-	client := e.HTTPClient()
+	client := emulatortest.Client(e)
 	treq, _ := http.NewRequest("GET", "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net", nil)
 	treq.Header.Set("Metadata", "true")
 	resp, err := client.Do(treq)
@@ -177,7 +174,7 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 func TestUnknownVaultDoesNotResolve(t *testing.T) {
 	c := cloud.MustLookup("AzureChinaCloud")
 	e := startEmulator(t, c)
-	client := e.HTTPClient()
+	client := emulatortest.Client(e)
 	_, err := client.Get("https://no-such-vault." + c.VaultSuffix + "/secrets/mi-test?api-version=2016-10-01")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not an emulated")

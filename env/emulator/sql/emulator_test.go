@@ -13,6 +13,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	mssql "github.com/microsoft/go-mssqldb"
 	"github.com/microsoft/go-mssqldb/msdsn"
 	"github.com/stretchr/testify/require"
@@ -30,10 +31,8 @@ func (d hostDialer) HostName() string { return "" }
 // identity reads the seeded table through the emulator's dialer.
 func TestSeededWorld(t *testing.T) {
 	c := cloud.MustLookup("AzureChinaCloud")
-	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials"})
-	require.NoError(t, err)
-	require.NoError(t, e.Start())
-	t.Cleanup(func() { e.Close() })
+	// Listening: the TDS client dials.
+	e := emulatortest.Start(t, emulatortest.Options{Config: emulator.Config{Cloud: c, Seed: "tutorials"}, Listen: true})
 	w := e.World
 	require.NotEmpty(t, w.SQLServer)
 

@@ -102,14 +102,15 @@ func IMDSInstance(r *http.Request) bool {
 }
 
 // Options are the Azure target's options with e standing in for Azure:
-// every request goes through faults (whose Base is e's transport when
-// unset), IMDS is e's, and the operator signs in with client credentials
+// every request goes through faults (whose Base is e's in-process
+// transport when unset: these tests are about the target's steps, not the
+// wire), IMDS is e's, and the operator signs in with client credentials
 // (the official azidentity flow) against e's login host, and the
 // tutorials' commands run in a sandbox around e (Linux; elsewhere the
 // scenarios that need one are skipped with the reason).
 func Options(e *emulator.Emulator, faults *Faults, mode target.Mode) (target.AzureOptions, error) {
 	if faults.Base == nil {
-		faults.Base = e.Transport()
+		faults.Base = e.InProcessTransport()
 	}
 	client := &http.Client{Transport: faults}
 	cred, err := azidentity.NewClientSecretCredential(e.TenantID(), e.Operator.ClientID, e.Operator.Secret,
