@@ -99,9 +99,10 @@ func TestIMDSAndExtensionAreTableEntries(t *testing.T) {
 		_, err := e.DialContext(context.Background(), "tcp", addr)
 		assert.ErrorContains(t, err, "refused", addr)
 	}
-	// Uninstalled, the extension's endpoint refuses in process too.
+	// Uninstalled, the extension's endpoint refuses in process too (the
+	// removal is long-running: 202, as Compute answers it).
 	code, _ := armCall(t, e, "DELETE", e.World.VMResourceID+"/extensions/"+legacyExtensionName+extAPI, nil)
-	require.Equal(t, 200, code)
+	require.Equal(t, 202, code)
 	_, err := c.Get("http://localhost:50342/oauth2/token")
 	assert.ErrorContains(t, err, "refused")
 }
