@@ -109,6 +109,7 @@ func errorsIs(err error, targets ...error) bool {
 
 // The scan finds each kind of secret when one is planted in a report.
 func TestFindSecretsCatchesLeaks(t *testing.T) {
+	t.Parallel()
 	tg, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
 	if err != nil {
 		t.Fatal(err)

@@ -67,6 +67,10 @@ type Options struct {
 	// (target.Isolator, the emulator) and 1 elsewhere (an Azure VM, whose
 	// scenarios share the one VM).
 	Concurrency int
+	// Steps, when set, adds step definitions after the project's (a test's
+	// own steps: a value of the run, not a global, so such tests run in
+	// parallel with the others).
+	Steps func(*godog.ScenarioContext)
 }
 
 // DefaultConcurrency is how many scenarios run at once on a target that
@@ -74,9 +78,6 @@ type Options struct {
 // Retry-After, fault windows, the Azure CLI), so this is more than the
 // cores a laptop or CI runner has.
 const DefaultConcurrency = 16
-
-// testSteps, set by tests only (export_test.go), adds step definitions.
-var testSteps func(*godog.ScenarioContext)
 
 // godog's formatter registry is global; each run registers its collector
 // under its own name.
@@ -228,8 +229,8 @@ func Run(ctx context.Context, o Options) (*report.Result, bool, error) {
 				return ctx, nil
 			})
 			steps.Register(sc, o.Target)
-			if testSteps != nil {
-				testSteps(sc)
+			if o.Steps != nil {
+				o.Steps(sc)
 			}
 		},
 		Options: &opts,

@@ -59,6 +59,7 @@ type notIsolating struct{ target.Target }
 // A target whose scenarios share one VM runs them one at a time: asking
 // for more is an error, not a run whose scenarios trample each other.
 func TestConcurrencyNeedsIsolation(t *testing.T) {
+	t.Parallel()
 	tg, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
 	if err != nil {
 		t.Fatal(err)
