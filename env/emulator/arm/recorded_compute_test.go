@@ -98,15 +98,7 @@ func TestNICCreateAsRecorded(t *testing.T) {
 	sameURLShape(t, "Azure-AsyncOperation", str(put, "headers", "Azure-AsyncOperation"), async, api)
 	assert.Empty(t, a.header.Get("Retry-After"), "not recorded on the NIC's 201")
 
-	for _, step := range []string{"inProgress", "succeeded"} {
-		p := w.call("GET", async, nil)
-		want := get(r, step)
-		require.Equal(t, status(want), p.status, "%s", p.raw)
-		sameHeaders(t, "the status ("+step+")", want, p.header)
-		sameShape(t, "the status ("+step+")", get(want, "body"), p.json(t), nil, nil)
-		assert.Equal(t, str(want, "body", "status"), str(p.json(t), "status"))
-		retryAfter(t, step, want.(map[string]any), p)
-	}
+	w.pollStatus(t, async, r, "inProgress", "succeeded")
 
 	// An update of an existing NIC is 200, with its operation to poll.
 	u := w.call("PUT", w.rg()+"/providers/Microsoft.Network/networkInterfaces/testNic?api-version="+api, nicRequest(w))
@@ -139,15 +131,7 @@ func TestVMCreateAsRecorded(t *testing.T) {
 	require.Equal(t, 200, g.status)
 	assert.Equal(t, "Creating", str(g.json(t), "properties", "provisioningState"), "read while it is created")
 
-	for _, step := range []string{"inProgress", "succeeded"} {
-		p := w.call("GET", async, nil)
-		want := get(r, step)
-		require.Equal(t, status(want), p.status, "%s", p.raw)
-		sameHeaders(t, "the status ("+step+")", want, p.header)
-		sameShape(t, "the status ("+step+")", get(want, "body"), p.json(t), nil, nil)
-		assert.Equal(t, str(want, "body", "status"), str(p.json(t), "status"))
-		retryAfter(t, step, want.(map[string]any), p)
-	}
+	w.pollStatus(t, async, r, "inProgress", "succeeded")
 
 	g = w.call("GET", path, nil)
 	require.Equal(t, 200, g.status)
@@ -222,15 +206,7 @@ func TestVMDeleteAsRecorded(t *testing.T) {
 	l := w.call("GET", loc, nil)
 	assert.Equal(t, 202, l.status, "%s", l.raw)
 	sameURLShape(t, "the Location's Location", str(del, "headers", "Location"), l.header.Get("Location"), api)
-	for _, step := range []string{"inProgress", "succeeded"} {
-		p := w.call("GET", async, nil)
-		want := get(r, step)
-		require.Equal(t, status(want), p.status, "%s", p.raw)
-		sameHeaders(t, "the status ("+step+")", want, p.header)
-		sameShape(t, "the status ("+step+")", get(want, "body"), p.json(t), nil, nil)
-		assert.Equal(t, str(want, "body", "status"), str(p.json(t), "status"))
-		retryAfter(t, step, want.(map[string]any), p)
-	}
+	w.pollStatus(t, async, r, "inProgress", "succeeded")
 	l = w.call("GET", loc, nil)
 	done := get(update, "monitorDone")
 	require.Equal(t, status(done), l.status, "%s", l.raw)
@@ -349,4 +325,21 @@ func TestNICDeleteAndListAsRecorded(t *testing.T) {
 	l = w.call("GET", list, nil)
 	assert.Len(t, get(l.json(t), "value").([]any), 1, "only the seeded NIC is left")
 	assert.Equal(t, 204, w.call("DELETE", id+"?api-version="+api, nil).status)
+}
+
+// pollStatus GETs an operation's status resource once per recorded step
+// (the recording r's exchanges of those names) and holds each answer
+// against it: status, headers, body shape, the status value and
+// Retry-After.
+func (w *world) pollStatus(t *testing.T, async string, r any, steps ...string) {
+	t.Helper()
+	for _, step := range steps {
+		p := w.call("GET", async, nil)
+		want := get(r, step)
+		require.Equal(t, status(want), p.status, "%s", p.raw)
+		sameHeaders(t, "the status ("+step+")", want, p.header)
+		sameShape(t, "the status ("+step+")", get(want, "body"), p.json(t), nil, nil)
+		assert.Equal(t, str(want, "body", "status"), str(p.json(t), "status"))
+		retryAfter(t, step, want.(map[string]any), p)
+	}
 }
