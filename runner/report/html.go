@@ -66,15 +66,7 @@ func (r *Result) HTML() ([]byte, error) {
 		c := f.Counts()
 		fs = append(fs, htmlFeature{Feature: f, ID: fmt.Sprintf("t%d", i+1), Verdict: c.verdict(), Counts: c})
 		for j, s := range f.Scenarios {
-			v := "PASS"
-			switch {
-			case s.Failing():
-				v = "FAIL"
-			case s.Status == Interrupted:
-				v = "STOP"
-			case s.Status != Passed:
-				v = "SKIP"
-			}
+			v := s.verdict()
 			label := map[Status]string{Failed: "Failed step", Undefined: "Undefined step", Ambiguous: "Ambiguous step", Interrupted: "Cut short by the interrupt"}[s.Status]
 			if s.Fault {
 				label = "Harness error"

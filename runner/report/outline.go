@@ -17,15 +17,7 @@ func (r *Result) Outline() string {
 	for _, f := range r.Features {
 		fmt.Fprintf(&b, "Feature: %s  (%s)\n", oneLine(f.Name), f.URI)
 		for _, s := range f.Scenarios {
-			verdict := "PASS"
-			switch {
-			case s.Failing():
-				verdict = "FAIL"
-			case s.Status == Interrupted:
-				verdict = "STOP"
-			case s.Status != Passed:
-				verdict = "SKIP"
-			}
+			verdict := s.verdict()
 			fmt.Fprintf(&b, "  %s  %s  (%s, line %d)\n", verdict, oneLine(s.Name), round(s.Duration), s.Line)
 			if verdict == "PASS" {
 				continue

@@ -204,6 +204,21 @@ func (r *Result) OK() bool {
 }
 
 // Failing reports whether the scenario failed or errored.
+// verdict is a scenario's one-word result in report.html and the
+// outline: FAIL (Failing), STOP (cut short by an interrupt), SKIP
+// (anything else not passed), PASS.
+func (s *Scenario) verdict() string {
+	switch {
+	case s.Failing():
+		return "FAIL"
+	case s.Status == Interrupted:
+		return "STOP"
+	case s.Status != Passed:
+		return "SKIP"
+	}
+	return "PASS"
+}
+
 func (s *Scenario) Failing() bool {
 	switch s.Status {
 	case Passed, Skipped, Pending, Interrupted:
