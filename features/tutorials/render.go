@@ -92,15 +92,21 @@ func status(s string, uses []Use, why string) string {
 	if s == "" {
 		return "not checked: " + why
 	}
-	var by []string
+	return s + ": " + usesText(uses, " by ")
+}
+
+// usesText lists the scenarios that use a block or claim: how, sep, where,
+// and the result when there is one, separated by "; ".
+func usesText(uses []Use, sep string) string {
+	by := make([]string, 0, len(uses))
 	for _, u := range uses {
-		r := u.How + " by " + u.Where
+		r := u.How + sep + u.Where
 		if u.Result != "" {
 			r += " (" + u.Result + ")"
 		}
 		by = append(by, r)
 	}
-	return s + ": " + strings.Join(by, "; ")
+	return strings.Join(by, "; ")
 }
 
 // Markdown is the coverage for summary.md: the per-article table, and the
@@ -169,13 +175,5 @@ func mdStatus(s string, uses []Use, why string) (string, string) {
 	if s == "" {
 		return "not checked", mdCell(why)
 	}
-	var by []string
-	for _, u := range uses {
-		r := u.How + " " + u.Where
-		if u.Result != "" {
-			r += " (" + u.Result + ")"
-		}
-		by = append(by, r)
-	}
-	return s, mdCell(strings.Join(by, "; "))
+	return s, mdCell(usesText(uses, " "))
 }
