@@ -250,20 +250,7 @@ func (s *Server) DeleteVirtualMachine(r *Request) Response {
 
 // ListVirtualMachines is Virtual Machines - List (by resource group).
 func (s *Server) ListVirtualMachines(r *Request) Response {
-	g, e := s.RequireGroup(r)
-	if e != nil {
-		return Fail(e)
-	}
-	if e := s.Authorize(r.Caller, typeVM+"/read", s.GroupID(g.Name)); e != nil {
-		return Fail(e)
-	}
-	value := []any{}
-	for _, res := range s.store.list(func(x *Resource) bool {
-		return strings.EqualFold(x.ResourceGroup, g.Name) && strings.EqualFold(x.Type, typeVM)
-	}) {
-		value = append(value, s.vmBody(res, s.vmState(res.ID, false)))
-	}
-	return computeAnswer(OK(map[string]any{"value": value}), bucketList)
+	return computeAnswer(s.ListInGroup(r, typeVM, func(res Resource) any { return s.vmBody(res, s.vmState(res.ID, false)) }), bucketList)
 }
 
 // registerOperationRoutes serves the status resources of Compute's and

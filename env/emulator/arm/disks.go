@@ -162,20 +162,7 @@ func (s *Server) DeleteDisk(r *Request) Response {
 // ListDisks is Disks - List By Resource Group: {"value":[...]}, each disk
 // as Get answers it (DiskCollectionTests/GetAll().json).
 func (s *Server) ListDisks(r *Request) Response {
-	g, e := s.RequireGroup(r)
-	if e != nil {
-		return Fail(e)
-	}
-	if e := s.Authorize(r.Caller, TypeDisk+"/read", s.GroupID(g.Name)); e != nil {
-		return Fail(e)
-	}
-	value := []any{}
-	for _, res := range s.store.list(func(x *Resource) bool {
-		return strings.EqualFold(x.ResourceGroup, g.Name) && strings.EqualFold(x.Type, TypeDisk)
-	}) {
-		value = append(value, s.diskBody(res))
-	}
-	return diskAnswer(OK(map[string]any{"value": value}), bucketList)
+	return diskAnswer(s.ListInGroup(r, TypeDisk, func(res Resource) any { return s.diskBody(res) }), bucketList)
 }
 
 // completeVMProfiles fills in what Compute adds to a new VM's profiles

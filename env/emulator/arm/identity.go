@@ -306,12 +306,14 @@ func (s *Server) DeleteUserAssignedIdentity(r *Request) Response {
 
 // ListUserAssignedIdentitiesByResourceGroup is User Assigned Identities - List By Resource Group.
 func (s *Server) ListUserAssignedIdentitiesByResourceGroup(r *Request) Response {
-	return s.ListTyped(r, typeUAI)
+	return s.ListInGroup(r, typeUAI, func(res Resource) any { return s.TrackedBody(res) })
 }
 
-// ListTyped lists the resources of one type in the request's group that the
-// caller may read.
-func (s *Server) ListTyped(r *Request, typ string) Response {
+// ListInGroup is a provider's List By Resource Group: the request's group
+// must exist and the caller may read typ in it; the answer is
+// {"value":[...]}, each resource of typ in the group as body renders it
+// (as its GET shows it, in the recordings of every provider served).
+func (s *Server) ListInGroup(r *Request, typ string, body func(Resource) any) Response {
 	g, e := s.RequireGroup(r)
 	if e != nil {
 		return Fail(e)
@@ -323,7 +325,7 @@ func (s *Server) ListTyped(r *Request, typ string) Response {
 	for _, res := range s.store.list(func(x *Resource) bool {
 		return strings.EqualFold(x.ResourceGroup, g.Name) && strings.EqualFold(x.Type, typ)
 	}) {
-		value = append(value, s.TrackedBody(res))
+		value = append(value, body(res))
 	}
 	return OK(map[string]any{"value": value})
 }

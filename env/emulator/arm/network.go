@@ -285,18 +285,5 @@ func (s *Server) DeleteNetworkInterface(r *Request) Response {
 }
 
 func (s *Server) listNICs(r *Request) Response {
-	g, e := s.RequireGroup(r)
-	if e != nil {
-		return Fail(e)
-	}
-	if e := s.Authorize(r.Caller, TypeNIC+"/read", s.GroupID(g.Name)); e != nil {
-		return Fail(e)
-	}
-	value := []any{}
-	for _, res := range s.store.list(func(x *Resource) bool {
-		return strings.EqualFold(x.ResourceGroup, g.Name) && strings.EqualFold(x.Type, TypeNIC)
-	}) {
-		value = append(value, s.nicBody(res, r.APIVersion))
-	}
-	return networkAnswer(OK(map[string]any{"value": value}))
+	return networkAnswer(s.ListInGroup(r, TypeNIC, func(res Resource) any { return s.nicBody(res, r.APIVersion) }))
 }

@@ -379,20 +379,7 @@ func (s *Service) DeleteVault(r *arm.Request) arm.Response {
 // three vaults and a nextLink to an empty page, so clients cannot rely on
 // it either.
 func (s *Service) ListVaultsByResourceGroup(r *arm.Request) arm.Response {
-	g, e := s.ARM.RequireGroup(r)
-	if e != nil {
-		return arm.Fail(e)
-	}
-	if e := s.ARM.Authorize(r.Caller, typeVault+"/read", s.ARM.GroupID(g.Name)); e != nil {
-		return arm.Fail(e)
-	}
-	value := []any{}
-	for _, res := range s.ARM.Resources(typeVault) {
-		if strings.EqualFold(res.ResourceGroup, g.Name) {
-			value = append(value, s.vaultBody(res, s.ARM.ResourcePending(res.ID)))
-		}
-	}
-	return arm.OK(map[string]any{"value": value})
+	return s.ARM.ListInGroup(r, typeVault, func(res arm.Resource) any { return s.vaultBody(res, s.ARM.ResourcePending(res.ID)) })
 }
 
 // ListVaultsBySubscription is Vaults - List By Subscription: the vaults the

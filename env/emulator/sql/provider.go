@@ -413,20 +413,7 @@ func (p *provider) deleteServer(r *arm.Request) arm.Response {
 // shows it (Azure/azure-sdk-for-net
 // sdk/sqlmanagement/Azure.ResourceManager.Sql/tests/SessionRecords/SqlDatabaseTests/SqlDatabaseApiTests.json).
 func (p *provider) listServers(r *arm.Request) arm.Response {
-	g, e := p.arm.RequireGroup(r)
-	if e != nil {
-		return arm.Fail(e)
-	}
-	if e := p.arm.Authorize(r.Caller, typeServer+"/read", p.arm.GroupID(g.Name)); e != nil {
-		return arm.Fail(e)
-	}
-	value := []any{}
-	for _, res := range p.arm.Resources(typeServer) {
-		if strings.EqualFold(res.ResourceGroup, g.Name) {
-			value = append(value, p.serverBody(res, r.APIVersion))
-		}
-	}
-	return arm.OK(map[string]any{"value": value})
+	return p.arm.ListInGroup(r, typeServer, func(res arm.Resource) any { return p.serverBody(res, r.APIVersion) })
 }
 
 func (p *provider) adminID(r *arm.Request) string {
