@@ -19,7 +19,9 @@ import (
 	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
 	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/internal/azhttp"
 )
 
@@ -403,7 +405,7 @@ func ChallengeTenant(challenge string) string {
 		return ""
 	}
 	seg, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
-	if !guid.MatchString(seg) {
+	if !directory.IsGUID(seg) {
 		return ""
 	}
 	return strings.ToLower(seg)
@@ -411,7 +413,6 @@ func ChallengeTenant(challenge string) string {
 
 var (
 	challengeURI = regexp.MustCompile(`(?i)\bauthorization_uri="([^"]*)"`)
-	guid         = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
 // groups is Resource Groups - List, every page, narrowed server-side to

@@ -130,8 +130,6 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 type assignmentRequest struct {
 	Properties *struct {
 		RoleDefinitionID string `json:"roleDefinitionId"`
@@ -148,7 +146,7 @@ func (s *Server) CreateRoleAssignment(r *Request) Response {
 	if e := s.checkScope(scope); e != nil {
 		return Fail(e)
 	}
-	if !guidRE.MatchString(name) {
+	if !directory.IsGUID(name) {
 		return Fail(Errorf(400, "InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name))
 	}
 	var body assignmentRequest

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/miconform/miconform/env/emulator/directory"
 )
 
 // Get User Delegation Key: https://learn.microsoft.com/rest/api/storageservices/get-user-delegation-key
@@ -165,7 +167,7 @@ func (s *Service) GetUserDelegationKey(r *request) reply {
 		return fail(errKeyTime(ki.Expiry))
 	}
 	expiry = expiry.UTC().Truncate(time.Second)
-	if ki.DelegatedUserTID != "" && !guidRE.MatchString(ki.DelegatedUserTID) {
+	if ki.DelegatedUserTID != "" && !directory.IsGUID(ki.DelegatedUserTID) {
 		return fail(errKeyTime(ki.DelegatedUserTID))
 	}
 	f := keyFields{OID: r.oid, TID: r.tid, Start: start, Expiry: expiry, Service: "b", Version: r.version, DelegatedUserTID: ki.DelegatedUserTID}

@@ -5,9 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/miconform/miconform/env/emulator/directory"
 )
 
 // User delegation SAS: https://learn.microsoft.com/rest/api/storageservices/create-user-delegation-sas
@@ -38,8 +39,6 @@ const (
 	// udSignedRequestVersion adds srh and srq.
 	udSignedRequestVersion = "2026-04-06"
 )
-
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // UserDelegation reports whether the SAS claims to be signed with a user
 // delegation key (any of the key fields present).
@@ -72,7 +71,7 @@ func (s *SAS) checkUserDelegation() error {
 		}
 	}
 	for _, id := range []string{s.KeyOID, s.KeyTID, s.AuthorizedOID, s.UnauthorizedOID, s.KeyDelegatedUserTID, s.DelegatedUserOID} {
-		if id != "" && !guidRE.MatchString(id) {
+		if id != "" && !directory.IsGUID(id) {
 			return bad
 		}
 	}

@@ -219,7 +219,7 @@ func (s *Service) route(q *request, segs []string) *Error {
 	if !byKey {
 		return s.list(q, coll, t)
 	}
-	if !byAppID && !isGUID(key) {
+	if !byAppID && !directory.IsGUID(key) {
 		return errObjectID(key)
 	}
 	obj, ok := s.lookup(coll, key, byAppID)
@@ -529,10 +529,6 @@ func project(o any, sel []string) object {
 	}
 	return out
 }
-
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-func isGUID(s string) bool { return guidRE.MatchString(s) }
 
 // requestIDs sets Graph's request-id and client-request-id headers (the
 // client's own id echoed when it sent one) and returns them.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/miconform/miconform/env/emulator/arm"
+	"github.com/miconform/miconform/env/emulator/directory"
 )
 
 // The Microsoft.KeyVault resource provider: vaults and their access
@@ -121,8 +122,6 @@ func (s *Service) registerProvider() {
 // apart. https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftkeyvault
 var vaultNameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
 
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 func errVaultName(name string) *arm.Error {
 	return arm.Errorf(400, "VaultNameNotValid", "The vault name '%s' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens. Follow this link for more information: https://go.microsoft.com/fwlink/?linkid=2147742", name)
 }
@@ -141,13 +140,13 @@ var knownPermissions = map[string][]string{
 
 func checkPolicies(ps []accessPolicy) *arm.Error {
 	for i, p := range ps {
-		if !guidRE.MatchString(p.TenantID) {
+		if !directory.IsGUID(p.TenantID) {
 			return errBadRequest("Invalid value found at accessPolicies[%d].tenantId: '%s'", i, p.TenantID)
 		}
 		if strings.TrimSpace(p.ObjectID) == "" {
 			return errBadRequest("Invalid value found at accessPolicies[%d].objectId: ''", i)
 		}
-		if p.ApplicationID != "" && !guidRE.MatchString(p.ApplicationID) {
+		if p.ApplicationID != "" && !directory.IsGUID(p.ApplicationID) {
 			return errBadRequest("Invalid value found at accessPolicies[%d].applicationId: '%s'", i, p.ApplicationID)
 		}
 		for kind, list := range map[string][]string{"keys": p.Permissions.Keys, "secrets": p.Permissions.Secrets, "certificates": p.Permissions.Certificates, "storage": p.Permissions.Storage} {
@@ -224,7 +223,7 @@ func (s *Service) CreateOrUpdateVault(r *arm.Request) arm.Response {
 	if err := json.Unmarshal(*body.Properties, &props); err != nil {
 		return arm.Fail(arm.Errorf(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: '%s'.", err.Error()))
 	}
-	if !guidRE.MatchString(props.TenantID) {
+	if !directory.IsGUID(props.TenantID) {
 		return arm.Fail(errBadRequest("The parameter properties.tenantId is required and must be a GUID."))
 	}
 	props.SKU.Name = strings.ToLower(props.SKU.Name)

@@ -501,7 +501,7 @@ func (p *provider) setAdmin(r *arm.Request, srv arm.Resource, login, sid, tenant
 	if tenant == "" {
 		tenant = p.arm.TenantID
 	}
-	if !isGUID(sid) {
+	if !directory.IsGUID(sid) {
 		return arm.Errorf(400, "InvalidParameterValue", "Invalid value given for parameter Sid. Specify a valid parameter value.")
 	}
 	if !strings.EqualFold(tenant, p.arm.TenantID) {
@@ -752,7 +752,3 @@ func storeFailure(err error) *arm.Error {
 	}
 	return arm.Errorf(http.StatusInternalServerError, "InternalServerError", "%v", err)
 }
-
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-func isGUID(s string) bool { return guidRE.MatchString(s) }
