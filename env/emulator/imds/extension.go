@@ -10,6 +10,10 @@ package imds
 // MicrosoftDocs/azure-docs articles/active-directory/managed-service-identity/how-to-use-vm-token.md
 // (https://docs.microsoft.com/azure/active-directory/managed-service-identity/how-to-use-vm-token),
 // sections "Get a token using HTTP" and "HTTP response reference".
+// That reference article is the only source: no SDK or CLI recording and no
+// captured answer of this retired endpoint exists (evidence_test.go keeps
+// its two operations in noEvidenceYet). It is not one of the tutorials
+// under test (features/tutorials), whose sample output is never a source.
 
 import (
 	"encoding/json"
