@@ -6,11 +6,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/blob"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/rbac"
 )
@@ -18,8 +18,7 @@ import (
 // The services fault on Blob: Storage's XML error and common headers, the
 // x-ms-version echoed only when it is one Storage knows.
 func TestWriteFault(t *testing.T) {
-	key, err := entra.LoadOrCreateSigningKey("")
-	require.NoError(t, err)
+	key := emulatortest.SharedKey()
 	c := cloud.MustLookup("AzureCloud")
 	s := blob.New(c, entra.NewIssuer(c, directory.New(directory.NewGUID()), key), rbac.NewStore())
 	for status, want := range map[int]string{500: "InternalError", 503: "ServerBusy"} {

@@ -5,18 +5,17 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/miconform/miconform/env/emulator/entra"
 )
 
 // The services fault on the login host: ESTS's headers and AADSTS body.
 func TestWriteFault(t *testing.T) {
-	key, err := entra.LoadOrCreateSigningKey("")
-	require.NoError(t, err)
+	key := emulatortest.SharedKey()
 	iss := entra.NewIssuer(cloud.MustLookup("AzureCloud"), directory.New(directory.NewGUID()), key)
 	for status, want := range map[int]string{500: "server_error", 503: "temporarily_unavailable"} {
 		rec := httptest.NewRecorder()

@@ -5,19 +5,18 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/graph"
 )
 
 // The services fault on Graph: Graph's error with innerError.
 func TestWriteFault(t *testing.T) {
-	key, err := entra.LoadOrCreateSigningKey("")
-	require.NoError(t, err)
+	key := emulatortest.SharedKey()
 	c := cloud.MustLookup("AzureCloud")
 	s := graph.New(c, entra.NewIssuer(c, directory.New(directory.NewGUID()), key))
 	for status, want := range map[int]string{500: "generalException", 503: "serviceNotAvailable"} {

@@ -5,12 +5,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/emulator/keyvault"
 	"github.com/miconform/miconform/env/emulator/rbac"
@@ -18,8 +18,7 @@ import (
 
 // The services fault on a vault: Key Vault's error and headers.
 func TestWriteFault(t *testing.T) {
-	key, err := entra.LoadOrCreateSigningKey("")
-	require.NoError(t, err)
+	key := emulatortest.SharedKey()
 	c := cloud.MustLookup("AzureCloud")
 	dir := directory.New(directory.NewGUID())
 	iss := entra.NewIssuer(c, dir, key)
