@@ -17,7 +17,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
 	"github.com/miconform/miconform/env/target/targettest"
 	"github.com/miconform/miconform/env/wine/winetest"
@@ -43,9 +42,7 @@ type world struct {
 // for the runs given w.ctx (w.run does it).
 func standIn(t *testing.T, c string) *world {
 	t.Helper()
-	emu, err := target.NewEmulator(cloud.MustLookup(c))
-	require.NoError(t, err)
-	t.Cleanup(func() { emu.Close(context.Background()) })
+	emu := targettest.Emulator(t, c)
 	w := &world{t: t, emu: emu, faults: &targettest.Faults{}}
 	o, err := targettest.Options(emu.E, w.faults, target.Provision)
 	require.NoError(t, err)

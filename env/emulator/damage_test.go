@@ -1,7 +1,6 @@
 package emulator_test
 
 import (
-	"github.com/miconform/miconform/env/wine/winetest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,7 +12,10 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/emulator/state"
+	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 // Damage to one service's state costs only the damaged bytes: the start
@@ -62,6 +64,9 @@ func logKeys(t *testing.T, dir, name string) []string {
 }
 
 func newIn(dir string, repair bool) (*emulator.Emulator, error) {
+	if err := entra.SeedSigningKey(dir, entratest.Key()); err != nil {
+		return nil, err
+	}
 	return emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir, StateRepair: repair})
 }
 

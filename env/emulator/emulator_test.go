@@ -339,6 +339,7 @@ func TestHostRoutingAndDialing(t *testing.T) {
 func TestStateDirPersists(t *testing.T) {
 	t.Parallel()
 	dir := winetest.TempDir(t)
+	require.NoError(t, entra.SeedSigningKey(dir, sharedKey(t)))
 	a, err := emulator.New(emulator.Config{StateDir: dir, Seed: "none"})
 	require.NoError(t, err)
 	tok, err := a.Issuer.AppToken(a.Operator, "https://management.azure.com/")
@@ -354,8 +355,10 @@ func TestStateDirPersists(t *testing.T) {
 	_, err = b.Issuer.Verify(tok.Raw)
 	assert.NoError(t, err, "tokens survive a restart")
 
+	// Without a state dir or a key, an emulator makes a key of its own.
 	c, err := emulator.New(emulator.Config{Seed: "none"})
 	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
 	assert.NotEqual(t, a.TenantID(), c.TenantID())
 	_, err = c.Issuer.Verify(tok.Raw)
 	assert.ErrorIs(t, err, entra.ErrUnknownKey)

@@ -198,8 +198,9 @@ func TestRBACPropagationFault(t *testing.T) {
 // invalid ones refuse to start.
 func TestConfigFaults(t *testing.T) {
 	t.Parallel()
-	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), Seed: "none", Faults: &faults.Set{RBAC: &faults.RBAC{GrantDelaySeconds: 5}}})
+	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), Seed: "none", Faults: &faults.Set{RBAC: &faults.RBAC{GrantDelaySeconds: 5}}, SigningKey: sharedKey(t)})
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
 	assert.Equal(t, 5.0, e.Faults.Current().RBAC.GrantDelaySeconds)
 	_, err = emulator.New(emulator.Config{Seed: "none", Faults: &faults.Set{IMDS: &faults.IMDS{Status: 410}}})
 	assert.ErrorContains(t, err, "seconds or count")
@@ -225,8 +226,9 @@ func TestBindLoopbackByDefault(t *testing.T) {
 	_, err := emulator.New(emulator.Config{Seed: "none", HTTPSAddr: "0.0.0.0:0"})
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "AllowRemote"), err.Error())
-	_, err = emulator.New(emulator.Config{Seed: "none", HTTPSAddr: "0.0.0.0:0", AllowRemote: true})
-	assert.NoError(t, err)
+	e, err := emulator.New(emulator.Config{Seed: "none", HTTPSAddr: "0.0.0.0:0", AllowRemote: true, SigningKey: sharedKey(t)})
+	require.NoError(t, err)
+	_ = e.Close()
 }
 
 // The services fault decides; each service writes the failure in its own

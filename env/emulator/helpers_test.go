@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/emulatortest"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/wine/winetest"
 )
 
@@ -223,24 +223,11 @@ func (h *harness) vmPrincipalID(vmID string) string {
 	return str(r.body, "identity", "principalId")
 }
 
-var (
-	foreignOnce sync.Once
-	foreignKey  *entra.SigningKey
-)
-
 // sharedKey is the signing key of the package's in-memory emulators.
 func sharedKey(testing.TB) *entra.SigningKey { return emulatortest.SharedKey() }
 
 // otherKey is a signing key the emulator has never seen.
-func otherKey(t testing.TB) *entra.SigningKey {
-	foreignOnce.Do(func() {
-		var err error
-		if foreignKey, err = entra.LoadOrCreateSigningKey(""); err != nil {
-			panic(err)
-		}
-	})
-	return foreignKey
-}
+func otherKey(testing.TB) *entra.SigningKey { return entratest.Other() }
 
 // fixedTime is a clock reading with a known Resource Manager rendering.
 var fixedTime = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)

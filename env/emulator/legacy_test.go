@@ -14,11 +14,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/oserr"
 )
 
 func startLegacy(t *testing.T, cfg Config) *Emulator {
 	t.Helper()
+	if cfg.StateDir == "" && cfg.SigningKey == nil {
+		cfg.SigningKey = entratest.Key()
+	}
 	e, err := New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, e.Start())

@@ -26,7 +26,7 @@ import (
 
 func startLimited(t *testing.T, lim emulator.Limits) *emulator.Emulator {
 	t.Helper()
-	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), Seed: "none", Limits: &lim})
+	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), Seed: "none", Limits: &lim, SigningKey: sharedKey(t)})
 	require.NoError(t, err)
 	require.NoError(t, e.Start())
 	t.Cleanup(func() { e.Close() })

@@ -22,12 +22,14 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/wine/winetest"
 )
 
 // startIn starts an emulator on a given state dir; stop closes it.
 func startIn(t *testing.T, dir string) (h *harness, stop func()) {
 	t.Helper()
+	require.NoError(t, entra.SeedSigningKey(dir, sharedKey(t)))
 	e, err := emulator.New(emulator.Config{Cloud: cloud.MustLookup("AzureCloud"), StateDir: dir})
 	require.NoError(t, err)
 	require.NoError(t, e.Start())

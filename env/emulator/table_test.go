@@ -11,16 +11,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
-	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 )
 
 // newInMemory is an emulator that is never started: only the in-process
 // transport reaches it.
 func newInMemory(t *testing.T, cfg Config) *Emulator {
 	t.Helper()
-	key, err := entra.LoadOrCreateSigningKey("")
-	require.NoError(t, err)
-	cfg.SigningKey = key
+	cfg.SigningKey = entratest.Key()
 	e, err := New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() })

@@ -27,9 +27,7 @@ import (
 // pointed at it.
 func standIn(t *testing.T, c string, mode target.Mode, cfg target.Config, faults *targettest.Faults) (*target.Emulator, *target.Azure) {
 	t.Helper()
-	emu, err := target.NewEmulator(cloud.MustLookup(c))
-	require.NoError(t, err)
-	t.Cleanup(func() { emu.Close(context.Background()) })
+	emu := targettest.Emulator(t, c)
 	if faults == nil {
 		faults = &targettest.Faults{}
 	}
@@ -275,9 +273,7 @@ func TestOperatorIsNotTheVMsManagedIdentity(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("PATH", winetest.TempDir(t)) // no az, no azd
-	emu, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
-	require.NoError(t, err)
-	defer emu.Close(context.Background())
+	emu := targettest.Emulator(t, "AzureCloud")
 	o, err := targettest.Options(emu.E, &targettest.Faults{}, target.VerifyOnly)
 	require.NoError(t, err)
 	o.Operator = nil
@@ -296,9 +292,7 @@ func TestOperatorIsNotTheVMsManagedIdentity(t *testing.T) {
 // given (the network and the system's roots otherwise).
 func TestDialAndRootCAs(t *testing.T) {
 	t.Parallel()
-	emu, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
-	require.NoError(t, err)
-	t.Cleanup(func() { emu.Close(context.Background()) })
+	emu := targettest.Emulator(t, "AzureCloud")
 	sqlAddr := emu.E.World.SQLServer + "." + emu.Cloud().SQLSuffix + ":1433"
 	c, err := emu.Dial(context.Background(), "tcp", sqlAddr)
 	require.NoError(t, err, "the emulator's TDS listener")

@@ -59,7 +59,14 @@ const (
 
 // NewEmulator starts an emulator of the given cloud on loopback ports.
 func NewEmulator(c cloud.Profile) (*Emulator, error) {
-	t, err := startEmulator(c, nil, Policy{
+	return NewEmulatorWithKey(c, nil)
+}
+
+// NewEmulatorWithKey is NewEmulator signing tokens with key, as every
+// emulator of its pool does (nil: a key it makes). Tests pass their
+// process's key (entratest.Key) rather than generate one per run.
+func NewEmulatorWithKey(c cloud.Profile, key *entra.SigningKey) (*Emulator, error) {
+	t, err := startEmulator(c, key, Policy{
 		Mode: Provision, Tags: runTags(newRunID(), time.Now()), RBACPropagation: emulatorRBACPropagation,
 		RBACRetryBase: emulatorRBACRetryBase, RBACRetryMax: emulatorRBACRetryMax,
 	})

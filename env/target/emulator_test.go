@@ -10,12 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miconform/miconform/env/cloud"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 )
 
 // Isolate hands each concurrent scenario an emulator of its own, reuses
 // released ones, and Close closes every one it started.
 func TestEmulatorIsolate(t *testing.T) {
-	root, err := NewEmulator(cloud.MustLookup("AzureUSGovernment"))
+	root, err := NewEmulatorWithKey(cloud.MustLookup("AzureUSGovernment"), entratest.Key())
 	require.NoError(t, err)
 	closed := false
 	t.Cleanup(func() {

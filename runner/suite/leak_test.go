@@ -1,7 +1,6 @@
 package suite_test
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -11,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/entra"
 	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/env/target/targettest"
 	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/miconform/miconform/internal/redact"
 )
@@ -110,11 +109,7 @@ func errorsIs(err error, targets ...error) bool {
 // The scan finds each kind of secret when one is planted in a report.
 func TestFindSecretsCatchesLeaks(t *testing.T) {
 	t.Parallel()
-	tg, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tg.Close(context.Background())
+	tg := targettest.Emulator(t, "AzureCloud")
 	e := tg.E
 	tok, err := e.Issuer.AppToken(e.Operator, e.Cloud.ARMResource)
 	if err != nil {

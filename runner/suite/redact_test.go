@@ -15,8 +15,7 @@ import (
 
 	"github.com/cucumber/godog"
 
-	"github.com/miconform/miconform/env/cloud"
-	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/env/target/targettest"
 	"github.com/miconform/miconform/internal/redact"
 	"github.com/miconform/miconform/runner/report"
 	"github.com/miconform/miconform/runner/suite"
@@ -43,11 +42,7 @@ var secretEncodings = map[string]func(string) string{
 // through the suite, and checks every report file and the terminal output.
 func TestRedactionOfEveryEncoding(t *testing.T) {
 	t.Parallel()
-	tg, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tg.Close(context.Background())
+	tg := targettest.Emulator(t, "AzureCloud")
 	e := tg.E
 	tok, err := e.Issuer.AppToken(e.Operator, e.Cloud.StorageResource)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/target"
+	"github.com/miconform/miconform/env/target/targettest"
 	"github.com/miconform/miconform/env/wine/winetest"
 	"github.com/miconform/miconform/internal/slowtest"
 	"github.com/miconform/miconform/runner/suite"
@@ -29,11 +30,7 @@ func TestFeatures(t *testing.T) {
 				tags = "not @snippets:sign-in"
 				t.Logf("the Azure CLI sign-in snippet runs on %s only; %s=1 runs it on every cloud", azCLICloud, slowtest.Env)
 			}
-			tg, err := target.NewEmulator(cloud.MustLookup(name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tg.Close(context.Background())
+			tg := targettest.Emulator(t, name)
 			var pretty bytes.Buffer
 			dir := winetest.TempDir(t)
 			res, ok, err := suite.Run(context.Background(), suite.Options{Target: tg, T: t, ReportDir: dir, Output: &pretty, Tags: tags})
@@ -60,12 +57,8 @@ type notIsolating struct{ target.Target }
 // for more is an error, not a run whose scenarios trample each other.
 func TestConcurrencyNeedsIsolation(t *testing.T) {
 	t.Parallel()
-	tg, err := target.NewEmulator(cloud.MustLookup("AzureCloud"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tg.Close(context.Background())
-	_, _, err = suite.Run(context.Background(), suite.Options{Target: notIsolating{tg}, Concurrency: 2, Tags: "@tutorial:rm-system-identity"})
+	tg := targettest.Emulator(t, "AzureCloud")
+	_, _, err := suite.Run(context.Background(), suite.Options{Target: notIsolating{tg}, Concurrency: 2, Tags: "@tutorial:rm-system-identity"})
 	if err == nil || !strings.Contains(err.Error(), "one scenario at a time") {
 		t.Fatalf("Concurrency 2 on a target without Isolate: err = %v", err)
 	}

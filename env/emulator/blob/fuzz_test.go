@@ -12,6 +12,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/emulator/rbac"
 )
 
@@ -143,12 +144,8 @@ func FuzzParseBlockList(f *testing.F) {
 // "cont" and blob "keep" holding "original", and a SAS for the container
 // with every permission.
 func newTestService(t testing.TB) (*Service, string) {
-	key, err := entra.LoadOrCreateSigningKey("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := cloud.MustLookup("AzureCloud")
-	iss := entra.NewIssuer(c, directory.New(directory.NewGUID()), key)
+	iss := entra.NewIssuer(c, directory.New(directory.NewGUID()), entratest.Key())
 	s := New(c, iss, rbac.NewStore())
 	a := s.AddAccount("acct", "/subscriptions/x/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct")
 	if _, err := s.Store.CreateContainer("acct", "cont", Container{}); err != nil {
@@ -302,13 +299,9 @@ func TestSASStringToSignLayouts(t *testing.T) {
 // the issuer check.
 func TestBearerOtherTenant(t *testing.T) {
 	s, _ := newTestService(t)
-	key, err := entra.LoadOrCreateSigningKey("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Same key material as the service's issuer: only tid/iss differ.
-	other := entra.NewIssuer(s.Cloud, directory.New(directory.NewGUID()), key)
-	s.Issuer = entra.NewIssuer(s.Cloud, s.Issuer.Dir, key)
+	other := entra.NewIssuer(s.Cloud, directory.New(directory.NewGUID()), entratest.Key())
+	s.Issuer = entra.NewIssuer(s.Cloud, s.Issuer.Dir, entratest.Key())
 	p := directory.Principal{ObjectID: directory.NewGUID(), ClientID: directory.NewGUID()}
 	s.Issuer.Dir.Add(p) // a principal of the tenant; tokens of deleted ones are refused
 	for issuer, want := range map[*entra.Issuer]string{other: "Issuer validation failed. Issuer did not match.", s.Issuer: ""} {

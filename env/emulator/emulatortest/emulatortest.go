@@ -1,8 +1,9 @@
 // Package emulatortest starts emulators for tests, the one way every
 // package's tests do (env/emulator and its service packages, the sandbox,
 // the runner's): in memory unless the test asks for a state dir, signing
-// with one key per test process (each emulator still has a tenant of its
-// own, and its services refuse another tenant's tokens), and reached
+// with one key per test process, in a state dir too (each emulator still
+// has a tenant of its own, and its services refuse another tenant's
+// tokens), and reached
 // through the emulator's in-process transport unless the test asks for
 // listeners. A test about listeners, TLS, the wire, or a program that
 // dials (the TDS client, the sandbox's curl) sets Listen; a test about
@@ -11,12 +12,12 @@ package emulatortest
 
 import (
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 )
 
 // Options say what to start.
@@ -36,8 +37,15 @@ func Start(t testing.TB, o Options) *emulator.Emulator {
 	if cfg.Cloud.Name == "" {
 		cfg.Cloud = cloud.MustLookup("AzureCloud")
 	}
-	if cfg.StateDir == "" && cfg.SigningKey == nil {
+	switch {
+	case cfg.StateDir == "" && cfg.SigningKey == nil:
 		cfg.SigningKey = SharedKey()
+	case cfg.StateDir != "":
+		// A state dir keeps its own key: give a fresh one this process's
+		// (a restart on it then loads it, as it would a generated one).
+		if err := entra.SeedSigningKey(cfg.StateDir, SharedKey()); err != nil {
+			t.Fatalf("emulator: %v", err)
+		}
 	}
 	e, err := emulator.New(cfg)
 	if err != nil {
@@ -56,18 +64,6 @@ func Start(t testing.TB, o Options) *emulator.Emulator {
 // TLS); loopback addresses go to e's listeners.
 func Client(e *emulator.Emulator) *http.Client { return e.InProcessClient() }
 
-var (
-	keyOnce sync.Once
-	key     *entra.SigningKey
-	keyErr  error
-)
-
-// SharedKey is the test process's signing key: an RSA key generation
-// (about 55 ms) once, not once per emulator.
-func SharedKey() *entra.SigningKey {
-	keyOnce.Do(func() { key, keyErr = entra.LoadOrCreateSigningKey("") })
-	if keyErr != nil {
-		panic(keyErr)
-	}
-	return key
-}
+// SharedKey is the test process's signing key (entratest.Key): an RSA
+// key generation once, not once per emulator.
+func SharedKey() *entra.SigningKey { return entratest.Key() }

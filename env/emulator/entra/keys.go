@@ -32,9 +32,8 @@ const signingKeyFile = "token-signing.pem"
 // stores it there, so tokens issued before a restart still verify after it.
 // An empty dir keeps the key in memory only.
 func LoadOrCreateSigningKey(dir string) (*SigningKey, error) {
-	path := filepath.Join(dir, signingKeyFile)
 	if dir != "" {
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(filepath.Join(dir, signingKeyFile))
 		if err == nil {
 			return parseSigningKey(b)
 		}
@@ -42,6 +41,21 @@ func LoadOrCreateSigningKey(dir string) (*SigningKey, error) {
 			return nil, err
 		}
 	}
+	key, err := NewSigningKey()
+	if err != nil {
+		return nil, err
+	}
+	if dir != "" {
+		if err := saveSigningKey(dir, key); err != nil {
+			return nil, err
+		}
+	}
+	return key, nil
+}
+
+// NewSigningKey makes a 2048-bit RSA key and its self-signed certificate,
+// as Entra's are.
+func NewSigningKey() (*SigningKey, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, err
@@ -61,17 +75,28 @@ func LoadOrCreateSigningKey(dir string) (*SigningKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		out := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-		if err := pki.WriteFileAtomic(path, out, 0o600); err != nil {
-			return nil, err
-		}
-	}
 	return &SigningKey{Private: key, Cert: cert, KID: thumbprint(cert)}, nil
+}
+
+// SeedSigningKey stores k in the state directory dir unless dir already
+// holds a signing key, which it leaves as it is. An emulator started on dir
+// then signs with k: tests give their emulators' state directories the
+// test process's key rather than each generating one (an RSA key
+// generation costs tens to hundreds of milliseconds).
+func SeedSigningKey(dir string, k *SigningKey) error {
+	if _, err := os.Stat(filepath.Join(dir, signingKeyFile)); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return saveSigningKey(dir, k)
+}
+
+func saveSigningKey(dir string, k *SigningKey) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	out := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k.Private)})
+	out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Cert.Raw})...)
+	return pki.WriteFileAtomic(filepath.Join(dir, signingKeyFile), out, 0o600)
 }
 
 func parseSigningKey(b []byte) (*SigningKey, error) {

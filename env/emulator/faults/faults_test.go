@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,12 +16,8 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/emulator/rbac"
-)
-
-var (
-	keyOnce sync.Once
-	key     *entra.SigningKey
 )
 
 // fixture is an injector over a real issuer and role store, with a fake
@@ -36,14 +31,8 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	keyOnce.Do(func() {
-		var err error
-		if key, err = entra.LoadOrCreateSigningKey(""); err != nil {
-			panic(err)
-		}
-	})
 	f := &fixture{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
-	f.iss = entra.NewIssuer(cloud.MustLookup("AzureCloud"), directory.New(directory.NewGUID()), key)
+	f.iss = entra.NewIssuer(cloud.MustLookup("AzureCloud"), directory.New(directory.NewGUID()), entratest.Key())
 	f.store = rbac.NewStore()
 	f.in = New(f.iss, f.store, "arm", "login", "vault", "blob", "graph")
 	f.in.SetClock(func() time.Time { return f.now })

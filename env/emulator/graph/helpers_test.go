@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,6 +17,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 )
 
 const (
@@ -27,20 +27,7 @@ const (
 	uaiID  = rgID + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"
 )
 
-var (
-	keyOnce sync.Once
-	key     *entra.SigningKey
-)
-
-func signingKey() *entra.SigningKey {
-	keyOnce.Do(func() {
-		var err error
-		if key, err = entra.LoadOrCreateSigningKey(""); err != nil {
-			panic(err)
-		}
-	})
-	return key
-}
+func signingKey() *entra.SigningKey { return entratest.Key() }
 
 // fixture is Graph over a tenant with the operator application (granted
 // Directory.Read.All, as the emulator grants it), a VM's system-assigned

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 )
 
 const (
@@ -31,20 +31,7 @@ const (
 
 var fixedNow = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 
-var (
-	keyOnce sync.Once
-	key     *entra.SigningKey
-)
-
-func signingKey(t testing.TB) *entra.SigningKey {
-	keyOnce.Do(func() {
-		var err error
-		if key, err = entra.LoadOrCreateSigningKey(""); err != nil {
-			panic(err)
-		}
-	})
-	return key
-}
+func signingKey(testing.TB) *entra.SigningKey { return entratest.Key() }
 
 type fixture struct {
 	srv          *Server

@@ -12,6 +12,7 @@ import (
 	"github.com/miconform/miconform/env/emulator/arm"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/emulator/rbac"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
@@ -38,8 +39,7 @@ const ownerRole = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 func newWorld(t testing.TB, cloudName string) *world {
 	t.Helper()
 	c := cloud.MustLookup(cloudName)
-	key, err := entra.LoadOrCreateSigningKey("")
-	require.NoError(t, err)
+	key := entratest.Key()
 	w := &world{t: t, c: c, key: key, sub: directory.NewGUID(), dir: directory.New(directory.NewGUID()), rb: rbac.NewStore()}
 	w.iss = entra.NewIssuer(c, w.dir, key)
 	w.arm = arm.New(c, w.sub, w.dir, w.iss, w.rb)

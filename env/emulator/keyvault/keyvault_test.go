@@ -12,6 +12,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/emulator/rbac"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -105,9 +106,7 @@ func TestAuthentication(t *testing.T) {
 			a = w.kvCall(parts[0]+"."+parts[1]+"."+string(sig), "GET", "authvault", "/secrets/s1?api-version=7.5", nil)
 			assert.Equal(t, 401, a.code)
 			assert.Equal(t, "Error validating token: IDX10511", errMsg(a))
-			otherKey, err := entra.LoadOrCreateSigningKey("")
-			require.NoError(t, err)
-			foreign, err := entra.NewIssuer(w.c, w.dir, otherKey).ManagedIdentityToken(w.vm, w.c.VaultResource, w.vm.ResourceID)
+			foreign, err := entra.NewIssuer(w.c, w.dir, entratest.Other()).ManagedIdentityToken(w.vm, w.c.VaultResource, w.vm.ResourceID)
 			require.NoError(t, err)
 			a = w.kvCall(foreign.Raw, "GET", "authvault", "/secrets/s1?api-version=7.5", nil)
 			assert.Equal(t, "AKV10046: Unable to resolve the key used for signature validation.", errMsg(a))

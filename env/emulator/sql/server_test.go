@@ -12,6 +12,7 @@ import (
 	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator/directory"
 	"github.com/miconform/miconform/env/emulator/entra"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/emulator/pki"
 	mssql "github.com/microsoft/go-mssqldb"
 	"github.com/microsoft/go-mssqldb/msdsn"
@@ -35,7 +36,6 @@ type fixture struct {
 var (
 	sharedOnce sync.Once
 	sharedCA   *pki.CA
-	sharedKey  *entra.SigningKey
 )
 
 func newFixture(t testing.TB, cloudName string) *fixture {
@@ -44,13 +44,10 @@ func newFixture(t testing.TB, cloudName string) *fixture {
 		if sharedCA, err = pki.LoadOrCreateCA(""); err != nil {
 			panic(err)
 		}
-		if sharedKey, err = entra.LoadOrCreateSigningKey(""); err != nil {
-			panic(err)
-		}
 	})
 	c := cloud.MustLookup(cloudName)
 	dir := directory.New(directory.NewGUID())
-	iss := entra.NewIssuer(c, dir, sharedKey)
+	iss := entra.NewIssuer(c, dir, entratest.Key())
 	leaf, err := sharedCA.Leaf(c.HostPatterns())
 	require.NoError(t, err)
 	f := &fixture{t: t, cloud: c, iss: iss, dir: dir, ca: sharedCA}

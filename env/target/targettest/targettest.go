@@ -5,17 +5,37 @@
 package targettest
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"testing"
 
 	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/miconform/miconform/env/cloud"
 	"github.com/miconform/miconform/env/emulator"
+	"github.com/miconform/miconform/env/emulator/entra/entratest"
 	"github.com/miconform/miconform/env/target"
 )
+
+// Emulator is an emulator target of the named cloud, signing with the test
+// process's key (entratest.Key) and closed when the test ends.
+func Emulator(t testing.TB, cloudName string) *target.Emulator {
+	t.Helper()
+	c, err := cloud.Lookup(cloudName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := target.NewEmulatorWithKey(c, entratest.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tg.Close(context.Background()) })
+	return tg
+}
 
 // Fault answers requests that Match with Status (and Header, Body) instead
 // of passing them on, for the first Times matches.
