@@ -42,7 +42,10 @@ type world struct {
 // for the runs given w.ctx (w.run does it).
 func standIn(t *testing.T, c string) *world {
 	t.Helper()
-	emu := targettest.Emulator(t, c)
+	// The stand-in's IMDS is unthrottled: one VM serves the whole run,
+	// and what these tests check is what the run did; the harness's retry
+	// of a 429 is checked with an injected one.
+	emu := targettest.EmulatorWith(t, c, target.EmulatorOptions{Unthrottled: true})
 	w := &world{t: t, emu: emu, faults: &targettest.Faults{}}
 	o, err := targettest.Options(emu.E, w.faults, target.Provision)
 	require.NoError(t, err)
@@ -50,6 +53,7 @@ func standIn(t *testing.T, c string) *world {
 	w.adjust = func(a *target.AzureOptions) {
 		a.IMDSBase, a.Client, a.Operator, a.Shell = o.IMDSBase, o.Client, o.Operator, o.Shell
 		a.TeardownTimeout = time.Minute
+		a.RBACRetryBase, a.RBACRetryMax = emu.Policy().RBACRetryBase, emu.Policy().RBACRetryMax
 	}
 	return w
 }

@@ -69,6 +69,11 @@ type AzureOptions struct {
 	// the runner being on the VM). A test standing the emulator in for
 	// Azure passes SandboxShell, where 169.254.169.254 is the emulator's.
 	Shell Shell
+	// RBACRetryBase and RBACRetryMax bound the waits between retries of a
+	// 403 in the propagation window (0: 1 s and 15 s, for Azure's
+	// minutes). A test standing the emulator in for Azure, whose delays
+	// are injected, passes the emulator's (Emulator.Policy).
+	RBACRetryBase, RBACRetryMax time.Duration
 }
 
 // defaultRBACPropagation is Azure RBAC's documented worst case for a role
@@ -121,8 +126,11 @@ func NewAzure(ctx context.Context, o AzureOptions) (*Azure, error) {
 	runID := newRunID()
 	t := &Azure{
 		cloud: prof, client: client, operator: cred, runID: runID, log: o.Log, teardown: o.TeardownTimeout, shell: o.Shell,
-		arm:    &armClient{cloud: prof, client: client, cred: cred},
-		policy: Policy{Mode: o.Mode, Tags: runTags(runID, time.Now()), RBACPropagation: rbacWait},
+		arm: &armClient{cloud: prof, client: client, cred: cred},
+		policy: Policy{
+			Mode: o.Mode, Tags: runTags(runID, time.Now()), RBACPropagation: rbacWait,
+			RBACRetryBase: o.RBACRetryBase, RBACRetryMax: o.RBACRetryMax,
+		},
 	}
 	if t.log == nil {
 		t.log = io.Discard

@@ -128,11 +128,26 @@ func TestAzureConfigOverridesDiscovery(t *testing.T) {
 	assert.Equal(t, "myVM", f.VMName, "fields left unset are still discovered")
 	assert.Equal(t, "72f988bf-86f1-41af-91ab-2d7cd011db47", f.TenantID)
 	assert.Equal(t, 90*time.Second, az.Policy().RBACPropagation)
+	assert.Zero(t, az.Policy().RBACRetryBase, "Azure's waits unless the options say otherwise")
 	assert.Equal(t, "my-vault", f.Fixtures[target.FixtureKeyVault])
 	assert.Equal(t, "mystorage", f.Fixtures[target.FixtureStorageAccount])
 	assert.NotContains(t, f.Fixtures, target.FixtureSQLServer, "verify-only generates nothing")
 	assert.Contains(t, az.Unnamed, "sqlServer")
 	assert.NotContains(t, az.Unnamed, "keyVault")
+}
+
+// A test standing the emulator in for Azure gives the run the emulator's
+// shorter waits between retries of a 403.
+func TestAzureRBACRetryWaitsFromOptions(t *testing.T) {
+	t.Parallel()
+	emu := targettest.Emulator(t, "AzureCloud")
+	o, err := targettest.Options(emu.E, &targettest.Faults{}, target.Provision)
+	require.NoError(t, err)
+	o.RBACRetryBase, o.RBACRetryMax = 50*time.Millisecond, 200*time.Millisecond
+	az, err := target.NewAzure(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, 50*time.Millisecond, az.Policy().RBACRetryBase)
+	assert.Equal(t, 200*time.Millisecond, az.Policy().RBACRetryMax)
 }
 
 func TestAzureWithoutIMDSNeedsTheConfig(t *testing.T) {

@@ -59,14 +59,25 @@ const (
 
 // NewEmulator starts an emulator of the given cloud on loopback ports.
 func NewEmulator(c cloud.Profile) (*Emulator, error) {
-	return NewEmulatorWithKey(c, nil)
+	return NewEmulatorWith(c, EmulatorOptions{})
 }
 
-// NewEmulatorWithKey is NewEmulator signing tokens with key, as every
-// emulator of its pool does (nil: a key it makes). Tests pass their
-// process's key (entratest.Key) rather than generate one per run.
-func NewEmulatorWithKey(c cloud.Profile, key *entra.SigningKey) (*Emulator, error) {
-	t, err := startEmulator(c, key, Policy{
+// EmulatorOptions are what tests change of an emulator target.
+type EmulatorOptions struct {
+	// SigningKey signs every token of the pool's emulators (nil: a key
+	// the first one makes). Tests pass their process's (entratest.Key)
+	// rather than generate one per run.
+	SigningKey *entra.SigningKey
+	// Unthrottled turns IMDS's request limits off. A test standing the
+	// emulator in for Azure, one VM serving a whole run, is about what the
+	// run does, not how fast IMDS lets it; the limits have tests of their
+	// own, and a 429 is injected where the harness's retry is the subject.
+	Unthrottled bool
+}
+
+// NewEmulatorWith is NewEmulator with options.
+func NewEmulatorWith(c cloud.Profile, o EmulatorOptions) (*Emulator, error) {
+	t, err := startEmulator(c, o.SigningKey, !o.Unthrottled, Policy{
 		Mode: Provision, Tags: runTags(newRunID(), time.Now()), RBACPropagation: emulatorRBACPropagation,
 		RBACRetryBase: emulatorRBACRetryBase, RBACRetryMax: emulatorRBACRetryMax,
 	})
@@ -79,10 +90,10 @@ func NewEmulatorWithKey(c cloud.Profile, key *entra.SigningKey) (*Emulator, erro
 
 // startEmulator starts one emulator seeded with the tutorials' world,
 // signing with key (nil: a key of its own).
-func startEmulator(c cloud.Profile, key *entra.SigningKey, pol Policy) (*Emulator, error) {
+func startEmulator(c cloud.Profile, key *entra.SigningKey, throttle bool, pol Policy) (*Emulator, error) {
 	// Long-running creates answer Retry-After: 0 here, so the steps poll
 	// at once: the harness judges tutorials, not how long Azure takes.
-	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials", IMDSThrottle: true, SigningKey: key,
+	e, err := emulator.New(emulator.Config{Cloud: c, Seed: "tutorials", IMDSThrottle: throttle, SigningKey: key,
 		LRO: &arm.LROTiming{Polls: arm.DefaultLROTiming.Polls}})
 	if err != nil {
 		return nil, err
@@ -177,7 +188,7 @@ func (t *Emulator) Isolate() (Target, func(), error) {
 	p.mu.Unlock()
 	if e == nil {
 		var err error
-		if e, err = startEmulator(first.E.Cloud, first.E.Issuer.SigningKey(), first.policy); err != nil {
+		if e, err = startEmulator(first.E.Cloud, first.E.Issuer.SigningKey(), first.E.IMDS.Throttle, first.policy); err != nil {
 			return nil, nil, fmt.Errorf("target: starting another emulator: %w", err)
 		}
 		e.pool = p

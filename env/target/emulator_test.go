@@ -16,7 +16,7 @@ import (
 // Isolate hands each concurrent scenario an emulator of its own, reuses
 // released ones, and Close closes every one it started.
 func TestEmulatorIsolate(t *testing.T) {
-	root, err := NewEmulatorWithKey(cloud.MustLookup("AzureUSGovernment"), entratest.Key())
+	root, err := NewEmulatorWith(cloud.MustLookup("AzureUSGovernment"), EmulatorOptions{SigningKey: entratest.Key()})
 	require.NoError(t, err)
 	closed := false
 	t.Cleanup(func() {
@@ -38,6 +38,8 @@ func TestEmulatorIsolate(t *testing.T) {
 	assert.Equal(t, fa.Fixtures, fb.Fixtures)
 	assert.Equal(t, "AzureUSGovernment", b.Cloud().Name)
 	assert.Equal(t, root.Policy().Tags, b.Policy().Tags, "one run")
+	assert.True(t, b.(*Emulator).E.IMDS.Throttle, "each emulator's IMDS has the limits of one VM's")
+	assert.Same(t, root.E.Issuer.SigningKey(), b.(*Emulator).E.Issuer.SigningKey(), "the pool signs with one key")
 
 	// b answers on its own listeners, to its own operator.
 	tok, err := b.Operator().GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{strings.TrimSuffix(b.Cloud().ARMResource, "/") + "/.default"}})
@@ -62,4 +64,19 @@ func TestEmulatorIsolate(t *testing.T) {
 	}
 	_, _, err = root.Isolate()
 	assert.ErrorContains(t, err, "closed")
+}
+
+// An unthrottled emulator's pool is unthrottled too.
+func TestEmulatorUnthrottled(t *testing.T) {
+	root, err := NewEmulatorWith(cloud.MustLookup("AzureCloud"), EmulatorOptions{SigningKey: entratest.Key(), Unthrottled: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = root.Close(context.Background()) })
+	_, releaseA, err := root.Isolate()
+	require.NoError(t, err)
+	defer releaseA()
+	b, releaseB, err := root.Isolate()
+	require.NoError(t, err)
+	defer releaseB()
+	assert.False(t, root.E.IMDS.Throttle)
+	assert.False(t, b.(*Emulator).E.IMDS.Throttle)
 }

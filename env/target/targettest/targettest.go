@@ -25,11 +25,21 @@ import (
 // process's key (entratest.Key) and closed when the test ends.
 func Emulator(t testing.TB, cloudName string) *target.Emulator {
 	t.Helper()
+	return EmulatorWith(t, cloudName, target.EmulatorOptions{})
+}
+
+// EmulatorWith is Emulator with options; a nil SigningKey is the test
+// process's key.
+func EmulatorWith(t testing.TB, cloudName string, o target.EmulatorOptions) *target.Emulator {
+	t.Helper()
 	c, err := cloud.Lookup(cloudName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, err := target.NewEmulatorWithKey(c, entratest.Key())
+	if o.SigningKey == nil {
+		o.SigningKey = entratest.Key()
+	}
+	tg, err := target.NewEmulatorWith(c, o)
 	if err != nil {
 		t.Fatal(err)
 	}
