@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -22,7 +23,7 @@ import (
 // src[start[i]:end[i]].
 type decoded struct {
 	s          string
-	start, end []int
+	start, end []int32 // int32 halves what a megabyte report costs here
 }
 
 // entities are the named XML/HTML entities of ASCII characters.
@@ -31,13 +32,13 @@ var entities = map[string]byte{"amp": '&', "lt": '<', "gt": '>', "quot": '"', "a
 // decodeOnce decodes JSON \u00XX and \/ escapes, %XX and XML entities of
 // ASCII characters, one level.
 func decodeOnce(src string) decoded {
-	d := decoded{start: make([]int, 0, len(src)), end: make([]int, 0, len(src))}
+	d := decoded{start: make([]int32, 0, len(src)), end: make([]int32, 0, len(src))}
 	var b strings.Builder
 	b.Grow(len(src))
 	emit := func(c byte, from, to int) {
 		b.WriteByte(c)
-		d.start = append(d.start, from)
-		d.end = append(d.end, to)
+		d.start = append(d.start, int32(from))
+		d.end = append(d.end, int32(to))
 	}
 	for i := 0; i < len(src); {
 		c := src[i]
@@ -96,6 +97,9 @@ func mayBeEncoded(s string) bool {
 // inside XML), composing the offsets back to src.
 func decodeView(src string) (decoded, bool) {
 	view := decoded{s: src}
+	if len(src) > math.MaxInt32 {
+		return view, false // offsets are int32; no report or log comes near
+	}
 	changed := false
 	for level := 0; level < 3 && mayBeEncoded(view.s); level++ {
 		next := decodeOnce(view.s)
@@ -123,8 +127,12 @@ type span struct {
 // whose needles the decoded text lacks are skipped, as in pass: a needle
 // is what a rule's match needs, wherever the text came from.
 func encodedMatches(view decoded, prefilter bool) []span {
-	prefilter = prefilter && !strings.ContainsAny(view.s, foldsToASCII)
-	lower := strings.ToLower(view.s)
+	prefilter = prefilter && !hasFoldToASCII(view.s)
+	lower := asciiLower(view.s)
+	var found uint64
+	if prefilter {
+		found = needles.scan(lower)
+	}
 	var out []span
 	add := func(lo, hi int, v, after string, keep int) {
 		m := mask(v, keep, after)
@@ -141,13 +149,13 @@ func encodedMatches(view decoded, prefilter bool) []span {
 				}
 			}
 		}
-		out = append(out, span{lo: view.start[lo], hi: view.end[hi-1], with: m})
+		out = append(out, span{lo: int(view.start[lo]), hi: int(view.end[hi-1]), with: m})
 	}
 	for _, r := range rules {
-		if prefilter && !r.mayMatch(lower) {
+		if prefilter && !r.mayMatch(found) {
 			continue
 		}
-		for _, m := range r.re.FindAllStringSubmatchIndex(view.s, -1) {
+		for _, m := range r.matches(view.s, lower, prefilter) {
 			lo, hi := m[2*r.group], m[2*r.group+1]
 			if lo < 0 {
 				continue
@@ -159,7 +167,15 @@ func encodedMatches(view decoded, prefilter bool) []span {
 			add(lo, hi, v, view.s[hi:], r.keep)
 		}
 	}
-	for _, o := range keyObject.FindAllStringIndex(view.s, -1) {
+	var objects [][]int
+	switch {
+	case !strings.Contains(view.s, `"keyName"`):
+	case prefilter:
+		objects = findKeyObjects(view.s)
+	default:
+		objects = keyObject.FindAllStringIndex(view.s, -1)
+	}
+	for _, o := range objects {
 		obj := view.s[o[0]:o[1]]
 		for _, m := range keyMember.re.FindAllStringSubmatchIndex(obj, -1) {
 			add(o[0]+m[2], o[0]+m[3], obj[m[2]:m[3]], obj[m[3]:], 0)
@@ -193,13 +209,18 @@ func replaceSpans(s string, spans []span) string {
 // path segment, long enough to hide a credential.
 var base64Value = regexp.MustCompile(`[=/]([A-Za-z0-9_+/-]{16,}={0,2})`)
 
-// maskBase64 masks base64 values that decode to text holding a secret.
-func maskBase64(s string, reg *registry, depth int) string {
+// maskBase64 masks base64 values that decode to text holding a secret
+// (fast: found by findBase64Values rather than base64Value).
+func maskBase64(s string, reg *registry, depth int, fast bool) string {
 	if depth > 1 {
 		return s
 	}
 	var spans []span
-	for _, m := range base64Value.FindAllStringSubmatchIndex(s, -1) {
+	values := findBase64Values
+	if !fast {
+		values = func(s string) [][]int { return base64Value.FindAllStringSubmatchIndex(s, -1) }
+	}
+	for _, m := range values(s) {
 		v := s[m[2]:m[3]]
 		for len(v) > 16 {
 			text, ok := decodeBase64Text(v)

@@ -45,6 +45,16 @@ type rule struct {
 	// least one; a text holding none of them cannot match, and the regexp
 	// (tens of microseconds on a logged exchange) is skipped.
 	needles []string
+	// lead says every match starts with a needle (after a \b where the
+	// pattern begins with one): the finder tries anchored, re anchored at
+	// the start, at the needles only (find.go).
+	lead     bool
+	anchored *regexp.Regexp
+	boundary bool
+	// find, when set, is a hand-written finder of re's matches (find.go).
+	find func(s string) [][]int
+	// mask is the set of r's needles in needles (all bits when it has none).
+	mask uint64
 }
 
 // jsonSecretNames are JSON member names whose string value is always a secret.
@@ -63,31 +73,60 @@ func quoted(names, open, close string) []string {
 	return out
 }
 
-var rules = []rule{
+var rules = withFinders([]rule{
 	// PEM private keys (the body, across lines).
 	{re: regexp.MustCompile(`(-----BEGIN [A-Z ]*PRIVATE KEY-----)([\s\S]*?)(-----END [A-Z ]*PRIVATE KEY-----)`), group: 2, needles: []string{"private key-----"}},
 	// (a) JWT / JWS / JWE: base64url segments, the first starting with eyJ.
 	{re: regexp.MustCompile(`(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2})`), group: 1, keep: 8, needles: []string{"eyj"}},
 	// (b) Bearer tokens (Authorization headers, WWW-Authenticate excluded by shape).
-	{re: regexp.MustCompile(`(?i)\bBearer\s+([A-Za-z0-9\-._~+/]+=*)`), group: 1, valid: tokenish, needles: []string{"bearer"}},
+	{re: regexp.MustCompile(`(?i)\bBearer\s+([A-Za-z0-9\-._~+/]+=*)`), group: 1, valid: tokenish, needles: []string{"bearer"}, lead: true},
 	// Basic credentials and storage Shared Key signatures in Authorization headers.
 	{re: regexp.MustCompile(`(?i)\bAuthorization:\s*Basic\s+([A-Za-z0-9+/]+=*)`), group: 1, needles: []string{"basic"}},
-	{re: regexp.MustCompile(`(?i)\bSharedKey(?:Lite)?\s+[A-Za-z0-9-]+:([A-Za-z0-9+/]+=*)`), group: 1, needles: []string{"sharedkey"}},
+	{re: regexp.MustCompile(`(?i)\bSharedKey(?:Lite)?\s+[A-Za-z0-9-]+:([A-Za-z0-9+/]+=*)`), group: 1, needles: []string{"sharedkey"}, lead: true},
 	// API-key style headers.
-	{re: regexp.MustCompile(`(?i)\b(?:Ocp-Apim-Subscription-Key|x-functions-key|api-key|x-ms-client-secret)\s*:\s*([^\s"',;]+)`), group: 1, needles: []string{"ocp-apim-subscription-key", "x-functions-key", "api-key", "x-ms-client-secret"}},
+	{re: regexp.MustCompile(`(?i)\b(?:Ocp-Apim-Subscription-Key|x-functions-key|api-key|x-ms-client-secret)\s*:\s*([^\s"',;]+)`), group: 1, needles: []string{"ocp-apim-subscription-key", "x-functions-key", "api-key", "x-ms-client-secret"}, lead: true},
 	// (c) SAS signatures, plain and URL-encoded (sig%3D...), keep 4.
-	{re: regexp.MustCompile(`(?i)\bsig=([A-Za-z0-9%+/=_.~-]+)`), group: 1, keep: 4, needles: []string{"sig="}},
+	{re: regexp.MustCompile(`(?i)\bsig=([A-Za-z0-9%+/=_.~-]+)`), group: 1, keep: 4, needles: []string{"sig="}, lead: true},
 	{re: regexp.MustCompile(`(?i)(?:\bsig|%26sig|%3Fsig)%3D((?:[A-Za-z0-9+/=_.~-]|%(?:2[0-57-9A-F]|[013-9A-F][0-9A-F]))+)`), group: 1, keep: 4, needles: []string{"sig%3d"}},
 	// (d) JSON members holding secrets, plain and inside an escaped JSON string.
-	{re: regexp.MustCompile(`"(?i:` + jsonSecretNames + `)"\s*:\s*"((?:[^"\\]|\\.)*)"`), group: 1, needles: quoted(jsonSecretNames, `"`, `"`)},
-	{re: regexp.MustCompile(`\\"(?i:` + jsonSecretNames + `)\\"\s*:\s*\\"([^"\\]*)\\"`), group: 1, needles: quoted(jsonSecretNames, `\"`, `\"`)},
+	{re: regexp.MustCompile(`"(?i:` + jsonSecretNames + `)"\s*:\s*"((?:[^"\\]|\\.)*)"`), group: 1, needles: quoted(jsonSecretNames, `"`, `"`), lead: true},
+	{re: regexp.MustCompile(`\\"(?i:` + jsonSecretNames + `)\\"\s*:\s*\\"([^"\\]*)\\"`), group: 1, needles: quoted(jsonSecretNames, `\"`, `\"`), lead: true},
 	// (e) form / query fields.
-	{re: regexp.MustCompile(`(?i)\b(?:` + formSecretNames + `)=([^&;"'\s<>]+)`), group: 1, needles: quoted(formSecretNames, "", "=")},
+	{re: regexp.MustCompile(`(?i)\b(?:` + formSecretNames + `)=([^&;"'\s<>]+)`), group: 1, needles: quoted(formSecretNames, "", "="), lead: true},
 	// (f) 64-byte base64 keys (storage / Cosmos account keys): 88 chars ending ==.
-	{re: regexp.MustCompile(`(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{86}==)`), group: 1, keep: 4, needles: []string{"=="}},
+	{re: regexp.MustCompile(`(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{86}==)`), group: 1, keep: 4, needles: []string{"=="}, find: findAccountKeys},
 	// (g) connection strings (and password= form fields).
-	{re: regexp.MustCompile(`(?i)\b(?:AccountKey|SharedAccessKey|Password|Pwd)=([^;&"'\s<>]+)`), group: 1, needles: []string{"accountkey=", "sharedaccesskey=", "password=", "pwd="}},
-	{re: regexp.MustCompile(`(?i)\bSharedAccessSignature=([^;"'\s<>]+)`), group: 1, needles: []string{"sharedaccesssignature="}},
+	{re: regexp.MustCompile(`(?i)\b(?:AccountKey|SharedAccessKey|Password|Pwd)=([^;&"'\s<>]+)`), group: 1, needles: []string{"accountkey=", "sharedaccesskey=", "password=", "pwd="}, lead: true},
+	{re: regexp.MustCompile(`(?i)\bSharedAccessSignature=([^;"'\s<>]+)`), group: 1, needles: []string{"sharedaccesssignature="}, lead: true},
+})
+
+// needles finds every rule's needles in one pass (withFinders builds it).
+var needles *needleSet
+
+// withFinders compiles the anchored patterns of the lead rules and the
+// needle set.
+func withFinders(rs []rule) []rule {
+	var all []string
+	ids := map[string]int{}
+	for i, r := range rs {
+		if r.lead {
+			rs[i] = leading(r)
+		}
+		if len(r.needles) == 0 {
+			rs[i].mask = ^uint64(0)
+		}
+		for _, n := range r.needles {
+			id, ok := ids[n]
+			if !ok {
+				id = len(all)
+				ids[n] = id
+				all = append(all, n)
+			}
+			rs[i].mask |= 1 << id
+		}
+	}
+	needles = newNeedleSet(all)
+	return rs
 }
 
 // keyObject finds flat JSON objects that carry a "keyName" member (storage
@@ -131,9 +170,10 @@ func mask(v string, keep int, after string) string {
 	return Marker
 }
 
-// apply masks r's group in every match in s.
-func (r rule) apply(s string) string {
-	ms := r.re.FindAllStringSubmatchIndex(s, -1)
+// apply masks r's group in every match in s (lower and fast as for
+// matches).
+func (r rule) apply(s, lower string, fast bool) string {
+	ms := r.matches(s, lower, fast)
 	if ms == nil {
 		return s
 	}
@@ -159,18 +199,10 @@ func (r rule) apply(s string) string {
 	return b.String()
 }
 
-// mayMatch is false only when lower (the text, lower-cased) holds none of
-// r's needles.
-func (r rule) mayMatch(lower string) bool {
-	if len(r.needles) == 0 {
-		return true
-	}
-	for _, n := range r.needles {
-		if strings.Contains(lower, n) {
-			return true
-		}
-	}
-	return false
+// mayMatch is false only when the text holds none of r's needles (found
+// is needles.scan of it).
+func (r rule) mayMatch(found uint64) bool {
+	return r.mask&found != 0
 }
 
 // foldsToASCII holds the two non-ASCII case folds of ASCII letters (the
@@ -178,28 +210,56 @@ func (r rule) mayMatch(lower string) bool {
 // Case-insensitive rules match them, lower-cased needles would not.
 const foldsToASCII = "\u212a\u017f"
 
-func applyKeyObjects(s string) string {
+// hasFoldToASCII reports whether s holds one of foldsToASCII (two searches
+// for a lead byte, where strings.ContainsAny would decode every rune).
+func hasFoldToASCII(s string) bool {
+	return strings.Contains(s, "\u212a") || strings.Contains(s, "\u017f")
+}
+
+func applyKeyObjects(s string, fast bool) string {
 	if !strings.Contains(s, `"keyName"`) {
 		return s
 	}
-	return keyObject.ReplaceAllStringFunc(s, keyMember.apply)
+	apply := func(obj string) string { return keyMember.apply(obj, "", false) }
+	if !fast {
+		return keyObject.ReplaceAllStringFunc(s, apply)
+	}
+	var b strings.Builder
+	last := 0
+	for _, o := range findKeyObjects(s) {
+		b.WriteString(s[last:o[0]])
+		b.WriteString(apply(s[o[0]:o[1]]))
+		last = o[1]
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // pass runs every rule that can match, then the registry, once. The
 // prefilter (off only in tests, which check it changes nothing) skips the
 // rules whose needles are absent.
 func pass(s string, reg *registry, prefilter bool, depth int) string {
-	prefilter = prefilter && !strings.ContainsAny(s, foldsToASCII)
-	lower := strings.ToLower(s)
+	prefilter = prefilter && !hasFoldToASCII(s)
+	lower := asciiLower(s)
+	var found uint64
+	if prefilter {
+		found = needles.scan(lower)
+	}
 	for _, r := range rules {
-		if prefilter && !r.mayMatch(lower) {
+		if prefilter && !r.mayMatch(found) {
 			continue
 		}
-		if n := r.apply(s); n != s {
-			s, lower = n, strings.ToLower(n)
+		if n := r.apply(s, lower, prefilter); n != s {
+			s, lower = n, asciiLower(n)
+			if prefilter {
+				found = needles.scan(lower)
+			}
 		}
 	}
-	s = applyKeyObjects(s)
+	s = applyKeyObjects(s, prefilter)
 	s = reg.apply(s)
 	// The same secrets, escaped (encodings.go).
 	if mayBeEncoded(s) {
@@ -209,7 +269,7 @@ func pass(s string, reg *registry, prefilter bool, depth int) string {
 			s = replaceSpans(s, spans)
 		}
 	}
-	return maskBase64(s, reg, depth)
+	return maskBase64(s, reg, depth, prefilter)
 }
 
 // String returns s with every recognised secret masked. It is safe for
@@ -332,7 +392,7 @@ func (r *registry) encodedMatches(view decoded) []span {
 				break
 			}
 			lo, hi := from+i, from+i+len(v)
-			out = append(out, span{lo: view.start[lo], hi: view.end[hi-1], with: Marker})
+			out = append(out, span{lo: int(view.start[lo]), hi: int(view.end[hi-1]), with: Marker})
 			from = hi
 		}
 	}

@@ -202,6 +202,29 @@ func BenchmarkStringExchange(b *testing.B) {
 	}
 }
 
+// BenchmarkStringReport redacts a report-sized text (half a megabyte of
+// pretty-printed JSON, as cucumber.json is: step names, a SAS URL, a
+// secret's name, and one token), which the reports redact whole.
+func BenchmarkStringReport(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("[\n")
+	for i := 0; sb.Len() < 512<<10; i++ {
+		fmt.Fprintf(&sb, "  {\n    \"keyword\": \"Then \",\n    \"name\": \"the secret \\\"password-%d\\\" is read with api-version=7.4\",\n", i)
+		fmt.Fprintf(&sb, "    \"line\": %d,\n    \"match\": {\"location\": \"steps/keyvault.go:%d\"},\n", i, i%400)
+		sb.WriteString("    \"result\": {\"status\": \"passed\", \"duration\": 1234567}\n  },\n")
+		if i%200 == 0 {
+			fmt.Fprintf(&sb, "  {\"doc_string\": \"curl https://acct.blob.core.windows.net/c/b?sv=2022-11-02\\u0026sig=abcd%%2Bef%d%%3D\\u0026se=x -H \\\"Authorization: Bearer %s\\\"\"},\n", i, jwt)
+		}
+	}
+	sb.WriteString("]\n")
+	s := sb.String()
+	b.SetBytes(int64(len(s)))
+	b.ReportAllocs()
+	for b.Loop() {
+		String(s)
+	}
+}
+
 // A registered secret that reaches a text only in an escaped form the
 // registry does not list (JSON's "\/" for a slash) is found in the decoded
 // text and masked whole; texts without it are left alone.
