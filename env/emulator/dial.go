@@ -79,9 +79,9 @@ func (e *Emulator) notEmulated(network, addr string) error {
 }
 
 // Transport is an HTTP transport that reaches the emulator at the real Azure
-// URLs and trusts the emulator CA.
+// URLs and trusts the emulator CA. Close closes its idle connections.
 func (e *Emulator) Transport() *http.Transport {
-	return &http.Transport{
+	t := &http.Transport{
 		DialContext:           e.DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: e.CA.Pool(), MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:     true,
@@ -90,6 +90,10 @@ func (e *Emulator) Transport() *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
 	}
+	e.mu.Lock()
+	e.transports = append(e.transports, t)
+	e.mu.Unlock()
+	return t
 }
 
 // HTTPClient is a client over Transport.

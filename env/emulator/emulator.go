@@ -132,6 +132,10 @@ type Emulator struct {
 	vmID     string
 	closed   bool
 	tempDirs []string
+	// transports are the ones Transport made, whose idle connections
+	// Close closes first: an HTTP/2 server's shutdown otherwise waits a
+	// second after its GOAWAY for each client to hang up.
+	transports []*http.Transport
 	// stateLock keeps other emulators out of the state dir until Close.
 	stateLock *state.DirLock
 	// vmEndpoints are extra addresses for the sandbox (vmendpoints.go).
@@ -370,7 +374,11 @@ func (e *Emulator) Close() error {
 	}
 	e.closed = true
 	servers := e.servers
+	transports := e.transports
 	e.mu.Unlock()
+	for _, t := range transports {
+		t.CloseIdleConnections()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error

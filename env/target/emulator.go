@@ -234,10 +234,8 @@ func (t *Emulator) Close(context.Context) error {
 	return errors.Join(errs...)
 }
 
+// closeOne closes one emulator of the pool (which closes the idle
+// connections of t.client, over its Transport, first).
 func (t *Emulator) closeOne() error {
-	// The client closes its idle connections first: the emulator's HTTP/2
-	// server otherwise keeps each one for a second after its GOAWAY before
-	// Shutdown returns.
-	t.client.CloseIdleConnections()
 	return t.E.Close()
 }
