@@ -20,6 +20,7 @@ var noEvidenceYet = []string{
 // are evidence for it: each is named by an excerpt a test of this package
 // reads, and each excerpt cites its source and kind.
 func TestEveryOperationHasEvidence(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec.Hold(t, w.e.ARM.Operations(), "testdata", ".", noEvidenceYet)
 }

@@ -17,6 +17,7 @@ import (
 
 // The services fault on Resource Manager: ARM's error and headers.
 func TestWriteFault(t *testing.T) {
+	t.Parallel()
 	key := emulatortest.SharedKey()
 	c := cloud.MustLookup("AzureCloud")
 	dir := directory.New(directory.NewGUID())

@@ -3,6 +3,7 @@ package arm
 import "testing"
 
 func TestJSONMediaType(t *testing.T) {
+	t.Parallel()
 	for header, want := range map[string]string{
 		"application/json":                  "",
 		"application/json; charset=utf-8":   "",

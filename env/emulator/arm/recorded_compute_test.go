@@ -83,6 +83,7 @@ func createNIC(t *testing.T, w *world, name, api string) string {
 }
 
 func TestNICCreateAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 1})
 	r := recording(t, "network_nic_create.json")
 	const api = "2023-02-01"
@@ -108,6 +109,7 @@ func TestNICCreateAsRecorded(t *testing.T) {
 }
 
 func TestVMCreateAsRecorded(t *testing.T) {
+	t.Parallel()
 	// Two "in progress" observations: a GET of the VM, then a poll.
 	w := startWorld(t, &arm.LROTiming{Polls: 2, RetryAfter: 1})
 	r := recording(t, "compute_vm_create.json")
@@ -147,6 +149,7 @@ func TestVMCreateAsRecorded(t *testing.T) {
 }
 
 func TestVMUpdateAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 1})
 	r := recording(t, "compute_vm_update.json")
 	create := recording(t, "compute_vm_create.json")
@@ -186,6 +189,7 @@ func TestVMUpdateAsRecorded(t *testing.T) {
 }
 
 func TestVMDeleteAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 2, RetryAfter: 1})
 	r := recording(t, "compute_vm_delete.json")
 	update := recording(t, "compute_vm_update.json")
@@ -218,6 +222,7 @@ func TestVMDeleteAsRecorded(t *testing.T) {
 }
 
 func TestVMListAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	r := recording(t, "compute_vm_list.json")
 	l := w.call("GET", w.rg()+"/providers/Microsoft.Compute/virtualMachines?api-version=2023-03-01", nil)
@@ -229,6 +234,7 @@ func TestVMListAsRecorded(t *testing.T) {
 }
 
 func TestDiskAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 1})
 	r := recording(t, "compute_disk_delete.json")
 	list := recording(t, "compute_disk_list.json")
@@ -275,6 +281,7 @@ func TestDiskAsRecorded(t *testing.T) {
 }
 
 func TestNICDeleteAndListAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 1})
 	r := recording(t, "network_nic_delete_list.json")
 	create := recording(t, "network_nic_create.json")

@@ -28,6 +28,7 @@ func strs(v any) []string {
 }
 
 func TestSQLListsAndDeletesAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 15})
 	rec := recording(t, "sql_delete.json")
 	const serverAPI, dbAPI = "2021-02-01-preview", "2022-05-01-preview"
@@ -114,6 +115,7 @@ func TestSQLListsAndDeletesAsRecorded(t *testing.T) {
 }
 
 func TestSQLOperationResultsAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 1})
 	rec := recording(t, "sql_operation_results.json")
 	const serverAPI, dbAPI = "2021-02-01-preview", "2021-05-01-preview"
@@ -187,6 +189,7 @@ func entry(t testing.TB, list any, id string) any {
 }
 
 func TestStorageAccountGetPatchListAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "storage_account_update.json")
 	const api = "2025-06-01"
@@ -233,6 +236,7 @@ func TestStorageAccountGetPatchListAsRecorded(t *testing.T) {
 }
 
 func TestStorageKeysListsAndDeleteAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "storage_account_keys.json")
 	const api = "2021-04-01"
@@ -294,6 +298,7 @@ func TestStorageKeysListsAndDeleteAsRecorded(t *testing.T) {
 }
 
 func TestBlobContainersListAndDeleteAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "storage_containers.json")
 	acct := w.rg() + "/providers/Microsoft.Storage/storageAccounts/" + emulator.SeedStorageAccount
@@ -322,6 +327,7 @@ func TestBlobContainersListAndDeleteAsRecorded(t *testing.T) {
 }
 
 func TestRevokeUserDelegationKeysAsSpecified(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "storage_revoke_user_delegation_keys.json")
 	acct := w.rg() + "/providers/Microsoft.Storage/storageAccounts/" + emulator.SeedStorageAccount
@@ -347,6 +353,7 @@ func (w *world) settle(t testing.TB, path string) {
 }
 
 func TestVaultListAndDeleteAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "keyvault_lists.json")
 	const api = "2021-10-01"
@@ -380,6 +387,7 @@ func TestVaultListAndDeleteAsRecorded(t *testing.T) {
 }
 
 func TestVaultAccessPolicyAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "keyvault_access_policy.json")
 	const api = "2022-07-01"
@@ -409,6 +417,7 @@ func TestVaultAccessPolicyAsRecorded(t *testing.T) {
 }
 
 func TestVaultListBySubscriptionAsSpecified(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "keyvault_list_subscription.json")
 	const api = "2024-11-01"
@@ -431,6 +440,7 @@ func TestVaultListBySubscriptionAsSpecified(t *testing.T) {
 // cuts fractional seconds, 2021-09-01 and 2022-09-01 sign times as sent,
 // and armstorage v1.8's 2024-01-01 (no recording) answers as 2022-09-01.
 func TestListServiceSASTimesByAPIVersion(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	sas := func(api string, req map[string]any) url.Values {
 		t.Helper()
@@ -474,6 +484,7 @@ func TestListServiceSASTimesByAPIVersion(t *testing.T) {
 }
 
 func TestSQLAdminDeleteAsSpecified(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 0})
 	rec := recording(t, "sql_admin_delete.json")
 	var allowed []int

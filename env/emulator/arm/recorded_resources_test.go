@@ -69,6 +69,7 @@ func sameAnswer(t testing.TB, what string, recorded map[string]any, got answer, 
 }
 
 func TestSubscriptionsAndTenantsAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "subscriptions.json")
 	sub := "/subscriptions/" + w.e.SubscriptionID()
@@ -91,6 +92,7 @@ func TestSubscriptionsAndTenantsAsRecorded(t *testing.T) {
 }
 
 func TestResourceGroupAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "rg_cli.json")
 	const api = "2020-06-01"
@@ -156,6 +158,7 @@ func sameJobURL(t testing.TB, recorded, got, apiVersion, location string) {
 }
 
 func TestResourceGroupDeleteAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "rg_delete.json")
 	const api = "2022-09-01"
@@ -199,6 +202,7 @@ func TestResourceGroupDeleteAsRecorded(t *testing.T) {
 }
 
 func TestResourcesListAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	sub := "/subscriptions/" + w.e.SubscriptionID()
 	require.Equal(t, 201, w.call("PUT", sub+"/resourcegroups/listed?api-version=2022-09-01", map[string]any{"location": "westus2"}).status)
@@ -231,6 +235,7 @@ func TestResourcesListAsRecorded(t *testing.T) {
 }
 
 func TestRoleDefinitionsAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "role_definitions.json")
 	list := exchange(t, rec, "list")
@@ -265,6 +270,7 @@ func TestRoleDefinitionsAsRecorded(t *testing.T) {
 }
 
 func TestRoleAssignmentsAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "role_assignments.json")
 	const api = "2022-04-01"
@@ -319,6 +325,7 @@ func TestRoleAssignmentsAsRecorded(t *testing.T) {
 }
 
 func TestUserAssignedIdentityReadListDeleteAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	id := w.rg() + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/recorded-id"
 	require.Equal(t, 201, w.call("PUT", id+"?api-version=2022-01-31-preview", map[string]any{"location": "westus"}).status)
@@ -337,6 +344,7 @@ func TestUserAssignedIdentityReadListDeleteAsRecorded(t *testing.T) {
 }
 
 func TestVMExtensionAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "vm_extension_lifecycle.json")
 	const api = "2024-11-01"

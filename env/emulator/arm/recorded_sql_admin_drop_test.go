@@ -17,6 +17,7 @@ import (
 // without a body, which is what a poller that reads a delete's Location
 // once done gets.
 func TestSQLAdminDropAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 15})
 	rec := recording(t, "sql_admin_drop.json")
 	for _, api := range []string{"2019-06-01-preview", "2023-08-01"} {

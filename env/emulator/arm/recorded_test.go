@@ -70,6 +70,7 @@ func retryAfter(t testing.TB, what string, recorded map[string]any, got answer) 
 }
 
 func TestStorageAccountCreateAsRecorded(t *testing.T) {
+	t.Parallel()
 	// Two "in progress" observations: the GET of the account and the
 	// first poll of its Location.
 	w := startWorld(t, &arm.LROTiming{Polls: 2, RetryAfter: 1})
@@ -111,6 +112,7 @@ func TestStorageAccountCreateAsRecorded(t *testing.T) {
 }
 
 func TestStorageAccountBodyAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "storage_account_done.json")
 	const api = "2025-06-01"
@@ -133,6 +135,7 @@ func TestStorageAccountBodyAsRecorded(t *testing.T) {
 }
 
 func TestListServiceSASAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "storage_list_service_sas.json")
 	req := rec["request"].(map[string]any)
@@ -176,6 +179,7 @@ func TestListServiceSASAsRecorded(t *testing.T) {
 }
 
 func TestSQLCreateAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "sql_create.json")
 	const serverAPI, dbAPI = "2021-02-01-preview", "2022-05-01-preview"
@@ -239,6 +243,7 @@ func TestSQLCreateAsRecorded(t *testing.T) {
 }
 
 func TestVaultCreateAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "keyvault_create.json")
 	const api = "2021-10-01"
@@ -263,6 +268,7 @@ func TestVaultCreateAsRecorded(t *testing.T) {
 }
 
 func TestSeededVMAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "vm_get.json")
 	var skip []string
@@ -308,6 +314,7 @@ func TestSeededVMAsRecorded(t *testing.T) {
 }
 
 func TestTagsAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	sub := "/subscriptions/" + w.e.SubscriptionID()
 	// Resource groups echo the tags they were given, {} included, and
@@ -329,6 +336,7 @@ func TestTagsAsRecorded(t *testing.T) {
 }
 
 func TestDiskAndNICBadInput(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	nic := w.rg() + "/providers/Microsoft.Network/networkInterfaces/"
 	a := w.call("PUT", nic+"noipconfig?api-version=2024-05-01", map[string]any{"location": "westus", "properties": map[string]any{}})
@@ -361,6 +369,7 @@ func TestDiskAndNICBadInput(t *testing.T) {
 }
 
 func TestUserAssignedIdentityCreateAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "uai_create.json")
 	id := w.rg() + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/recorded-uai"
@@ -372,6 +381,7 @@ func TestUserAssignedIdentityCreateAsRecorded(t *testing.T) {
 }
 
 func TestBlobContainerCreateAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, nil)
 	rec := recording(t, "container_create.json")
 	c := w.rg() + "/providers/Microsoft.Storage/storageAccounts/" + emulator.SeedStorageAccount + "/blobServices/default/containers/recorded?api-version=2021-09-01"
@@ -391,6 +401,7 @@ func TestBlobContainerCreateAsRecorded(t *testing.T) {
 }
 
 func TestSQLAdminCreateAsRecorded(t *testing.T) {
+	t.Parallel()
 	w := startWorld(t, &arm.LROTiming{Polls: 0})
 	rec := recording(t, "sql_admin.json")
 	const api = "2020-11-01-preview"
@@ -419,6 +430,7 @@ func TestSQLAdminCreateAsRecorded(t *testing.T) {
 }
 
 func TestLROPacingStretches(t *testing.T) {
+	t.Parallel()
 	// Three "in progress" answers and at least 50 ms: a client that polls
 	// sees each of them before the account is done.
 	w := startWorld(t, &arm.LROTiming{Polls: 3, MinDuration: 50 * time.Millisecond, RetryAfter: 5})

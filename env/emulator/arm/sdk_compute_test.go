@@ -43,6 +43,7 @@ func nicPoller(t *testing.T, ctx context.Context, w *world, opts *azarm.ClientOp
 }
 
 func TestSDKVMLifecycle(t *testing.T) {
+	t.Parallel()
 	w, opts, c := sdkWorld(t, &arm.LROTiming{Polls: 2})
 	ctx := context.Background()
 	rg := w.e.World.ResourceGroup

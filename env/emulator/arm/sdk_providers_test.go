@@ -21,6 +21,7 @@ import (
 // their pollers, as a user's program would.
 
 func TestSDKSQLListsAndDeletes(t *testing.T) {
+	t.Parallel()
 	w, opts, c := sdkWorld(t, &arm.LROTiming{Polls: 1, RetryAfter: 0})
 	ctx := context.Background()
 	servers, err := armsql.NewServersClient(w.e.SubscriptionID(), operatorCred{w.e}, opts)
@@ -81,6 +82,7 @@ func TestSDKSQLListsAndDeletes(t *testing.T) {
 }
 
 func TestSDKStorageKeysListsAndDelete(t *testing.T) {
+	t.Parallel()
 	w, opts, _ := sdkWorld(t, &arm.LROTiming{Polls: 0})
 	ctx := context.Background()
 	client, err := armstorage.NewAccountsClient(w.e.SubscriptionID(), operatorCred{w.e}, opts)
@@ -148,6 +150,7 @@ func TestSDKStorageKeysListsAndDelete(t *testing.T) {
 }
 
 func TestSDKVaultListsPolicyAndDelete(t *testing.T) {
+	t.Parallel()
 	w, opts, _ := sdkWorld(t, &arm.LROTiming{Polls: 0})
 	ctx := context.Background()
 	vaults, err := armkeyvault.NewVaultsClient(w.e.SubscriptionID(), operatorCred{w.e}, opts)

@@ -20,6 +20,7 @@ import (
 // pipeline polls the same way).
 
 func TestSDKVMExtensionLifecycle(t *testing.T) {
+	t.Parallel()
 	w, opts, c := sdkWorld(t, &arm.LROTiming{Polls: 1})
 	ctx := context.Background()
 	world := w.e.World
@@ -66,6 +67,7 @@ func TestSDKVMExtensionLifecycle(t *testing.T) {
 }
 
 func TestSDKResourceGroupDelete(t *testing.T) {
+	t.Parallel()
 	w, opts, c := sdkWorld(t, &arm.LROTiming{Polls: 2})
 	ctx := context.Background()
 	client, err := azarm.NewClient("miconform.test", "v0.1.0", operatorCred{w.e}, opts)

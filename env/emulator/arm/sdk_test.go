@@ -77,6 +77,7 @@ var fast = &runtime.PollUntilDoneOptions{Frequency: 10 * time.Millisecond}
 func ptr[T any](v T) *T { return &v }
 
 func TestSDKStorageAccountCreate(t *testing.T) {
+	t.Parallel()
 	// The default pacing: Retry-After 1, which the poller honours.
 	w, opts, c := sdkWorld(t, nil)
 	ctx := context.Background()
@@ -100,6 +101,7 @@ func TestSDKStorageAccountCreate(t *testing.T) {
 }
 
 func TestSDKSQLServerAndDatabaseCreate(t *testing.T) {
+	t.Parallel()
 	w, opts, c := sdkWorld(t, &arm.LROTiming{Polls: 1})
 	ctx := context.Background()
 	servers, err := armsql.NewServersClient(w.e.SubscriptionID(), operatorCred{w.e}, opts)
@@ -125,6 +127,7 @@ func TestSDKSQLServerAndDatabaseCreate(t *testing.T) {
 }
 
 func TestSDKVaultCreate(t *testing.T) {
+	t.Parallel()
 	w, opts, c := sdkWorld(t, &arm.LROTiming{Polls: 1})
 	ctx := context.Background()
 	vaults, err := armkeyvault.NewVaultsClient(w.e.SubscriptionID(), operatorCred{w.e}, opts)
@@ -146,6 +149,7 @@ func TestSDKVaultCreate(t *testing.T) {
 }
 
 func TestSDKComputeIdentityAndRoles(t *testing.T) {
+	t.Parallel()
 	w, opts, _ := sdkWorld(t, nil)
 	ctx := context.Background()
 	world := w.e.World
