@@ -2,7 +2,6 @@ package redact
 
 import (
 	"encoding/base64"
-	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -19,72 +18,126 @@ import (
 // decoded view of the text, and what they find there is masked in the
 // text itself; base64 values in URLs are decoded and redacted as text.
 
-// decoded is a view of src with its escapes decoded: s[i] came from
-// src[start[i]:end[i]].
+// decoded is a view of src with its escapes decoded, a level at a time
+// (a percent-encoded URL inside JSON inside XML takes three): levels[k]
+// lists the escapes that decoding k+1 decoded, so that s[i] came from
+// src[d.start(i):d.end(i)]. Escapes are few in a report of megabytes, so
+// only they are kept, not an offset per byte.
 type decoded struct {
-	s          string
-	start, end []int32 // int32 halves what a megabyte report costs here
+	s      string
+	levels [][]edit
+}
+
+// edit is one decoded escape: the byte at at in the decoded text came from
+// [from, to) of the text it was decoded from.
+type edit struct{ at, from, to int }
+
+// origin is where byte i of a level's decoded text came from, given the
+// level's escapes: the escape's extent, or the one byte as far past the
+// last escape before it.
+func origin(edits []edit, i int) (from, to int) {
+	k := sort.Search(len(edits), func(k int) bool { return edits[k].at > i }) - 1
+	if k < 0 {
+		return i, i + 1
+	}
+	e := edits[k]
+	if e.at == i {
+		return e.from, e.to
+	}
+	p := e.to + (i - e.at - 1)
+	return p, p + 1
+}
+
+// start is where in src byte i of d.s begins.
+func (d decoded) start(i int) int {
+	for k := len(d.levels) - 1; k >= 0; k-- {
+		i, _ = origin(d.levels[k], i)
+	}
+	return i
+}
+
+// end is where in src byte i of d.s ends.
+func (d decoded) end(i int) int {
+	e := i + 1
+	for k := len(d.levels) - 1; k >= 0; k-- {
+		_, e = origin(d.levels[k], e-1)
+	}
+	return e
 }
 
 // entities are the named XML/HTML entities of ASCII characters.
 var entities = map[string]byte{"amp": '&', "lt": '<', "gt": '>', "quot": '"', "apos": '\''}
 
-// decodeOnce decodes JSON \u00XX and \/ escapes, %XX and XML entities of
-// ASCII characters, one level.
-func decodeOnce(src string) decoded {
-	d := decoded{start: make([]int32, 0, len(src)), end: make([]int32, 0, len(src))}
-	var b strings.Builder
-	b.Grow(len(src))
-	emit := func(c byte, from, to int) {
-		b.WriteByte(c)
-		d.start = append(d.start, int32(from))
-		d.end = append(d.end, int32(to))
-	}
-	for i := 0; i < len(src); {
-		c := src[i]
-		switch {
-		case c == '\\' && i+5 < len(src) && (src[i+1] == 'u' || src[i+1] == 'U') && src[i+2] == '0' && src[i+3] == '0':
+// decodeAt decodes the escape at src[i], if one is there: JSON's \u00XX
+// and \/, %XX, and XML entities, of ASCII characters. n is its length (0:
+// none).
+func decodeAt(src string, i int) (c byte, n int) {
+	switch src[i] {
+	case '\\':
+		if i+5 < len(src) && (src[i+1] == 'u' || src[i+1] == 'U') && src[i+2] == '0' && src[i+3] == '0' {
 			if v, err := strconv.ParseUint(src[i+4:i+6], 16, 8); err == nil && v < 0x80 {
-				emit(byte(v), i, i+6)
-				i += 6
-				continue
+				return byte(v), 6
 			}
-		case c == '\\' && i+1 < len(src) && src[i+1] == '/':
-			emit('/', i, i+2)
-			i += 2
-			continue
-		case c == '%' && i+2 < len(src):
+		}
+		if i+1 < len(src) && src[i+1] == '/' {
+			return '/', 2
+		}
+	case '%':
+		if i+2 < len(src) {
 			if v, err := strconv.ParseUint(src[i+1:i+3], 16, 8); err == nil && v < 0x80 {
-				emit(byte(v), i, i+3)
-				i += 3
-				continue
+				return byte(v), 3
 			}
-		case c == '&':
-			if j := strings.IndexByte(src[i:min(len(src), i+10)], ';'); j > 1 {
-				name := src[i+1 : i+j]
-				if v, ok := entities[name]; ok {
-					emit(v, i, i+j+1)
-					i += j + 1
-					continue
+		}
+	case '&':
+		if j := strings.IndexByte(src[i:min(len(src), i+10)], ';'); j > 1 {
+			name := src[i+1 : i+j]
+			if v, ok := entities[name]; ok {
+				return v, j + 1
+			}
+			if num, ok := strings.CutPrefix(name, "#"); ok {
+				base := 10
+				if h, ok := strings.CutPrefix(strings.ToLower(num), "x"); ok {
+					num, base = h, 16
 				}
-				if num, ok := strings.CutPrefix(name, "#"); ok {
-					base := 10
-					if h, ok := strings.CutPrefix(strings.ToLower(num), "x"); ok {
-						num, base = h, 16
-					}
-					if v, err := strconv.ParseUint(num, base, 8); err == nil && v > 0 && v < 0x80 {
-						emit(byte(v), i, i+j+1)
-						i += j + 1
-						continue
-					}
+				if v, err := strconv.ParseUint(num, base, 8); err == nil && v > 0 && v < 0x80 {
+					return byte(v), j + 1
 				}
 			}
 		}
-		emit(c, i, i+1)
-		i++
 	}
-	d.s = b.String()
-	return d
+	return 0, 0
+}
+
+// decodeOnce decodes one level of escapes (decodeAt's): the text, and the
+// escapes it decoded (none: src itself).
+func decodeOnce(src string) (string, []edit) {
+	var b []byte // made at the first escape
+	var edits []edit
+	last := 0 // src[last:i] is still to be copied
+	for i := 0; i < len(src); {
+		k := strings.IndexAny(src[i:], `\%&`)
+		if k < 0 {
+			break
+		}
+		i += k
+		c, n := decodeAt(src, i)
+		if n == 0 {
+			i++
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(src))
+		}
+		b = append(b, src[last:i]...)
+		edits = append(edits, edit{at: len(b), from: i, to: i + n})
+		b = append(b, c)
+		i += n
+		last = i
+	}
+	if b == nil {
+		return src, nil
+	}
+	return string(append(b, src[last:]...)), edits
 }
 
 // mayBeEncoded is false for text with none of the escapes decodeOnce knows.
@@ -94,26 +147,17 @@ func mayBeEncoded(s string) bool {
 }
 
 // decodeView decodes up to three levels (a percent-encoded URL inside JSON
-// inside XML), composing the offsets back to src.
-func decodeView(src string) (decoded, bool) {
-	view := decoded{s: src}
-	if len(src) > math.MaxInt32 {
-		return view, false // offsets are int32; no report or log comes near
-	}
-	changed := false
+// inside XML); ok is false when there was nothing to decode.
+func decodeView(src string) (view decoded, ok bool) {
+	view.s = src
 	for level := 0; level < 3 && mayBeEncoded(view.s); level++ {
-		next := decodeOnce(view.s)
-		if next.s == view.s {
+		next, edits := decodeOnce(view.s)
+		if edits == nil {
 			break
 		}
-		if changed {
-			for i := range next.s {
-				next.start[i], next.end[i] = view.start[next.start[i]], view.end[next.end[i]-1]
-			}
-		}
-		view, changed = next, true
+		view.s, view.levels = next, append(view.levels, edits)
 	}
-	return view, changed
+	return view, len(view.levels) > 0
 }
 
 // span is a replacement of src[lo:hi].
@@ -128,10 +172,9 @@ type span struct {
 // is what a rule's match needs, wherever the text came from.
 func encodedMatches(view decoded, prefilter bool) []span {
 	prefilter = prefilter && !hasFoldToASCII(view.s)
-	lower := asciiLower(view.s)
-	var found uint64
+	var hits *needleHits
 	if prefilter {
-		found = needles.scan(lower)
+		hits = needles.find(view.s, leadNeedles)
 	}
 	var out []span
 	add := func(lo, hi int, v, after string, keep int) {
@@ -149,13 +192,13 @@ func encodedMatches(view decoded, prefilter bool) []span {
 				}
 			}
 		}
-		out = append(out, span{lo: int(view.start[lo]), hi: int(view.end[hi-1]), with: m})
+		out = append(out, span{lo: view.start(lo), hi: view.end(hi - 1), with: m})
 	}
 	for _, r := range rules {
-		if prefilter && !r.mayMatch(found) {
+		if hits != nil && !r.mayMatch(hits.found) {
 			continue
 		}
-		for _, m := range r.matches(view.s, lower, prefilter) {
+		for _, m := range r.matches(view.s, hits) {
 			lo, hi := m[2*r.group], m[2*r.group+1]
 			if lo < 0 {
 				continue

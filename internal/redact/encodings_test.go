@@ -78,3 +78,35 @@ func base64Forms(secret string) []string {
 	}
 	return out
 }
+
+// Each byte of a decoded view maps back to the bytes of the source it was
+// decoded from, in order, and decoding those bytes alone gives it again.
+func FuzzDecodedView(f *testing.F) {
+	for _, s := range []string{"", "a%41b", `x\u0041\/y`, "&amp;&#65;&#x42;&lt", "%2541", "&amp;amp;%2526", `%5Cu0041`, "%", "&;", `\u00`, "%zz&#0;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		view, ok := decodeView(src)
+		if !ok {
+			if view.s != src {
+				t.Fatalf("nothing decoded, yet the view differs: %q", view.s)
+			}
+			return
+		}
+		prev := 0
+		for i := 0; i < len(view.s); i++ {
+			lo, hi := view.start(i), view.end(i)
+			if lo < prev || hi <= lo || hi > len(src) {
+				t.Fatalf("%q: byte %d of %q maps to [%d,%d) after %d", src, i, view.s, lo, hi, prev)
+			}
+			prev = hi
+			piece := src[lo:hi]
+			for range view.levels {
+				piece, _ = decodeOnce(piece)
+			}
+			if piece != view.s[i:i+1] {
+				t.Fatalf("%q: byte %d (%q) maps to %q, which decodes to %q", src, i, view.s[i], src[lo:hi], piece)
+			}
+		}
+	})
+}

@@ -1,7 +1,9 @@
 package redact
 
 import (
+	"math/bits"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -10,27 +12,6 @@ import (
 // reports run to megabytes, redacted more than once. The finders here give
 // the same matches as the rules' regexps (fuzz-tested against them,
 // find_test.go) by trying a rule only where a match can start or end.
-
-// asciiLower lower-cases ASCII letters only, so offsets in the result are
-// offsets in s. That is the folding the rules' (?i) does for the needles'
-// letters, except for the two non-ASCII folds (foldsToASCII), in whose
-// presence the prefilter and the finders stand aside.
-func asciiLower(s string) string {
-	i := 0
-	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
-		i++
-	}
-	if i == len(s) {
-		return s
-	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		if 'A' <= b[i] && b[i] <= 'Z' {
-			b[i] += 'a' - 'A'
-		}
-	}
-	return string(b)
-}
 
 // isWordByte is \b's notion of a word character ([0-9A-Za-z_]); a byte of
 // a multi-byte rune is not one.
@@ -55,13 +36,14 @@ func leading(r rule) rule {
 }
 
 // matches is r.re.FindAllStringSubmatchIndex(s, -1), found faster where
-// fast (the prefilter's condition) allows; lower is asciiLower(s).
-func (r rule) matches(s, lower string, fast bool) [][]int {
+// the prefilter's condition allows (hits is not nil: s holds none of
+// foldsToASCII, and hits is needles.find(s)).
+func (r rule) matches(s string, hits *needleHits) [][]int {
 	switch {
-	case fast && r.find != nil:
+	case hits != nil && r.find != nil:
 		return r.find(s)
-	case fast && r.anchored != nil:
-		return r.leadMatches(s, lower)
+	case hits != nil && r.anchored != nil:
+		return r.leadMatches(s, hits.starts(r.mask))
 	}
 	return r.re.FindAllStringSubmatchIndex(s, -1)
 }
@@ -70,37 +52,15 @@ func (r rule) matches(s, lower string, fast bool) [][]int {
 // leftmost-first search of r.re would find its matches: a match starts at
 // a needle, so the first needle at or after the previous match's end where
 // the anchored pattern matches is where the search finds the next one.
-func (r rule) leadMatches(s, lower string) [][]int {
-	next := make([]int, len(r.needles)) // each needle's next position at or after pos
-	for i, n := range r.needles {
-		next[i] = strings.Index(lower, n)
-	}
+func (r rule) leadMatches(s string, starts []int) [][]int {
 	var out [][]int
 	pos := 0
-	for {
-		c := -1
-		for i, n := range r.needles {
-			if next[i] >= 0 && next[i] < pos {
-				if j := strings.Index(lower[pos:], n); j >= 0 {
-					next[i] = pos + j
-				} else {
-					next[i] = -1
-				}
-			}
-			if next[i] >= 0 && (c < 0 || next[i] < c) {
-				c = next[i]
-			}
-		}
-		if c < 0 {
-			return out
-		}
-		if r.boundary && c > 0 && isWordByte(s[c-1]) {
-			pos = c + 1
+	for _, c := range starts {
+		if c < pos || r.boundary && c > 0 && isWordByte(s[c-1]) {
 			continue
 		}
 		m := r.anchored.FindStringSubmatchIndex(s[c:])
 		if m == nil {
-			pos = c + 1
 			continue
 		}
 		for k := range m {
@@ -111,6 +71,7 @@ func (r rule) leadMatches(s, lower string) [][]int {
 		out = append(out, m)
 		pos = max(m[1], c+1)
 	}
+	return out
 }
 
 // isKeyByte is [A-Za-z0-9+/], the alphabet of a standard base64 key.
@@ -232,10 +193,11 @@ func findKeyObjects(s string) [][]int {
 // mapped to a few classes), where a strings.Contains per needle made
 // some fifty passes.
 type needleSet struct {
-	class [256]uint8
+	class [256]uint8 // an upper-case ASCII letter is in its lower case's class
 	ncls  int
 	delta []uint16 // delta[state*ncls+class] is the next state
 	out   []uint64 // out[state] has bit i when needle i ends at state
+	lens  []int    // the needles' lengths
 }
 
 // newNeedleSet builds the automaton of needles (at most 64, lower-case).
@@ -245,9 +207,16 @@ func newNeedleSet(needles []string) *needleSet {
 	}
 	ns := &needleSet{ncls: 1}
 	for _, n := range needles {
+		ns.lens = append(ns.lens, len(n))
 		for i := 0; i < len(n); i++ {
+			if 'A' <= n[i] && n[i] <= 'Z' {
+				panic("redact: needle " + n + " is not lower-case")
+			}
 			if ns.class[n[i]] == 0 {
 				ns.class[n[i]] = uint8(ns.ncls)
+				if 'a' <= n[i] && n[i] <= 'z' {
+					ns.class[n[i]-'a'+'A'] = uint8(ns.ncls)
+				}
 				ns.ncls++
 			}
 		}
@@ -299,13 +268,51 @@ func newNeedleSet(needles []string) *needleSet {
 	return ns
 }
 
-// scan returns the set of needles lower holds, bit i for needle i.
-func (ns *needleSet) scan(lower string) uint64 {
-	var found uint64
-	s := 0
-	for i := 0; i < len(lower); i++ {
-		s = int(ns.delta[s*ns.ncls+int(ns.class[lower[i]])])
-		found |= ns.out[s]
+// needleHits is what needleSet.find saw in a text.
+type needleHits struct {
+	found uint64  // the needles it holds, bit i for needle i
+	at    []int   // where the recorded needles start, in the order found
+	id    []uint8 // which needle starts at at[i]
+}
+
+// find reads s once (ignoring ASCII case): which needles it holds, and
+// where the needles in record start.
+func (ns *needleSet) find(s string, record uint64) *needleHits {
+	h := &needleHits{}
+	st := 0
+	for i := 0; i < len(s); i++ {
+		st = int(ns.delta[st*ns.ncls+int(ns.class[s[i]])])
+		out := ns.out[st]
+		h.found |= out
+		for hit := out & record; hit != 0; hit &= hit - 1 {
+			id := bits.TrailingZeros64(hit)
+			h.at = append(h.at, i+1-ns.lens[id])
+			h.id = append(h.id, uint8(id))
+		}
 	}
-	return found
+	return h
+}
+
+// starts lists where the needles in mask start, in order, each position
+// once.
+func (h *needleHits) starts(mask uint64) []int {
+	var out []int
+	sorted := true
+	for i, at := range h.at {
+		if mask&(1<<h.id[i]) == 0 {
+			continue
+		}
+		if n := len(out); n > 0 {
+			if at == out[n-1] {
+				continue
+			}
+			sorted = sorted && at > out[n-1]
+		}
+		out = append(out, at)
+	}
+	if !sorted {
+		slices.Sort(out)
+		out = slices.Compact(out)
+	}
+	return out
 }

@@ -100,8 +100,12 @@ var rules = withFinders([]rule{
 	{re: regexp.MustCompile(`(?i)\bSharedAccessSignature=([^;"'\s<>]+)`), group: 1, needles: []string{"sharedaccesssignature="}, lead: true},
 })
 
-// needles finds every rule's needles in one pass (withFinders builds it).
-var needles *needleSet
+// needles finds every rule's needles in one pass, and where those of the
+// lead rules (leadNeedles) start (withFinders builds both).
+var (
+	needles     *needleSet
+	leadNeedles uint64
+)
 
 // withFinders compiles the anchored patterns of the lead rules and the
 // needle set.
@@ -123,6 +127,9 @@ func withFinders(rs []rule) []rule {
 				all = append(all, n)
 			}
 			rs[i].mask |= 1 << id
+		}
+		if r.lead {
+			leadNeedles |= rs[i].mask
 		}
 	}
 	needles = newNeedleSet(all)
@@ -170,10 +177,9 @@ func mask(v string, keep int, after string) string {
 	return Marker
 }
 
-// apply masks r's group in every match in s (lower and fast as for
-// matches).
-func (r rule) apply(s, lower string, fast bool) string {
-	ms := r.matches(s, lower, fast)
+// apply masks r's group in every match in s (hits as for matches).
+func (r rule) apply(s string, hits *needleHits) string {
+	ms := r.matches(s, hits)
 	if ms == nil {
 		return s
 	}
@@ -220,7 +226,7 @@ func applyKeyObjects(s string, fast bool) string {
 	if !strings.Contains(s, `"keyName"`) {
 		return s
 	}
-	apply := func(obj string) string { return keyMember.apply(obj, "", false) }
+	apply := func(obj string) string { return keyMember.apply(obj, nil) }
 	if !fast {
 		return keyObject.ReplaceAllStringFunc(s, apply)
 	}
@@ -243,19 +249,18 @@ func applyKeyObjects(s string, fast bool) string {
 // rules whose needles are absent.
 func pass(s string, reg *registry, prefilter bool, depth int) string {
 	prefilter = prefilter && !hasFoldToASCII(s)
-	lower := asciiLower(s)
-	var found uint64
+	var hits *needleHits
 	if prefilter {
-		found = needles.scan(lower)
+		hits = needles.find(s, leadNeedles)
 	}
 	for _, r := range rules {
-		if prefilter && !r.mayMatch(found) {
+		if hits != nil && !r.mayMatch(hits.found) {
 			continue
 		}
-		if n := r.apply(s, lower, prefilter); n != s {
-			s, lower = n, asciiLower(n)
-			if prefilter {
-				found = needles.scan(lower)
+		if n := r.apply(s, hits); n != s {
+			s = n
+			if hits != nil {
+				hits = needles.find(s, leadNeedles)
 			}
 		}
 	}
@@ -392,7 +397,7 @@ func (r *registry) encodedMatches(view decoded) []span {
 				break
 			}
 			lo, hi := from+i, from+i+len(v)
-			out = append(out, span{lo: int(view.start[lo]), hi: int(view.end[hi-1]), with: Marker})
+			out = append(out, span{lo: view.start(lo), hi: view.end(hi - 1), with: Marker})
 			from = hi
 		}
 	}
