@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"github.com/miconform/miconform/env/sandbox"
 	"github.com/miconform/miconform/env/wine/winetest"
@@ -40,7 +39,7 @@ func TestArticlesFlagErrors(t *testing.T) {
 	require.NoError(t, os.Remove(filepath.Join(dir, "signin-vm-identity.md")))
 	var out, errb bytes.Buffer
 	// --reports: were the flag ignored, the run would write no reports here.
-	assert.Equal(t, 2, runTutorials(context.Background(), []string{"--articles", dir, "--reports", winetest.TempDir(t)}, &out, &errb))
+	assert.Equal(t, 2, runTutorials(emulatorCtx(), []string{"--articles", dir, "--reports", winetest.TempDir(t)}, &out, &errb))
 	assert.Contains(t, errb.String(), filepath.Join(dir, "signin-vm-identity.md")+" does not exist")
 	assert.Empty(t, out.String(), "nothing ran")
 
@@ -54,7 +53,7 @@ func TestArticlesFlagErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, b[:len(b)-4], 0o644))
 	out.Reset()
 	errb.Reset()
-	assert.Equal(t, 2, runTutorials(context.Background(), []string{"--articles", dir, "--reports", winetest.TempDir(t)}, &out, &errb))
+	assert.Equal(t, 2, runTutorials(emulatorCtx(), []string{"--articles", dir, "--reports", winetest.TempDir(t)}, &out, &errb))
 	assert.Regexp(t, `windows-vm-access\.md:[0-9]+: code fence `+"```"+` is never closed`, errb.String())
 
 	out.Reset()
@@ -96,7 +95,7 @@ func TestBindingTypos(t *testing.T) {
 	assert.Contains(t, out.String(), "typo.feature:3")
 	out.Reset()
 	errb.Reset()
-	assert.Equal(t, 2, runTutorials(context.Background(), []string{"--reports", winetest.TempDir(t), feature}, &out, &errb))
+	assert.Equal(t, 2, runTutorials(emulatorCtx(), []string{"--reports", winetest.TempDir(t), feature}, &out, &errb))
 	assert.Contains(t, errb.String(), "typo.feature:3")
 	assert.Contains(t, errb.String(), "has no block")
 }
@@ -139,7 +138,7 @@ func TestDriftFailsTheRun(t *testing.T) {
 
 	dir := articlesCopy(t)
 	var out, errb bytes.Buffer
-	code := runTutorials(context.Background(), []string{"--articles", dir, "--reports", winetest.TempDir(t), "--concurrency", "1", scenario}, &out, &errb)
+	code := runTutorials(emulatorCtx(), []string{"--articles", dir, "--reports", winetest.TempDir(t), "--concurrency", "1", scenario}, &out, &errb)
 	require.Equal(t, 0, code, "the unedited copy fails:\n%s\n%s", out.String(), errb.String())
 
 	// One character: api-version 2016-09-01 becomes 2016-09-0l.
@@ -150,7 +149,7 @@ func TestDriftFailsTheRun(t *testing.T) {
 	reports := winetest.TempDir(t)
 	out.Reset()
 	errb.Reset()
-	code = runTutorials(context.Background(), []string{"--articles", dir, "--reports", reports, "--concurrency", "1", scenario}, &out, &errb)
+	code = runTutorials(emulatorCtx(), []string{"--articles", dir, "--reports", reports, "--concurrency", "1", scenario}, &out, &errb)
 	assert.Equal(t, 1, code, "the edited article still passes:\n%s", out.String())
 	junit, err := os.ReadFile(filepath.Join(reports, "junit.xml"))
 	require.NoError(t, err)

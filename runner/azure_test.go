@@ -368,7 +368,7 @@ func TestFlagErrors(t *testing.T) {
 		{"--concurrency", "-1"},
 	} {
 		var out, errb bytes.Buffer
-		assert.Equal(t, 2, runTutorials(context.Background(), args, &out, &errb), "%v", args)
+		assert.Equal(t, 2, runTutorials(emulatorCtx(), args, &out, &errb), "%v", args)
 	}
 	var out, errb bytes.Buffer
 	assert.Equal(t, 2, sweepCmd(context.Background(), []string{"--older-than", "-1h"}, &out, &errb))
@@ -377,7 +377,7 @@ func TestFlagErrors(t *testing.T) {
 // A run that selects no scenario (a mistyped tag) is a usage error that says why.
 func TestNothingSelectedFails(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := runTutorials(context.Background(), []string{"--tags", "@tutorial:no-such-tutorial", "--reports", winetest.TempDir(t)}, &out, &errb)
+	code := runTutorials(emulatorCtx(), []string{"--tags", "@tutorial:no-such-tutorial", "--reports", winetest.TempDir(t)}, &out, &errb)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errb.String(), `no scenario matched (--tags "@tutorial:no-such-tutorial"`)
 }

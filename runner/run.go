@@ -130,6 +130,16 @@ func withAzureOptions(ctx context.Context, f func(*target.AzureOptions)) context
 	return context.WithValue(ctx, azureOptionsKey{}, f)
 }
 
+// emulatorOptionsKey carries the emulator target's options (tests give it
+// their process's signing key), in the context for the same reason.
+type emulatorOptionsKey struct{}
+
+// withEmulatorOptions returns a context whose runs start their emulator
+// target with o.
+func withEmulatorOptions(ctx context.Context, o target.EmulatorOptions) context.Context {
+	return context.WithValue(ctx, emulatorOptionsKey{}, o)
+}
+
 func newAzure(ctx context.Context, c target.Config, mode target.Mode, stderr io.Writer) (*target.Azure, error) {
 	o := target.AzureOptions{Config: c, Mode: mode, Log: stderr}
 	if f, ok := ctx.Value(azureOptionsKey{}).(func(*target.AzureOptions)); ok {
@@ -253,7 +263,8 @@ func runTutorials(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintln(stderr, "runner:", err)
 			return 2
 		}
-		t, err := target.NewEmulator(c)
+		o, _ := ctx.Value(emulatorOptionsKey{}).(target.EmulatorOptions)
+		t, err := target.NewEmulatorWith(c, o)
 		if err != nil {
 			fmt.Fprintln(stderr, "runner: starting the emulator:", err)
 			return 1
