@@ -28,10 +28,8 @@ func closedBy(t *testing.T, c net.Conn, deadline time.Duration) bool {
 // gets error 10928 at login; the session that was open keeps working; and
 // once connections close their slots take new logins again.
 func TestConnectionCap(t *testing.T) {
-	oldRefusing, oldRefuse := maxRefusing, refuseTimeout
-	maxRefusing, refuseTimeout = 2, 300*time.Millisecond
-	t.Cleanup(func() { maxRefusing, refuseTimeout = oldRefusing, oldRefuse })
-	f := newFixture(t, "AzureCloud")
+	t.Parallel()
+	f := newFixtureWith(t, "AzureCloud", func(s *Server) { s.maxRefusing, s.refuseTimeout = 2, 300*time.Millisecond })
 	const limit = 4
 	f.srv.SetMaxConns(limit)
 

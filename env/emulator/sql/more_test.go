@@ -193,12 +193,8 @@ func TestTypes(t *testing.T) {
 // TestLoginDeadline: a client that connects and never finishes its login
 // (silent, or stopping mid-PRELOGIN) is disconnected after loginTimeout.
 func TestLoginDeadline(t *testing.T) {
-	// Set before the server starts (and restored after it stops: cleanups
-	// run last first), so no connection goroutine reads it mid-change.
-	old := loginTimeout
-	loginTimeout = 300 * time.Millisecond
-	t.Cleanup(func() { loginTimeout = old })
-	f := newFixture(t, "AzureCloud")
+	t.Parallel()
+	f := newFixtureWith(t, "AzureCloud", func(s *Server) { s.loginTimeout = 300 * time.Millisecond })
 	for _, sent := range [][]byte{nil, {0x12, 0x01, 0x00, 0x40, 0, 0, 0, 0, 0}} {
 		c, err := net.Dial("tcp", f.addr)
 		require.NoError(t, err)

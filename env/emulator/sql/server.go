@@ -27,17 +27,16 @@ import (
 	"github.com/miconform/miconform/env/emulator/state"
 )
 
-// loginTimeout bounds the time from accept to LOGINACK, so a client that
-// stalls mid-handshake does not hold a connection forever (a variable for
-// tests).
-var loginTimeout = 30 * time.Second
+// defaultLoginTimeout bounds the time from accept to LOGINACK, so a
+// client that stalls mid-handshake does not hold a connection forever.
+const defaultLoginTimeout = 30 * time.Second
 
-// refuseTimeout bounds the handshake of a connection past the cap, which
-// is only answered with error 10928; maxRefusing bounds how many such
-// handshakes run at once (more are closed at accept). Variables for tests.
-var (
-	refuseTimeout = 5 * time.Second
-	maxRefusing   = 64
+// defaultRefuseTimeout bounds the handshake of a connection past the cap,
+// which is only answered with error 10928; defaultMaxRefusing bounds how
+// many such handshakes run at once (more are closed at accept).
+const (
+	defaultRefuseTimeout = 5 * time.Second
+	defaultMaxRefusing   = 64
 )
 
 // Server is the TDS endpoint of every logical server of one emulated cloud.
@@ -65,6 +64,10 @@ type Server struct {
 	log *state.Log
 	// maxConns caps each listener's open connections (0: no cap).
 	maxConns int
+	// loginTimeout, refuseTimeout and maxRefusing are the defaults above
+	// (fields, so that a test shortens them for its own server).
+	loginTimeout, refuseTimeout time.Duration
+	maxRefusing                 int
 }
 
 // SetMaxConns caps the connections each listener keeps open at once, as
@@ -75,8 +78,8 @@ type Server struct {
 // reached"), and the connection is closed. Clients report it as an error
 // at once, and retry policies treat 10928 as transient (Microsoft.Data.
 // SqlClient's configurable retry logic lists it: dotnet/SqlClient
-// RetryLogicTestHelper.cs). Past maxRefusing such handshakes at once, a
-// connection is closed at accept.
+// RetryLogicTestHelper.cs). Past 64 such handshakes at once, a connection
+// is closed at accept.
 func (s *Server) SetMaxConns(n int) {
 	s.mu.Lock()
 	s.maxConns = n
@@ -85,7 +88,10 @@ func (s *Server) SetMaxConns(n int) {
 
 // New makes the SQL endpoint; cert must cover *.{SQLSuffix}.
 func New(c cloud.Profile, iss *entra.Issuer, dir *directory.Directory, cert tls.Certificate) *Server {
-	return &Server{Cloud: c, Issuer: iss, Dir: dir, cert: cert, servers: map[string]*logical{}, conns: map[net.Conn]struct{}{}}
+	return &Server{
+		Cloud: c, Issuer: iss, Dir: dir, cert: cert, servers: map[string]*logical{}, conns: map[net.Conn]struct{}{},
+		loginTimeout: defaultLoginTimeout, refuseTimeout: defaultRefuseTimeout, maxRefusing: defaultMaxRefusing,
+	}
 }
 
 // Serve accepts TDS connections until the listener is closed.
@@ -100,7 +106,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	// open counts this listener's connections within the cap, refusing
 	// those being answered 10928.
 	var open atomic.Int64
-	refusing := make(chan struct{}, maxRefusing)
+	refusing := make(chan struct{}, s.maxRefusing)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -171,7 +177,7 @@ func (s *Server) openConns() int {
 // %s limit for the database is %d and has been reached"; resource 2 is
 // sessions), within refuseTimeout.
 func (s *Server) refuse(raw net.Conn, limit int) error {
-	_ = raw.SetDeadline(time.Now().Add(min(refuseTimeout, loginTimeout)))
+	_ = raw.SetDeadline(time.Now().Add(min(s.refuseTimeout, s.loginTimeout)))
 	conn, err := s.handshake(raw)
 	if err != nil || conn == nil {
 		return err
@@ -231,7 +237,7 @@ func (s *Server) tlsConfig(alpn ...string) *tls.Config {
 
 // handle runs one connection from accept to close.
 func (s *Server) handle(raw net.Conn, spid uint16) error {
-	_ = raw.SetDeadline(time.Now().Add(loginTimeout))
+	_ = raw.SetDeadline(time.Now().Add(s.loginTimeout))
 	conn, err := s.handshake(raw)
 	if err != nil || conn == nil {
 		return err

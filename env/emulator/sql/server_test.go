@@ -39,6 +39,12 @@ var (
 )
 
 func newFixture(t testing.TB, cloudName string) *fixture {
+	return newFixtureWith(t, cloudName, nil)
+}
+
+// newFixtureWith is newFixture with adjust changing the server before it
+// serves (nil: nothing).
+func newFixtureWith(t testing.TB, cloudName string, adjust func(*Server)) *fixture {
 	sharedOnce.Do(func() {
 		var err error
 		if sharedCA, err = pki.LoadOrCreateCA(""); err != nil {
@@ -53,6 +59,9 @@ func newFixture(t testing.TB, cloudName string) *fixture {
 	f := &fixture{t: t, cloud: c, iss: iss, dir: dir, ca: sharedCA}
 	f.srv = New(c, iss, dir, leaf)
 	f.srv.ErrorLog = t.Logf
+	if adjust != nil {
+		adjust(f.srv)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	f.addr = ln.Addr().String()
