@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -326,4 +327,90 @@ func TestFullDiskSQL(t *testing.T) {
 	assert.Equal(t, big, body)
 	appDB = h.sqlOn(w.SQLServer, w.SQLDatabase, h.appToken(app, h.E.Cloud.SQLResource))
 	assert.NoError(t, insertAsApp(), "the user and its role survived the restart")
+}
+
+// failNth makes the n-th write to a service's log from now on refused for
+// a full disk, and only that one.
+func failNth(h *harness, log string, n int) {
+	var writes atomic.Int32
+	h.E.StateLog(log).InjectWriteFault(func() error {
+		if int(writes.Add(1)) == n {
+			return syscall.ENOSPC
+		}
+		return nil
+	})
+}
+
+// TestFullDiskMidServerCreate: a server created with its Entra admin, or
+// an admin and tags set on a server at once, is one change: whichever of
+// Resource Manager's writes the disk refuses, a 500 that says nothing was
+// changed means nothing was (no server, no admin, no login), and a success
+// means all of it is there, then and after a restart.
+func TestFullDiskMidServerCreate(t *testing.T) {
+	dir := winetest.TempDir(t)
+	h, stop := startIn(t, dir)
+	w := h.E.World
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opTok := h.appToken(h.E.Operator, h.E.Cloud.SQLResource)
+	srv := h.rg(w.ResourceGroup) + "/providers/Microsoft.Sql/servers/"
+	admin := map[string]any{"administratorType": "ActiveDirectory", "login": h.E.Operator.DisplayName, "sid": h.E.Operator.ObjectID, "tenantId": h.E.TenantID()}
+	created := map[string]bool{}
+	for n := 1; n <= 3; n++ {
+		name := fmt.Sprintf("mid-create-%d", n)
+		failNth(h, "arm", n)
+		r := h.op("PUT", srv+name+"?api-version=2023-08-01", map[string]any{"location": w.Location, "properties": map[string]any{"administrators": admin}})
+		h.E.StateLog("arm").InjectWriteFault(nil)
+		get := h.op("GET", srv+name+"?api-version=2023-08-01", nil).code
+		getAdmin := h.op("GET", srv+name+"/administrators/ActiveDirectory?api-version=2023-08-01", nil).code
+		if r.code == 500 {
+			assert.Contains(t, r.errMessage(), "Nothing was changed", "write %d", n)
+			assert.Equal(t, 404, get, "write %d refused: the server is not there", n)
+			assert.Equal(t, 404, getAdmin, "write %d refused: the admin is not there", n)
+			err := h.sqlOn(name, "master", opTok).PingContext(ctx)
+			var me mssql.Error
+			require.ErrorAs(t, err, &me, "write %d refused: no login reaches the server", n)
+			assert.EqualValues(t, 40532, me.Number)
+			continue
+		}
+		require.Equal(t, 202, r.code, "write %d: %s", n, r.raw)
+		assert.Equal(t, 200, get)
+		assert.Equal(t, 200, getAdmin)
+		require.NoError(t, h.sqlOn(name, "master", opTok).PingContext(ctx), "the admin signs in")
+		created[name] = true
+	}
+	require.Contains(t, created, "mid-create-3", "a create whose writes all succeed is there whole")
+
+	// An admin and tags on an existing server, the same way.
+	plain := map[string]any{"location": w.Location, "properties": map[string]any{"administratorLogin": "sqladmin", "administratorLoginPassword": "Passw0rd!Passw0rd"}}
+	require.Equal(t, 202, h.op("PUT", srv+"mid-update?api-version=2023-08-01", plain).code)
+	for n := 1; n <= 2; n++ {
+		failNth(h, "arm", n)
+		r := h.op("PUT", srv+"mid-update?api-version=2023-08-01", map[string]any{"location": w.Location, "tags": map[string]string{"try": fmt.Sprint(n)}, "properties": map[string]any{"administrators": admin}})
+		h.E.StateLog("arm").InjectWriteFault(nil)
+		tags := h.op("GET", srv+"mid-update?api-version=2023-08-01", nil).body["tags"]
+		getAdmin := h.op("GET", srv+"mid-update/administrators/ActiveDirectory?api-version=2023-08-01", nil).code
+		if r.code == 500 {
+			assert.Contains(t, r.errMessage(), "Nothing was changed", "write %d", n)
+			assert.Nil(t, tags, "write %d refused: no tags", n)
+			assert.Equal(t, 404, getAdmin, "write %d refused: no admin", n)
+			continue
+		}
+		require.Equal(t, 200, r.code, "write %d: %s", n, r.raw)
+		assert.Equal(t, map[string]any{"try": fmt.Sprint(n)}, tags)
+		assert.Equal(t, 200, getAdmin)
+		break
+	}
+	stop()
+
+	h, _ = startIn(t, dir)
+	for n := 1; n <= 3; n++ {
+		name := fmt.Sprintf("mid-create-%d", n)
+		want := 404
+		if created[name] {
+			want = 200
+		}
+		assert.Equal(t, want, h.op("GET", srv+name+"/administrators/ActiveDirectory?api-version=2023-08-01", nil).code, "%s after a restart", name)
+		assert.Equal(t, want, h.op("GET", srv+name+"?api-version=2023-08-01", nil).code, "%s after a restart", name)
+	}
 }

@@ -31,6 +31,17 @@ func (s *Server) PutResource(r Resource) bool {
 // request with a 500 (nothing was stored, no put hook ran). Answer it with
 // Fail(StoreFailure(err)).
 func (s *Server) TryPutResource(r Resource) (isNew bool, err error) {
+	news, err := s.TryPutResources(r)
+	if err != nil {
+		return false, err
+	}
+	return news[0], nil
+}
+
+// TryPutResources is TryPutResource for resources that are one change (a
+// server and its admin): they are stored in one write, so a refusal leaves
+// none of them, and success all of them; isNew says which are new.
+func (s *Server) TryPutResources(rs ...Resource) (isNew []bool, err error) {
 	func() {
 		defer func() {
 			if v := recover(); v != nil {
@@ -41,13 +52,15 @@ func (s *Server) TryPutResource(r Resource) (isNew bool, err error) {
 				err = f.Err
 			}
 		}()
-		isNew = s.store.put(r)
+		isNew = s.store.putAll(rs)
 	}()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	for _, fn := range s.onPut {
-		fn(r)
+	for _, r := range rs {
+		for _, fn := range s.onPut {
+			fn(r)
+		}
 	}
 	return isNew, nil
 }

@@ -512,3 +512,21 @@ func TestSQLAdminDeleteAsSpecified(t *testing.T) {
 	assert.Equal(t, 400, bad.status)
 	assert.Equal(t, "InvalidParameterValue", str(bad.json(t), "error", "code"))
 }
+
+// A server create whose Entra admin is invalid is refused whole: the 400
+// leaves no server behind.
+func TestSQLServerWithInvalidAdminCreatesNothing(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, &arm.LROTiming{Polls: 1})
+	srv := w.rg() + "/providers/Microsoft.Sql/servers/bad-admin-" + strings.ToLower(w.e.SubscriptionID()[:8]) + "?api-version=2023-08-01"
+	for field, admin := range map[string]map[string]any{
+		"Sid":      {"administratorType": "ActiveDirectory", "login": "someone", "sid": "not-a-guid"},
+		"TenantId": {"administratorType": "ActiveDirectory", "login": "someone", "sid": w.e.Operator.ObjectID, "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47"},
+	} {
+		r := w.call("PUT", srv, map[string]any{"location": "westus", "properties": map[string]any{"administrators": admin}})
+		require.Equal(t, 400, r.status, "%s", r.raw)
+		assert.Equal(t, "InvalidParameterValue", str(r.json(t), "error", "code"))
+		assert.Contains(t, str(r.json(t), "error", "message"), "parameter "+field)
+		assert.Equal(t, 404, w.call("GET", srv, nil).status, "a refused create (%s) leaves no server", field)
+	}
+}

@@ -237,21 +237,34 @@ func (st *store) get(id string) (Resource, bool) {
 
 // put stores a resource and reports whether it is new.
 func (st *store) put(r Resource) bool {
+	return st.putAll([]Resource{r})[0]
+}
+
+// putAll stores resources as one change (one log record: after a crash or
+// a refused write, all of them or none) and reports which are new.
+func (st *store) putAll(rs []Resource) []bool {
 	var b state.Batch
 	if st.log != nil {
-		putJSON(&b, resourceKey(r.ID), r)
+		for _, r := range rs {
+			putJSON(&b, resourceKey(r.ID), r)
+		}
 	}
-	c := r.clone()
 	st.wmu.Lock()
-	k := strings.ToLower(r.ID)
-	_, existed := st.resources[k]
+	isNew := make([]bool, len(rs))
+	for i, r := range rs {
+		_, existed := st.resources[strings.ToLower(r.ID)]
+		isNew[i] = !existed
+	}
 	wait := st.record(&b)
 	st.mu.Lock()
-	st.resources[k] = &c
+	for _, r := range rs {
+		c := r.clone()
+		st.resources[strings.ToLower(r.ID)] = &c
+	}
 	st.mu.Unlock()
 	st.wmu.Unlock()
 	wait()
-	return !existed
+	return isNew
 }
 
 func (st *store) delete(id string) (Resource, bool) {

@@ -364,6 +364,22 @@ func (p *provider) putServer(r *arm.Request) arm.Response {
 				"fullyQualifiedDomainName": name + "." + p.sql.Cloud.SQLSuffix, "privateEndpointConnections": []any{},
 				"minimalTlsVersion": tls, "publicNetworkAccess": "Enabled", "restrictOutboundNetworkAccess": "Disabled",
 			}}
+	}
+	if body.Tags != nil {
+		res.Tags = body.Tags
+	}
+	// The whole request is checked before anything changes: a 400 leaves
+	// no server behind.
+	write := []arm.Resource{res}
+	var admin *Admin
+	if a := body.Properties.Administrators; a != nil && a.SID != "" {
+		adminRes, ad, e := p.adminResource(res, a.Login, a.SID, a.TenantID)
+		if e != nil {
+			return arm.Fail(e)
+		}
+		write, admin = append(write, adminRes), ad
+	}
+	if !found {
 		if err := p.sql.clearStaleUsers(name, ""); err != nil {
 			return arm.Fail(storeFailure(err))
 		}
@@ -371,25 +387,22 @@ func (p *provider) putServer(r *arm.Request) arm.Response {
 			return arm.Fail(storeFailure(err))
 		}
 	}
-	if body.Tags != nil {
-		res.Tags = body.Tags
-	}
-	if !found {
-		// The server before its admin, and undone when Resource Manager's
-		// state dir refuses it (a full disk): no server answers logins
-		// that Resource Manager does not have.
-		if _, err := p.arm.TryPutResource(res); err != nil {
+	// The server and its admin are one write to Resource Manager's state:
+	// refused (a full disk), neither is stored and a new server is dropped
+	// from the TDS endpoint again, so no login reaches a server Resource
+	// Manager does not have, and "nothing was changed" holds.
+	if _, err := p.arm.TryPutResources(write...); err != nil {
+		if !found {
 			p.sql.DeleteServer(name)
-			return arm.Fail(storeFailure(err))
 		}
+		return arm.Fail(storeFailure(err))
 	}
-	if a := body.Properties.Administrators; a != nil && a.SID != "" {
-		if e := p.setAdmin(r, res, a.Login, a.SID, a.TenantID); e != nil {
-			return arm.Fail(e)
+	if admin != nil {
+		if err := p.sql.SetAdmin(name, admin); err != nil {
+			return arm.Fail(arm.Errorf(500, "InternalServerError", "%v", err))
 		}
 	}
 	if found {
-		p.arm.PutResource(res)
 		return arm.OK(p.serverBody(res, r.APIVersion))
 	}
 	return p.accepted(r, opUpsertServer, res)
@@ -498,25 +511,36 @@ func (p *provider) putAdmin(r *arm.Request) arm.Response {
 }
 
 func (p *provider) setAdmin(r *arm.Request, srv arm.Resource, login, sid, tenant string) *arm.Error {
+	res, a, e := p.adminResource(srv, login, sid, tenant)
+	if e != nil {
+		return e
+	}
+	// Resource Manager first: the admin is in force only once its
+	// resource is on disk (a start restores admins from those).
+	if _, err := p.arm.TryPutResource(res); err != nil {
+		return storeFailure(err)
+	}
+	if err := p.sql.SetAdmin(srv.Name, a); err != nil {
+		return arm.Errorf(500, "InternalServerError", "%v", err)
+	}
+	return nil
+}
+
+// adminResource checks an Entra admin for srv and returns its resource and
+// the admin the TDS endpoint takes, changing nothing.
+func (p *provider) adminResource(srv arm.Resource, login, sid, tenant string) (arm.Resource, *Admin, *arm.Error) {
 	if tenant == "" {
 		tenant = p.arm.TenantID
 	}
 	if !directory.IsGUID(sid) {
-		return arm.Errorf(400, "InvalidParameterValue", "Invalid value given for parameter Sid. Specify a valid parameter value.")
+		return arm.Resource{}, nil, arm.Errorf(400, "InvalidParameterValue", "Invalid value given for parameter Sid. Specify a valid parameter value.")
 	}
 	if !strings.EqualFold(tenant, p.arm.TenantID) {
-		return arm.Errorf(400, "InvalidParameterValue", "Invalid value given for parameter TenantId. Specify a valid parameter value.")
+		return arm.Resource{}, nil, arm.Errorf(400, "InvalidParameterValue", "Invalid value given for parameter TenantId. Specify a valid parameter value.")
 	}
-	// Resource Manager first: the admin is in force only once its
-	// resource is on disk (a start restores admins from those).
-	if _, err := p.arm.TryPutResource(arm.Resource{ID: srv.ID + "/administrators/ActiveDirectory", Name: "ActiveDirectory", Type: typeAdmin, ResourceGroup: srv.ResourceGroup, Created: time.Now().UTC(),
-		Properties: map[string]any{"administratorType": "ActiveDirectory", "login": login, "sid": strings.ToLower(sid), "tenantId": tenant, "azureADOnlyAuthentication": false}}); err != nil {
-		return storeFailure(err)
-	}
-	if err := p.sql.SetAdmin(srv.Name, &Admin{Login: login, SID: sid, TenantID: tenant}); err != nil {
-		return arm.Errorf(500, "InternalServerError", "%v", err)
-	}
-	return nil
+	res := arm.Resource{ID: srv.ID + "/administrators/ActiveDirectory", Name: "ActiveDirectory", Type: typeAdmin, ResourceGroup: srv.ResourceGroup, Created: time.Now().UTC(),
+		Properties: map[string]any{"administratorType": "ActiveDirectory", "login": login, "sid": strings.ToLower(sid), "tenantId": tenant, "azureADOnlyAuthentication": false}}
+	return res, &Admin{Login: login, SID: sid, TenantID: tenant}, nil
 }
 
 // deleteAdmin is Server Azure AD Administrators - Delete: the admin goes
