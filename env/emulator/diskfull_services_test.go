@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -413,4 +414,71 @@ func TestFullDiskMidServerCreate(t *testing.T) {
 		assert.Equal(t, want, h.op("GET", srv+name+"/administrators/ActiveDirectory?api-version=2023-08-01", nil).code, "%s after a restart", name)
 		assert.Equal(t, want, h.op("GET", srv+name+"?api-version=2023-08-01", nil).code, "%s after a restart", name)
 	}
+}
+
+// TestFullDiskVMIdentity: a VM identity change Resource Manager's log
+// refuses changes nothing in the directory either: a refused disable keeps
+// the principal the VM still names (IMDS still gives its token), a refused
+// enable or create leaves no principal behind, and a refused create no
+// disk. Once there is space the same requests work, and a restart agrees.
+func TestFullDiskVMIdentity(t *testing.T) {
+	dir := winetest.TempDir(t)
+	h, stop := startIn(t, dir)
+	w := h.E.World
+	vm := w.VMResourceID + "?api-version=2024-07-01"
+	identity := func() (string, string) {
+		r := h.op("GET", vm, nil)
+		require.Equal(t, 200, r.code, "%s", r.raw)
+		return str(r.body, "identity", "type"), str(r.body, "identity", "principalId")
+	}
+	typ, principal := identity()
+	require.Contains(t, typ, "SystemAssigned")
+	tokenQuery := url.Values{"api-version": {"2018-02-01"}, "resource": {h.E.Cloud.ARMResource}}
+
+	free := fill(h, "arm")
+	assertDiskFull(t, h.op("PATCH", vm, map[string]any{"identity": map[string]any{"type": "None"}}), "disabling the identity")
+	free()
+	typ, got := identity()
+	assert.Contains(t, typ, "SystemAssigned")
+	assert.Equal(t, principal, got)
+	_, ok := h.E.Dir.ByObjectID(principal)
+	assert.True(t, ok, "the refused disable kept the principal the VM names")
+	assert.Equal(t, 200, h.imds("/metadata/identity/oauth2/token", tokenQuery).code, "the VM's identity still gets tokens")
+
+	require.Equal(t, 200, h.op("PATCH", vm, map[string]any{"identity": map[string]any{"type": "None"}}).code)
+	_, ok = h.E.Dir.ByObjectID(principal)
+	require.False(t, ok, "a disable stored removes the principal")
+	free = fill(h, "arm")
+	assertDiskFull(t, h.op("PATCH", vm, map[string]any{"identity": map[string]any{"type": "SystemAssigned"}}), "enabling the identity")
+	assertDiskFull(t, h.op("PUT", vm, map[string]any{"location": w.Location, "identity": map[string]any{"type": "SystemAssigned"}}), "enabling it by PUT")
+	newVM := h.rg(w.ResourceGroup) + "/providers/Microsoft.Compute/virtualMachines/refused-vm"
+	assertDiskFull(t, h.op("PUT", newVM+"?api-version=2024-07-01", map[string]any{"location": w.Location, "identity": map[string]any{"type": "SystemAssigned"},
+		"properties": map[string]any{"storageProfile": map[string]any{"osDisk": map[string]any{"createOption": "FromImage"}}}}), "creating a VM")
+	free()
+	typ, _ = identity()
+	assert.Equal(t, "None", typ)
+	for _, id := range []string{w.VMResourceID, newVM} {
+		_, ok = h.E.Dir.ByResourceID(id)
+		assert.False(t, ok, "no principal was left for %s", id)
+	}
+	assert.Equal(t, 404, h.op("GET", newVM+"?api-version=2024-07-01", nil).code)
+	disks := h.op("GET", h.rg(w.ResourceGroup)+"/providers/Microsoft.Compute/disks?api-version=2024-03-02", nil)
+	require.Equal(t, 200, disks.code, "%s", disks.raw)
+	for _, d := range disks.value() {
+		assert.NotContains(t, str(d, "name"), "refused-vm", "the refused VM's disk")
+	}
+
+	require.Equal(t, 200, h.op("PATCH", vm, map[string]any{"identity": map[string]any{"type": "SystemAssigned"}}).code)
+	_, principal = identity()
+	assert.Equal(t, 200, h.imds("/metadata/identity/oauth2/token", tokenQuery).code)
+	stop()
+
+	h, _ = startIn(t, dir)
+	_, ok = h.E.Dir.ByObjectID(principal)
+	assert.True(t, ok, "the enabled identity's principal after a restart")
+	for _, id := range []string{newVM} {
+		_, ok = h.E.Dir.ByResourceID(id)
+		assert.False(t, ok, "no principal for %s after a restart", id)
+	}
+	assert.Equal(t, 200, h.imds("/metadata/identity/oauth2/token", tokenQuery).code)
 }

@@ -145,18 +145,26 @@ func (s *Server) CreateOrUpdateVirtualMachine(r *Request) Response {
 	}
 	id := s.vmID(r)
 	if _, found := s.store.get(id); found {
-		res, e, _ := s.store.update(id, func(res *Resource) *Error {
-			if body.Identity != nil {
-				if e := s.applyIdentity(r.Caller, res, body.Identity, false); e != nil {
+		var fx identityEffects
+		var res Resource
+		var e *Error
+		refused := catchRefusal(func() {
+			res, e, _ = s.store.update(id, func(res *Resource) *Error {
+				var e *Error
+				if fx, e = s.applyIdentity(r.Caller, res, body.Identity, false); e != nil {
 					return e
 				}
-			}
-			if body.Tags != nil {
-				res.Tags = body.Tags
-			}
-			mergeProps(res.Properties, body.Properties)
-			return nil
+				if body.Tags != nil {
+					res.Tags = body.Tags
+				}
+				mergeProps(res.Properties, body.Properties)
+				return nil
+			})
 		})
+		s.settle(fx, refused)
+		if refused != nil {
+			return Fail(StoreFailure(refused))
+		}
 		if e != nil {
 			return Fail(e)
 		}
@@ -180,13 +188,16 @@ func (s *Server) CreateOrUpdateVirtualMachine(r *Request) Response {
 	if e != nil {
 		return Fail(e)
 	}
-	if e := s.applyIdentity(r.Caller, &res, body.Identity, false); e != nil {
+	fx, e := s.applyIdentity(r.Caller, &res, body.Identity, false)
+	if e != nil {
 		return Fail(e)
 	}
-	for _, x := range side {
-		s.store.put(x)
+	// The VM and what comes with it (its OS disk, ...) are one write.
+	refused := catchRefusal(func() { s.store.putAll(append(side, res)) })
+	s.settle(fx, refused)
+	if refused != nil {
+		return Fail(StoreFailure(refused))
 	}
-	s.store.put(res)
 	// The 201 is written before Compute has made the OS disk: it names
 	// neither the disk nor its id yet (recorded).
 	created := res.clone()
@@ -209,16 +220,27 @@ func (s *Server) UpdateVirtualMachine(r *Request) Response {
 	if e := r.Decode(&body); e != nil {
 		return Fail(e)
 	}
-	res, e, found := s.store.update(s.vmID(r), func(res *Resource) *Error {
-		if e := s.applyIdentity(r.Caller, res, body.Identity, true); e != nil {
-			return e
-		}
-		if body.Tags != nil {
-			res.Tags = body.Tags
-		}
-		mergeProps(res.Properties, body.Properties)
-		return nil
+	var fx identityEffects
+	var res Resource
+	var e *Error
+	var found bool
+	refused := catchRefusal(func() {
+		res, e, found = s.store.update(s.vmID(r), func(res *Resource) *Error {
+			var e *Error
+			if fx, e = s.applyIdentity(r.Caller, res, body.Identity, true); e != nil {
+				return e
+			}
+			if body.Tags != nil {
+				res.Tags = body.Tags
+			}
+			mergeProps(res.Properties, body.Properties)
+			return nil
+		})
 	})
+	s.settle(fx, refused)
+	if refused != nil {
+		return Fail(StoreFailure(refused))
+	}
 	if !found {
 		return Fail(ErrResourceNotFound(typeVM, r.Var("vmName"), r.Var("resourceGroupName")))
 	}

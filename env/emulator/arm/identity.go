@@ -59,9 +59,15 @@ func identityType(system, user bool) string {
 // identity: enabling a system-assigned identity creates its service principal
 // in the tenant, disabling deletes it, and every user-assigned identity
 // attached must exist and the caller must hold its assign action.
-func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, patch bool) *Error {
+//
+// The directory changes with the resource, not before it: a principal made
+// for a newly enabled system identity is returned in fx.added (settle
+// removes it again when the resource's write is refused), and the
+// principal of a disabled one in fx.removed (settle removes it once the
+// write is stored).
+func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, patch bool) (fx identityEffects, _ *Error) {
 	if req == nil {
-		return nil
+		return fx, nil
 	}
 	old := res.Identity
 	oldSystem := old.HasSystem()
@@ -75,7 +81,7 @@ func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, p
 	if req.Type != nil {
 		var e *Error
 		if system, user, e = parseIdentityType(*req.Type); e != nil {
-			return e
+			return fx, e
 		}
 	}
 	users := map[string]UserAssignedRef{}
@@ -90,7 +96,7 @@ func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, p
 		}
 		uai, found := s.store.get(id)
 		if !found || !strings.EqualFold(uai.Type, typeUAI) {
-			return Errorf(400, "FailedIdentityOperation", "Identity operation for resource '%s' failed with error 'The user-assigned identity '%s' was not found.'.", res.ID, id)
+			return fx, Errorf(400, "FailedIdentityOperation", "Identity operation for resource '%s' failed with error 'The user-assigned identity '%s' was not found.'.", res.ID, id)
 		}
 		if _, had := lookupFold(oldUsers, id); !had {
 			linked = append(linked, uai.ID)
@@ -99,10 +105,10 @@ func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, p
 		users[uai.ID] = UserAssignedRef{PrincipalID: prop(uai, "principalId"), ClientID: prop(uai, "clientId")}
 	}
 	if user && len(users) == 0 {
-		return Errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property should not be empty when the identity type is '%s'.", res.ID, identityType(system, user))
+		return fx, Errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property should not be empty when the identity type is '%s'.", res.ID, identityType(system, user))
 	}
 	if !user && len(req.UserAssigned) > 0 {
-		return Errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property is only allowed when the identity type includes 'UserAssigned'.", res.ID)
+		return fx, Errorf(400, "InvalidIdentityValues", "Invalid value for the identities '%s'. The 'userAssignedIdentities' property is only allowed when the identity type includes 'UserAssigned'.", res.ID)
 	}
 	if !user {
 		users = nil
@@ -116,7 +122,7 @@ func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, p
 		}
 	}
 	if len(denied) > 0 {
-		return Errorf(403, "LinkedAuthorizationFailed", "The client '%s' with object id '%s' has permission to perform action '%s/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+		return fx, Errorf(403, "LinkedAuthorizationFailed", "The client '%s' with object id '%s' has permission to perform action '%s/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
 			c.clientName(), c.ObjectID, res.Type, res.ID, assignAction, strings.Join(denied, ","))
 	}
 
@@ -128,15 +134,34 @@ func (s *Server) applyIdentity(c *Caller, res *Resource, req *identityRequest, p
 		p := directory.Principal{ObjectID: directory.NewGUID(), ClientID: directory.NewGUID(), DisplayName: res.Name, Kind: directory.SystemAssigned, ResourceID: res.ID}
 		s.Dir.Add(p)
 		next.PrincipalID, next.TenantID = p.ObjectID, s.TenantID
+		fx.added = p.ObjectID
 	case oldSystem:
-		s.Dir.Remove(old.PrincipalID)
-		s.Issuer.Forget(old.PrincipalID)
+		fx.removed = old.PrincipalID
 	}
 	if !system && !user {
 		next = &Identity{Type: "None"}
 	}
 	res.Identity = next
-	return nil
+	return fx, nil
+}
+
+// identityEffects are the directory changes of an identity change that
+// wait on the resource's write (applyIdentity).
+type identityEffects struct{ added, removed string }
+
+// settle finishes an identity change once its resource's write is known:
+// refused (a full disk), the principal made for it goes again; stored, the
+// principal of the identity it disabled goes. Either removal the
+// directory's own log refuses is left to the next start, which drops
+// principals no resource has (dropOrphanIdentities).
+func (s *Server) settle(fx identityEffects, refused error) {
+	switch {
+	case refused != nil && fx.added != "":
+		s.forgetPrincipal(fx.added)
+	case refused == nil && fx.removed != "":
+		s.forgetPrincipal(fx.removed)
+		s.Issuer.Forget(fx.removed)
+	}
 }
 
 // forgetPrincipal removes a principal whose resource was not stored,
