@@ -182,10 +182,15 @@ func serveInProcess(req *http.Request, h http.Handler, secure bool, host, port s
 		}()
 		return nil, ctx.Err()
 	}
-	if w.aborted && w.resp == nil {
+	// Under the lock: a handler that panics after its head went out sets
+	// aborted while the answer is being read.
+	w.mu.Lock()
+	aborted, resp := w.aborted, w.resp
+	w.mu.Unlock()
+	if aborted && resp == nil {
 		return nil, &url.Error{Op: req.Method, URL: req.URL.String(), Err: io.ErrUnexpectedEOF}
 	}
-	return w.resp, nil
+	return resp, nil
 }
 
 func atoiOr(s string, def int) int {
