@@ -3,6 +3,7 @@ package report
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/miconform/miconform/internal/redact"
 )
@@ -13,8 +14,19 @@ var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x
 // clean strips ANSI escapes and characters XML 1.0 cannot carry, then
 // redacts. Every string a report writes goes through it.
 func clean(s string) string {
-	s = ansi.ReplaceAllString(s, "")
-	s = strings.Map(func(r rune) rune {
+	if strings.IndexByte(s, 0x1b) >= 0 {
+		s = ansi.ReplaceAllString(s, "")
+	}
+	if !xmlSafe(s) {
+		s = xmlFilter(s)
+	}
+	return redact.String(s)
+}
+
+// xmlFilter drops the characters XML 1.0 cannot carry and marks invalid
+// UTF-8 with U+FFFD.
+func xmlFilter(s string) string {
+	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\t', r == '\n', r == '\r':
 			return r
@@ -27,7 +39,28 @@ func clean(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, "\uFFFD"))
-	return redact.String(s)
+}
+
+// xmlSafe reports whether xmlFilter would leave s as it is:
+// valid UTF-8 of tabs, newlines, carriage returns and printable ASCII,
+// or non-ASCII runes XML 1.0 allows (most texts, checked without a copy).
+func xmlSafe(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || r >= 0xD800 && r <= 0xDFFF || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 // firstLine returns the first non-empty line of s, trimmed.
