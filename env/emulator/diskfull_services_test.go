@@ -482,3 +482,66 @@ func TestFullDiskVMIdentity(t *testing.T) {
 	}
 	assert.Equal(t, 200, h.imds("/metadata/identity/oauth2/token", tokenQuery).code)
 }
+
+// TestFullDiskCleanupAfterDelete: a storage account or vault that Resource
+// Manager deleted is gone even when the disk refuses the removal of its
+// data: the DELETE answers as a delete (not a 500 saying nothing changed),
+// nothing of it is reachable, and an account or vault created again under
+// its name starts empty, then and after a restart. A create the disk
+// refuses, in the data plane's log or Resource Manager's, leaves neither.
+func TestFullDiskCleanupAfterDelete(t *testing.T) {
+	dir := winetest.TempDir(t)
+	h, stop := startIn(t, dir)
+	w := h.E.World
+	acct := h.rg(w.ResourceGroup) + "/providers/Microsoft.Storage/storageAccounts/" + w.StorageAccount + "?api-version=2023-01-01"
+	vault := h.rg(w.ResourceGroup) + "/providers/Microsoft.KeyVault/vaults/" + w.VaultName + "?api-version=2023-07-01"
+	a := h.op("GET", acct, nil)
+	require.Equal(t, 200, a.code)
+	acctBody := map[string]any{"location": a.body["location"], "kind": a.body["kind"], "sku": map[string]any{"name": str(a.body, "sku", "name")}}
+	v := h.op("GET", vault, nil)
+	require.Equal(t, 200, v.code)
+	vaultBody := map[string]any{"location": v.body["location"], "properties": map[string]any{"tenantId": h.E.TenantID(), "sku": map[string]any{"family": "A", "name": "standard"}, "enableRbacAuthorization": true}}
+	require.Equal(t, 200, h.do("GET", h.secretURL(w.SecretName, ""), h.vaultHeader(), nil).code)
+	_, err := h.E.Blob.Store.GetContainer(w.StorageAccount, w.Container)
+	require.NoError(t, err)
+
+	freeBlob, freeVault := fill(h, "blob"), fill(h, "keyvault")
+	assert.Equal(t, 200, h.op("DELETE", acct, nil).code, "the account is deleted")
+	assert.Equal(t, 200, h.op("DELETE", vault, nil).code, "the vault is deleted")
+	assert.Equal(t, 404, h.op("GET", acct, nil).code)
+	assert.Equal(t, 404, h.op("GET", vault, nil).code)
+	_, ok := h.E.Blob.Account(w.StorageAccount)
+	assert.False(t, ok, "the data plane has no account")
+	assert.NotEqual(t, 200, h.do("GET", h.secretURL(w.SecretName, ""), h.vaultHeader(), nil).code, "the deleted vault's secret is not served")
+	// Created again while the data planes' logs refuse: refused, leaving
+	// nothing.
+	assertDiskFull(t, h.op("PUT", acct, acctBody), "creating the account again")
+	assert.Equal(t, 404, h.op("GET", acct, nil).code)
+	freeBlob()
+	freeArm := fill(h, "arm")
+	assertDiskFull(t, h.op("PUT", acct, acctBody), "creating the account again, Resource Manager's log full")
+	freeArm()
+	_, ok = h.E.Blob.Account(w.StorageAccount)
+	assert.False(t, ok, "a refused create leaves no account in the data plane")
+	r := h.op("PUT", vault, vaultBody)
+	assert.Equal(t, 500, r.code, "creating the vault again while its records cannot be dropped: %s", r.raw)
+	assert.Equal(t, 404, h.op("GET", vault, nil).code)
+	freeVault()
+
+	empty := func(h *harness) {
+		t.Helper()
+		_, err := h.E.Blob.Store.GetContainer(w.StorageAccount, w.Container)
+		assert.Error(t, err, "the old account's container is not in the new one")
+		assert.Equal(t, 404, h.do("GET", h.secretURL(w.SecretName, ""), h.vaultHeader(), nil).code, "the old vault's secret is not in the new one")
+	}
+	require.Equal(t, 202, h.op("PUT", acct, acctBody).code)
+	require.Equal(t, 200, h.op("PUT", vault, vaultBody).code)
+	h.assignRole(h.E.Operator.ObjectID, "00482a5a-887f-4fb3-b363-3b7fe8e74483", strings.TrimSuffix(vault, "?api-version=2023-07-01")) // Key Vault Administrator
+	empty(h)
+	stop()
+
+	h, _ = startIn(t, dir)
+	assert.Equal(t, 200, h.op("GET", acct, nil).code)
+	assert.Equal(t, 200, h.op("GET", vault, nil).code)
+	empty(h)
+}

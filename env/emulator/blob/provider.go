@@ -241,14 +241,21 @@ func (p *provider) CreateStorageAccount(r *arm.Request) arm.Response {
 		props["accessTier"] = tier
 	}
 	res := arm.Resource{ID: id, Name: name, Type: TypeStorageAccount, ResourceGroup: g.Name, Location: loc, Tags: body.Tags, Properties: props, Created: now}
-	p.arm.PutResource(res)
-	p.s.AddAccount(name, id)
 	// Secure transfer is on by default from api-version 2019-04-01.
 	httpsOnly := r.APIVersion >= "2019-04-01"
 	if body.Properties.SupportsHTTPSTrafficOnly != nil {
 		httpsOnly = *body.Properties.SupportsHTTPSTrafficOnly
 	}
-	p.s.updateAccount(name, func(a *Account) { a.HTTPSOnly, a.Kind, a.Sku = httpsOnly, body.Kind, body.Sku.Name })
+	// The account's data plane first, then Resource Manager: a refusal of
+	// either (a full disk) leaves no account in either. Blob's refusal
+	// answers through recoverFailure; Resource Manager's is caught here,
+	// and the data plane's account dropped again (RemoveAccount keeps
+	// nothing reachable even if the state dir refuses that too).
+	p.s.addAccount(name, id, func(a *Account) { a.HTTPSOnly, a.Kind, a.Sku = httpsOnly, body.Kind, body.Sku.Name })
+	if _, err := p.arm.TryPutResource(res); err != nil {
+		p.s.RemoveAccount(name)
+		return arm.Fail(arm.StoreFailure(err))
+	}
 	op := p.arm.BeginOperation(id, opCreateAccount)
 	return arm.Accepted(nil, http.Header{
 		"Location":     {p.operationURL(r, loc, op.ID)},

@@ -86,8 +86,21 @@ func (s *Service) Account(name string) (Account, bool) {
 
 // AddAccount registers an account with two new keys.
 func (s *Service) AddAccount(name, resourceID string) Account {
+	return s.addAccount(name, resourceID, nil)
+}
+
+// addAccount registers an account with two new keys, set changing it
+// before it is stored (one write). Data an earlier account of the name
+// left (RemoveAccount on a full disk) is dropped first; the state dir
+// refusing that, or the account, panics with state.Failure, leaving no
+// account.
+func (s *Service) addAccount(name, resourceID string, set func(*Account)) Account {
+	s.Store.DropAccount(name)
 	now := time.Now().UTC()
 	a := &Account{Name: name, ResourceID: resourceID, Keys: [2][]byte{newKey(), newKey()}, KeyCreated: [2]time.Time{now, now}, DelegationSecret: newKey(), HTTPSOnly: true}
+	if set != nil {
+		set(a)
+	}
 	s.mu.Lock()
 	s.accounts[name] = a
 	s.mu.Unlock()
@@ -95,13 +108,32 @@ func (s *Service) AddAccount(name, resourceID string) Account {
 	return *a
 }
 
-// RemoveAccount forgets an account and all its data.
+// RemoveAccount forgets an account and all its data. Resource Manager has
+// deleted the account when it is called, so the account is gone whatever
+// the state dir says: what a full disk keeps of it stays on disk,
+// unreachable, until the next start drops it (no account in Resource
+// Manager) or an account of the same name is created (addAccount).
 func (s *Service) RemoveAccount(name string) {
 	s.mu.Lock()
 	delete(s.accounts, name)
 	s.mu.Unlock()
-	s.saveAccount(name)
-	s.Store.DropAccount(name)
+	if s.log != nil {
+		var b state.Batch
+		b.Delete("a/" + name)
+		if t, err := s.log.Write(&b); err == nil {
+			_ = s.log.Wait(t)
+		}
+	}
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				if _, ok := v.(state.Failure); !ok {
+					panic(v)
+				}
+			}
+		}()
+		s.Store.DropAccount(name)
+	}()
 }
 
 // updateAccount changes an account under the lock.

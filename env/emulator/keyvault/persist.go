@@ -91,13 +91,26 @@ func (s *Service) Persist(l *state.Log) error {
 	l.RecoverWrites()
 	s.ARM.OnDelete(func(r arm.Resource) {
 		if strings.EqualFold(r.Type, typeVault) {
-			var b state.Batch
-			b.DeletePrefix(secretKind.recordPrefix(r.Name, ""))
-			b.DeletePrefix(keyKind.recordPrefix(r.Name, ""))
-			state.Must(l.Commit(&b))
+			// Resource Manager has deleted the vault: records a full disk
+			// keeps are unreachable, and go at the next start (no vault
+			// in Resource Manager) or when a vault of the name is created
+			// (dropVaultRecords there).
+			_ = s.dropVaultRecords(r.Name)
 		}
 	})
 	return nil
+}
+
+// dropVaultRecords deletes the secrets and keys of the vault name from the
+// log (none without a state dir).
+func (s *Service) dropVaultRecords(name string) error {
+	if s.log == nil {
+		return nil
+	}
+	var b state.Batch
+	b.DeletePrefix(secretKind.recordPrefix(name, ""))
+	b.DeletePrefix(keyKind.recordPrefix(name, ""))
+	return s.log.Commit(&b)
 }
 
 // loadAllObjects loads every vault's secrets and keys from l (under s.mu);

@@ -279,6 +279,13 @@ func (s *Service) CreateOrUpdateVault(r *arm.Request) arm.Response {
 		shown = old.Properties
 	}
 	omitUnset(res.Properties, sent, shown)
+	if !exists {
+		// What a vault of the name deleted on a full disk left goes
+		// first, or it would come back with this one at the next start.
+		if err := s.dropVaultRecords(name); err != nil {
+			return arm.Fail(arm.StoreFailure(err))
+		}
+	}
 	s.ARM.PutResource(res)
 	info := vaultInfo{ID: res.ID, Name: res.Name, ResourceGroup: res.ResourceGroup, Location: res.Location, Props: props}
 	if exists {
