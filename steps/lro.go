@@ -25,6 +25,13 @@ import (
 // lroTimeout bounds one create: Azure SQL servers take a few minutes.
 const lroTimeout = 15 * time.Minute
 
+// lroBackoff is the first wait between polls without a Retry-After,
+// doubled each poll up to lroMaxBackoff.
+const (
+	lroBackoff    = 250 * time.Millisecond
+	lroMaxBackoff = 5 * time.Second
+)
+
 // transitional are provisioningStates that are not an outcome.
 var transitional = map[string]bool{
 	"Accepted": true, "Creating": true, "Updating": true, "Provisioning": true,
@@ -36,7 +43,10 @@ var transitional = map[string]bool{
 // answer for the resource.
 func (s *scenario) awaitOperation(ctx context.Context, x *azhttp.Exchange, path string) (*azhttp.Exchange, error) {
 	deadline := time.Now().Add(lroTimeout)
-	delay := 250 * time.Millisecond
+	delay := lroBackoff
+	if s.pollBackoff > 0 {
+		delay = s.pollBackoff
+	}
 	zeros := 0
 	wait := func(h http.Header) error {
 		if time.Now().After(deadline) {
@@ -54,7 +64,7 @@ func (s *scenario) awaitOperation(ctx context.Context, x *azhttp.Exchange, path 
 			zeros++
 			d = 0
 		default:
-			delay = min(2*delay, 5*time.Second)
+			delay = min(2*delay, lroMaxBackoff)
 		}
 		select {
 		case <-ctx.Done():

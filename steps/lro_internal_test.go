@@ -94,7 +94,9 @@ func fakeScenario(t *testing.T, f *fakeAzure) *scenario {
 		},
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a test server
 	}
-	return &scenario{t: fakeTarget{client: &http.Client{Transport: tr}}, log: discard{}, vars: map[string]string{}}
+	// Polls without a Retry-After back off from a millisecond, not a
+	// quarter second: the order of requests is what these tests check.
+	return &scenario{t: fakeTarget{client: &http.Client{Transport: tr}}, log: discard{}, vars: map[string]string{}, pollBackoff: time.Millisecond}
 }
 
 func TestAwaitOperationFollowsLocation(t *testing.T) {

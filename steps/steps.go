@@ -38,6 +38,10 @@ type scenario struct {
 	// grants is when the operator gave each principal (lower-case object
 	// id) a role in this scenario (see sendAsVM).
 	grants map[string]time.Time
+	// pollBackoff is the first wait between polls of a long-running
+	// operation that sends no Retry-After (0: lroBackoff); tests of the
+	// polling shorten it.
+	pollBackoff time.Duration
 }
 
 type cleanup struct {
