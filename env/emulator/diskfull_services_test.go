@@ -203,6 +203,16 @@ func assertSQLFull(t *testing.T, err error, what string) {
 	assert.Contains(t, me.Message, "retry once the disk has space", what)
 }
 
+// sqlOnDisk is what the SQL full-disk tests share: a context for their
+// logins, the operator's token for Azure SQL, the path servers go under,
+// and the operator as a server's Entra admin.
+func sqlOnDisk(t *testing.T, h *harness) (ctx context.Context, opTok, servers string, admin map[string]any) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	admin = map[string]any{"administratorType": "ActiveDirectory", "login": h.E.Operator.DisplayName, "sid": h.E.Operator.ObjectID, "tenantId": h.E.TenantID()}
+	return ctx, h.appToken(h.E.Operator, h.E.Cloud.SQLResource), h.rg(h.E.World.ResourceGroup) + "/providers/Microsoft.Sql/servers/", admin
+}
+
 // TestFullDiskSQL: SQL servers and databases created through Resource
 // Manager on a full disk answer 500 naming the cause and do not exist
 // (no login reaches them); T-SQL writes (CREATE USER, ALTER ROLE, DROP
@@ -213,13 +223,8 @@ func TestFullDiskSQL(t *testing.T) {
 	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
 	w := h.E.World
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opTok := h.appToken(h.E.Operator, h.E.Cloud.SQLResource)
-	srv := h.rg(w.ResourceGroup) + "/providers/Microsoft.Sql/servers/"
-	server := map[string]any{"location": w.Location, "properties": map[string]any{"administrators": map[string]any{
-		"administratorType": "ActiveDirectory", "login": h.E.Operator.DisplayName, "sid": h.E.Operator.ObjectID, "tenantId": h.E.TenantID(),
-	}}}
+	ctx, opTok, srv, admin := sqlOnDisk(t, h)
+	server := map[string]any{"location": w.Location, "properties": map[string]any{"administrators": admin}}
 	loginFails := func(server, db, tok string, number int32) {
 		t.Helper()
 		err := h.sqlOn(server, db, tok).PingContext(ctx)
@@ -351,11 +356,7 @@ func TestFullDiskMidServerCreate(t *testing.T) {
 	dir := winetest.TempDir(t)
 	h, stop := startIn(t, dir)
 	w := h.E.World
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opTok := h.appToken(h.E.Operator, h.E.Cloud.SQLResource)
-	srv := h.rg(w.ResourceGroup) + "/providers/Microsoft.Sql/servers/"
-	admin := map[string]any{"administratorType": "ActiveDirectory", "login": h.E.Operator.DisplayName, "sid": h.E.Operator.ObjectID, "tenantId": h.E.TenantID()}
+	ctx, opTok, srv, admin := sqlOnDisk(t, h)
 	created := map[string]bool{}
 	for n := 1; n <= 3; n++ {
 		name := fmt.Sprintf("mid-create-%d", n)

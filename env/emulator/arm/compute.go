@@ -145,30 +145,7 @@ func (s *Server) CreateOrUpdateVirtualMachine(r *Request) Response {
 	}
 	id := s.vmID(r)
 	if _, found := s.store.get(id); found {
-		var fx identityEffects
-		var res Resource
-		var e *Error
-		refused := catchRefusal(func() {
-			res, e, _ = s.store.update(id, func(res *Resource) *Error {
-				var e *Error
-				if fx, e = s.applyIdentity(r.Caller, res, body.Identity, false); e != nil {
-					return e
-				}
-				if body.Tags != nil {
-					res.Tags = body.Tags
-				}
-				mergeProps(res.Properties, body.Properties)
-				return nil
-			})
-		})
-		s.settle(fx, refused)
-		if refused != nil {
-			return Fail(StoreFailure(refused))
-		}
-		if e != nil {
-			return Fail(e)
-		}
-		return s.vmAccepted(r, OK(s.vmBody(res, "Updating")), res, opUpdateVM)
+		return s.updateVM(r, id, body, false)
 	}
 	if body.Location == "" {
 		return Fail(Errorf(400, "LocationRequired", "The location property is required for this definition."))
@@ -220,14 +197,21 @@ func (s *Server) UpdateVirtualMachine(r *Request) Response {
 	if e := r.Decode(&body); e != nil {
 		return Fail(e)
 	}
+	return s.updateVM(r, s.vmID(r), body, true)
+}
+
+// updateVM changes an existing VM as a PUT (patch false) or PATCH does:
+// its identity (the directory following the write, see settle), tags and
+// properties, in one write.
+func (s *Server) updateVM(r *Request, id string, body trackedRequest, patch bool) Response {
 	var fx identityEffects
 	var res Resource
 	var e *Error
 	var found bool
 	refused := catchRefusal(func() {
-		res, e, found = s.store.update(s.vmID(r), func(res *Resource) *Error {
+		res, e, found = s.store.update(id, func(res *Resource) *Error {
 			var e *Error
-			if fx, e = s.applyIdentity(r.Caller, res, body.Identity, true); e != nil {
+			if fx, e = s.applyIdentity(r.Caller, res, body.Identity, patch); e != nil {
 				return e
 			}
 			if body.Tags != nil {
