@@ -3,7 +3,6 @@ package emulator_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
-	"github.com/microsoft/go-mssqldb/msdsn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -74,17 +72,7 @@ func (h *harness) vaultHeader() http.Header {
 // sqlDB connects to a seeded-world database with a token for Azure SQL.
 func (h *harness) sqlDB(database, tok string) *sql.DB {
 	h.t.Helper()
-	c := h.E.Cloud
-	host := h.E.World.SQLServer + "." + c.SQLSuffix
-	cfg, err := msdsn.Parse("sqlserver://" + host + "?database=" + database + "&encrypt=true")
-	require.NoError(h.t, err)
-	cfg.TLSConfig = &tls.Config{RootCAs: h.E.CA.Pool(), ServerName: host}
-	conn, err := mssql.NewSecurityTokenConnector(cfg, func(context.Context) (string, error) { return tok, nil })
-	require.NoError(h.t, err)
-	conn.Dialer = dialerFunc(h.E.DialContext)
-	db := sql.OpenDB(conn)
-	h.t.Cleanup(func() { db.Close() })
-	return db
+	return h.sqlOn(h.E.World.SQLServer, database, tok)
 }
 
 // TestRestartKeepsEverything writes to every service, restarts the
