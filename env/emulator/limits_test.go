@@ -113,19 +113,26 @@ func TestIdleConnectionsClose(t *testing.T) {
 	closedWithin(t, c, 10*time.Second)
 }
 
+// holdConns opens n connections to addr, closed when the test ends.
+func holdConns(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
+	var held []net.Conn
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		held = append(held, c)
+	}
+	return held
+}
+
 // TestConnectionCap: past MaxConns open connections, a new one is not
 // served until one of them closes.
 func TestConnectionCap(t *testing.T) {
 	t.Parallel()
 	const max = 4
 	e := startLimited(t, emulator.Limits{ReadHeader: time.Minute, BodyIdle: time.Minute, Body: time.Minute, Idle: time.Minute, MaxConns: max})
-	var held []net.Conn
-	for range max {
-		c, err := net.Dial("tcp", e.IMDSAddr())
-		require.NoError(t, err)
-		defer c.Close()
-		held = append(held, c)
-	}
+	held := holdConns(t, e.IMDSAddr(), max)
 	extra, err := net.Dial("tcp", e.IMDSAddr()) // the kernel's backlog takes it
 	require.NoError(t, err)
 	defer extra.Close()
@@ -150,13 +157,7 @@ func TestConnectionCap(t *testing.T) {
 func TestSQLConnectionCap(t *testing.T) {
 	const max = 3
 	e := startLimited(t, emulator.Limits{ReadHeader: time.Minute, BodyIdle: time.Minute, Body: time.Minute, Idle: time.Minute, MaxConns: max})
-	var held []net.Conn
-	for range max {
-		c, err := net.Dial("tcp", e.SQLAddr())
-		require.NoError(t, err)
-		defer c.Close()
-		held = append(held, c)
-	}
+	held := holdConns(t, e.SQLAddr(), max)
 	host := "nosuchserver." + e.Cloud.SQLSuffix
 	login := func() mssql.Error {
 		t.Helper()
