@@ -493,11 +493,7 @@ func TestSQLAdminDeleteAsSpecified(t *testing.T) {
 	}
 	const api = "2023-08-01"
 	srv := w.rg() + "/providers/Microsoft.Sql/servers/admin-del-" + strings.ToLower(w.e.SubscriptionID()[:8])
-	require.Equal(t, 202, w.call("PUT", srv+"?api-version="+api, map[string]any{"location": "westeurope",
-		"properties": map[string]any{"administratorLogin": "admin123", "administratorLoginPassword": "SecretPassword123"}}).status)
-	admin := srv + "/administrators/ActiveDirectory?api-version=" + api
-	require.Equal(t, 202, w.call("PUT", admin, map[string]any{"properties": map[string]any{
-		"administratorType": "ActiveDirectory", "login": "DSEngAll", "sid": w.e.Operator.ObjectID, "tenantId": w.e.TenantID()}}).status)
+	admin := w.sqlServerWithAdmin(t, srv, api, "admin123", "SecretPassword123")
 
 	d := w.call("DELETE", admin, nil)
 	assert.Contains(t, allowed, d.status)

@@ -23,11 +23,7 @@ func TestSQLAdminDropAsRecorded(t *testing.T) {
 	for _, api := range []string{"2019-06-01-preview", "2023-08-01"} {
 		t.Run(api, func(t *testing.T) {
 			srv := w.rg() + "/providers/Microsoft.Sql/servers/admin-drop-" + strings.ReplaceAll(api, "-", "") + "-" + strings.ToLower(w.e.SubscriptionID()[:8])
-			require.Equal(t, 202, w.call("PUT", srv+"?api-version="+api, map[string]any{"location": "westeurope",
-				"properties": map[string]any{"administratorLogin": "dummylogin", "administratorLoginPassword": "Un53cuRE!x"}}).status)
-			admin := srv + "/administrators/ActiveDirectory?api-version=" + api
-			require.Equal(t, 202, w.call("PUT", admin, map[string]any{"properties": map[string]any{
-				"administratorType": "ActiveDirectory", "login": "DSEngAll", "sid": w.e.Operator.ObjectID, "tenantId": w.e.TenantID()}}).status)
+			admin := w.sqlServerWithAdmin(t, srv, api, "dummylogin", "Un53cuRE!x")
 
 			d := w.call("DELETE", admin, nil)
 			del := rec["delete"].(map[string]any)
@@ -71,4 +67,17 @@ func TestSQLAdminDropAsRecorded(t *testing.T) {
 			assert.Equal(t, 204, w.call("DELETE", admin, nil).status)
 		})
 	}
+}
+
+// sqlServerWithAdmin creates the server srv (SQL authentication with login
+// and password), then its Entra admin "DSEngAll" (the operator), as the
+// recorded admin tests did, and returns the admin's URL path.
+func (w *world) sqlServerWithAdmin(t *testing.T, srv, api, login, password string) string {
+	t.Helper()
+	require.Equal(t, 202, w.call("PUT", srv+"?api-version="+api, map[string]any{"location": "westeurope",
+		"properties": map[string]any{"administratorLogin": login, "administratorLoginPassword": password}}).status)
+	admin := srv + "/administrators/ActiveDirectory?api-version=" + api
+	require.Equal(t, 202, w.call("PUT", admin, map[string]any{"properties": map[string]any{
+		"administratorType": "ActiveDirectory", "login": "DSEngAll", "sid": w.e.Operator.ObjectID, "tenantId": w.e.TenantID()}}).status)
+	return admin
 }
