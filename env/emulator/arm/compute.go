@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/miconform/miconform/env/emulator/directory"
+	"github.com/miconform/miconform/env/emulator/state"
 )
 
 // VirtualMachine returns a VM by resource id (IMDS reads the identity of the
@@ -170,7 +171,7 @@ func (s *Server) CreateOrUpdateVirtualMachine(r *Request) Response {
 		return Fail(e)
 	}
 	// The VM and what comes with it (its OS disk, ...) are one write.
-	refused := catchRefusal(func() { s.store.putAll(append(side, res)) })
+	refused := state.Catch(func() { s.store.putAll(append(side, res)) })
 	s.settle(fx, refused)
 	if refused != nil {
 		return Fail(StoreFailure(refused))
@@ -208,7 +209,7 @@ func (s *Server) updateVM(r *Request, id string, body trackedRequest, patch bool
 	var res Resource
 	var e *Error
 	var found bool
-	refused := catchRefusal(func() {
+	refused := state.Catch(func() {
 		res, e, found = s.store.update(id, func(res *Resource) *Error {
 			var e *Error
 			if fx, e = s.applyIdentity(r.Caller, res, body.Identity, patch); e != nil {

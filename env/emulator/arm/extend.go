@@ -42,7 +42,7 @@ func (s *Server) TryPutResource(r Resource) (isNew bool, err error) {
 // server and its admin): they are stored in one write, so a refusal leaves
 // none of them, and success all of them; isNew says which are new.
 func (s *Server) TryPutResources(rs ...Resource) (isNew []bool, err error) {
-	if err := catchRefusal(func() { isNew = s.store.putAll(rs) }); err != nil {
+	if err := state.Catch(func() { isNew = s.store.putAll(rs) }); err != nil {
 		return nil, err
 	}
 	for _, r := range rs {
@@ -51,24 +51,6 @@ func (s *Server) TryPutResources(rs ...Resource) (isNew []bool, err error) {
 		}
 	}
 	return isNew, nil
-}
-
-// catchRefusal runs fn and returns the state dir's refusal of a write it
-// made (a full disk: nothing was stored) instead of letting the refusal
-// answer the request with a 500, so the caller can undo what it changed
-// elsewhere first.
-func catchRefusal(fn func()) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			f, ok := v.(state.Failure)
-			if !ok {
-				panic(v)
-			}
-			err = f.Err
-		}
-	}()
-	fn()
-	return nil
 }
 
 // OnPut registers fn to run after PutResource stores a resource (services

@@ -167,14 +167,7 @@ func (s *Server) settle(fx identityEffects, refused error) {
 // forgetPrincipal removes a principal whose resource was not stored,
 // as far as the directory's log lets it.
 func (s *Server) forgetPrincipal(oid string) {
-	defer func() {
-		if v := recover(); v != nil {
-			if _, ok := v.(state.Failure); !ok {
-				panic(v)
-			}
-		}
-	}()
-	s.Dir.Remove(oid)
+	_ = state.Catch(func() { s.Dir.Remove(oid) })
 }
 
 // forgetIdentities removes the service principals a deleted resource owned.

@@ -124,16 +124,7 @@ func (s *Service) RemoveAccount(name string) {
 			_ = s.log.Wait(t)
 		}
 	}
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				if _, ok := v.(state.Failure); !ok {
-					panic(v)
-				}
-			}
-		}()
-		s.Store.DropAccount(name)
-	}()
+	_ = state.Catch(func() { s.Store.DropAccount(name) })
 }
 
 // updateAccount changes an account under the lock.

@@ -638,3 +638,21 @@ func Must(err error) {
 		panic(Failure{err})
 	}
 }
+
+// Catch runs fn and returns the error of a Failure it panics with (a
+// change the store could not record) instead of letting it end the
+// request; other panics carry on. Callers that must undo or accept a
+// refusal themselves use it.
+func Catch(fn func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			f, ok := v.(Failure)
+			if !ok {
+				panic(v)
+			}
+			err = f.Err
+		}
+	}()
+	fn()
+	return nil
+}
