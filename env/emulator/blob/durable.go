@@ -247,18 +247,28 @@ func (d *durableStore) reload() {
 
 // saveAccount records an account's current state (or its removal).
 func (s *Service) saveAccount(name string) {
+	state.Must(s.writeAccount(name, true))
+}
+
+// writeAccount records the account as memory holds it (its removal when
+// memory has none). A write the state dir refuses puts memory back to what
+// the log holds when revert is set.
+func (s *Service) writeAccount(name string, revert bool) error {
 	if s.log == nil {
-		return
+		return nil
 	}
 	var b state.Batch
 	s.mu.Lock()
 	if a, ok := s.accounts[name]; ok {
-		state.Must(b.PutJSON("a/"+name, a))
+		if err := b.PutJSON("a/"+name, a); err != nil {
+			s.mu.Unlock()
+			return err
+		}
 	} else {
 		b.Delete("a/" + name)
 	}
 	t, err := s.log.Write(&b)
-	if err != nil {
+	if err != nil && revert {
 		// Refused (a full disk): memory goes back to what the log holds.
 		delete(s.accounts, name)
 		if v, ok, _ := s.log.Get("a/" + name); ok {
@@ -269,8 +279,10 @@ func (s *Service) saveAccount(name string) {
 		}
 	}
 	s.mu.Unlock()
-	state.Must(err)
-	state.Must(s.log.Wait(t))
+	if err != nil {
+		return err
+	}
+	return s.log.Wait(t)
 }
 
 func containerKey(account, container string) string { return "c/" + account + "/" + container }

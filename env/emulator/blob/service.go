@@ -117,13 +117,7 @@ func (s *Service) RemoveAccount(name string) {
 	s.mu.Lock()
 	delete(s.accounts, name)
 	s.mu.Unlock()
-	if s.log != nil {
-		var b state.Batch
-		b.Delete("a/" + name)
-		if t, err := s.log.Write(&b); err == nil {
-			_ = s.log.Wait(t)
-		}
-	}
+	_ = s.writeAccount(name, false)
 	_ = state.Catch(func() { s.Store.DropAccount(name) })
 }
 
