@@ -95,7 +95,9 @@ func (s *Service) AddAccount(name, resourceID string) Account {
 // refusing that, or the account, panics with state.Failure, leaving no
 // account.
 func (s *Service) addAccount(name, resourceID string, set func(*Account)) Account {
-	s.Store.DropAccount(name)
+	if stale, _ := s.Store.ListContainers(name, "", "", 1); len(stale) > 0 {
+		s.Store.DropAccount(name)
+	}
 	now := time.Now().UTC()
 	a := &Account{Name: name, ResourceID: resourceID, Keys: [2][]byte{newKey(), newKey()}, KeyCreated: [2]time.Time{now, now}, DelegationSecret: newKey(), HTTPSOnly: true}
 	if set != nil {

@@ -102,14 +102,15 @@ func (s *Service) Persist(l *state.Log) error {
 }
 
 // dropVaultRecords deletes the secrets and keys of the vault name from the
-// log (none without a state dir).
+// log; a log holding none (or no state dir) is not written to.
 func (s *Service) dropVaultRecords(name string) error {
-	if s.log == nil {
+	secrets, keys := secretKind.recordPrefix(name, ""), keyKind.recordPrefix(name, "")
+	if len(s.log.Keys(secrets)) == 0 && len(s.log.Keys(keys)) == 0 {
 		return nil
 	}
 	var b state.Batch
-	b.DeletePrefix(secretKind.recordPrefix(name, ""))
-	b.DeletePrefix(keyKind.recordPrefix(name, ""))
+	b.DeletePrefix(secrets)
+	b.DeletePrefix(keys)
 	return s.log.Commit(&b)
 }
 
