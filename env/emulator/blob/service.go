@@ -143,7 +143,14 @@ func (s *Service) updateAccount(name string, fn func(*Account)) (Account, bool) 
 func (s *Service) RegenerateKey(name string, i int) (Account, bool) {
 	return s.updateAccount(name, func(a *Account) {
 		a.Keys[i] = newKey()
-		a.KeyCreated[i] = time.Now().UTC()
+		// Later than the key it replaces, even on a clock coarser than
+		// the 100 ns Microsoft.Storage prints (Windows, Wine), where a
+		// regeneration right after the create would read the same time.
+		now := time.Now().UTC()
+		if !now.After(a.KeyCreated[i]) {
+			now = a.KeyCreated[i].Add(100 * time.Nanosecond)
+		}
+		a.KeyCreated[i] = now
 	})
 }
 
